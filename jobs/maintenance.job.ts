@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { RETENTION, type JobDefinition } from './job-definition.js';
+
+/** Periodic upkeep, fired by a BullMQ job scheduler: once per tick however many workers run. */
+const payload = z.object({ v: z.literal(1).default(1), task: z.enum(['repair-sweep']) });
+
+export const maintenanceJob: JobDefinition<typeof payload> = {
+  queue: 'maintenance',
+  payload,
+  jobId: (p) => `maintenance-${p.task}`,
+  options: (base) => ({
+    attempts: 1,
+    backoff: { type: 'exponential', delay: base, jitter: 0.5 },
+    removeOnComplete: { age: 600, count: 100 },
+    removeOnFail: RETENTION.removeOnFail,
+  }),
+};
+export type MaintenancePayload = z.output<typeof payload>;

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { RETENTION, type JobDefinition } from './job-definition.js';
+
+/**
+ * Prices an accepted order and reserves its stock. Version 1 payload; a later version must still accept
+ * jobs queued before its deploy.
+ */
+const payload = z.object({ v: z.literal(1).default(1), orderId: z.uuid() });
+
+export const orderPlacementJob: JobDefinition<typeof payload> = {
+  queue: 'order-placement',
+  payload,
+  // One job per order: a duplicate enqueue of a job still in Redis is a no-op.
+  jobId: (p) => `place-${p.orderId}`,
+  // Transient faults here are database blips: ten tries with exponential backoff span about 17 minutes at a
+  // one-second base; beyond that the repair sweep takes over.
+  options: (base) => ({ attempts: 10, backoff: { type: 'exponential', delay: base, jitter: 0.5 }, ...RETENTION }),
+};
+export type OrderPlacementPayload = z.output<typeof payload>;

@@ -1,0 +1,42 @@
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { Logger } from '../logger.js';
+
+/** Parses the environment or stops the process with one line naming the bad variable. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv, options: { local?: boolean } = {}): Config {
+  try {
+    return loadConfig(env, options);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`orderworks: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/** On SIGTERM or SIGINT: run `stop` once, exit 0 when it is done, or 1 if it takes longer than `limitMs`. */
+export function onShutdown(logger: Logger, stop: () => Promise<void>, limitMs = 14_000): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, limitMs);
+    timer.unref();
+    stop().then(
+      () => {
+        logger.info('stopped cleanly');
+        process.exit(0);
+      },
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}

@@ -1,0 +1,15 @@
+import { createDatabase } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { createLogger } from '../logger.js';
+import { loadConfigOrExit } from './lifecycle.js';
+
+/** Procfile `release`: applies pending migrations; a no-op when there are none. */
+const config = loadConfigOrExit(process.env);
+const logger = createLogger(config.logLevel, { process: 'release' });
+const db = createDatabase(config.databaseUrl, { poolMax: 2 });
+try {
+  const applied = await migrate(db, logger);
+  logger.info({ applied: applied.length }, 'database is up to date');
+} finally {
+  await db.close();
+}

@@ -1,0 +1,13 @@
+import { createWebProcess } from '../http/server.js';
+import { createInfrastructure } from '../runtime.js';
+import { loadConfigOrExit, onShutdown } from './lifecycle.js';
+
+/** Procfile `web`: intake, shop API, admin API, dashboard. */
+const infra = createInfrastructure(loadConfigOrExit(process.env), 'web');
+const web = createWebProcess(infra);
+const port = await web.listen();
+infra.logger.info({ port }, 'web listening');
+onShutdown(infra.logger, async () => {
+  await web.close();
+  await infra.close();
+});

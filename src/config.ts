@@ -1,0 +1,144 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. `loadConfig` parses it once at boot and returns a frozen,
+ * typed object; everything else receives that object. A bad value throws a ConfigError naming the variable.
+ */
+
+const flag = z.enum(['0', '1']).transform((v) => v === '1');
+const positiveInt = z.coerce.number().int().positive();
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a ${protocols.join(' or ')}// URL`);
+
+const schema = z.object({
+  NODE_ENV: z.string().default('development'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1 to 64)').default('orderworks'),
+  ADMIN_USER: z.string().min(1).optional(),
+  ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
+  WORKER_CONCURRENCY: positiveInt.max(1000).optional(),
+  WORKER_QUEUES: z.string().optional(),
+  SANDBOX: flag.optional(),
+  TRACKING_REFRESH_EVERY_MS: positiveInt.default(15 * 60_000),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long a crashed worker's job stays locked before BullMQ hands it to another worker. */
+  JOB_LOCK_MS: positiveInt.default(30_000),
+  /** How often the repair sweep runs, and how old a non-final order must be before it is repaired. */
+  SWEEP_EVERY_MS: positiveInt.default(30_000),
+  SWEEP_STALE_AFTER_MS: positiveInt.default(60_000),
+  /** Base delay of the exponential retry backoff of every queue (tests shrink it). */
+  RETRY_BASE_DELAY_MS: positiveInt.default(1_000),
+  DB_POOL_MAX: positiveInt.max(200).default(20),
+  BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  PUBLIC_URL: z.string().url().optional(),
+});
+
+export type QueueName = 'order-placement' | 'payment-capture' | 'tracking-poll' | 'maintenance';
+export const QUEUE_NAMES: readonly QueueName[] = ['order-placement', 'payment-capture', 'tracking-poll', 'maintenance'];
+
+export interface Config {
+  readonly mode: 'local' | 'deployed';
+  readonly production: boolean;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly port: number;
+  readonly queuePrefix: string;
+  readonly admin: { readonly user: string; readonly password: string };
+  readonly workerConcurrency: Readonly<Record<QueueName, number>>;
+  readonly workerQueues: readonly QueueName[];
+  readonly sandbox: boolean;
+  readonly trackingRefreshEveryMs: number;
+  readonly webhookAllowPrivateNetworks: boolean;
+  readonly logLevel: string;
+  readonly jobLockMs: number;
+  readonly sweepEveryMs: number;
+  readonly sweepStaleAfterMs: number;
+  readonly retryBaseDelayMs: number;
+  readonly dbPoolMax: number;
+  readonly bodyLimitBytes: number;
+  readonly publicUrl: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`invalid configuration: ${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Sensible in-flight jobs per queue: placement is short database work, capture waits on a provider. */
+const DEFAULT_CONCURRENCY: Record<QueueName, number> = {
+  'order-placement': 16,
+  'payment-capture': 32,
+  'tracking-poll': 4,
+  maintenance: 1,
+};
+
+/** `local`: `npm start` provisioned Postgres and/or Redis itself (contract section 1, local mode). */
+export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } = {}): Config {
+  const parsed = schema.safeParse(stripEmpty(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const e = parsed.data;
+  const mode = options.local ? 'local' : 'deployed';
+  if (!e.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required (or run `npm start`, which provides Postgres itself)');
+  if (!e.REDIS_URL) throw new ConfigError('REDIS_URL', 'is required (or run `npm start`, which provides Redis itself)');
+  if (mode === 'deployed' && !(e.ADMIN_USER && e.ADMIN_PASSWORD)) {
+    throw new ConfigError(e.ADMIN_USER ? 'ADMIN_PASSWORD' : 'ADMIN_USER', 'is required outside local mode');
+  }
+  const workerQueues = parseQueues(e.WORKER_QUEUES);
+  const concurrency = Object.fromEntries(
+    QUEUE_NAMES.map((q) => [q, q === 'maintenance' ? 1 : (e.WORKER_CONCURRENCY ?? DEFAULT_CONCURRENCY[q])]),
+  ) as Record<QueueName, number>;
+  return Object.freeze({
+    mode,
+    production: e.NODE_ENV === 'production',
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    port: e.PORT,
+    queuePrefix: e.QUEUE_PREFIX,
+    admin: Object.freeze({ user: e.ADMIN_USER ?? 'admin', password: e.ADMIN_PASSWORD ?? '' }),
+    workerConcurrency: Object.freeze(concurrency),
+    workerQueues: Object.freeze(workerQueues),
+    sandbox: e.SANDBOX ?? mode === 'local',
+    trackingRefreshEveryMs: e.TRACKING_REFRESH_EVERY_MS,
+    webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? mode === 'local',
+    logLevel: e.LOG_LEVEL,
+    jobLockMs: e.JOB_LOCK_MS,
+    sweepEveryMs: e.SWEEP_EVERY_MS,
+    sweepStaleAfterMs: e.SWEEP_STALE_AFTER_MS,
+    retryBaseDelayMs: e.RETRY_BASE_DELAY_MS,
+    dbPoolMax: e.DB_POOL_MAX,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
+  });
+}
+
+function parseQueues(raw: string | undefined): QueueName[] {
+  if (!raw) return [...QUEUE_NAMES];
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(QUEUE_NAMES as readonly string[]).includes(n)) {
+      throw new ConfigError('WORKER_QUEUES', `unknown queue "${n}" (known: ${QUEUE_NAMES.join(', ')})`);
+    }
+  }
+  return names as QueueName[];
+}
+
+/** An empty variable means "unset", as in most deploy tools. */
+function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}

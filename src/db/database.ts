@@ -1,0 +1,70 @@
+import pg from 'pg';
+import { BaseError, ConnectionError, DatabaseError, QueryTypes, Sequelize, TimeoutError, type Transaction } from 'sequelize';
+import { TransientError } from '../domain/errors.js';
+
+/**
+ * Postgres hands BIGINT (oid 20) back as a string. Money and counters here stay far below 2^53, so convert
+ * here, once, and refuse loudly rather than round if a value ever is not safe.
+ */
+pg.types.setTypeParser(20, (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${v} exceeds the safe integer range`);
+  return n;
+});
+
+export interface Database {
+  readonly sequelize: Sequelize;
+  /** Rows of a parameterised statement ($1, $2 ... bound, never interpolated). */
+  rows<T>(sql: string, bind?: unknown[], tx?: Transaction): Promise<T[]>;
+  /** Runs `fn` in one transaction; commits when it returns, rolls back when it throws. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createDatabase(url: string, options: { poolMax: number; logging?: boolean }): Database {
+  const sequelize = new Sequelize(url, {
+    dialect: 'postgres',
+    dialectModule: pg,
+    logging: false,
+    pool: { max: options.poolMax, min: 0, idle: 10_000, acquire: 10_000 },
+    dialectOptions: { connectionTimeoutMillis: 5_000, application_name: 'orderworks' },
+  });
+  return {
+    sequelize,
+    async rows<T>(sql: string, bind: unknown[] = [], tx?: Transaction) {
+      try {
+        return (await sequelize.query(sql, { bind, type: QueryTypes.SELECT, transaction: tx ?? null })) as T[];
+      } catch (error) {
+        throw classify(error);
+      }
+    },
+    async transaction(fn) {
+      try {
+        return await sequelize.transaction((tx) => fn(tx));
+      } catch (error) {
+        throw classify(error);
+      }
+    },
+    async ping() {
+      await sequelize.query('SELECT 1', { type: QueryTypes.SELECT });
+    },
+    close: () => sequelize.close(),
+  };
+}
+
+/**
+ * SQLSTATE classes that pass by themselves: connection exceptions (08), insufficient resources (53),
+ * operator intervention such as a restart (57), and serialization failures or deadlocks (40001, 40P01).
+ */
+const TRANSIENT_SQLSTATE = /^(08|53|57|40001|40P01)/;
+
+/** Database failures are classified here, where they are born: a blip is transient, anything else is a bug. */
+function classify(error: unknown): unknown {
+  if (!(error instanceof BaseError)) return error;
+  const code = error instanceof DatabaseError ? String((error.original as { code?: string }).code ?? '') : '';
+  if (error instanceof ConnectionError || error instanceof TimeoutError || TRANSIENT_SQLSTATE.test(code)) {
+    return new TransientError('dependency_unavailable', 'the database is unavailable', { retryAfterSeconds: 5, cause: error });
+  }
+  return error;
+}

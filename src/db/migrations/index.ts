@@ -1,0 +1,4 @@
+import * as m000001 from './000001-spine.js';
+
+/** Forward-only, numbered, applied in order. Never edit one that has shipped: add the next. */
+export const migrations: ReadonlyArray<{ name: string; up: string }> = [{ name: '000001-spine', up: m000001.up }];

@@ -1,0 +1,208 @@
+import type { Transaction } from 'sequelize';
+import type { Database } from './database.js';
+import type { Order, OrderStatus, PaymentMethod, PaymentStatus } from '../domain/order.js';
+import type { OrderStore, PlacementOutcome } from '../domain/ports.js';
+import type { CatalogEntry } from '../domain/pricing.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface OrderRow {
+  id: string;
+  shop_id: string;
+  external_id: string | null;
+  status: OrderStatus;
+  status_reason: string | null;
+  currency: string;
+  total_minor: number | null;
+  customer: Order['customer'];
+  shipping_address: Order['shippingAddress'];
+  payment_method: PaymentMethod;
+  payment_status: PaymentStatus;
+  provider_reference: string | null;
+  captured_minor: number;
+  refunded_minor: number;
+  payment_attempts: number;
+  created_at: Date;
+  updated_at: Date;
+  items: Order['items'] | null;
+}
+
+const SELECT_ORDER = `
+  SELECT o.id, o.shop_id, o.external_id, o.status, o.status_reason, o.currency, o.total_minor, o.customer,
+         o.shipping_address, o.payment_method, o.payment_status, o.provider_reference, o.captured_minor,
+         o.refunded_minor, o.payment_attempts, o.created_at, o.updated_at,
+         (SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unitPriceMinor', i.unit_price_minor,
+                                            'lineTotalMinor', i.line_total_minor) ORDER BY i.line_no)
+            FROM order_items i WHERE i.order_id = o.id) AS items
+    FROM orders o`;
+
+/** Thrown inside the placement transaction to roll back a partial reservation. */
+class OutOfStock extends Error {}
+
+export function createOrderRepository(db: Database): OrderStore {
+  return {
+    async createReceived(o) {
+      const { input } = o;
+      const [row] = await db.rows<{ id: string; request_hash: string; status: OrderStatus; created: boolean }>(
+        `WITH ins AS (
+           INSERT INTO orders (id, shop_id, idempotency_key, request_hash, external_id, status, currency, customer,
+                               shipping_address, payment_method, payment_token)
+           VALUES ($1, $2, $3, $4, $5, 'received', $6, $7::jsonb, $8::jsonb, $9, $10)
+           ON CONFLICT (shop_id, idempotency_key) DO NOTHING
+           RETURNING id, request_hash, status
+         ), lines AS (
+           INSERT INTO order_items (order_id, line_no, sku, quantity)
+           SELECT ins.id, t.line_no, t.sku, t.quantity
+             FROM ins, unnest($11::text[], $12::int[]) WITH ORDINALITY AS t(sku, quantity, line_no)
+         )
+         SELECT id, request_hash, status, true AS created FROM ins`,
+        [
+          o.id, o.shopId, o.idempotencyKey, o.requestHash, input.externalId ?? null, input.currency,
+          JSON.stringify(input.customer), JSON.stringify(input.shippingAddress), input.payment.method,
+          input.payment.token, input.items.map((i) => i.sku), input.items.map((i) => i.quantity),
+        ],
+      );
+      if (row) return { id: row.id, requestHash: row.request_hash, status: row.status, created: true };
+      // The key was taken (perhaps by a request that committed while this one waited): read it afresh.
+      const [prior] = await db.rows<{ id: string; request_hash: string; status: OrderStatus }>(
+        'SELECT id, request_hash, status FROM orders WHERE shop_id = $1 AND idempotency_key = $2',
+        [o.shopId, o.idempotencyKey],
+      );
+      return { id: prior!.id, requestHash: prior!.request_hash, status: prior!.status, created: false };
+    },
+
+    async get(shopId, id) {
+      if (!UUID.test(id)) return null;
+      const [row] = await db.rows<OrderRow>(`${SELECT_ORDER} WHERE o.shop_id = $1 AND o.id = $2`, [shopId, id]);
+      return row ? toOrder(row) : null;
+    },
+
+    async list(shopId, q) {
+      const rows = await db.rows<OrderRow>(
+        `${SELECT_ORDER}
+          WHERE o.shop_id = $1 AND ($2::text IS NULL OR o.status = $2) AND ($3::uuid IS NULL OR o.id < $3)
+          ORDER BY o.id DESC LIMIT $4`,
+        [shopId, q.status ?? null, q.after ?? null, q.limit],
+      );
+      return rows.map(toOrder);
+    },
+
+    async place(orderId, price): Promise<PlacementOutcome> {
+      try {
+        return await db.transaction((tx) => placeInTransaction(db, tx, orderId, price));
+      } catch (error) {
+        if (!(error instanceof OutOfStock)) throw error;
+        const [row] = await db.rows<{ status: OrderStatus }>(
+          `UPDATE orders SET status = 'rejected', status_reason = 'out_of_stock', updated_at = now()
+            WHERE id = $1 AND status = 'received' RETURNING status`,
+          [orderId],
+        );
+        return row ? { outcome: 'rejected', reason: 'out_of_stock' } : { outcome: 'skipped', status: 'rejected' };
+      }
+    },
+
+    async findStale(statuses, before, limit) {
+      const rows = await db.rows<{ id: string; status: OrderStatus; payment_method: PaymentMethod }>(
+        `SELECT id, status, payment_method FROM orders
+          WHERE status = ANY($1::text[]) AND updated_at < $2 ORDER BY updated_at LIMIT $3`,
+        [statuses, before, limit],
+      );
+      return rows.map((r) => ({ id: r.id, status: r.status, paymentMethod: r.payment_method }));
+    },
+  };
+}
+
+async function placeInTransaction(
+  db: Database,
+  tx: Transaction,
+  orderId: string,
+  price: Parameters<OrderStore['place']>[1],
+): Promise<PlacementOutcome> {
+  const lines = await db.rows<{ shop_id: string; status: OrderStatus; currency: string; sku: string; quantity: number }>(
+    `SELECT o.shop_id, o.status, o.currency, i.sku, i.quantity
+       FROM orders o JOIN order_items i ON i.order_id = o.id
+      WHERE o.id = $1 ORDER BY i.line_no FOR UPDATE OF o`,
+    [orderId],
+    tx,
+  );
+  const head = lines[0];
+  if (!head) return { outcome: 'skipped', status: 'rejected' };
+  if (head.status !== 'received') return { outcome: 'skipped', status: head.status };
+
+  const products = await db.rows<{ id: number; sku: string; price_minor: number; currency: string }>(
+    'SELECT id, sku, price_minor, currency FROM products WHERE shop_id = $1 AND sku = ANY($2::text[])',
+    [head.shop_id, [...new Set(lines.map((l) => l.sku))]],
+    tx,
+  );
+  const catalog = new Map<string, CatalogEntry>(
+    products.map((p) => [p.sku, { productId: p.id, priceMinor: p.price_minor, currency: p.currency }]),
+  );
+  const priced = price(lines.map((l) => ({ sku: l.sku, quantity: l.quantity })), catalog, head.currency);
+  if (!priced.ok) {
+    await db.rows(
+      `UPDATE orders SET status = 'rejected', status_reason = $2, updated_at = now() WHERE id = $1`,
+      [orderId, priced.reason],
+      tx,
+    );
+    return { outcome: 'rejected', reason: priced.reason };
+  }
+
+  // All or nothing, rows locked in id order so two multi-line orders cannot deadlock each other.
+  const ids = [...priced.reservations.keys()];
+  const reserved = await db.rows<{ id: number }>(
+    `WITH want AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS w(id, qty)),
+          locked AS (SELECT p.id FROM products p WHERE p.id = ANY($1::bigint[]) ORDER BY p.id FOR UPDATE)
+     UPDATE products p SET stock = p.stock - w.qty, reserved = p.reserved + w.qty, updated_at = now()
+       FROM want w
+      WHERE p.id = w.id AND p.id IN (SELECT id FROM locked) AND p.stock >= w.qty
+     RETURNING p.id`,
+    [ids, ids.map((id) => priced.reservations.get(id)!)],
+    tx,
+  );
+  if (reserved.length !== ids.length) throw new OutOfStock();
+
+  await db.rows(
+    `WITH priced AS (
+       UPDATE order_items i SET product_id = x.product_id, unit_price_minor = x.unit, line_total_minor = x.total
+         FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS x(line_no, product_id, unit, total)
+        WHERE i.order_id = $1 AND i.line_no = x.line_no
+     )
+     UPDATE orders SET status = 'placed', total_minor = $6, stock_state = 'reserved', updated_at = now() WHERE id = $1`,
+    [
+      orderId,
+      priced.lines.map((_, k) => k + 1),
+      priced.lines.map((l) => l.productId),
+      priced.lines.map((l) => l.unitPriceMinor),
+      priced.lines.map((l) => l.lineTotalMinor),
+      priced.totalMinor,
+    ],
+    tx,
+  );
+  return { outcome: 'placed', totalMinor: priced.totalMinor };
+}
+
+function toOrder(r: OrderRow): Order {
+  return {
+    id: r.id,
+    shopId: r.shop_id,
+    externalId: r.external_id,
+    status: r.status,
+    statusReason: r.status_reason,
+    currency: r.currency,
+    totalMinor: r.total_minor,
+    items: r.items ?? [],
+    customer: r.customer,
+    shippingAddress: r.shipping_address,
+    payment: {
+      method: r.payment_method,
+      status: r.payment_status,
+      providerReference: r.provider_reference,
+      capturedMinor: r.captured_minor,
+      refundedMinor: r.refunded_minor,
+      attempts: r.payment_attempts,
+    },
+    shipments: [],
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}

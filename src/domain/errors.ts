@@ -1,0 +1,58 @@
+/**
+ * The one error hierarchy. Each error is classified where it is born: a `code` that never changes, and
+ * whether retrying could help. The HTTP layer maps codes to statuses; the job runner maps `permanent`.
+ */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'not_found'
+  | 'conflict'
+  | 'idempotency_key_reused'
+  | 'unauthorized'
+  | 'dependency_unavailable'
+  | 'payment_declined'
+  | 'provider_rejected'
+  | 'provider_unavailable'
+  | 'carrier_unavailable'
+  | 'carrier_rejected'
+  | 'rate_limited'
+  | 'invariant_violated';
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: { permanent?: boolean; fields?: FieldIssue[]; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'DomainError';
+  }
+
+  /** A permanent error will fail the same way however often it is retried. */
+  get permanent(): boolean {
+    return this.options.permanent ?? true;
+  }
+}
+
+/** A failure that retrying cannot fix: the job runner stops retrying at once. */
+export class PermanentError extends DomainError {
+  constructor(code: ErrorCode, message: string, options: { fields?: FieldIssue[]; cause?: unknown } = {}) {
+    super(code, message, { ...options, permanent: true });
+    this.name = 'PermanentError';
+  }
+}
+
+/** A failure that may pass by itself (a provider's 503, a timeout, a database restart). */
+export class TransientError extends DomainError {
+  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+    super(code, message, { ...options, permanent: false });
+    this.name = 'TransientError';
+  }
+}
+
+export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
+export const conflict = (message: string) => new DomainError('conflict', message);

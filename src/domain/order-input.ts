@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { PAYMENT_METHODS } from './order.js';
+
+/** What a shop may send to `POST /v1/orders`. Unknown fields are refused, so a typo is an error, not a silent no-op. */
+
+const KNOWN_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+export const currencySchema = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as CNY')
+  .refine((c) => KNOWN_CURRENCIES.has(c), 'is not an ISO 4217 currency');
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+export const skuSchema = z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+
+export const MAX_QUANTITY = 10_000;
+export const MAX_LINES = 100;
+
+export const orderInputSchema = z.strictObject({
+  externalId: text(255).optional(),
+  currency: currencySchema,
+  items: z
+    .array(
+      z.strictObject({
+        sku: skuSchema,
+        quantity: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_QUANTITY),
+      }),
+    )
+    .min(1, 'must hold at least one item')
+    .max(MAX_LINES, `must hold at most ${MAX_LINES} items`),
+  customer: z.strictObject({
+    name: text(200),
+    email: z.email('must be an email address').max(254).optional(),
+    phone: z.string().regex(/^\+?[0-9 ()-]{5,32}$/, 'must be a phone number').optional(),
+  }),
+  shippingAddress: z.strictObject({
+    name: text(200),
+    line1: text(300),
+    line2: text(300).optional(),
+    city: text(100),
+    region: text(100).optional(),
+    postalCode: text(20),
+    country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as CN'),
+  }),
+  payment: z.strictObject({
+    method: z.enum(PAYMENT_METHODS, { error: `must be one of ${PAYMENT_METHODS.join(', ')}` }),
+    token: text(512),
+  }),
+});
+export type OrderInput = z.infer<typeof orderInputSchema>;
+
+export const idempotencyKeySchema = z
+  .string({ error: 'is required' })
+  .regex(/^[\x20-\x7E]{1,255}$/, 'must be 1 to 255 printable ASCII characters');
+
+export const productInputSchema = z.strictObject({
+  name: text(200),
+  priceMinor: z.number().int('must be whole minor units (fen, cents)').min(0).max(1_000_000_000_000),
+  currency: currencySchema,
+  stock: z.number().int('must be a whole number').min(0).max(1_000_000_000),
+});
+export type ProductInput = z.infer<typeof productInputSchema>;

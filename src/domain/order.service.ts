@@ -1,0 +1,74 @@
+import { DomainError, notFound } from './errors.js';
+import { fingerprint, newOrderId } from './ids.js';
+import type { Order, OrderStatus } from './order.js';
+import type { OrderInput } from './order-input.js';
+import { priceOrder } from './pricing.js';
+import type { JobInspector, JobPublisher, ListQuery, OrderStore, PlacementOutcome } from './ports.js';
+
+export interface OrderDeps {
+  orders: OrderStore;
+  jobs: JobPublisher;
+  onEnqueueFailed?: (orderId: string, error: unknown) => void;
+}
+
+/**
+ * Accepts an order. The order is durable in Postgres before this returns; the placement job is only a
+ * nudge: if Redis loses it, the repair sweep enqueues it again (see README, "Durability").
+ */
+export async function submitOrder(
+  deps: OrderDeps,
+  shopId: string,
+  idempotencyKey: string,
+  input: OrderInput,
+): Promise<{ id: string; status: OrderStatus; created: boolean }> {
+  const requestHash = fingerprint(input);
+  const stored = await deps.orders.createReceived({ id: newOrderId(), shopId, idempotencyKey, requestHash, input });
+  if (stored.requestHash !== requestHash) {
+    throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
+  }
+  if (stored.status === 'received') {
+    try {
+      await deps.jobs.placeOrder(stored.id);
+    } catch (error) {
+      deps.onEnqueueFailed?.(stored.id, error);
+    }
+  }
+  return { id: stored.id, status: stored.status, created: stored.created };
+}
+
+export async function getOrder(orders: OrderStore, shopId: string, id: string): Promise<Order> {
+  const order = await orders.get(shopId, id);
+  if (!order) throw notFound('order');
+  return order;
+}
+
+export async function listOrders(orders: OrderStore, shopId: string, query: ListQuery) {
+  const page = await orders.list(shopId, { ...query, limit: query.limit + 1 });
+  const data = page.slice(0, query.limit);
+  return { data, nextCursor: page.length > query.limit ? data[data.length - 1]!.id : null };
+}
+
+/** The `order-placement` job: idempotent, since the store only acts on an order that is still `received`. */
+export function placeOrder(orders: OrderStore, orderId: string): Promise<PlacementOutcome> {
+  return orders.place(orderId, priceOrder);
+}
+
+/**
+ * The repair sweep for the intake: a `received` order whose job is gone (Redis restarted without
+ * persistence, an operator removed it) or failed for good (the database was down through every retry) is
+ * put back on the queue.
+ */
+export async function repairReceivedOrders(
+  deps: { orders: OrderStore; inspect: JobInspector },
+  staleAfterMs: number,
+  now = Date.now(),
+): Promise<{ requeued: number }> {
+  const stale = await deps.orders.findStale(['received'], new Date(now - staleAfterMs), 500);
+  let requeued = 0;
+  for (const { id } of stale) {
+    if ((await deps.inspect.placementState(id)) === 'pending') continue;
+    await deps.inspect.requeuePlacement(id);
+    requeued++;
+  }
+  return { requeued };
+}

@@ -1,0 +1,78 @@
+import type { Order, OrderStatus, RejectionReason, PaymentMethod } from './order.js';
+import type { CatalogEntry, PricingResult } from './pricing.js';
+import type { OrderInput, ProductInput } from './order-input.js';
+
+/** The small interfaces the domain needs from the outside world. Adapters live in src/db and src/queue. */
+
+export interface Shop {
+  id: string;
+  name: string;
+  webhookUrl: string | null;
+  webhookSecret: string;
+}
+
+export interface ShopStore {
+  create(shop: Shop & { apiKeyHash: string }): Promise<void>;
+  findByApiKeyHash(hash: string): Promise<Shop | null>;
+}
+
+export interface Product extends ProductInput {
+  sku: string;
+  reserved: number;
+}
+
+export interface ProductStore {
+  /** Creates or replaces the product; `created` tells which. */
+  upsert(shopId: string, sku: string, input: ProductInput): Promise<{ product: Product; created: boolean }>;
+  get(shopId: string, sku: string): Promise<Product | null>;
+}
+
+export interface NewOrder {
+  id: string;
+  shopId: string;
+  idempotencyKey: string;
+  requestHash: string;
+  input: OrderInput;
+}
+
+export interface ListQuery {
+  status?: OrderStatus | undefined;
+  limit: number;
+  /** Id of the last order of the previous page. */
+  after?: string | undefined;
+}
+
+export type PlacementOutcome =
+  | { outcome: 'placed'; totalMinor: number }
+  | { outcome: 'rejected'; reason: RejectionReason }
+  | { outcome: 'skipped'; status: OrderStatus };
+
+export interface OrderStore {
+  /**
+   * Stores a `received` order unless the shop already used this idempotency key. Returns the stored order's
+   * id and request hash either way, so the caller can tell a replay from a reuse.
+   */
+  createReceived(order: NewOrder): Promise<{ id: string; requestHash: string; status: OrderStatus; created: boolean }>;
+  get(shopId: string, id: string): Promise<Order | null>;
+  list(shopId: string, query: ListQuery): Promise<Order[]>;
+  /**
+   * In one transaction: if the order is still `received`, price it with `price`, reserve its stock all or
+   * nothing, and mark it `placed`; or mark it `rejected` with the pricing's or the stock's reason.
+   */
+  place(orderId: string, price: (lines: { sku: string; quantity: number }[], catalog: Map<string, CatalogEntry>, currency: string) => PricingResult): Promise<PlacementOutcome>;
+  /** Orders in `statuses` not updated since `before`: candidates for the repair sweep. */
+  findStale(statuses: OrderStatus[], before: Date, limit: number): Promise<{ id: string; status: OrderStatus; paymentMethod: PaymentMethod }[]>;
+}
+
+/** Starts background work. Implementations make each call idempotent per business key. */
+export interface JobPublisher {
+  placeOrder(orderId: string): Promise<void>;
+}
+
+/** What a job publisher says about the job behind an order, for the repair sweep. */
+export type JobState = 'missing' | 'pending' | 'failed' | 'done';
+export interface JobInspector {
+  placementState(orderId: string): Promise<JobState>;
+  /** Puts the placement job back on the queue whatever is left of the old one (retries a failed one). */
+  requeuePlacement(orderId: string): Promise<void>;
+}

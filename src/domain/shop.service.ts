@@ -1,0 +1,25 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sha256Hex } from './ids.js';
+import type { Shop, ShopStore } from './ports.js';
+
+/**
+ * API keys carry 256 random bits, so a plain SHA-256 is a sound one-way hash for them (no dictionary to
+ * stretch against), and it lets the key itself be looked up by an index on the hash.
+ */
+export const hashApiKey = (apiKey: string) => sha256Hex(apiKey);
+
+export async function createShop(shops: ShopStore, input: { name: string; webhookUrl?: string | undefined }) {
+  const apiKey = `ow_live_${randomBytes(32).toString('base64url')}`;
+  const shop: Shop = {
+    id: randomUUID(),
+    name: input.name,
+    webhookUrl: input.webhookUrl ?? null,
+    webhookSecret: `whsec_${randomBytes(32).toString('base64url')}`,
+  };
+  await shops.create({ ...shop, apiKeyHash: hashApiKey(apiKey) });
+  return { id: shop.id, name: shop.name, webhookUrl: shop.webhookUrl, apiKey, webhookSecret: shop.webhookSecret };
+}
+
+export function authenticateShop(shops: ShopStore, apiKey: string): Promise<Shop | null> {
+  return shops.findByApiKeyHash(hashApiKey(apiKey));
+}

@@ -1,0 +1,85 @@
+import { createServer, type Server } from 'node:http';
+import express, { type Express, type Router } from 'express';
+import helmet from 'helmet';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { JobPublisher, OrderStore, ProductStore, ShopStore } from '../domain/ports.js';
+import { requireAdmin, requireShop } from './auth.js';
+import { jsonBody } from './body.js';
+import { errorHandler, notFoundHandler } from './problem.js';
+import { adminRouter } from './routes/admin.routes.js';
+import { healthRouter, type ReadinessCheck } from './routes/health.routes.js';
+import { ordersRouter } from './routes/orders.routes.js';
+import { productsRouter } from './routes/products.routes.js';
+import { BOARD_PATH, boardRouter } from './board.js';
+import type { Infrastructure } from '../runtime.js';
+import { createStores } from '../runtime.js';
+import { createJobPublisher } from '../queue/job-publisher.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'admin' | 'bodyLimitBytes'>;
+  logger: Logger;
+  shops: ShopStore;
+  products: ProductStore;
+  orders: OrderStore;
+  jobs: JobPublisher;
+  readiness: Record<string, ReadinessCheck>;
+  /** Bull Board, mounted behind operator auth when given. */
+  board?: Router;
+}
+
+/** The web process's HTTP app: intake, shop API, admin API, dashboard, health. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(helmet({ contentSecurityPolicy: false }));
+
+  const admin = requireAdmin(deps.config.admin.user, deps.config.admin.password);
+  const shop = requireShop(deps.shops);
+  const body = jsonBody(deps.config.bodyLimitBytes);
+  const onEnqueueFailed = (orderId: string, err: unknown) =>
+    deps.logger.warn({ err, orderId }, 'enqueue failed; the order is stored and the repair sweep will enqueue it');
+
+  app.use(healthRouter(deps.readiness));
+  if (deps.board) app.use(BOARD_PATH, admin, deps.board);
+  app.use('/v1/admin', admin, body, adminRouter(deps.shops));
+  app.use('/v1/products', shop, body, productsRouter(deps.products));
+  app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs, onEnqueueFailed }));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/** Builds the web process from its infrastructure: the composition root of `web`. */
+export function createWebProcess(infra: Infrastructure): { app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> } {
+  const { config, logger, db, redis, queues } = infra;
+  const app = createApp({
+    config,
+    logger,
+    ...createStores(db),
+    jobs: createJobPublisher(queues, config.retryBaseDelayMs),
+    readiness: { postgres: () => db.ping(), redis: () => redis.ping() },
+    board: boardRouter(queues),
+  });
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  return {
+    app,
+    server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, () => {
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : config.port);
+        });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,20 @@
+import type { Order } from '../domain/order.js';
+
+/** The public JSON of an order (CONTRACT.md section 5): no shop id, no payment token. */
+export function orderView(o: Order) {
+  return {
+    id: o.id,
+    externalId: o.externalId,
+    status: o.status,
+    statusReason: o.statusReason,
+    currency: o.currency,
+    totalMinor: o.totalMinor,
+    items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceMinor: i.unitPriceMinor, lineTotalMinor: i.lineTotalMinor })),
+    customer: o.customer,
+    shippingAddress: o.shippingAddress,
+    payment: o.payment,
+    shipments: o.shipments,
+    createdAt: o.createdAt.toISOString(),
+    updatedAt: o.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,17 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config, QueueName } from '../config.js';
+import { QUEUE_NAMES } from '../config.js';
+import { bullPrefix } from './redis.js';
+
+export type Queues = Readonly<Record<QueueName, Queue>>;
+
+/** One Queue object per queue for the life of the process, sharing one connection. */
+export function createQueues(config: Config, connection: Redis): Queues {
+  const entries = QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix: bullPrefix(config.queuePrefix) })]);
+  return Object.freeze(Object.fromEntries(entries)) as Queues;
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+}

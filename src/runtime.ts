@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { createDatabase, type Database } from './db/database.js';
+import { createOrderRepository } from './db/order.repository.js';
+import { createProductRepository } from './db/product.repository.js';
+import { createShopRepository } from './db/shop.repository.js';
+import { createLogger, type Logger } from './logger.js';
+import { closeQueues, createQueues, type Queues } from './queue/queues.js';
+import { createRedis } from './queue/redis.js';
+
+/** The connections a process holds for its whole life, built once from the config and closed once. */
+export interface Infrastructure {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  redis: Redis;
+  queues: Queues;
+  close(): Promise<void>;
+}
+
+export function createInfrastructure(config: Config, role: 'web' | 'worker', logger?: Logger): Infrastructure {
+  const log = logger ?? createLogger(config.logLevel, { role });
+  const db = createDatabase(config.databaseUrl, { poolMax: config.dbPoolMax });
+  const redis = createRedis(config.redisUrl, role === 'web' ? 'producer' : 'worker');
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  const queues = createQueues(config, redis);
+  for (const q of Object.values(queues)) q.on('error', (err) => log.warn({ err: err.message, queue: q.name }, 'queue error'));
+  return {
+    config,
+    logger: log,
+    db,
+    redis,
+    queues,
+    async close() {
+      await closeQueues(queues).catch(() => undefined);
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}
+
+export function createStores(db: Database) {
+  return { shops: createShopRepository(db), products: createProductRepository(db), orders: createOrderRepository(db) };
+}
