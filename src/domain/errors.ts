@@ -26,7 +26,14 @@ export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly options: { permanent?: boolean; fields?: FieldIssue[]; retryAfterSeconds?: number; cause?: unknown } = {},
+    readonly options: {
+      permanent?: boolean;
+      fields?: FieldIssue[];
+      retryAfterSeconds?: number;
+      /** The call may have taken effect (a timeout after sending): look it up before repeating it. */
+      ambiguous?: boolean;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'DomainError';
@@ -48,7 +55,7 @@ export class PermanentError extends DomainError {
 
 /** A failure that may pass by itself (a provider's 503, a timeout, a database restart). */
 export class TransientError extends DomainError {
-  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number; ambiguous?: boolean; cause?: unknown } = {}) {
     super(code, message, { ...options, permanent: false });
     this.name = 'TransientError';
   }

@@ -1,0 +1,44 @@
+/**
+ * The port every carrier adapter implements (CONTRACT.md section 7). Adapters classify answers where they
+ * are born: 429 -> TransientError('rate_limited', { retryAfterSeconds }); 5xx, timeouts, network errors and
+ * "no result yet" -> TransientError('carrier_unavailable'); bad credentials, unknown waybill format ->
+ * PermanentError('carrier_rejected').
+ */
+export const CARRIERS = ['sandbox', 'kuaidi100', 'sf', 'zto'] as const;
+export type CarrierCode = (typeof CARRIERS)[number];
+
+export const SHIPMENT_STATUSES = ['info_received', 'in_transit', 'out_for_delivery', 'delivered', 'exception'] as const;
+export type ShipmentStatus = (typeof SHIPMENT_STATUSES)[number];
+
+export interface TrackingEvent {
+  /** When the carrier says it happened. */
+  at: Date;
+  status: ShipmentStatus;
+  description: string;
+  location: string | null;
+}
+
+export interface TrackingQuery {
+  trackingNumber: string;
+  /** Recipient phone; SF and ZTO (and Kuaidi100 for them) check its last digits. */
+  phone?: string | undefined;
+  /** Origin and destination cities, where the carrier uses them for an estimate. */
+  fromCity?: string | undefined;
+  toCity?: string | undefined;
+}
+
+export interface TrackingSnapshot {
+  /** The parcel's current status, in our vocabulary. */
+  status: ShipmentStatus;
+  /** Every event the carrier reports, oldest first. */
+  events: TrackingEvent[];
+  /** The carrier's own estimate of arrival, where it gives one. */
+  estimatedDeliveryAt: Date | null;
+}
+
+export interface CarrierClient {
+  readonly code: CarrierCode;
+  /** The carrier's published service level, in hours from pickup to delivery, for estimates of last resort. */
+  readonly serviceLevelHours: number;
+  track(query: TrackingQuery): Promise<TrackingSnapshot>;
+}

@@ -1,0 +1,82 @@
+import type { PaymentMethod } from './order.js';
+
+/**
+ * The port every payment provider adapter implements. Adapters classify provider answers where they are
+ * born (see errors.ts):
+ *  - a decline or an invalid request: throw PermanentError('payment_declined' | 'provider_rejected');
+ *  - 5xx, 429, a timeout or a network error: throw TransientError('provider_unavailable');
+ *    a timeout of a capture call also sets `options.ambiguous` (the charge may have happened), so the caller
+ *    queries by merchant reference before charging again.
+ */
+
+export interface CaptureRequest {
+  /** Our merchant reference: the order id. The provider's idempotency key for the charge derives from it. */
+  reference: string;
+  amountMinor: number;
+  /** ISO 4217, upper case. */
+  currency: string;
+  /** What the shop sent as `payment.token`: an Alipay auth_code, a PayPal approved order id, a card PaymentMethod... */
+  token: string;
+  description: string;
+}
+
+export interface Capture {
+  status: 'captured';
+  /** The provider's id of the charge (trade_no, transaction_id, capture id, PaymentIntent id). */
+  providerReference: string;
+  amountMinor: number;
+}
+
+export type CaptureLookup =
+  | Capture
+  | { status: 'not_found' }
+  | { status: 'pending' }
+  | { status: 'failed'; reason: string };
+
+export interface RefundRequest {
+  /** The order id (merchant reference of the charge). */
+  reference: string;
+  /** Our unique id of this refund: the provider's idempotency key for it (out_request_no, out_refund_no...). */
+  refundId: string;
+  amountMinor: number;
+  /** The captured amount of the charge being refunded (some providers require it). */
+  capturedMinor: number;
+  currency: string;
+  providerReference: string;
+  /** The original capture request's token, for providers whose refunds hang off it. */
+  token: string;
+}
+
+export type RefundOutcome =
+  | { status: 'succeeded'; providerRefundId: string }
+  | { status: 'pending'; providerRefundId?: string }
+  | { status: 'failed'; reason: string };
+
+/** A provider's asynchronous notification, verified and decoded. */
+export interface PaymentNotification {
+  reference: string;
+  status: 'captured' | 'failed' | 'other';
+  providerReference?: string;
+  amountMinor?: number;
+}
+
+export interface NotificationReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export interface PaymentGateway {
+  readonly method: PaymentMethod;
+  capture(req: CaptureRequest): Promise<Capture>;
+  /** Looks the charge up by our merchant reference: the way out of an ambiguous capture. */
+  lookup(req: CaptureRequest): Promise<CaptureLookup>;
+  refund(req: RefundRequest): Promise<RefundOutcome>;
+  lookupRefund(req: RefundRequest): Promise<RefundOutcome>;
+  /**
+   * Verifies the provider's signature on a notification (raw body bytes and headers exactly as received)
+   * and decodes it; throws PermanentError('provider_rejected') when the signature or the timestamp is wrong.
+   * `reply` is what the provider expects back on success.
+   */
+  parseNotification(raw: { headers: Record<string, string | string[] | undefined>; body: Buffer }): Promise<{ notification: PaymentNotification; reply: NotificationReply }>;
+}
