@@ -1,4 +1,8 @@
 import * as m000001 from './000001-spine.js';
+import * as m000002 from './000002-sandbox-payments.js';
 
 /** Forward-only, numbered, applied in order. Never edit one that has shipped: add the next. */
-export const migrations: ReadonlyArray<{ name: string; up: string }> = [{ name: '000001-spine', up: m000001.up }];
+export const migrations: ReadonlyArray<{ name: string; up: string }> = [
+  { name: '000001-spine', up: m000001.up },
+  { name: '000002-sandbox-payments', up: m000002.up },
+];
