@@ -6,7 +6,7 @@ import { PAYMENT_METHODS } from './order.js';
 const KNOWN_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 export const currencySchema = z
   .string()
-  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as CNY')
+  .regex(/^[A-Z]{3}$/, { error: 'must be an ISO 4217 code such as CNY', abort: true })
   .refine((c) => KNOWN_CURRENCIES.has(c), 'is not an ISO 4217 currency');
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);

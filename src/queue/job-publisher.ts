@@ -5,10 +5,24 @@ import { orderPlacementJob } from '../../jobs/order-placement.job.js';
 import type { JobInspector, JobPublisher, JobState } from '../domain/ports.js';
 import type { Queues } from './queues.js';
 
+/**
+ * How long an enqueue may wait for Redis. Past it the caller moves on: the order is already durable in
+ * Postgres and the repair sweep enqueues it later; an add that lands late is harmless (same job id).
+ */
+const ENQUEUE_TIMEOUT_MS = 2_000;
+
 /** Adds a job as its definition says: validated payload, business-key job id, default options. */
-export function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, retryBaseDelayMs: number) {
+export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, retryBaseDelayMs: number) {
   const payload = def.payload.parse(data);
-  return queue.add(def.queue, payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`enqueue to ${def.queue} timed out`)), ENQUEUE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([queue.add(def.queue, payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) }), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function createJobPublisher(queues: Queues, retryBaseDelayMs: number): JobPublisher & JobInspector {

@@ -2,14 +2,14 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 /**
  * `worker` connections block on BRPOPLPUSH-style commands and must retry forever (BullMQ requires
- * maxRetriesPerRequest: null). `producer` connections serve HTTP requests and must fail fast instead, so
- * the intake can answer 503 rather than hang while Redis is down.
+ * maxRetriesPerRequest: null). `producer` connections serve HTTP requests and give up sooner; callers on a
+ * request path also bound their wait (see job-publisher.ts), so a request never hangs on a dead Redis.
  */
 export function createRedis(url: string, role: 'producer' | 'worker'): Redis {
   const options: RedisOptions =
     role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 5_000, connectTimeout: 5_000 };
+      : { maxRetriesPerRequest: 1, commandTimeout: 5_000, connectTimeout: 5_000 };
   return new Redis(url, { ...options, retryStrategy: (times) => Math.min(times * 200, 2_000) });
 }
 
