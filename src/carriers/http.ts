@@ -89,7 +89,7 @@ export function parseChinaTime(value: string | null | undefined): Date | null {
 }
 
 /** Events oldest first, as the port promises; the sort is stable so same-second events keep the carrier's order. */
-export function oldestFirst(events: TrackingEvent[]): TrackingEvent[] {
+export function oldestFirst<E extends Pick<TrackingEvent, 'at'>>(events: E[]): E[] {
   return events.map((e, i) => [e, i] as const).sort(([a, i], [b, j]) => a.at.getTime() - b.at.getTime() || i - j).map(([e]) => e);
 }
 

@@ -114,19 +114,15 @@ export class Kuaidi100Carrier implements CarrierClient {
     const ok = Success.safeParse(body);
     if (!ok.success) throw new TransientError('carrier_unavailable', `${this.code}: unexpected answer`, { cause: ok.error });
     const overall = kuaidi100State(ok.data.state);
-    const events = oldestFirst(ok.data.data.flatMap((d) => this.event(d, overall)));
+    const events = oldestFirst(ok.data.data.flatMap((d) => toEvent(d)));
+    // An event without a code or name of its own (plain resultv2=0 answers): the latest one is in the
+    // parcel's overall state, the earlier ones were on the way.
+    const settled = events.map((e, i) => ({ ...e, status: e.status ?? (i === events.length - 1 ? overall : null) ?? 'in_transit' }));
     return {
-      status: overall ?? latestStatus(events),
-      events,
+      status: overall ?? latestStatus(settled),
+      events: settled,
       estimatedDeliveryAt: parseChinaTime(ok.data.arrivalTime),
     };
-  }
-
-  private event(d: z.infer<typeof Success>['data'][number], overall: TrackingEvent['status'] | null): TrackingEvent[] {
-    const at = parseChinaTime(d.ftime ?? d.time);
-    if (!at) return [];
-    const status = kuaidi100State(d.statusCode) ?? kuaidi100StatusName(d.status) ?? overall ?? 'in_transit';
-    return [{ at, status, description: d.context, location: d.areaName || d.location || null }];
   }
 
   /**
@@ -148,4 +144,13 @@ export class Kuaidi100Carrier implements CarrierClient {
     }
     this.lastQueried.set(id, now);
   }
+}
+
+type Unsettled = Omit<TrackingEvent, 'status'> & { status: TrackingEvent['status'] | null };
+
+function toEvent(d: z.infer<typeof Success>['data'][number]): Unsettled[] {
+  const at = parseChinaTime(d.ftime ?? d.time);
+  if (!at) return [];
+  const status = kuaidi100State(d.statusCode) ?? kuaidi100StatusName(d.status);
+  return [{ at, status, description: d.context, location: d.areaName || d.location || null }];
 }

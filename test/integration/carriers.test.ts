@@ -61,6 +61,17 @@ describe('kuaidi100 adapter', () => {
     expect(snap.events.at(-1)?.at).toEqual(new Date('2025-03-10T03:47:52Z'));
   });
 
+  it('sorts a plain answer oldest first; events without a status are in transit until the last', async () => {
+    server.reply({ body: K.plainDelivered });
+    const snap = await client().track({ trackingNumber: 'SF1234567890123' });
+    expect(snap.status).toBe('delivered');
+    expect(snap.events.map((e) => [e.at.toISOString(), e.status, e.location])).toEqual([
+      ['2025-03-08T08:26:09.000Z', 'in_transit', null],
+      ['2025-03-08T23:12:45.000Z', 'in_transit', null],
+      ['2025-03-09T03:02:17.000Z', 'delivered', null],
+    ]);
+  });
+
   it.each([
     ['noResultYet', 'TransientError', 'carrier_unavailable'],
     ['serverError', 'TransientError', 'carrier_unavailable'],
