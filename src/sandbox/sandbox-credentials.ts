@@ -29,7 +29,8 @@ export interface SandboxCredentials {
     /** 32 characters, used as the AES-256-GCM key of callback resources. */
     apiV3Key: string;
   };
-  paypal: { clientId: string; clientSecret: string; webhookId: string };
+  /** PayPal signs webhooks with its own certificate; the sandbox's verify-webhook-signature checks this pair. */
+  paypal: { clientId: string; clientSecret: string; webhookId: string; webhookPrivateKey: string; webhookPublicKey: string };
   card: { secretKey: string; webhookSecret: string };
 }
 
@@ -47,7 +48,7 @@ const alnum = (n: number) => {
 const digits = (n: number) => Array.from(randomBytes(n), (b) => String(b % 10)).join('');
 
 export async function generateSandboxCredentials(): Promise<SandboxCredentials> {
-  const [app, alipay, merchant, platform] = await Promise.all([rsaPair(), rsaPair(), rsaPair(), rsaPair()]);
+  const [app, alipay, merchant, platform, paypalWebhook] = await Promise.all([rsaPair(), rsaPair(), rsaPair(), rsaPair(), rsaPair()]);
   return {
     alipay: {
       appId: `2021${digits(12)}`,
@@ -67,7 +68,13 @@ export async function generateSandboxCredentials(): Promise<SandboxCredentials> 
       platformPublicKey: platform.publicKey,
       apiV3Key: alnum(32),
     },
-    paypal: { clientId: `sbx-${alnum(40)}`, clientSecret: alnum(48), webhookId: `WH-${alnum(17).toUpperCase()}` },
+    paypal: {
+      clientId: `sbx-${alnum(40)}`,
+      clientSecret: alnum(48),
+      webhookId: `WH-${alnum(17).toUpperCase()}`,
+      webhookPrivateKey: paypalWebhook.privateKey,
+      webhookPublicKey: paypalWebhook.publicKey,
+    },
     card: { secretKey: `sk_test_${alnum(40)}`, webhookSecret: `whsec_${alnum(32)}` },
   };
 }

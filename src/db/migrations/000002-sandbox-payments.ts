@@ -35,6 +35,7 @@ CREATE TABLE sandbox_refunds (
   refund_key   text NOT NULL,
   charge_id    text NOT NULL REFERENCES sandbox_charges(id),
   amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+  details      jsonb NOT NULL DEFAULT '{}',
   created_at   timestamptz NOT NULL DEFAULT now(),
   UNIQUE (method, refund_key)
 );

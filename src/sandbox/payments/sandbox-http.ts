@@ -1,0 +1,61 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { Logger } from '../../logger.js';
+import type { PaymentMethod } from '../../domain/order.js';
+import type { SandboxLedger } from './sandbox-ledger.js';
+
+/** The plumbing every sandbox provider shares: raw bodies, held requests, injected faults, notifications. */
+
+/** How long a request that "never answers" is held before its socket is dropped, so nothing leaks. */
+export const HOLD_MAX_MS = 60_000;
+
+/** The exact body bytes as text (signatures are over them); empty for a bodiless request. */
+export const bodyText = (req: Request): string => (Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '');
+
+/** Holds the request open until the client gives up, or drops it after HOLD_MAX_MS. */
+export function hold(res: Response, maxMs = HOLD_MAX_MS): void {
+  const timer = setTimeout(() => res.socket?.destroy(), maxMs);
+  timer.unref();
+  res.on('close', () => clearTimeout(timer));
+}
+
+/** Injected faults (POST /sandbox/faults) for this provider, answered before any real work. */
+export function faultGate(ledger: SandboxLedger, method: PaymentMethod, unavailable: (res: Response, status: 500 | 429) => void): RequestHandler {
+  return async (_req, res, next) => {
+    const fault = await ledger.activeFault(method);
+    if (fault === 'timeout') return hold(res);
+    if (fault === 'rate_limit') {
+      res.set('Retry-After', '1');
+      return unavailable(res, 429);
+    }
+    if (fault === 'error500') return unavailable(res, 500);
+    next();
+  };
+}
+
+export interface OutgoingNotification {
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Fire-and-forget delivery, as providers do it: a few hundred ms after the event, retried a couple of times
+ * on failure. `build` runs per attempt so each carries a fresh timestamp and signature.
+ */
+export function sendNotification(url: string, build: () => OutgoingNotification, logger?: Logger, delaysMs = [300, 1_000, 3_000]): void {
+  const attempt = (i: number) => {
+    const timer = setTimeout(async () => {
+      const n = build();
+      try {
+        const res = await fetch(url, { method: 'POST', headers: n.headers, body: n.body, signal: AbortSignal.timeout(5_000) });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) return;
+        logger?.warn({ url, status: res.status, attempt: i + 1 }, 'sandbox notification refused');
+      } catch (err) {
+        logger?.warn({ err, url, attempt: i + 1 }, 'sandbox notification failed');
+      }
+      if (i + 1 < delaysMs.length) attempt(i + 1);
+    }, delaysMs[i]);
+    timer.unref();
+  };
+  attempt(0);
+}
