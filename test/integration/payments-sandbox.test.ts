@@ -102,6 +102,13 @@ describe.each(PAYMENT_METHODS)('%s adapter against the sandbox', (method) => {
     expect(await gw().lookup(captureReq(method, 'tok_ok'))).toEqual({ status: 'not_found' });
   });
 
+  it('charges once when the same reference is captured concurrently', async () => {
+    const req = captureReq(method, 'tok_ok');
+    const all = await Promise.all([gw().capture(req), gw().capture(req), gw().capture(req)]);
+    expect(new Set(all.map((c) => c.providerReference)).size).toBe(1);
+    expect(await ledger(req.reference)).toHaveLength(1);
+  });
+
   it('declines tok_decline permanently and charges nothing', async () => {
     const req = captureReq(method, 'tok_decline');
     const error = await failure(gw().capture(req));
