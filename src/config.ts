@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { providerEnv, providerSettings, type ProviderSettings } from './config-providers.js';
 
 /**
  * The one place that reads the environment. `loadConfig` parses it once at boot and returns a frozen,
@@ -39,11 +40,21 @@ const schema = z.object({
   RETRY_BASE_DELAY_MS: positiveInt.default(1_000),
   DB_POOL_MAX: positiveInt.max(200).default(20),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
-  PUBLIC_URL: z.string().url().optional(),
+  /** Where this deployment's web process is reached (provider notify URLs, the sandbox). */
+  PUBLIC_URL: url(['http:', 'https:']).optional(),
+  /** Where the bundled sandbox providers and carrier are served; defaults to PUBLIC_URL + /sandbox. */
+  SANDBOX_BASE_URL: url(['http:', 'https:']).optional(),
+  /** Base delay of the payment queues' backoff: minutes-scale outages need a base of tens of seconds. */
+  PAYMENT_RETRY_BASE_MS: positiveInt.default(30_000),
+  /** How long one provider call may take before it counts as a timeout (an ambiguous outcome). */
+  PAYMENT_TIMEOUT_MS: positiveInt.default(10_000),
+  /** How long a placed order holds its stock without a capture in flight before it ends payment_timeout. */
+  HOLD_EXPIRES_MS: positiveInt.default(30 * 60_000),
+  ...providerEnv,
 });
 
-export type QueueName = 'order-placement' | 'payment-capture' | 'tracking-poll' | 'maintenance';
-export const QUEUE_NAMES: readonly QueueName[] = ['order-placement', 'payment-capture', 'tracking-poll', 'maintenance'];
+export type QueueName = 'order-placement' | 'payment-capture' | 'payment-refund' | 'tracking-poll' | 'maintenance';
+export const QUEUE_NAMES: readonly QueueName[] = ['order-placement', 'payment-capture', 'payment-refund', 'tracking-poll', 'maintenance'];
 
 export interface Config {
   readonly mode: 'local' | 'deployed';
@@ -66,6 +77,11 @@ export interface Config {
   readonly dbPoolMax: number;
   readonly bodyLimitBytes: number;
   readonly publicUrl: string;
+  readonly sandboxBaseUrl: string;
+  readonly paymentRetryBaseMs: number;
+  readonly paymentTimeoutMs: number;
+  readonly holdExpiresMs: number;
+  readonly providers: ProviderSettings;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +95,7 @@ export class ConfigError extends Error {
 const DEFAULT_CONCURRENCY: Record<QueueName, number> = {
   'order-placement': 16,
   'payment-capture': 32,
+  'payment-refund': 8,
   'tracking-poll': 4,
   maintenance: 1,
 };
@@ -101,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
   const concurrency = Object.fromEntries(
     QUEUE_NAMES.map((q) => [q, q === 'maintenance' ? 1 : (e.WORKER_CONCURRENCY ?? DEFAULT_CONCURRENCY[q])]),
   ) as Record<QueueName, number>;
+  const publicUrl = (e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, '');
   return Object.freeze({
     mode,
     production: e.NODE_ENV === 'production',
@@ -121,7 +139,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
     retryBaseDelayMs: e.RETRY_BASE_DELAY_MS,
     dbPoolMax: e.DB_POOL_MAX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
+    publicUrl,
+    sandboxBaseUrl: e.SANDBOX_BASE_URL ?? `${publicUrl}/sandbox`,
+    paymentRetryBaseMs: e.PAYMENT_RETRY_BASE_MS,
+    paymentTimeoutMs: e.PAYMENT_TIMEOUT_MS,
+    holdExpiresMs: e.HOLD_EXPIRES_MS,
+    providers: providerSettings(e),
   });
 }
 

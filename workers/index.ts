@@ -1,24 +1,34 @@
 import { Worker, type Processor } from 'bullmq';
 import { maintenanceJob } from '../jobs/maintenance.job.js';
 import type { QueueName } from '../src/config.js';
-import { createJobPublisher } from '../src/queue/job-publisher.js';
+import { createPublishers } from '../src/queue/job-publisher.js';
+import { createPaymentRepository } from '../src/db/payment.repository.js';
+import { loadPaymentGateways } from '../src/payments/configured-gateways.js';
 import { bullPrefix } from '../src/queue/redis.js';
 import { createStores, type Infrastructure } from '../src/runtime.js';
 import { maintenanceProcessor } from './maintenance.worker.js';
 import { orderPlacementProcessor } from './order-placement.worker.js';
+import { paymentCaptureProcessor } from './payment-capture.worker.js';
+import { paymentRefundProcessor } from './payment-refund.worker.js';
+import { paymentCaptureJob } from '../jobs/payment-capture.job.js';
 
 /** How long a clean stop waits for active jobs before handing them back to the queue. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
 /** The worker process: one BullMQ Worker per queue in WORKER_QUEUES. Its composition root. */
-export function createWorkerProcess(infra: Infrastructure) {
+export async function createWorkerProcess(infra: Infrastructure) {
   const { config, logger, db, redis, queues } = infra;
   const { orders } = createStores(db);
-  const jobs = createJobPublisher(queues, config.retryBaseDelayMs);
+  const jobs = createPublishers(queues, config);
+  const payment = { payments: createPaymentRepository(db), gateways: await loadPaymentGateways(config, db), jobs: jobs.payments };
 
   const processors: Partial<Record<QueueName, Processor>> = {
-    'order-placement': orderPlacementProcessor({ orders, logger }),
-    maintenance: maintenanceProcessor({ orders, inspect: jobs, staleAfterMs: config.sweepStaleAfterMs, logger }),
+    'order-placement': orderPlacementProcessor({ orders, payments: jobs.payments, logger }),
+    'payment-capture': paymentCaptureProcessor({ ...payment, logger }),
+    'payment-refund': paymentRefundProcessor({ ...payment, logger }),
+    maintenance: maintenanceProcessor({
+      orders, inspect: jobs.orders, payment, staleAfterMs: config.sweepStaleAfterMs, holdExpiresMs: config.holdExpiresMs, logger,
+    }),
   };
 
   const workers = config.workerQueues.flatMap((name) => {
@@ -36,7 +46,14 @@ export function createWorkerProcess(infra: Infrastructure) {
     });
     worker.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'worker error'));
     worker.on('failed', (job, err) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ queue: name, jobId: job.id, err: err.message }, 'job exhausted its attempts');
+      if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+      logger.error({ queue: name, jobId: job.id, err: err.message }, 'job failed for good');
+      // A capture out of attempts gives up on the payment (asking the provider first). If this process dies
+      // before it can enqueue that, the repair sweep does it.
+      const data = paymentCaptureJob.payload.safeParse(job.data);
+      if (name === 'payment-capture' && data.success && data.data.kind === 'capture') {
+        jobs.payments.abandon(data.data.orderId, 'payment_retries_exhausted').catch((e) => logger.warn({ err: e }, 'could not enqueue abandon'));
+      }
     });
     return [worker];
   });

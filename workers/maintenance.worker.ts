@@ -1,16 +1,28 @@
 import { maintenanceJob } from '../jobs/maintenance.job.js';
 import { repairReceivedOrders } from '../src/domain/order.service.js';
+import { repairPayments, type PaymentDeps } from '../src/domain/payment.service.js';
 import type { JobInspector, OrderStore } from '../src/domain/ports.js';
 import type { Logger } from '../src/logger.js';
 import { runner } from './job-runner.js';
 
-/** `maintenance`: the repair sweep puts back on track orders whose job was lost. */
-export function maintenanceProcessor(deps: { orders: OrderStore; inspect: JobInspector; staleAfterMs: number; logger: Logger }) {
+interface MaintenanceDeps {
+  orders: OrderStore;
+  inspect: JobInspector;
+  payment: PaymentDeps;
+  staleAfterMs: number;
+  holdExpiresMs: number;
+  logger: Logger;
+}
+
+/** `maintenance`: the repair sweep puts back on track orders and refunds whose job was lost. */
+export function maintenanceProcessor(deps: MaintenanceDeps) {
   return runner(
     maintenanceJob,
     async (_payload, { log }) => {
-      const repaired = await repairReceivedOrders(deps, deps.staleAfterMs);
-      if (repaired.requeued) log.warn(repaired, 'repair sweep re-enqueued orders');
+      const placement = await repairReceivedOrders(deps, deps.staleAfterMs);
+      const payments = await repairPayments(deps.payment, { staleAfterMs: deps.staleAfterMs, holdExpiresMs: deps.holdExpiresMs });
+      const repaired = { ...placement, ...payments };
+      if (Object.values(repaired).some((n) => n > 0)) log.warn(repaired, 'repair sweep put work back on track');
       return repaired;
     },
     deps.logger,

@@ -30,8 +30,8 @@ await migrationDb.close();
 
 const webInfra = createInfrastructure(config, 'web', logger.child({ role: 'web' }));
 const workerInfra = createInfrastructure(config, 'worker', logger.child({ role: 'worker' }));
-const web = createWebProcess(webInfra);
-const workers = createWorkerProcess(workerInfra);
+const web = await createWebProcess(webInfra);
+const workers = await createWorkerProcess(workerInfra);
 await workers.start();
 const port = await web.listen();
 

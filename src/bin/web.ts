@@ -4,7 +4,7 @@ import { loadConfigOrExit, onShutdown } from './lifecycle.js';
 
 /** Procfile `web`: intake, shop API, admin API, dashboard. */
 const infra = createInfrastructure(loadConfigOrExit(process.env), 'web');
-const web = createWebProcess(infra);
+const web = await createWebProcess(infra);
 const port = await web.listen();
 infra.logger.info({ port }, 'web listening');
 onShutdown(infra.logger, async () => {

@@ -167,7 +167,7 @@ async function placeInTransaction(
          FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS x(line_no, product_id, unit, total)
         WHERE i.order_id = $1 AND i.line_no = x.line_no
      )
-     UPDATE orders SET status = 'placed', total_minor = $6, stock_state = 'reserved', updated_at = now() WHERE id = $1`,
+     UPDATE orders SET status = 'placed', total_minor = $6, stock_state = 'reserved', placed_at = now(), updated_at = now() WHERE id = $1`,
     [
       orderId,
       priced.lines.map((_, k) => k + 1),

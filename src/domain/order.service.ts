@@ -4,6 +4,7 @@ import type { Order, OrderStatus } from './order.js';
 import type { OrderInput } from './order-input.js';
 import { priceOrder } from './pricing.js';
 import type { JobInspector, JobPublisher, ListQuery, OrderStore, PlacementOutcome } from './ports.js';
+import type { PaymentJobs } from './payment-ports.js';
 
 export interface OrderDeps {
   orders: OrderStore;
@@ -48,9 +49,15 @@ export async function listOrders(orders: OrderStore, shopId: string, query: List
   return { data, nextCursor: page.length > query.limit ? data[data.length - 1]!.id : null };
 }
 
-/** The `order-placement` job: idempotent, since the store only acts on an order that is still `received`. */
-export function placeOrder(orders: OrderStore, orderId: string): Promise<PlacementOutcome> {
-  return orders.place(orderId, priceOrder);
+/**
+ * The `order-placement` job: idempotent, since the store only acts on an order that is still `received`.
+ * A placed order's capture is enqueued here, also when a retry finds the order already placed (the run
+ * that placed it may have died before enqueuing).
+ */
+export async function placeOrder(deps: { orders: OrderStore; payments: Pick<PaymentJobs, 'capture'> }, orderId: string): Promise<PlacementOutcome> {
+  const result = await deps.orders.place(orderId, priceOrder);
+  if (result.outcome === 'placed' || (result.outcome === 'skipped' && result.status === 'placed')) await deps.payments.capture(orderId);
+  return result;
 }
 
 /**

@@ -14,7 +14,12 @@ import { productsRouter } from './routes/products.routes.js';
 import { BOARD_PATH, boardRouter } from './board.js';
 import type { Infrastructure } from '../runtime.js';
 import { createStores } from '../runtime.js';
-import { createJobPublisher } from '../queue/job-publisher.js';
+import { createPublishers } from '../queue/job-publisher.js';
+import type { PaymentDeps } from '../domain/payment.service.js';
+import { createPaymentRepository } from '../db/payment.repository.js';
+import { loadPaymentGateways } from '../payments/configured-gateways.js';
+import { notifyRouter, orderPaymentsRouter } from './routes/payments.routes.js';
+import { sandboxRouter } from '../sandbox/sandbox.router.js';
 
 export interface AppDeps {
   config: Pick<Config, 'admin' | 'bodyLimitBytes'>;
@@ -23,9 +28,12 @@ export interface AppDeps {
   products: ProductStore;
   orders: OrderStore;
   jobs: JobPublisher;
+  payment: PaymentDeps;
   readiness: Record<string, ReadinessCheck>;
   /** Bull Board, mounted behind operator auth when given. */
   board?: Router;
+  /** The bundled sandbox providers and carrier (SANDBOX=1), under /sandbox. */
+  sandbox?: Router;
 }
 
 /** The web process's HTTP app: intake, shop API, admin API, dashboard, health. */
@@ -47,21 +55,27 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/admin', admin, body, adminRouter(deps.shops));
   app.use('/v1/products', shop, body, productsRouter(deps.products));
   app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs, onEnqueueFailed }));
+  app.use('/v1/orders', shop, body, orderPaymentsRouter({ ...deps.payment, orders: deps.orders }));
+  app.use('/v1/payments', notifyRouter(deps.payment, deps.config.bodyLimitBytes));
+  if (deps.sandbox) app.use('/sandbox', deps.sandbox);
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;
 }
 
 /** Builds the web process from its infrastructure: the composition root of `web`. */
-export function createWebProcess(infra: Infrastructure): { app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> } {
+export async function createWebProcess(infra: Infrastructure): Promise<{ app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> }> {
   const { config, logger, db, redis, queues } = infra;
+  const jobs = createPublishers(queues, config);
   const app = createApp({
     config,
     logger,
     ...createStores(db),
-    jobs: createJobPublisher(queues, config.retryBaseDelayMs),
+    jobs: jobs.orders,
+    payment: { payments: createPaymentRepository(db), gateways: await loadPaymentGateways(config, db), jobs: jobs.payments },
     readiness: { postgres: () => db.ping(), redis: () => redis.ping() },
     board: boardRouter(queues),
+    ...(config.sandbox ? { sandbox: await sandboxRouter({ db, logger, publicUrl: config.publicUrl }) } : {}),
   });
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;

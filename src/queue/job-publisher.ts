@@ -2,7 +2,10 @@ import type { Queue } from 'bullmq';
 import type { z } from 'zod';
 import type { JobDefinition } from '../../jobs/job-definition.js';
 import { orderPlacementJob } from '../../jobs/order-placement.job.js';
+import { paymentCaptureJob } from '../../jobs/payment-capture.job.js';
+import { paymentRefundJob } from '../../jobs/payment-refund.job.js';
 import type { JobInspector, JobPublisher, JobState } from '../domain/ports.js';
+import type { PaymentJobs } from '../domain/payment-ports.js';
 import type { Queues } from './queues.js';
 
 /**
@@ -25,30 +28,52 @@ export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinit
   }
 }
 
-export function createJobPublisher(queues: Queues, retryBaseDelayMs: number): JobPublisher & JobInspector {
+async function stateOf(queue: Queue, jobId: string): Promise<JobState> {
+  const job = await queue.getJob(jobId);
+  if (!job) return 'missing';
+  const state = await job.getState();
+  if (state === 'failed') return 'failed';
+  if (state === 'completed' || state === 'unknown') return 'done';
+  return 'pending';
+}
+
+/**
+ * Puts a job back whatever is left of the old one: a failed job is retried in place; a finished one is
+ * removed first (a job id still in Redis makes a new add a no-op).
+ */
+async function requeue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, base: number) {
+  const job = await queue.getJob(def.jobId(def.payload.parse(data)));
+  const state = job ? await job.getState() : 'unknown';
+  if (job && state === 'failed') return job.retry('failed');
+  if (job && state === 'completed') await job.remove();
+  await enqueue(queue, def, data, base);
+}
+
+export interface Publishers {
+  orders: JobPublisher & JobInspector;
+  payments: PaymentJobs;
+}
+
+export function createPublishers(queues: Queues, base: { retryBaseDelayMs: number; paymentRetryBaseMs: number }): Publishers {
   const placement = queues['order-placement'];
-  const placementJobId = (orderId: string) => orderPlacementJob.jobId({ v: 1, orderId });
-  const publish = {
-    async placeOrder(orderId: string) {
-      await enqueue(placement, orderPlacementJob, { orderId }, retryBaseDelayMs);
-    },
-  };
+  const capture = queues['payment-capture'];
+  const refund = queues['payment-refund'];
+  const pay = base.paymentRetryBaseMs;
   return {
-    ...publish,
-    async placementState(orderId): Promise<JobState> {
-      const job = await placement.getJob(placementJobId(orderId));
-      if (!job) return 'missing';
-      const state = await job.getState();
-      if (state === 'failed') return 'failed';
-      if (state === 'completed' || state === 'unknown') return 'done';
-      return 'pending';
+    orders: {
+      placeOrder: async (orderId) => void (await enqueue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
+      placementState: (orderId) => stateOf(placement, orderPlacementJob.jobId({ v: 1, orderId })),
+      requeuePlacement: (orderId) => requeue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs),
     },
-    async requeuePlacement(orderId) {
-      const job = await placement.getJob(placementJobId(orderId));
-      const state = job ? await job.getState() : 'unknown';
-      if (job && state === 'failed') return job.retry('failed');
-      if (job && state === 'completed') await job.remove();
-      await publish.placeOrder(orderId);
+    payments: {
+      capture: (orderId) => requeue(capture, paymentCaptureJob, { kind: 'capture', orderId }, pay),
+      abandon: (orderId, reason) => requeue(capture, paymentCaptureJob, { kind: 'abandon', orderId, reason }, pay),
+      refund: (refundId) => requeue(refund, paymentRefundJob, { refundId }, pay),
+      async captureState(orderId) {
+        const state = await stateOf(capture, paymentCaptureJob.jobId({ v: 1, kind: 'capture', orderId }));
+        return state === 'pending' ? 'in_flight' : state === 'failed' ? 'failed' : 'none';
+      },
+      refundInFlight: async (refundId) => (await stateOf(refund, paymentRefundJob.jobId({ v: 1, refundId }))) === 'pending',
     },
   };
 }

@@ -4,6 +4,9 @@ import { startSystem, type TestSystem } from '../support/system.js';
 import { exited, sleep, spawnWorker } from '../support/processes.js';
 import { createDatabase } from '../../src/db/database.js';
 
+/** Placement only: these tests look at stock as placement leaves it (payments have their own tests). */
+const PLACEMENT_ONLY = { WORKER_QUEUES: 'order-placement,maintenance' };
+
 let sys: TestSystem | undefined;
 afterEach(async () => {
   await sys?.close();
@@ -12,7 +15,7 @@ afterEach(async () => {
 
 describe('never oversell', () => {
   it('50 concurrent orders against a stock of 10: 10 placed, 40 out_of_stock, stock 0', async () => {
-    sys = await startSystem();
+    sys = await startSystem({ env: PLACEMENT_ONLY });
     const shop = await createShop(sys.base);
     await shop.call('PUT', '/v1/products/HOT', { name: 'Hot', priceMinor: 100, currency: 'CNY', stock: 10 });
     const accepted = await Promise.all(
@@ -28,7 +31,7 @@ describe('never oversell', () => {
 
 describe('never lose an accepted order', () => {
   it('places every order exactly once while worker processes are killed mid-job', async () => {
-    sys = await startSystem({ workers: false, env: { WORKER_CONCURRENCY: '4' } });
+    sys = await startSystem({ workers: false, env: { ...PLACEMENT_ONLY, WORKER_CONCURRENCY: '4' } });
     const shop = await createShop(sys.base);
     await shop.call('PUT', '/v1/products/K', { name: 'K', priceMinor: 100, currency: 'CNY', stock: 100 });
     await shop.call('PUT', '/v1/products/L', { name: 'L', priceMinor: 7, currency: 'CNY', stock: 1000 });
@@ -80,7 +83,7 @@ describe('never lose an accepted order', () => {
   });
 
   it('the repair sweep re-enqueues orders whose jobs Redis lost', async () => {
-    sys = await startSystem({ workers: false });
+    sys = await startSystem({ workers: false, env: PLACEMENT_ONLY });
     const shop = await createShop(sys.base);
     await shop.call('PUT', '/v1/products/S', { name: 'S', priceMinor: 5, currency: 'CNY', stock: 10 });
     const r = await Promise.all(
@@ -99,10 +102,10 @@ describe('never lose an accepted order', () => {
   });
 
   it('accepts an order while Redis is unreachable from the intake, and places it once Redis is back', async () => {
-    const healthy = await startSystem({ workers: false });
+    const healthy = await startSystem({ workers: false, env: PLACEMENT_ONLY });
     sys = healthy;
     // A second web process of the same deployment whose Redis is down.
-    const cut = await startSystem({ workers: false, env: { ...pick(healthy.env), REDIS_URL: 'redis://127.0.0.1:1' } });
+    const cut = await startSystem({ workers: false, env: { ...PLACEMENT_ONLY, ...pick(healthy.env), REDIS_URL: 'redis://127.0.0.1:1' } });
     try {
       const shop = await createShop(healthy.base);
       await shop.call('PUT', '/v1/products/R', { name: 'R', priceMinor: 9, currency: 'CNY', stock: 3 });

@@ -8,7 +8,8 @@ let A: Client;
 let B: Client;
 
 beforeAll(async () => {
-  sys = await startSystem();
+  // Placement only: these tests look at orders as they stop at `placed` (payments have their own tests).
+  sys = await startSystem({ env: { WORKER_QUEUES: 'order-placement,maintenance' } });
   A = (await createShop(sys.base, 'Shop A')).call;
   B = (await createShop(sys.base, 'Shop B')).call;
   expect((await A('PUT', '/v1/products/TEA-1', { name: 'Tea', priceMinor: 2500, currency: 'CNY', stock: 100 })).status).toBe(201);

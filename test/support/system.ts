@@ -4,6 +4,7 @@ import { createLogger } from '../../src/logger.js';
 import { createInfrastructure, type Infrastructure } from '../../src/runtime.js';
 import { createWorkerProcess } from '../../workers/index.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix } from './db.js';
+import { freePort } from '../../src/local/local-services.js';
 
 export const ADMIN = { user: 'ops', password: 'ops-secret-pw' };
 
@@ -26,13 +27,15 @@ export async function startSystem(opts: { env?: Record<string, string>; workers?
   const env: Record<string, string> = {
     DATABASE_URL: testDb?.url ?? '',
     REDIS_URL,
-    PORT: '0',
+    PORT: String(await freePort()),
     QUEUE_PREFIX: testQueuePrefix(),
     ADMIN_USER: ADMIN.user,
     ADMIN_PASSWORD: ADMIN.password,
     SANDBOX: '1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     RETRY_BASE_DELAY_MS: '50',
+    PAYMENT_RETRY_BASE_MS: '100',
+    PAYMENT_TIMEOUT_MS: '1000',
     SWEEP_EVERY_MS: '500',
     SWEEP_STALE_AFTER_MS: '1000',
     JOB_LOCK_MS: '2000',
@@ -41,10 +44,10 @@ export async function startSystem(opts: { env?: Record<string, string>; workers?
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
   const web = createInfrastructure(config, 'web', logger);
-  const webProcess = createWebProcess(web);
+  const webProcess = await createWebProcess(web);
   const port = await webProcess.listen();
   const workerInfra = opts.workers === false ? undefined : createInfrastructure(config, 'worker', logger);
-  const workers = workerInfra ? createWorkerProcess(workerInfra) : undefined;
+  const workers = workerInfra ? await createWorkerProcess(workerInfra) : undefined;
   await workers?.start();
   return {
     base: `http://127.0.0.1:${port}`,

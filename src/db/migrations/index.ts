@@ -1,10 +1,12 @@
 import * as m000001 from './000001-spine.js';
 import * as m000002 from './000002-sandbox-payments.js';
 import * as m000003 from './000003-sandbox-carrier.js';
+import * as m000004 from './000004-payments.js';
 
 /** Forward-only, numbered, applied in order. Never edit one that has shipped: add the next. */
 export const migrations: ReadonlyArray<{ name: string; up: string }> = [
   { name: '000001-spine', up: m000001.up },
   { name: '000002-sandbox-payments', up: m000002.up },
   { name: '000003-sandbox-carrier', up: m000003.up },
+  { name: '000004-payments', up: m000004.up },
 ];

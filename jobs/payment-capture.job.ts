@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { RETENTION, type JobDefinition } from './job-definition.js';
+
+/**
+ * Charges a placed order (`capture`), or gives up on its payment after asking the provider (`abandon`: the
+ * hold expired or the capture ran out of attempts). Ids and reasons only: never card data or tokens.
+ */
+const payload = z.discriminatedUnion('kind', [
+  z.object({ v: z.literal(1).default(1), kind: z.literal('capture'), orderId: z.uuid() }),
+  z.object({
+    v: z.literal(1).default(1),
+    kind: z.literal('abandon'),
+    orderId: z.uuid(),
+    reason: z.enum(['payment_timeout', 'payment_retries_exhausted']),
+  }),
+]);
+
+export const paymentCaptureJob: JobDefinition<typeof payload> = {
+  queue: 'payment-capture',
+  payload,
+  jobId: (p) => `${p.kind}-${p.orderId}`,
+  // Sized for real provider outages: at a 30 s base, 8 attempts back off 30 s, 1, 2, 4, 8, 16, 32 min
+  // (about an hour, with jitter). PAYMENT_RETRY_BASE_MS shrinks it for tests.
+  options: (base) => ({ attempts: 8, backoff: { type: 'exponential', delay: base, jitter: 0.5 }, ...RETENTION }),
+};
+export type PaymentCapturePayload = z.output<typeof payload>;

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { RETENTION, type JobDefinition } from './job-definition.js';
+
+/** Sends one refund to the provider; the refund id is the provider's idempotency key for it. */
+const payload = z.object({ v: z.literal(1).default(1), refundId: z.uuid() });
+
+export const paymentRefundJob: JobDefinition<typeof payload> = {
+  queue: 'payment-refund',
+  payload,
+  jobId: (p) => `refund-${p.refundId}`,
+  // Refunds are not urgent but must happen: 12 attempts span many hours at a 30 s base; the repair sweep
+  // re-enqueues a refund still pending after that.
+  options: (base) => ({ attempts: 12, backoff: { type: 'exponential', delay: base, jitter: 0.5 }, ...RETENTION }),
+};
+export type PaymentRefundPayload = z.output<typeof payload>;

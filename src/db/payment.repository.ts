@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'sequelize';
+import type { Database } from './database.js';
+import { conflict, DomainError, notFound } from '../domain/errors.js';
+import type { OrderStatus, PaymentStatus } from '../domain/order.js';
+import type { CaptureContext, PaymentStore, RefundView } from '../domain/payment-ports.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const CAPTURE_COLUMNS = `id, shop_id, status, payment_status, payment_method, payment_token, total_minor, currency, payment_attempts`;
+interface CaptureRow {
+  id: string;
+  shop_id: string;
+  status: OrderStatus;
+  payment_status: PaymentStatus;
+  payment_method: CaptureContext['method'];
+  payment_token: string;
+  total_minor: number;
+  currency: string;
+  payment_attempts: number;
+}
+const toCapture = (r: CaptureRow): CaptureContext => ({
+  orderId: r.id,
+  shopId: r.shop_id,
+  status: r.status,
+  paymentStatus: r.payment_status,
+  method: r.payment_method,
+  token: r.payment_token,
+  amountMinor: r.total_minor,
+  currency: r.currency,
+  attempts: r.payment_attempts,
+});
+
+interface RefundRow {
+  id: string;
+  order_id: string;
+  amount_minor: number;
+  currency: string;
+  reason: string | null;
+  status: RefundView['status'];
+  created_at: Date;
+  request_hash: string;
+}
+const toRefund = (r: RefundRow): RefundView => ({
+  id: r.id,
+  orderId: r.order_id,
+  amountMinor: r.amount_minor,
+  currency: r.currency,
+  reason: r.reason,
+  status: r.status,
+  createdAt: r.created_at,
+});
+
+/**
+ * Gives an order's stock back, once: `reserved` stock (not yet paid) leaves `reserved`; `sold` stock only
+ * returns to `stock`. The caller holds the order row lock and knows its current stock_state.
+ */
+async function releaseStock(db: Database, tx: Transaction, orderId: string, from: 'reserved' | 'sold') {
+  await db.rows(
+    `WITH q AS (SELECT product_id, sum(quantity)::int AS qty FROM order_items WHERE order_id = $1 GROUP BY product_id)
+     UPDATE products p SET stock = p.stock + q.qty, reserved = p.reserved - CASE WHEN $2 = 'reserved' THEN q.qty ELSE 0 END,
+            updated_at = now()
+       FROM q WHERE p.id = q.product_id`,
+    [orderId, from],
+    tx,
+  );
+  await db.rows(`UPDATE orders SET stock_state = 'released' WHERE id = $1`, [orderId], tx);
+}
+
+async function insertRefund(db: Database, tx: Transaction, r: { orderId: string; shopId: string; key: string; hash: string; amountMinor: number; currency: string; reason: string | null }) {
+  const [row] = await db.rows<RefundRow>(
+    `INSERT INTO refunds (id, order_id, shop_id, idempotency_key, request_hash, amount_minor, currency, reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (shop_id, idempotency_key) DO NOTHING
+     RETURNING id, order_id, amount_minor, currency, reason, status, created_at, request_hash`,
+    [randomUUID(), r.orderId, r.shopId, r.key, r.hash, r.amountMinor, r.currency, r.reason],
+    tx,
+  );
+  return row;
+}
+
+export function createPaymentRepository(db: Database): PaymentStore {
+  return {
+    async beginCapture(orderId) {
+      const [row] = await db.rows<CaptureRow>(
+        `UPDATE orders SET payment_attempts = payment_attempts + 1
+          WHERE id = $1 AND status = 'placed' AND payment_status = 'pending' RETURNING ${CAPTURE_COLUMNS}`,
+        [orderId],
+      );
+      return row ? toCapture(row) : null;
+    },
+
+    async captureContext(orderId) {
+      if (!UUID.test(orderId)) return null;
+      const [row] = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS} FROM orders WHERE id = $1`, [orderId]);
+      return row ? toCapture(row) : null;
+    },
+
+    settleCapture: (orderId, capture) =>
+      db.transaction(async (tx) => {
+        const [o] = await db.rows<{ status: OrderStatus; payment_status: PaymentStatus; shop_id: string; currency: string; stock_state: string }>(
+          'SELECT status, payment_status, shop_id, currency, stock_state FROM orders WHERE id = $1 FOR UPDATE',
+          [orderId],
+          tx,
+        );
+        if (!o) throw notFound('order');
+        if (o.payment_status !== 'pending' && o.payment_status !== 'failed') return { outcome: 'already_settled' as const };
+        if (o.status === 'placed') {
+          await db.rows(
+            `UPDATE orders SET status = 'paid', payment_status = 'captured', provider_reference = $2, captured_minor = $3,
+                    stock_state = 'sold', updated_at = now() WHERE id = $1`,
+            [orderId, capture.providerReference, capture.amountMinor],
+            tx,
+          );
+          await db.rows(
+            `WITH q AS (SELECT product_id, sum(quantity)::int AS qty FROM order_items WHERE order_id = $1 GROUP BY product_id)
+             UPDATE products p SET reserved = p.reserved - q.qty, updated_at = now() FROM q WHERE p.id = q.product_id`,
+            [orderId],
+            tx,
+          );
+          return { outcome: 'paid' as const };
+        }
+        // Money arrived for an order that no longer wants it (cancelled or given up meanwhile): record it and
+        // give it back in full.
+        await db.rows(
+          `UPDATE orders SET payment_status = 'captured', provider_reference = $2, captured_minor = $3, updated_at = now() WHERE id = $1`,
+          [orderId, capture.providerReference, capture.amountMinor],
+          tx,
+        );
+        const refund = await insertRefund(db, tx, {
+          orderId, shopId: o.shop_id, key: `auto-refund:${orderId}`, hash: 'auto', amountMinor: capture.amountMinor,
+          currency: o.currency, reason: `captured after the order became ${o.status}`,
+        });
+        const [existing] = refund ? [refund] : await db.rows<RefundRow>(`SELECT id FROM refunds WHERE shop_id = $1 AND idempotency_key = $2`, [o.shop_id, `auto-refund:${orderId}`], tx);
+        return { outcome: 'refunding' as const, refundId: existing!.id };
+      }),
+
+    failPayment: (orderId, reason) =>
+      db.transaction(async (tx) => {
+        const [o] = await db.rows<{ id: string }>(
+          `UPDATE orders SET status = 'payment_failed', status_reason = $2, payment_status = 'failed', updated_at = now()
+            WHERE id = $1 AND status = 'placed' AND payment_status = 'pending' AND stock_state = 'reserved' RETURNING id`,
+          [orderId, reason],
+          tx,
+        );
+        if (o) await releaseStock(db, tx, orderId, 'reserved');
+        return Boolean(o);
+      }),
+
+    requestRefund: (r) =>
+      db.transaction(async (tx) => {
+        if (!UUID.test(r.orderId)) throw notFound('order');
+        const [o] = await db.rows<{ payment_status: PaymentStatus; captured_minor: number; currency: string }>(
+          'SELECT payment_status, captured_minor, currency FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE',
+          [r.orderId, r.shopId],
+          tx,
+        );
+        if (!o) throw notFound('order');
+        const [prior] = await db.rows<RefundRow>(
+          `SELECT id, order_id, amount_minor, currency, reason, status, created_at, request_hash FROM refunds WHERE shop_id = $1 AND idempotency_key = $2`,
+          [r.shopId, r.idempotencyKey],
+          tx,
+        );
+        if (prior) {
+          if (prior.request_hash !== r.requestHash || prior.order_id !== r.orderId) {
+            throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
+          }
+          return { refund: toRefund(prior), created: false };
+        }
+        if (o.payment_status !== 'captured' && o.payment_status !== 'partially_refunded') throw conflict('the order has no captured payment to refund');
+        const [{ committed } = { committed: 0 }] = await db.rows<{ committed: number }>(
+          `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE order_id = $1 AND status IN ('pending', 'succeeded')`,
+          [r.orderId],
+          tx,
+        );
+        if (committed + r.amountMinor > o.captured_minor) {
+          throw conflict(`refunds would exceed the captured amount (${o.captured_minor} captured, ${committed} already refunded or pending)`);
+        }
+        const refund = await insertRefund(db, tx, {
+          orderId: r.orderId, shopId: r.shopId, key: r.idempotencyKey, hash: r.requestHash, amountMinor: r.amountMinor,
+          currency: o.currency, reason: r.reason ?? null,
+        });
+        return { refund: toRefund(refund!), created: true };
+      }),
+
+    async refundContext(refundId) {
+      const [row] = await db.rows<{
+        id: string; order_id: string; status: RefundView['status']; amount_minor: number; captured_minor: number; currency: string;
+        payment_method: CaptureContext['method']; payment_token: string; provider_reference: string;
+      }>(
+        `SELECT r.id, r.order_id, r.status, r.amount_minor, o.captured_minor, r.currency, o.payment_method, o.payment_token, o.provider_reference
+           FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1`,
+        [refundId],
+      );
+      return row
+        ? {
+            refundId: row.id, orderId: row.order_id, status: row.status, amountMinor: row.amount_minor, capturedMinor: row.captured_minor,
+            currency: row.currency, method: row.payment_method, token: row.payment_token, providerReference: row.provider_reference,
+          }
+        : null;
+    },
+
+    completeRefund: (refundId, outcome) =>
+      db.transaction(async (tx) => {
+        if (outcome.status === 'failed') {
+          await db.rows(`UPDATE refunds SET status = 'failed', failure_reason = $2, updated_at = now() WHERE id = $1 AND status = 'pending'`, [refundId, outcome.reason], tx);
+          return;
+        }
+        const [r] = await db.rows<{ order_id: string; amount_minor: number }>(
+          `UPDATE refunds SET status = 'succeeded', provider_refund_id = $2, updated_at = now() WHERE id = $1 AND status = 'pending' RETURNING order_id, amount_minor`,
+          [refundId, outcome.providerRefundId],
+          tx,
+        );
+        if (!r) return;
+        await db.rows(
+          `UPDATE orders SET refunded_minor = refunded_minor + $2,
+                  payment_status = CASE WHEN refunded_minor + $2 >= captured_minor THEN 'refunded' ELSE 'partially_refunded' END,
+                  status = CASE WHEN refunded_minor + $2 >= captured_minor AND status IN ('paid', 'shipped', 'delivered') THEN 'refunded' ELSE status END,
+                  updated_at = now()
+            WHERE id = $1`,
+          [r.order_id, r.amount_minor],
+          tx,
+        );
+      }),
+
+    cancel: (shopId, orderId) =>
+      db.transaction(async (tx) => {
+        if (!UUID.test(orderId)) throw notFound('order');
+        const [o] = await db.rows<{ status: OrderStatus; stock_state: string; payment_status: PaymentStatus; captured_minor: number; currency: string }>(
+          'SELECT status, stock_state, payment_status, captured_minor, currency FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE',
+          [orderId, shopId],
+          tx,
+        );
+        if (!o) throw notFound('order');
+        if (o.status === 'cancelled') return { refundId: null };
+        if (!['received', 'placed', 'paid'].includes(o.status)) throw conflict(`an order that is ${o.status} cannot be cancelled`);
+        await db.rows(
+          `UPDATE orders SET status = 'cancelled', status_reason = 'cancelled_by_shop', cancelled_at = now(), updated_at = now() WHERE id = $1`,
+          [orderId],
+          tx,
+        );
+        if (o.stock_state === 'reserved' || o.stock_state === 'sold') await releaseStock(db, tx, orderId, o.stock_state);
+        if (o.payment_status !== 'captured' && o.payment_status !== 'partially_refunded') return { refundId: null };
+        const [{ committed } = { committed: 0 }] = await db.rows<{ committed: number }>(
+          `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE order_id = $1 AND status IN ('pending', 'succeeded')`,
+          [orderId],
+          tx,
+        );
+        const remaining = o.captured_minor - committed;
+        if (remaining <= 0) return { refundId: null };
+        const refund = await insertRefund(db, tx, {
+          orderId, shopId, key: `cancel:${orderId}`, hash: 'cancel', amountMinor: remaining, currency: o.currency, reason: 'order cancelled',
+        });
+        return { refundId: refund?.id ?? null };
+      }),
+
+    async findStalePayments(before, limit) {
+      const placed = await db.rows<{ id: string; placed_at: Date }>(
+        `SELECT id, placed_at FROM orders WHERE status = 'placed' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+        [before, limit],
+      );
+      const refunds = await db.rows<{ id: string }>(
+        `SELECT id FROM refunds WHERE status = 'pending' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+        [before, limit],
+      );
+      return { placed: placed.map((r) => ({ orderId: r.id, placedAt: r.placed_at })), pendingRefunds: refunds.map((r) => r.id) };
+    },
+  };
+}

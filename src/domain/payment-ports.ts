@@ -1,0 +1,70 @@
+import type { Capture, RefundOutcome } from './payment-gateway.js';
+import type { OrderStatus, PaymentMethod, PaymentStatus } from './order.js';
+
+/** What a capture needs to know of an order. */
+export interface CaptureContext {
+  orderId: string;
+  shopId: string;
+  status: OrderStatus;
+  paymentStatus: PaymentStatus;
+  method: PaymentMethod;
+  token: string;
+  amountMinor: number;
+  currency: string;
+  attempts: number;
+}
+
+export type SettleOutcome =
+  | { outcome: 'paid' }
+  | { outcome: 'already_settled' }
+  /** The money came in after the order stopped wanting it (cancelled, timed out): it is being refunded. */
+  | { outcome: 'refunding'; refundId: string };
+
+export interface RefundContext {
+  refundId: string;
+  orderId: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  amountMinor: number;
+  capturedMinor: number;
+  currency: string;
+  method: PaymentMethod;
+  token: string;
+  providerReference: string;
+}
+
+export interface RefundView {
+  id: string;
+  orderId: string;
+  amountMinor: number;
+  currency: string;
+  reason: string | null;
+  status: 'pending' | 'succeeded' | 'failed';
+  createdAt: Date;
+}
+
+export interface PaymentStore {
+  /** Counts an attempt and returns the order if it still awaits capture (`placed`, payment pending), else null. */
+  beginCapture(orderId: string): Promise<CaptureContext | null>;
+  captureContext(orderId: string): Promise<CaptureContext | null>;
+  /** Records a capture once. A capture of an order that no longer wants it becomes a full refund. */
+  settleCapture(orderId: string, capture: Capture): Promise<SettleOutcome>;
+  /** Ends a `placed` order `payment_failed` and releases its stock, once. False if it was not `placed`. */
+  failPayment(orderId: string, reason: string): Promise<boolean>;
+  /** Creates a refund unless the shop already used this key; 409s on overdraw or a reused key. */
+  requestRefund(r: { shopId: string; orderId: string; idempotencyKey: string; requestHash: string; amountMinor: number; reason?: string | undefined }): Promise<{ refund: RefundView; created: boolean }>;
+  refundContext(refundId: string): Promise<RefundContext | null>;
+  completeRefund(refundId: string, outcome: Exclude<RefundOutcome, { status: 'pending' }>): Promise<void>;
+  /** Cancels before shipment: releases stock, and returns the id of the refund of what was captured, if any. */
+  cancel(shopId: string, orderId: string): Promise<{ refundId: string | null }>;
+  /** `placed` orders untouched since `before`, and refunds still pending since `before`. */
+  findStalePayments(before: Date, limit: number): Promise<{ placed: { orderId: string; placedAt: Date }[]; pendingRefunds: string[] }>;
+}
+
+export interface PaymentJobs {
+  capture(orderId: string): Promise<void>;
+  abandon(orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted'): Promise<void>;
+  refund(refundId: string): Promise<void>;
+  /** Whether the order's capture job is waiting, delayed or running; failed for good; or not there. */
+  captureState(orderId: string): Promise<'in_flight' | 'failed' | 'none'>;
+  refundInFlight(refundId: string): Promise<boolean>;
+}

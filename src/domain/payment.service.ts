@@ -1,0 +1,152 @@
+import { DomainError, PermanentError, TransientError, notFound } from './errors.js';
+import { fingerprint } from './ids.js';
+import type { CaptureRequest, PaymentGateway } from './payment-gateway.js';
+import type { CaptureContext, PaymentJobs, PaymentStore, SettleOutcome } from './payment-ports.js';
+import type { PaymentMethod } from './order.js';
+
+export interface PaymentDeps {
+  payments: PaymentStore;
+  gateways: Record<PaymentMethod, PaymentGateway>;
+  jobs: PaymentJobs;
+}
+
+const captureRequest = (c: CaptureContext): CaptureRequest => ({
+  reference: c.orderId,
+  amountMinor: c.amountMinor,
+  currency: c.currency,
+  token: c.token,
+  description: `order ${c.orderId}`,
+});
+
+/**
+ * The `payment-capture` job. Charges a placed order once: the provider's idempotency is keyed on the order
+ * id, and any attempt after the first asks the provider what happened before charging (the previous one may
+ * have charged and then timed out). A decline ends the order `payment_failed` and releases its stock; a
+ * transient failure is thrown for the queue to retry with backoff.
+ */
+export async function capturePayment(deps: PaymentDeps, orderId: string): Promise<SettleOutcome | { outcome: 'skipped' | 'declined' }> {
+  const ctx = await deps.payments.beginCapture(orderId);
+  if (!ctx) return { outcome: 'skipped' };
+  const gateway = deps.gateways[ctx.method];
+  const req = captureRequest(ctx);
+  if (ctx.attempts > 1) {
+    const found = await gateway.lookup(req);
+    if (found.status === 'captured') return settle(deps, orderId, found);
+    if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider still processes the previous attempt');
+  }
+  try {
+    return await settle(deps, orderId, await gateway.capture(req));
+  } catch (error) {
+    if (error instanceof DomainError && error.permanent) {
+      await deps.payments.failPayment(orderId, error.code === 'payment_declined' ? 'payment_declined' : 'payment_rejected');
+      return { outcome: 'declined' };
+    }
+    throw error;
+  }
+}
+
+/**
+ * Gives up on an order's payment (its hold expired, or its capture ran out of attempts) without ever
+ * failing an order that was in fact charged: the provider is asked first.
+ */
+export async function abandonPayment(deps: PaymentDeps, orderId: string, reason: string): Promise<SettleOutcome | { outcome: 'skipped' | 'failed' }> {
+  const ctx = await deps.payments.captureContext(orderId);
+  if (!ctx || ctx.status !== 'placed' || ctx.paymentStatus !== 'pending') return { outcome: 'skipped' };
+  const found = ctx.attempts > 0 ? await deps.gateways[ctx.method].lookup(captureRequest(ctx)) : { status: 'not_found' as const };
+  if (found.status === 'captured') return settle(deps, orderId, found);
+  if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider has not settled the payment yet');
+  await deps.payments.failPayment(orderId, reason);
+  return { outcome: 'failed' };
+}
+
+/** Settles a capture however it arrived (the capture answer, a lookup, a provider notification). */
+export async function settle(deps: PaymentDeps, orderId: string, capture: { providerReference: string; amountMinor: number }) {
+  const outcome = await deps.payments.settleCapture(orderId, { status: 'captured', ...capture });
+  if (outcome.outcome === 'refunding') await deps.jobs.refund(outcome.refundId);
+  return outcome;
+}
+
+/** The `payment-refund` job: one refund, once at the provider (keyed on the refund id). */
+export async function processRefund(deps: PaymentDeps, refundId: string) {
+  const r = await deps.payments.refundContext(refundId);
+  if (!r || r.status !== 'pending') return { outcome: 'skipped' as const };
+  const outcome = await deps.gateways[r.method].refund({
+    reference: r.orderId,
+    refundId: r.refundId,
+    amountMinor: r.amountMinor,
+    capturedMinor: r.capturedMinor,
+    currency: r.currency,
+    providerReference: r.providerReference,
+    token: r.token,
+  });
+  if (outcome.status === 'pending') throw new TransientError('provider_unavailable', 'the provider is still processing the refund');
+  await deps.payments.completeRefund(refundId, outcome);
+  return { outcome: outcome.status };
+}
+
+export async function requestRefund(
+  deps: PaymentDeps,
+  shopId: string,
+  orderId: string,
+  idempotencyKey: string,
+  input: { amountMinor: number; reason?: string | undefined },
+) {
+  const { refund, created } = await deps.payments.requestRefund({ shopId, orderId, idempotencyKey, requestHash: fingerprint(input), ...input });
+  if (created || refund.status === 'pending') await deps.jobs.refund(refund.id);
+  return refund;
+}
+
+export async function cancelOrder(deps: PaymentDeps, shopId: string, orderId: string) {
+  const { refundId } = await deps.payments.cancel(shopId, orderId);
+  if (refundId) await deps.jobs.refund(refundId);
+}
+
+/** A provider's notification: verified by the gateway, then settled like any capture answer. */
+export async function handleNotification(
+  deps: PaymentDeps,
+  method: PaymentMethod,
+  raw: { headers: Record<string, string | string[] | undefined>; body: Buffer },
+) {
+  const { notification, reply } = await deps.gateways[method].parseNotification(raw);
+  if (notification.status === 'captured' && notification.providerReference) {
+    const ctx = await deps.payments.captureContext(notification.reference);
+    if (!ctx) throw notFound('order');
+    if (notification.amountMinor !== undefined && notification.amountMinor !== ctx.amountMinor) {
+      throw new PermanentError('provider_rejected', 'the notified amount does not match the order');
+    }
+    await settle(deps, ctx.orderId, { providerReference: notification.providerReference, amountMinor: ctx.amountMinor });
+  }
+  return reply;
+}
+
+/**
+ * The payment half of the repair sweep. For each `placed` order left alone for a while: a capture job still
+ * waiting or running is left to finish; one that failed for good abandons the payment
+ * (`payment_retries_exhausted`); a hold older than `holdExpiresMs` with no capture in flight is abandoned
+ * (`payment_timeout`); otherwise the lost capture job is enqueued again. Pending refunds whose job vanished
+ * are enqueued again.
+ */
+export async function repairPayments(deps: PaymentDeps, opts: { staleAfterMs: number; holdExpiresMs: number }, now = Date.now()) {
+  const { placed, pendingRefunds } = await deps.payments.findStalePayments(new Date(now - opts.staleAfterMs), 500);
+  const done = { abandoned: 0, recaptured: 0, refunds: 0 };
+  for (const { orderId, placedAt } of placed) {
+    const state = await deps.jobs.captureState(orderId);
+    if (state === 'in_flight') continue;
+    if (state === 'failed') {
+      await deps.jobs.abandon(orderId, 'payment_retries_exhausted');
+      done.abandoned++;
+    } else if (now - placedAt.getTime() >= opts.holdExpiresMs) {
+      await deps.jobs.abandon(orderId, 'payment_timeout');
+      done.abandoned++;
+    } else {
+      await deps.jobs.capture(orderId);
+      done.recaptured++;
+    }
+  }
+  for (const refundId of pendingRefunds) {
+    if (await deps.jobs.refundInFlight(refundId)) continue;
+    await deps.jobs.refund(refundId);
+    done.refunds++;
+  }
+  return done;
+}

@@ -1,0 +1,64 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import { DomainError } from '../../domain/errors.js';
+import { getOrder } from '../../domain/order.service.js';
+import { idempotencyKeySchema } from '../../domain/order-input.js';
+import { PAYMENT_METHODS } from '../../domain/order.js';
+import type { OrderStore } from '../../domain/ports.js';
+import { cancelOrder, handleNotification, requestRefund, type PaymentDeps } from '../../domain/payment.service.js';
+import type { RefundView } from '../../domain/payment-ports.js';
+import { HttpProblem, zodIssues } from '../problem.js';
+import { shopOf } from '../auth.js';
+import { orderView } from '../views.js';
+
+const refundInput = z.strictObject({
+  amountMinor: z.number().int('must be whole minor units').positive('must be more than 0').max(Number.MAX_SAFE_INTEGER),
+  reason: z.string().trim().min(1).max(500).optional(),
+});
+
+const refundView = (r: RefundView) => ({ ...r, createdAt: r.createdAt.toISOString() });
+
+/** Cancel and refunds, under /v1/orders/{id}: shop-authenticated. */
+export function orderPaymentsRouter(deps: PaymentDeps & { orders: OrderStore }): Router {
+  const r = Router();
+  r.post('/:id/cancel', async (req, res) => {
+    const shopId = shopOf(req).id;
+    await cancelOrder(deps, shopId, req.params.id);
+    res.status(202).json(orderView(await getOrder(deps.orders, shopId, req.params.id)));
+  });
+
+  r.post('/:id/refunds', async (req, res) => {
+    const key = idempotencyKeySchema.safeParse(req.get('idempotency-key'));
+    const body = refundInput.safeParse(req.body ?? {});
+    const errors = [...(key.success ? [] : zodIssues(key.error, 'header.Idempotency-Key')), ...(body.success ? [] : zodIssues(body.error))];
+    if (!key.success || !body.success) throw new HttpProblem(400, 'validation_failed', 'the refund is invalid', errors);
+    const refund = await requestRefund(deps, shopOf(req).id, req.params.id, key.data, body.data);
+    res.status(202).json(refundView(refund));
+  });
+  return r;
+}
+
+const methodParam = z.enum(PAYMENT_METHODS);
+
+/**
+ * `POST /v1/payments/notify/{method}`: providers' notifications. No shop credentials: the provider's own
+ * signature over the raw body is the authentication, so the body must reach the gateway byte for byte.
+ */
+export function notifyRouter(deps: PaymentDeps, bodyLimit: number): Router {
+  const r = Router();
+  r.post('/notify/:method', express.raw({ type: () => true, limit: bodyLimit }), async (req, res) => {
+    const method = methodParam.safeParse(req.params.method);
+    if (!method.success) throw new HttpProblem(404, 'not_found', `no payment method ${req.params.method}`);
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    try {
+      const reply = await handleNotification(deps, method.data, { headers: req.headers, body });
+      res.status(reply.status).type(reply.contentType).send(reply.body);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'provider_rejected') {
+        throw new HttpProblem(400, 'notification_rejected', error.message);
+      }
+      throw error;
+    }
+  });
+  return r;
+}
