@@ -2,6 +2,7 @@ import * as m000001 from './000001-spine.js';
 import * as m000002 from './000002-sandbox-payments.js';
 import * as m000003 from './000003-sandbox-carrier.js';
 import * as m000004 from './000004-payments.js';
+import * as m000005 from './000005-webhooks.js';
 
 /** Forward-only, numbered, applied in order. Never edit one that has shipped: add the next. */
 export const migrations: ReadonlyArray<{ name: string; up: string }> = [
@@ -9,4 +10,5 @@ export const migrations: ReadonlyArray<{ name: string; up: string }> = [
   { name: '000002-sandbox-payments', up: m000002.up },
   { name: '000003-sandbox-carrier', up: m000003.up },
   { name: '000004-payments', up: m000004.up },
+  { name: '000005-webhooks', up: m000005.up },
 ];
