@@ -50,6 +50,8 @@ const schema = z.object({
   PAYMENT_TIMEOUT_MS: positiveInt.default(10_000),
   /** How long a placed order holds its stock without a capture in flight before it ends payment_timeout. */
   HOLD_EXPIRES_MS: positiveInt.default(30 * 60_000),
+  /** Calls per second to each carrier, shared by all worker processes. */
+  CARRIER_CALLS_PER_SECOND: positiveInt.default(10),
   ...providerEnv,
 });
 
@@ -81,6 +83,7 @@ export interface Config {
   readonly paymentRetryBaseMs: number;
   readonly paymentTimeoutMs: number;
   readonly holdExpiresMs: number;
+  readonly carrierCallsPerSecond: number;
   readonly providers: ProviderSettings;
 }
 
@@ -144,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
     paymentRetryBaseMs: e.PAYMENT_RETRY_BASE_MS,
     paymentTimeoutMs: e.PAYMENT_TIMEOUT_MS,
     holdExpiresMs: e.HOLD_EXPIRES_MS,
+    carrierCallsPerSecond: e.CARRIER_CALLS_PER_SECOND,
     providers: providerSettings(e),
   });
 }

@@ -11,6 +11,11 @@ import { orderPlacementProcessor } from './order-placement.worker.js';
 import { paymentCaptureProcessor } from './payment-capture.worker.js';
 import { paymentRefundProcessor } from './payment-refund.worker.js';
 import { paymentCaptureJob } from '../jobs/payment-capture.job.js';
+import { TRACKING_SCHEDULER_ID, trackingPollJob } from '../jobs/tracking-poll.job.js';
+import { trackingPollProcessor } from './tracking-poll.worker.js';
+import { createShipmentRepository } from '../src/db/shipment.repository.js';
+import { loadCarrierClients } from '../src/carriers/configured-carriers.js';
+import { createRedisRateLimiter } from '../src/queue/rate-limiter.js';
 
 /** How long a clean stop waits for active jobs before handing them back to the queue. */
 const CLOSE_TIMEOUT_MS = 10_000;
@@ -22,10 +27,20 @@ export async function createWorkerProcess(infra: Infrastructure) {
   const jobs = createPublishers(queues, config);
   const payment = { payments: createPaymentRepository(db), gateways: await loadPaymentGateways(config, db), jobs: jobs.payments };
 
+  const tracking = {
+    shipments: createShipmentRepository(db),
+    carriers: loadCarrierClients(config),
+    jobs: jobs.tracking,
+    limiter: createRedisRateLimiter(redis, bullPrefix(config.queuePrefix)),
+    refreshEveryMs: config.trackingRefreshEveryMs,
+    carrierCallsPerSecond: config.carrierCallsPerSecond,
+  };
+
   const processors: Partial<Record<QueueName, Processor>> = {
     'order-placement': orderPlacementProcessor({ orders, payments: jobs.payments, logger }),
     'payment-capture': paymentCaptureProcessor({ ...payment, logger }),
     'payment-refund': paymentRefundProcessor({ ...payment, logger }),
+    'tracking-poll': trackingPollProcessor({ ...tracking, logger }),
     maintenance: maintenanceProcessor({
       orders, inspect: jobs.orders, payment, staleAfterMs: config.sweepStaleAfterMs, holdExpiresMs: config.holdExpiresMs, logger,
     }),
@@ -66,6 +81,14 @@ export async function createWorkerProcess(infra: Infrastructure) {
           'repair-sweep',
           { every: config.sweepEveryMs },
           { name: 'repair-sweep', data: { v: 1, task: 'repair-sweep' }, opts: maintenanceJob.options(config.retryBaseDelayMs) },
+        );
+      }
+      if (config.workerQueues.includes('tracking-poll')) {
+        await queues['tracking-poll'].upsertJobScheduler(
+          TRACKING_SCHEDULER_ID,
+          { every: config.trackingRefreshEveryMs },
+          // A tick leaves little worth keeping: the last hundred are enough to see that it runs.
+          { name: 'fan-out', data: { v: 1, kind: 'fan-out' }, opts: { ...trackingPollJob.options(config.retryBaseDelayMs), removeOnComplete: { count: 100 } } },
         );
       }
       for (const w of workers) void w.run().catch((err) => logger.error({ err, queue: w.name }, 'worker stopped'));

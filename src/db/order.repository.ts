@@ -3,6 +3,7 @@ import type { Database } from './database.js';
 import type { Order, OrderStatus, PaymentMethod, PaymentStatus } from '../domain/order.js';
 import type { OrderStore, PlacementOutcome } from '../domain/ports.js';
 import type { CatalogEntry } from '../domain/pricing.js';
+import type { ShipmentView } from '../domain/tracking-ports.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -25,6 +26,11 @@ interface OrderRow {
   created_at: Date;
   updated_at: Date;
   items: Order['items'] | null;
+  shipments: Array<Omit<ShipmentView, 'estimatedDeliveryAt' | 'deliveredAt' | 'events'> & {
+    estimatedDeliveryAt: string | null;
+    deliveredAt: string | null;
+    events: Array<{ at: string; status: ShipmentView['status']; description: string; location: string | null }>;
+  }> | null;
 }
 
 const SELECT_ORDER = `
@@ -33,7 +39,14 @@ const SELECT_ORDER = `
          o.refunded_minor, o.payment_attempts, o.created_at, o.updated_at,
          (SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unitPriceMinor', i.unit_price_minor,
                                             'lineTotalMinor', i.line_total_minor) ORDER BY i.line_no)
-            FROM order_items i WHERE i.order_id = o.id) AS items
+            FROM order_items i WHERE i.order_id = o.id) AS items,
+         (SELECT json_agg(json_build_object(
+                   'id', s.id, 'carrier', s.carrier, 'trackingNumber', s.tracking_number, 'status', s.status,
+                   'estimatedDeliveryAt', s.estimated_delivery_at, 'deliveredAt', s.delivered_at,
+                   'events', (SELECT coalesce(json_agg(json_build_object('at', e.at, 'status', e.status, 'description', e.description,
+                                                                         'location', e.location) ORDER BY e.at, e.recorded_at), '[]')
+                                FROM shipment_events e WHERE e.shipment_id = s.id)) ORDER BY s.created_at)
+            FROM shipments s WHERE s.order_id = o.id) AS shipments
     FROM orders o`;
 
 /** Thrown inside the placement transaction to roll back a partial reservation. */
@@ -201,7 +214,13 @@ function toOrder(r: OrderRow): Order {
       refundedMinor: r.refunded_minor,
       attempts: r.payment_attempts,
     },
-    shipments: [],
+    // json_build_object renders timestamps as Postgres text; the API speaks ISO 8601 in UTC.
+    shipments: (r.shipments ?? []).map((sh) => ({
+      ...sh,
+      estimatedDeliveryAt: sh.estimatedDeliveryAt ? new Date(sh.estimatedDeliveryAt) : null,
+      deliveredAt: sh.deliveredAt ? new Date(sh.deliveredAt) : null,
+      events: sh.events.map((e) => ({ ...e, at: new Date(e.at) })),
+    })),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -1,3 +1,5 @@
+import type { ShipmentView } from './tracking-ports.js';
+
 /** The order as the domain and the public contract see it (CONTRACT.md section 5). */
 
 export const ORDER_STATUSES = [
@@ -56,7 +58,7 @@ export interface Order {
   customer: Party;
   shippingAddress: Address;
   payment: Payment;
-  shipments: unknown[];
+  shipments: ShipmentView[];
   createdAt: Date;
   updatedAt: Date;
 }

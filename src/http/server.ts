@@ -20,6 +20,9 @@ import { createPaymentRepository } from '../db/payment.repository.js';
 import { loadPaymentGateways } from '../payments/configured-gateways.js';
 import { notifyRouter, orderPaymentsRouter } from './routes/payments.routes.js';
 import { sandboxRouter } from '../sandbox/sandbox.router.js';
+import { shipmentsRouter } from './routes/shipments.routes.js';
+import type { TrackingDeps } from '../domain/tracking.service.js';
+import { createShipmentRepository } from '../db/shipment.repository.js';
 
 export interface AppDeps {
   config: Pick<Config, 'admin' | 'bodyLimitBytes'>;
@@ -29,6 +32,7 @@ export interface AppDeps {
   orders: OrderStore;
   jobs: JobPublisher;
   payment: PaymentDeps;
+  tracking: Pick<TrackingDeps, 'shipments' | 'jobs'>;
   readiness: Record<string, ReadinessCheck>;
   /** Bull Board, mounted behind operator auth when given. */
   board?: Router;
@@ -56,6 +60,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/products', shop, body, productsRouter(deps.products));
   app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs, onEnqueueFailed }));
   app.use('/v1/orders', shop, body, orderPaymentsRouter({ ...deps.payment, orders: deps.orders }));
+  app.use('/v1/orders', shop, body, shipmentsRouter(deps.tracking));
   app.use('/v1/payments', notifyRouter(deps.payment, deps.config.bodyLimitBytes));
   if (deps.sandbox) app.use('/sandbox', deps.sandbox);
   app.use(notFoundHandler);
@@ -73,6 +78,7 @@ export async function createWebProcess(infra: Infrastructure): Promise<{ app: Ex
     ...createStores(db),
     jobs: jobs.orders,
     payment: { payments: createPaymentRepository(db), gateways: await loadPaymentGateways(config, db), jobs: jobs.payments },
+    tracking: { shipments: createShipmentRepository(db), jobs: jobs.tracking },
     readiness: { postgres: () => db.ping(), redis: () => redis.ping() },
     board: boardRouter(queues),
     ...(config.sandbox ? { sandbox: await sandboxRouter({ db, logger, publicUrl: config.publicUrl }) } : {}),

@@ -1,4 +1,17 @@
 import type { Order } from '../domain/order.js';
+import type { ShipmentView } from '../domain/tracking-ports.js';
+
+export function shipmentView(s: ShipmentView) {
+  return {
+    id: s.id,
+    carrier: s.carrier,
+    trackingNumber: s.trackingNumber,
+    status: s.status,
+    estimatedDeliveryAt: s.estimatedDeliveryAt?.toISOString() ?? null,
+    deliveredAt: s.deliveredAt?.toISOString() ?? null,
+    events: s.events.map((e) => ({ at: e.at.toISOString(), status: e.status, description: e.description, location: e.location })),
+  };
+}
 
 /** The public JSON of an order (CONTRACT.md section 5): no shop id, no payment token. */
 export function orderView(o: Order) {
@@ -13,7 +26,7 @@ export function orderView(o: Order) {
     customer: o.customer,
     shippingAddress: o.shippingAddress,
     payment: o.payment,
-    shipments: o.shipments,
+    shipments: o.shipments.map(shipmentView),
     createdAt: o.createdAt.toISOString(),
     updatedAt: o.updatedAt.toISOString(),
   };

@@ -6,6 +6,8 @@ import { paymentCaptureJob } from '../../jobs/payment-capture.job.js';
 import { paymentRefundJob } from '../../jobs/payment-refund.job.js';
 import type { JobInspector, JobPublisher, JobState } from '../domain/ports.js';
 import type { PaymentJobs } from '../domain/payment-ports.js';
+import type { TrackingJobs } from '../domain/tracking-ports.js';
+import { trackingPollJob } from '../../jobs/tracking-poll.job.js';
 import type { Queues } from './queues.js';
 
 /**
@@ -52,6 +54,7 @@ async function requeue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>,
 export interface Publishers {
   orders: JobPublisher & JobInspector;
   payments: PaymentJobs;
+  tracking: TrackingJobs;
 }
 
 export function createPublishers(queues: Queues, base: { retryBaseDelayMs: number; paymentRetryBaseMs: number }): Publishers {
@@ -74,6 +77,10 @@ export function createPublishers(queues: Queues, base: { retryBaseDelayMs: numbe
         return state === 'pending' ? 'in_flight' : state === 'failed' ? 'failed' : 'none';
       },
       refundInFlight: async (refundId) => (await stateOf(refund, paymentRefundJob.jobId({ v: 1, refundId }))) === 'pending',
+    },
+    tracking: {
+      poll: async (carrier, shipmentIds) =>
+        void (await enqueue(queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds }, base.retryBaseDelayMs)),
     },
   };
 }

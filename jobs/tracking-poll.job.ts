@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { CARRIERS } from '../src/domain/carrier.js';
+import { RETENTION, type JobDefinition } from './job-definition.js';
+
+/**
+ * `fan-out` is fired by the job scheduler every TRACKING_REFRESH_EVERY_MS: it claims the shipments that are
+ * due and queues `poll` batches of one carrier each. Ids only.
+ */
+const payload = z.discriminatedUnion('kind', [
+  z.object({ v: z.literal(1).default(1), kind: z.literal('fan-out') }),
+  z.object({ v: z.literal(1).default(1), kind: z.literal('poll'), carrier: z.enum(CARRIERS), shipmentIds: z.array(z.uuid()).min(1).max(100) }),
+]);
+
+export const trackingPollJob: JobDefinition<typeof payload> = {
+  queue: 'tracking-poll',
+  payload,
+  // Duplicates are prevented upstream: a shipment is claimed (its next poll pushed forward) before its batch
+  // is queued, so no two batches hold it. Each batch is therefore its own job.
+  jobId: (p) => (p.kind === 'poll' ? `poll-${p.shipmentIds[0]}-${Date.now()}` : 'fan-out'),
+  // Carrier failures are handled inside the job (deferred per shipment); retries only cover our own faults.
+  options: (base) => ({ attempts: 5, backoff: { type: 'exponential', delay: base, jitter: 0.5 }, ...RETENTION }),
+};
+export type TrackingPollPayload = z.output<typeof payload>;
+
+/** The job scheduler's id: one per deployment, whatever the number of worker processes. */
+export const TRACKING_SCHEDULER_ID = 'tracking-refresh';

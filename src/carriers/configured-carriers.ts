@@ -1,0 +1,14 @@
+import type { Config } from '../config.js';
+import { createCarrierClients } from './carriers.js';
+
+/** The carriers this deployment uses: the sandbox carrier always (SANDBOX or not), the rest as configured. */
+export function loadCarrierClients(config: Config) {
+  const p = config.providers;
+  return createCarrierClients({
+    timeoutMs: p.carrierTimeoutMs,
+    sandbox: { baseUrl: config.sandboxBaseUrl },
+    ...(p.kuaidi100 ? { kuaidi100: p.kuaidi100 } : {}),
+    ...(p.sf ? { sf: p.sf } : {}),
+    ...(p.zto ? { zto: p.zto } : {}),
+  });
+}

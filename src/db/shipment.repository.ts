@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from './database.js';
+import { conflict, notFound } from '../domain/errors.js';
+import type { CarrierCode, ShipmentStatus } from '../domain/carrier.js';
+import type { ShipmentStore, ShipmentView, TrackedShipment } from '../domain/tracking-ports.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface ShipmentRow {
+  id: string;
+  order_id: string;
+  carrier: CarrierCode;
+  tracking_number: string;
+  status: ShipmentStatus;
+  phone: string | null;
+  from_city: string | null;
+  to_city: string | null;
+  estimated_delivery_at: Date | null;
+  delivered_at: Date | null;
+}
+const COLUMNS = 'id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at';
+
+const toView = (r: ShipmentRow): ShipmentView => ({
+  id: r.id,
+  carrier: r.carrier,
+  trackingNumber: r.tracking_number,
+  status: r.status,
+  estimatedDeliveryAt: r.estimated_delivery_at,
+  deliveredAt: r.delivered_at,
+  events: [],
+});
+
+export function createShipmentRepository(db: Database): ShipmentStore {
+  return {
+    create: (s) =>
+      db.transaction(async (tx) => {
+        if (!UUID.test(s.orderId)) throw notFound('order');
+        const [o] = await db.rows<{ status: string; to_city: string | null; phone: string | null }>(
+          `SELECT status, shipping_address->>'city' AS to_city, customer->>'phone' AS phone
+             FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE`,
+          [s.orderId, s.shopId],
+          tx,
+        );
+        if (!o) throw notFound('order');
+        const [existing] = await db.rows<ShipmentRow>(
+          `SELECT ${COLUMNS} FROM shipments WHERE order_id = $1 AND carrier = $2 AND tracking_number = $3`,
+          [s.orderId, s.carrier, s.trackingNumber],
+          tx,
+        );
+        if (existing) return { shipment: toView(existing), created: false };
+        if (o.status !== 'paid' && o.status !== 'shipped') throw conflict(`only a paid order can be shipped; this one is ${o.status}`);
+        const [row] = await db.rows<ShipmentRow>(
+          `INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, from_city, to_city, phone, next_poll_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+          [randomUUID(), s.orderId, s.shopId, s.carrier, s.trackingNumber, s.fromCity ?? null, o.to_city, o.phone, s.claimUntil],
+          tx,
+        );
+        await db.rows(`UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = $1 AND status = 'paid'`, [s.orderId], tx);
+        return { shipment: toView(row!), created: true };
+      }),
+
+    async claimDue(now, claimUntil, limit) {
+      return db.rows<{ id: string; carrier: CarrierCode }>(
+        `UPDATE shipments SET next_poll_at = $2
+          WHERE id IN (SELECT id FROM shipments WHERE status NOT IN ('delivered', 'exception') AND next_poll_at <= $1
+                        ORDER BY next_poll_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+          RETURNING id, carrier`,
+        [now, claimUntil, limit],
+      );
+    },
+
+    async load(ids) {
+      const rows = await db.rows<ShipmentRow>(`SELECT ${COLUMNS} FROM shipments WHERE id = ANY($1::uuid[])`, [ids]);
+      return rows.map(
+        (r): TrackedShipment => ({
+          id: r.id, orderId: r.order_id, carrier: r.carrier, trackingNumber: r.tracking_number, status: r.status,
+          phone: r.phone, fromCity: r.from_city, toCity: r.to_city,
+        }),
+      );
+    },
+
+    async deliveredTransits(carrier, limit) {
+      const rows = await db.rows<{ from_city: string; to_city: string; transit_ms: number }>(
+        `SELECT from_city, to_city, (extract(epoch FROM delivered_at - picked_up_at) * 1000)::bigint AS transit_ms
+           FROM shipments
+          WHERE carrier = $1 AND status = 'delivered' AND from_city IS NOT NULL AND to_city IS NOT NULL AND picked_up_at IS NOT NULL
+          ORDER BY delivered_at DESC LIMIT $2`,
+        [carrier, limit],
+      );
+      return rows.map((r) => ({ fromCity: r.from_city, toCity: r.to_city, transitMs: r.transit_ms }));
+    },
+
+    applyPoll: (id, u) =>
+      db.transaction(async (tx) => {
+        const [before] = await db.rows<{ order_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null }>(
+          'SELECT order_id, status, estimated_delivery_at FROM shipments WHERE id = $1 FOR UPDATE',
+          [id],
+          tx,
+        );
+        if (!before) return { changed: false };
+        const ev = u.snapshot.events;
+        const inserted = ev.length
+          ? await db.rows<{ at: Date }>(
+              `INSERT INTO shipment_events (shipment_id, at, status, description, location)
+               SELECT $1, t.at, t.status, t.description, t.location
+                 FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[]) AS t(at, status, description, location)
+               ON CONFLICT DO NOTHING RETURNING at`,
+              [id, ev.map((e) => e.at), ev.map((e) => e.status), ev.map((e) => e.description), ev.map((e) => e.location)],
+              tx,
+            )
+          : [];
+        const changed =
+          inserted.length > 0 || before.status !== u.snapshot.status || before.estimated_delivery_at?.getTime() !== u.estimate.at.getTime();
+        await db.rows(
+          `UPDATE shipments SET status = $2, picked_up_at = coalesce(picked_up_at, $3), estimated_delivery_at = $4,
+                  estimate_source = $5, delivered_at = $6, next_poll_at = $7, last_polled_at = now(), poll_failures = 0,
+                  updated_at = CASE WHEN $8 THEN now() ELSE updated_at END
+            WHERE id = $1`,
+          [id, u.snapshot.status, u.pickedUpAt, u.estimate.at, u.estimate.source, u.deliveredAt, u.nextPollAt, changed],
+          tx,
+        );
+        if (u.snapshot.status === 'delivered') {
+          await db.rows(
+            `UPDATE orders SET status = 'delivered', updated_at = now()
+              WHERE id = $1 AND status = 'shipped'
+                AND NOT EXISTS (SELECT 1 FROM shipments WHERE order_id = $1 AND status <> 'delivered')`,
+            [before.order_id],
+            tx,
+          );
+        }
+        return { changed };
+      }),
+
+    async deferPoll(ids, nextPollAt, failed) {
+      await db.rows(
+        `UPDATE shipments SET next_poll_at = $2, poll_failures = poll_failures + $3, last_polled_at = now() WHERE id = ANY($1::uuid[])`,
+        [ids, nextPollAt, failed ? 1 : 0],
+      );
+    },
+  };
+}

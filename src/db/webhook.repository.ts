@@ -1,0 +1,123 @@
+import type { Database } from './database.js';
+import { newOrderId } from '../domain/ids.js';
+import type { DeliveryView, EventState, OutboxEvent, WebhookStore } from '../webhooks/webhook-ports.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface EventRow {
+  id: string;
+  seq: number;
+  order_id: string;
+  shop_id: string;
+  type: OutboxEvent['type'];
+  created_at: Date;
+  payload: string | null;
+  state: EventState;
+  webhook_url: string | null;
+  webhook_secret: string;
+}
+const SELECT_EVENT = `
+  SELECT e.id, e.seq, e.order_id, e.shop_id, e.type, e.created_at, e.payload, e.state, s.webhook_url, s.webhook_secret
+    FROM order_events e JOIN shops s ON s.id = e.shop_id`;
+const toEvent = (r: EventRow): OutboxEvent => ({
+  id: r.id, seq: r.seq, orderId: r.order_id, shopId: r.shop_id, type: r.type, createdAt: r.created_at, payload: r.payload,
+  state: r.state, webhookUrl: r.webhook_url, webhookSecret: r.webhook_secret,
+});
+
+interface DeliveryRow {
+  id: string; event_id: string; event_type: OutboxEvent['type']; order_id: string; url: string; attempt: number;
+  status_code: number | null; error: string | null; duration_ms: number; outcome: DeliveryView['outcome']; created_at: Date;
+}
+const toDelivery = (r: DeliveryRow): DeliveryView => ({
+  id: r.id, eventId: r.event_id, eventType: r.event_type, orderId: r.order_id, url: r.url, attempt: r.attempt,
+  statusCode: r.status_code, error: r.error, durationMs: r.duration_ms, outcome: r.outcome, createdAt: r.created_at,
+});
+
+export function createWebhookRepository(db: Database): WebhookStore {
+  return {
+    // A transaction-scoped advisory lock: it pins one pooled connection for the run and is released by the
+    // commit, or by Postgres if this process dies. The bookkeeping below runs outside that transaction, on
+    // other connections, so each attempt is recorded the moment it happens.
+    withOrderLock: (orderId, fn) =>
+      db.transaction(async (tx) => {
+        const [row] = await db.rows<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok', [`webhook:${orderId}`], tx);
+        return row?.ok ? { acquired: true as const, value: await fn() } : { acquired: false as const };
+      }),
+
+    async nextPending(orderId) {
+      const [row] = await db.rows<EventRow>(`${SELECT_EVENT} WHERE e.order_id = $1 AND e.state = 'pending' ORDER BY e.seq LIMIT 1`, [orderId]);
+      return row ? toEvent(row) : null;
+    },
+
+    async event(orderId, eventId) {
+      const [row] = await db.rows<EventRow>(`${SELECT_EVENT} WHERE e.order_id = $1 AND e.id = $2`, [orderId, eventId]);
+      return row ? toEvent(row) : null;
+    },
+
+    async fixPayload(eventId, body) {
+      const [row] = await db.rows<{ payload: string }>(
+        'UPDATE order_events SET payload = coalesce(payload, $2), updated_at = now() WHERE id = $1 RETURNING payload',
+        [eventId, body],
+      );
+      return row!.payload;
+    },
+
+    async beginAttempt(eventId) {
+      const [row] = await db.rows<{ attempts: number }>(
+        'UPDATE order_events SET attempts = attempts + 1, updated_at = now() WHERE id = $1 RETURNING attempts',
+        [eventId],
+      );
+      return row!.attempts;
+    },
+
+    async logAttempt(a) {
+      await db.rows(
+        `INSERT INTO webhook_deliveries (id, event_id, shop_id, url, attempt, status_code, error, duration_ms, outcome)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [newOrderId(), a.eventId, a.shopId, a.url, a.attempt, a.statusCode, a.error?.slice(0, 1000) ?? null, a.durationMs, a.outcome],
+      );
+    },
+
+    async settle(eventId, state) {
+      await db.rows(
+        `UPDATE order_events SET state = $2, updated_at = now(), delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
+          WHERE id = $1 AND (state = 'pending' OR (state = 'failed' AND $2 = 'delivered'))`,
+        [eventId, state],
+      );
+    },
+
+    async latestPendingSeq(orderId) {
+      const [row] = await db.rows<{ seq: number | null }>(`SELECT max(seq) AS seq FROM order_events WHERE order_id = $1 AND state = 'pending'`, [orderId]);
+      return row?.seq ?? null;
+    },
+
+    async stalledOrders(before, limit) {
+      const rows = await db.rows<{ order_id: string }>(
+        `SELECT DISTINCT order_id FROM order_events WHERE state = 'pending' AND created_at < $1 LIMIT $2`,
+        [before, limit],
+      );
+      return rows.map((r) => r.order_id);
+    },
+
+    async listDeliveries(shopId, q) {
+      const rows = await db.rows<DeliveryRow>(
+        `SELECT d.id, d.event_id, e.type AS event_type, e.order_id, d.url, d.attempt, d.status_code, d.error, d.duration_ms,
+                d.outcome, d.created_at
+           FROM webhook_deliveries d JOIN order_events e ON e.id = d.event_id
+          WHERE d.shop_id = $1 AND ($2::uuid IS NULL OR d.id < $2) AND ($3::uuid IS NULL OR d.event_id = $3)
+          ORDER BY d.id DESC LIMIT $4`,
+        [shopId, q.after ?? null, q.eventId ?? null, q.limit],
+      );
+      return rows.map(toDelivery);
+    },
+
+    async findDelivery(shopId, deliveryId) {
+      if (!UUID.test(deliveryId)) return null;
+      const [row] = await db.rows<{ event_id: string; order_id: string }>(
+        `SELECT d.event_id, e.order_id FROM webhook_deliveries d JOIN order_events e ON e.id = d.event_id WHERE d.id = $1 AND d.shop_id = $2`,
+        [deliveryId, shopId],
+      );
+      return row ? { eventId: row.event_id, orderId: row.order_id } : null;
+    },
+  };
+}

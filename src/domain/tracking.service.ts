@@ -1,0 +1,109 @@
+import { CARRIERS, type CarrierClient, type CarrierCode } from './carrier.js';
+import { estimateDelivery, pickupTime } from './delivery-estimate.js';
+import { DomainError } from './errors.js';
+import type { RateLimiter, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
+
+export interface TrackingDeps {
+  shipments: ShipmentStore;
+  carriers: Record<CarrierCode, CarrierClient & { minPollIntervalMs?: number }>;
+  jobs: TrackingJobs;
+  limiter: RateLimiter;
+  /** How often open shipments are refreshed (TRACKING_REFRESH_EVERY_MS). */
+  refreshEveryMs: number;
+  /** Calls per second allowed to each carrier, across all processes. */
+  carrierCallsPerSecond: number;
+}
+
+/** Polls go out in batches of this many shipments of one carrier. */
+export const POLL_BATCH = 25;
+/** A claimed shipment is not claimed again for this long, unless its poll reschedules it sooner. */
+const CLAIM_MS = 5 * 60_000;
+
+export const isCarrier = (c: string): c is CarrierCode => (CARRIERS as readonly string[]).includes(c);
+
+export async function createShipment(
+  deps: Pick<TrackingDeps, 'shipments' | 'jobs'>,
+  s: { shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined },
+) {
+  const result = await deps.shipments.create({ ...s, claimUntil: new Date(Date.now() + CLAIM_MS) });
+  // Tracking starts at once rather than at the next tick.
+  if (result.created) await deps.jobs.poll(s.carrier, [result.shipment.id]);
+  return result;
+}
+
+/** The scheduled tick: claims the shipments that are due and queues their polls, batched per carrier. */
+export async function fanOutPolls(deps: Pick<TrackingDeps, 'shipments' | 'jobs'>, now = new Date()) {
+  const due = await deps.shipments.claimDue(now, new Date(now.getTime() + CLAIM_MS), 2_000);
+  const byCarrier = new Map<CarrierCode, string[]>();
+  for (const d of due) byCarrier.set(d.carrier, [...(byCarrier.get(d.carrier) ?? []), d.id]);
+  let batches = 0;
+  for (const [carrier, ids] of byCarrier) {
+    for (let i = 0; i < ids.length; i += POLL_BATCH) {
+      await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH));
+      batches++;
+    }
+  }
+  return { shipments: due.length, batches };
+}
+
+/**
+ * A poll job: asks the carrier about each shipment of the batch and stores what is new. Carrier trouble
+ * never fails the job: a 429 defers the rest of the batch by its Retry-After, a transient error defers
+ * that shipment with backoff, a permanent one stops polling it for a day.
+ */
+export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, ids: string[]) {
+  const client = deps.carriers[carrier];
+  const shipments = (await deps.shipments.load(ids)).filter((s) => s.status !== 'delivered' && s.status !== 'exception');
+  const history = shipments.length ? await deps.shipments.deliveredTransits(carrier, 200) : [];
+  const result = { polled: 0, changed: 0, deferred: 0 };
+  for (const [i, s] of shipments.entries()) {
+    const waitMs = await deps.limiter.take(`carrier:${carrier}`, deps.carrierCallsPerSecond, 1_000);
+    if (waitMs > 0) {
+      await deps.shipments.deferPoll(shipments.slice(i).map((x) => x.id), new Date(Date.now() + waitMs), false);
+      result.deferred += shipments.length - i;
+      break;
+    }
+    try {
+      const changed = await pollOne(deps, client, s, history);
+      result.polled++;
+      if (changed) result.changed++;
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      if (error.code === 'rate_limited') {
+        const retryMs = (error.options.retryAfterSeconds ?? 60) * 1_000;
+        await deps.shipments.deferPoll(shipments.slice(i).map((x) => x.id), new Date(Date.now() + retryMs), false);
+        result.deferred += shipments.length - i;
+        break;
+      }
+      const delay = error.permanent ? 24 * 3_600_000 : deps.refreshEveryMs;
+      await deps.shipments.deferPoll([s.id], new Date(Date.now() + delay), true);
+      result.deferred++;
+    }
+  }
+  return result;
+}
+
+async function pollOne(deps: TrackingDeps, client: TrackingDeps['carriers'][CarrierCode], s: TrackedShipment, history: Awaited<ReturnType<ShipmentStore['deliveredTransits']>>) {
+  const now = new Date();
+  const snapshot = await client.track({ trackingNumber: s.trackingNumber, phone: s.phone ?? undefined, fromCity: s.fromCity ?? undefined, toCity: s.toCity ?? undefined });
+  const pickedUpAt = pickupTime(snapshot.events);
+  const estimate = estimateDelivery({
+    carrierEstimate: snapshot.estimatedDeliveryAt,
+    pickupAt: pickedUpAt,
+    route: s.fromCity && s.toCity ? { fromCity: s.fromCity, toCity: s.toCity } : null,
+    history,
+    serviceLevelHours: client.serviceLevelHours,
+    now,
+  });
+  const delivered = snapshot.status === 'delivered' ? [...snapshot.events].reverse().find((e) => e.status === 'delivered') : undefined;
+  // Scheduled ticks fire every refreshEveryMs; due a little early so each tick finds it due again.
+  const nextPollMs = Math.max(deps.refreshEveryMs * 0.8, client.minPollIntervalMs ?? 0);
+  const { changed } = await deps.shipments.applyPoll(s.id, {
+    snapshot,
+    pickedUpAt,
+    estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
+    deliveredAt: delivered?.at ?? (snapshot.status === 'delivered' ? now : null),
+    nextPollAt: new Date(now.getTime() + nextPollMs),
+  });
+  return changed;
+}

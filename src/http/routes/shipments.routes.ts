@@ -1,0 +1,26 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { CARRIERS } from '../../domain/carrier.js';
+import { createShipment, type TrackingDeps } from '../../domain/tracking.service.js';
+import { HttpProblem, zodIssues } from '../problem.js';
+import { shopOf } from '../auth.js';
+import { shipmentView } from '../views.js';
+
+const shipmentInput = z.strictObject({
+  carrier: z.enum(CARRIERS, { error: `must be one of ${CARRIERS.join(', ')}` }),
+  trackingNumber: z.string().trim().regex(/^[A-Za-z0-9-]{4,40}$/, 'must be 4 to 40 letters, digits or dashes'),
+  /** Where the parcel leaves from: with the order's destination, the route that delivery estimates learn on. */
+  fromCity: z.string().trim().min(1).max(100).optional(),
+});
+
+/** `POST /v1/orders/{id}/shipments`: ship a paid order; tracking starts at once. */
+export function shipmentsRouter(deps: Pick<TrackingDeps, 'shipments' | 'jobs'>): Router {
+  const r = Router();
+  r.post('/:id/shipments', async (req, res) => {
+    const body = shipmentInput.safeParse(req.body ?? {});
+    if (!body.success) throw new HttpProblem(400, 'validation_failed', 'the shipment is invalid', zodIssues(body.error));
+    const { shipment, created } = await createShipment(deps, { shopId: shopOf(req).id, orderId: req.params.id, ...body.data });
+    res.status(created ? 201 : 200).location(`/v1/orders/${req.params.id}`).json(shipmentView(shipment));
+  });
+  return r;
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { fanOutPolls, pollShipments, POLL_BATCH, type TrackingDeps } from '../../src/domain/tracking.service.js';
+import { TransientError, PermanentError } from '../../src/domain/errors.js';
+import type { ShipmentStore, TrackedShipment } from '../../src/domain/tracking-ports.js';
+import type { CarrierClient, TrackingSnapshot } from '../../src/domain/carrier.js';
+
+const shipment = (id: string): TrackedShipment => ({
+  id, orderId: 'o', carrier: 'sandbox', trackingNumber: `SBX-${id}`, status: 'in_transit', phone: null, fromCity: 'A', toCity: 'B',
+});
+const snap: TrackingSnapshot = { status: 'in_transit', events: [{ at: new Date(0), status: 'in_transit', description: 'x', location: null }], estimatedDeliveryAt: null };
+
+function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: string[]; limiterWait?: number } = {}) {
+  const calls = { applied: [] as string[], deferred: [] as Array<{ ids: string[]; inMs: number; failed: boolean }>, polls: [] as string[][] };
+  const ids = opts.ids ?? ['1', '2', '3'];
+  const store: ShipmentStore = {
+    create: async () => { throw new Error('unused'); },
+    claimDue: async () => ids.map((id) => ({ id, carrier: id.startsWith('k') ? 'kuaidi100' : 'sandbox' })),
+    load: async (want) => want.map(shipment),
+    deliveredTransits: async () => [],
+    applyPoll: async (id) => { calls.applied.push(id); return { changed: true }; },
+    deferPoll: async (deferIds, next, failed) => { calls.deferred.push({ ids: deferIds, inMs: next.getTime() - Date.now(), failed }); },
+  };
+  const client: CarrierClient = { code: 'sandbox', serviceLevelHours: 1, track: ({ trackingNumber }) => track(trackingNumber) };
+  const deps: TrackingDeps = {
+    shipments: store,
+    carriers: { sandbox: client, kuaidi100: client, sf: client, zto: client },
+    jobs: { poll: async (_c, batch) => void calls.polls.push(batch) },
+    limiter: { take: async () => opts.limiterWait ?? 0 },
+    refreshEveryMs: 60_000,
+    carrierCallsPerSecond: 10,
+  };
+  return { deps, calls };
+}
+
+describe('pollShipments', () => {
+  it('defers the rest of the batch by Retry-After when the carrier answers 429', async () => {
+    const { deps, calls } = fakes(async (n) => {
+      if (n === 'SBX-2') throw new TransientError('rate_limited', 'slow down', { retryAfterSeconds: 30 });
+      return snap;
+    });
+    const r = await pollShipments(deps, 'sandbox', ['1', '2', '3']);
+    expect(r).toEqual({ polled: 1, changed: 1, deferred: 2 });
+    expect(calls.applied).toEqual(['1']);
+    expect(calls.deferred).toHaveLength(1);
+    expect(calls.deferred[0]!.ids).toEqual(['2', '3']);
+    expect(calls.deferred[0]!.inMs).toBeGreaterThan(29_000);
+  });
+
+  it('defers only the failing shipment on a transient error, a day on a permanent one, and goes on', async () => {
+    const { deps, calls } = fakes(async (n) => {
+      if (n === 'SBX-1') throw new TransientError('carrier_unavailable', '503');
+      if (n === 'SBX-2') throw new PermanentError('carrier_rejected', 'unknown waybill');
+      return snap;
+    });
+    expect(await pollShipments(deps, 'sandbox', ['1', '2', '3'])).toEqual({ polled: 1, changed: 1, deferred: 2 });
+    expect(calls.applied).toEqual(['3']);
+    expect(calls.deferred.map((d) => [d.ids, d.failed, d.inMs > 23 * 3_600_000])).toEqual([[['1'], true, false], [['2'], true, true]]);
+  });
+
+  it('waits out the shared per-carrier rate limit instead of calling', async () => {
+    let called = 0;
+    const { deps, calls } = fakes(async () => { called++; return snap; }, { limiterWait: 400 });
+    await pollShipments(deps, 'sandbox', ['1', '2']);
+    expect(called).toBe(0);
+    expect(calls.deferred[0]!.ids).toEqual(['1', '2']);
+  });
+});
+
+describe('fanOutPolls', () => {
+  it('queues claimed shipments in batches of one carrier each', async () => {
+    const ids = [...Array.from({ length: POLL_BATCH + 3 }, (_, i) => `s${i}`), 'k1', 'k2'];
+    const { deps, calls } = fakes(async () => snap, { ids });
+    expect(await fanOutPolls(deps)).toEqual({ shipments: ids.length, batches: 3 });
+    expect(calls.polls.map((b) => b.length).sort((a, b) => a - b)).toEqual([2, 3, POLL_BATCH]);
+    expect(calls.polls.find((b) => b.includes('k1'))).toEqual(['k1', 'k2']);
+  });
+});

@@ -1,0 +1,22 @@
+import { trackingPollJob } from '../jobs/tracking-poll.job.js';
+import { fanOutPolls, pollShipments, type TrackingDeps } from '../src/domain/tracking.service.js';
+import type { Logger } from '../src/logger.js';
+import { runner } from './job-runner.js';
+
+/** `tracking-poll`: the scheduled fan-out, and the polls of one carrier's batch of shipments. */
+export function trackingPollProcessor(deps: TrackingDeps & { logger: Logger }) {
+  return runner(
+    trackingPollJob,
+    async (job, { log }) => {
+      if (job.kind === 'fan-out') {
+        const result = await fanOutPolls(deps);
+        if (result.shipments > 0) log.info(result, 'tracking fan-out');
+        return result;
+      }
+      const result = await pollShipments(deps, job.carrier, job.shipmentIds);
+      log.info({ carrier: job.carrier, ...result }, 'tracking poll');
+      return result;
+    },
+    deps.logger,
+  );
+}
