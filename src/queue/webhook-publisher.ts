@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import { webhookDeliveryJob } from '../../jobs/webhook-delivery.job.js';
+import type { WebhookStore } from '../webhooks/webhook-ports.js';
+import { enqueue } from './job-publisher.js';
+
+export interface WebhookJobs {
+  /**
+   * Enqueues delivery of the order's pending events; call it after the transaction that recorded an event
+   * commits. Nothing pending: nothing enqueued. A job for the same latest event already queued: a no-op.
+   */
+  deliver(orderId: string): Promise<void>;
+  /** One more attempt of one event, whatever its state (a shop's redelivery). */
+  redeliver(orderId: string, eventId: string): Promise<void>;
+}
+
+/** The `webhook-delivery` queue's publisher; `base` is its backoff base delay. */
+export function webhookJobs(queue: Queue, base: number, events: Pick<WebhookStore, 'latestPendingSeq'>): WebhookJobs {
+  return {
+    async deliver(orderId) {
+      const seq = await events.latestPendingSeq(orderId);
+      if (seq !== null) await enqueue(queue, webhookDeliveryJob, { kind: 'deliver', orderId, seq }, base);
+    },
+    async redeliver(orderId, eventId) {
+      await enqueue(queue, webhookDeliveryJob, { kind: 'redeliver', orderId, eventId, requestId: randomUUID() }, base);
+    },
+  };
+}
