@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { bullPrefix } from '../src/queue/redis.js';
+import { RETENTION } from '../jobs/job-definition.js';
+import { postOrders, type LoadResult } from './load.js';
+import { ms, rate, type Row } from './report.js';
+import type { BenchSettings } from './settings.js';
+import { createBenchShop, orderBody, plentyOf, type BenchShop } from './shop.js';
+import type { BenchSystem } from './system.js';
+
+export interface RawAdd {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+/** The baseline: `count` plain Queue.add calls, `inFlight` at a time, from this one process. */
+export async function rawQueueAdd(sys: BenchSystem, count: number, inFlight: number): Promise<RawAdd> {
+  const queue = new Queue('bench-raw-add', { connection: sys.redis, prefix: bullPrefix(sys.prefix) });
+  await queue.waitUntilReady();
+  const latencies: number[] = [];
+  let issued = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (issued < count) {
+        issued++;
+        const s = performance.now();
+        await queue.add('place', { v: 1, orderId: randomUUID() }, RETENTION);
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  await queue.obliterate({ force: true });
+  await queue.close();
+  latencies.sort((a, b) => a - b);
+  return { perSecond: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/**
+ * Intake alone (no worker running, so nothing competes for the two cores): orders answered 202 per second
+ * at `connections`, next to raw Queue.add. The accepted orders stay queued; the caller drains them.
+ */
+export async function intakeScenario(sys: BenchSystem, settings: BenchSettings): Promise<{ rows: Row[]; shop: BenchShop; load: LoadResult; raw: RawAdd }> {
+  const shop = await createBenchShop(sys, 'bench-intake', plentyOf(settings, 'IN'));
+  const raw = await rawQueueAdd(sys, settings.intakeOrders, settings.connections);
+  const load = await postOrders(sys.base, shop, settings.intakeOrders, settings.connections, (i) => orderBody(settings, shop.skus[i % shop.skus.length]!, i));
+  const perSecond = load.accepted / load.seconds;
+  const failed = load.other + load.errors;
+  return {
+    shop,
+    load,
+    raw,
+    rows: [
+      {
+        scenario: '1 intake',
+        measure: `POST /v1/orders answered 202, ${settings.connections} connections${failed ? ` (${failed} not 202)` : ''}`,
+        orderworks: rate(perSecond),
+        baseline: `${rate(raw.perSecond, 'adds/s')} (raw Queue.add, ${settings.connections} in flight)`,
+        ratio: perSecond / raw.perSecond,
+        target: '>= 0.50',
+        met: perSecond / raw.perSecond >= 0.5 && failed === 0,
+      },
+      {
+        scenario: '1 intake',
+        measure: 'latency p50 / p99',
+        orderworks: `${ms(load.p50)} / ${ms(load.p99)}`,
+        baseline: `${ms(raw.p50)} / ${ms(raw.p99)} (Queue.add)`,
+        ratio: null,
+        target: 'p99 < 50 ms',
+        met: load.p99 < 50,
+      },
+    ],
+  };
+}

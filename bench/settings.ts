@@ -1,0 +1,101 @@
+/**
+ * Everything the benchmark can be told, read once from the environment. BENCH_SCALE picks the sizes
+ * (`full` is the run recorded in BENCHMARKS.md, `tiny` finishes in seconds and is what the test runs);
+ * each size can also be set on its own.
+ */
+
+export interface BenchSettings {
+  scale: 'tiny' | 'full';
+  databaseAdminUrl: string;
+  redisUrl: string;
+  /** Where the report is written: BENCHMARKS.md by default, a temp file in the test. */
+  output: string;
+  /** HTTP connections of the load generator, and jobs in flight of the raw Queue.add baseline. */
+  connections: number;
+  intakeOrders: number;
+  pipelineOrders: number;
+  /** Raw BullMQ worker baseline: jobs in flight per worker (the issue fixes it at 32). */
+  rawConcurrency: number;
+  flashOrders: number;
+  flashStock: number;
+  updateCount: number;
+  updateConnections: number;
+  backlogSmall: number;
+  backlogLarge: number;
+  /** SKUs the non-flash orders are spread over, so they do not all fight for one row. */
+  skus: number;
+  paymentMethod: 'alipay' | 'wechat_pay' | 'paypal' | 'card';
+  /** How the web and worker children run: from source through tsx, or the compiled dist (`npm run build`). */
+  runtime: 'tsx' | 'dist';
+  /** Directory for --cpu-prof profiles of the children, when set. */
+  cpuProfDir: string | undefined;
+  /** Longest wait for any one drain, in ms. */
+  waitTimeoutMs: number;
+  /** The orderworks configuration under test (passed to the web and worker children). */
+  system: Record<string, string>;
+}
+
+const SIZES = {
+  tiny: { intakeOrders: 300, pipelineOrders: 150, flashOrders: 200, flashStock: 20, updateCount: 300, backlogSmall: 50, backlogLarge: 200, skus: 10 },
+  full: { intakeOrders: 10_000, pipelineOrders: 5_000, flashOrders: 10_000, flashStock: 1_000, updateCount: 10_000, backlogSmall: 1_000, backlogLarge: 50_000, skus: 100 },
+};
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name] || fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<BenchSettings> = {}): BenchSettings {
+  const scale = overrides.scale ?? oneOf(env, 'BENCH_SCALE', ['tiny', 'full'] as const, 'full');
+  const size = SIZES[scale];
+  const poolMax = int(env, 'BENCH_DB_POOL_MAX', 30);
+  const concurrency = int(env, 'BENCH_WORKER_CONCURRENCY', 32);
+  const settings: BenchSettings = {
+    scale,
+    databaseAdminUrl: env.BENCH_DATABASE_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
+    output: env.BENCH_OUTPUT || 'BENCHMARKS.md',
+    connections: int(env, 'BENCH_CONNECTIONS', 64),
+    intakeOrders: int(env, 'BENCH_INTAKE_ORDERS', size.intakeOrders),
+    pipelineOrders: int(env, 'BENCH_PIPELINE_ORDERS', size.pipelineOrders),
+    rawConcurrency: int(env, 'BENCH_RAW_CONCURRENCY', 32),
+    flashOrders: int(env, 'BENCH_FLASH_ORDERS', size.flashOrders),
+    flashStock: int(env, 'BENCH_FLASH_STOCK', size.flashStock),
+    updateCount: int(env, 'BENCH_UPDATE_COUNT', size.updateCount),
+    updateConnections: int(env, 'BENCH_UPDATE_CONNECTIONS', 16),
+    backlogSmall: int(env, 'BENCH_BACKLOG_SMALL', size.backlogSmall),
+    backlogLarge: int(env, 'BENCH_BACKLOG_LARGE', size.backlogLarge),
+    skus: int(env, 'BENCH_SKUS', size.skus),
+    paymentMethod: oneOf(env, 'BENCH_PAYMENT_METHOD', ['alipay', 'wechat_pay', 'paypal', 'card'] as const, 'card'),
+    runtime: oneOf(env, 'BENCH_RUNTIME', ['tsx', 'dist'] as const, 'tsx'),
+    cpuProfDir: env.BENCH_CPU_PROF_DIR || undefined,
+    waitTimeoutMs: int(env, 'BENCH_WAIT_TIMEOUT_S', scale === 'tiny' ? 120 : 900) * 1000,
+    system: {
+      NODE_ENV: 'production',
+      SANDBOX: '1',
+      LOG_LEVEL: 'warn',
+      DB_POOL_MAX: String(poolMax),
+      WORKER_CONCURRENCY: String(concurrency),
+      // Fast retries and a short sweep, as the issue asks: a lost job costs seconds, not minutes.
+      RETRY_BASE_DELAY_MS: '50',
+      PAYMENT_RETRY_BASE_MS: '200',
+      PAYMENT_TIMEOUT_MS: '10000',
+      SWEEP_EVERY_MS: '1000',
+      SWEEP_STALE_AFTER_MS: '10000',
+      ADMIN_USER: 'bench',
+      ADMIN_PASSWORD: 'bench-admin-password',
+    },
+    ...overrides,
+  };
+  if (settings.flashStock > settings.flashOrders) throw new Error('BENCH_FLASH_STOCK must not exceed BENCH_FLASH_ORDERS');
+  return settings;
+}

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { QUEUE_NAMES } from '../src/config.js';
+import { createDatabase } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { freePort } from '../src/local/local-services.js';
+import { bullPrefix } from '../src/queue/redis.js';
+import { peakRss, sleep, spawnProcess, stop, type Child } from './processes.js';
+import type { BenchSettings } from './settings.js';
+
+/**
+ * The system under test: a fresh database and queue prefix, the `web` process as a child, and `worker`
+ * children started and stopped as scenarios need (a backlog is queued with no worker running).
+ */
+export interface BenchSystem {
+  base: string;
+  env: Record<string, string>;
+  databaseUrl: string;
+  prefix: string;
+  /** The bench's own connections: counts, scratch tables, baselines. */
+  pool: pg.Pool;
+  redis: Redis;
+  web: Child;
+  worker: Child | undefined;
+  startWorker(): Promise<Child>;
+  stopWorker(): Promise<void>;
+  /** Peak RSS in bytes per role, the worker's over every worker child this run started. */
+  peaks(): { web: number; worker: number };
+  /** Lines written by the web process and by every worker child (at LOG_LEVEL=warn: its warnings). */
+  logLines(): { web: number; worker: number };
+  children(): Child[];
+  close(): Promise<void>;
+}
+
+async function admin(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function waitReady(base: string, web: Child, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (web.proc.exitCode !== null) throw new Error(`web exited (${web.proc.exitCode}):\n${web.tail.join('\n')}`);
+    const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`web not ready after ${ms} ms:\n${web.tail.join('\n')}`);
+}
+
+export async function startBenchSystem(settings: BenchSettings): Promise<BenchSystem> {
+  const id = randomBytes(5).toString('hex');
+  const dbName = `ow_bench_${id}`;
+  await admin(settings.databaseAdminUrl, `CREATE DATABASE ${dbName}`);
+  const databaseUrl = settings.databaseAdminUrl.replace(/\/[^/]*$/, `/${dbName}`);
+  const migrations = createDatabase(databaseUrl, { poolMax: 2 });
+  await migrate(migrations);
+  await migrations.close();
+
+  const port = await freePort();
+  const prefix = `owbench${id}`;
+  const env = { ...settings.system, DATABASE_URL: databaseUrl, REDIS_URL: settings.redisUrl, QUEUE_PREFIX: prefix, PORT: String(port) };
+  const base = `http://127.0.0.1:${port}`;
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+  const web = spawnProcess(settings, 'web', env);
+  const workerPeaks: number[] = [];
+  let workerLines = 0;
+  let worker: Child | undefined;
+
+  const system: BenchSystem = {
+    base, env, databaseUrl, prefix, pool, redis, web,
+    get worker() {
+      return worker;
+    },
+    async startWorker() {
+      if (worker) throw new Error('a worker is already running');
+      worker = spawnProcess(settings, 'worker', env);
+      return worker;
+    },
+    async stopWorker() {
+      if (!worker) return;
+      const w = worker;
+      worker = undefined;
+      workerPeaks.push(peakRss(w.proc.pid));
+      await stop(w);
+      workerLines += w.lines;
+    },
+    peaks: () => ({ web: peakRss(web.proc.pid), worker: Math.max(0, ...workerPeaks, worker ? peakRss(worker.proc.pid) : 0) }),
+    logLines: () => ({ web: web.lines, worker: workerLines + (worker?.lines ?? 0) }),
+    children: () => (worker ? [web, worker] : [web]),
+    async close() {
+      await system.stopWorker().catch(() => undefined);
+      await stop(web).catch(() => undefined);
+      await obliterate(redis, prefix).catch(() => undefined);
+      redis.disconnect();
+      await pool.end().catch(() => undefined);
+      await admin(settings.databaseAdminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    },
+  };
+  try {
+    await waitReady(base, web, 60_000);
+  } catch (error) {
+    await system.close();
+    throw error;
+  }
+  return system;
+}
+
+/** Every queue of this run, then whatever keys are left under its prefix (job schedulers, raw queues). */
+async function obliterate(redis: Redis, prefix: string): Promise<void> {
+  for (const name of QUEUE_NAMES) {
+    const q = new Queue(name, { connection: redis, prefix: bullPrefix(prefix) });
+    await q.obliterate({ force: true }).catch(() => undefined);
+    await q.close();
+  }
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${bullPrefix(prefix)}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
