@@ -1,0 +1,162 @@
+import { Router } from 'express';
+import { openApiComponents, type ErrorStatus } from './openapi-schemas.js';
+
+/**
+ * The public contract (CONTRACT.md) as an OpenAPI 3.1 document, served at `GET /openapi.json`.
+ * test/integration/openapi.test.ts checks it against the routes the app really serves, both ways.
+ */
+
+type Op = Record<string, unknown>;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const param = (name: string) => ({ $ref: `#/components/parameters/${name}` });
+const json = (schema: string, description: string, headers?: Op) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema: ref(schema) } },
+});
+const body = (schema: string) => ({ required: true, content: { 'application/json': { schema: ref(schema) } } });
+const errors = (...statuses: ErrorStatus[]) =>
+  Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }]));
+const location = { Location: { description: 'the order: /v1/orders/{id}', schema: { type: 'string' } } };
+
+/** Every shop call can fail these ways: bad key, an unknown id, Postgres or Redis down. */
+const SHOP_ERRORS: ErrorStatus[] = [401, 404, 503];
+/** ...and, with a JSON body, these. */
+const BODY_ERRORS: ErrorStatus[] = [400, 413, 415];
+const shop = (op: Op, errs: ErrorStatus[] = []): Op => ({
+  security: [{ shopKey: [] }],
+  ...op,
+  responses: { ...(op.responses as Op), ...errors(...SHOP_ERRORS, ...errs) },
+});
+
+function paths(): Record<string, Record<string, unknown>> {
+  return {
+    '/v1/admin/shops': {
+      post: {
+        operationId: 'createShop', tags: ['operators'], summary: 'Create a shop and its API key (shown once)',
+        security: [{ adminBasic: [] }], requestBody: body('ShopInput'),
+        responses: { 201: json('ShopCreated', 'the shop, its API key and webhook secret'), ...errors(400, 401, 413, 415, 503) },
+      },
+    },
+    '/v1/products/{sku}': {
+      parameters: [{ name: 'sku', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 100 } }],
+      put: shop({
+        operationId: 'putProduct', tags: ['products'], summary: 'Create or replace a product and its stock', requestBody: body('ProductInput'),
+        responses: { 200: json('Product', 'updated'), 201: json('Product', 'created') },
+      }, BODY_ERRORS),
+      get: shop({ operationId: 'getProduct', tags: ['products'], summary: 'A product, its sellable stock and reserved units', responses: { 200: json('Product', 'the product') } }),
+    },
+    '/v1/orders': {
+      post: shop({
+        operationId: 'submitOrder', tags: ['orders'], summary: 'Submit an order: stored before the 202, never lost afterwards',
+        parameters: [param('IdempotencyKey')], requestBody: body('OrderInput'),
+        responses: { 202: json('Order', 'accepted (status `received`), or the order this key already created', location) },
+      }, [...BODY_ERRORS, 409]),
+      get: shop({
+        operationId: 'listOrders', tags: ['orders'], summary: 'The shop\'s orders, newest first',
+        parameters: [{ name: 'status', in: 'query', schema: ref('OrderStatus') }, param('Limit'), param('Cursor')],
+        responses: { 200: json('OrderPage', 'one page of orders') },
+      }, [400]),
+    },
+    '/v1/orders/{id}': {
+      parameters: [param('OrderId')],
+      get: shop({ operationId: 'getOrder', tags: ['orders'], summary: 'An order with its payment and shipments', responses: { 200: json('Order', 'the order') } }),
+    },
+    '/v1/orders/{id}/cancel': {
+      parameters: [param('OrderId')],
+      post: shop({
+        operationId: 'cancelOrder', tags: ['orders'], summary: 'Cancel before shipment: stock released, a captured payment refunded',
+        responses: { 202: json('Order', 'cancellation accepted') },
+      }, [409]),
+    },
+    '/v1/orders/{id}/refunds': {
+      parameters: [param('OrderId')],
+      post: shop({
+        operationId: 'refundOrder', tags: ['orders'], summary: 'Refund part or all of the captured amount',
+        parameters: [param('IdempotencyKey')], requestBody: body('RefundInput'),
+        responses: { 202: json('Refund', 'refund accepted') },
+      }, [...BODY_ERRORS, 409]),
+    },
+    '/v1/orders/{id}/shipments': {
+      parameters: [param('OrderId')],
+      post: shop({
+        operationId: 'shipOrder', tags: ['shipments'], summary: 'Ship a paid order; tracking starts at once', requestBody: body('ShipmentInput'),
+        responses: { 200: json('Shipment', 'this tracking number was already registered', location), 201: json('Shipment', 'created', location) },
+      }, [...BODY_ERRORS, 409]),
+    },
+    '/v1/webhook-deliveries': {
+      get: shop({
+        operationId: 'listWebhookDeliveries', tags: ['webhooks'], summary: 'The shop\'s webhook delivery attempts, newest first',
+        parameters: [param('Limit'), param('Cursor'), { name: 'eventId', in: 'query', schema: { type: 'string', format: 'uuid' } }],
+        responses: { 200: json('WebhookDeliveryPage', 'one page of delivery attempts') },
+      }, [400]),
+    },
+    '/v1/webhook-deliveries/{id}/redeliver': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+      post: shop({ operationId: 'redeliverWebhook', tags: ['webhooks'], summary: 'Send a delivery\'s event once more', responses: { 202: json('Redelivery', 'queued') } }),
+    },
+    '/v1/payments/notify/{method}': {
+      parameters: [{ name: 'method', in: 'path', required: true, schema: ref('PaymentMethod') }],
+      post: {
+        operationId: 'paymentNotification', tags: ['providers'],
+        summary: 'A payment provider\'s notification, in its own wire format; authenticated by its signature over the raw body',
+        security: [],
+        requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          200: { description: 'the acknowledgement the provider expects (its own format)', content: { '*/*': { schema: { type: 'string' } } } },
+          ...errors(400, 404, 413, 503),
+        },
+      },
+    },
+    '/healthz': {
+      get: { operationId: 'health', tags: ['health'], summary: 'The process lives', security: [], responses: { 200: json('Health', 'alive') } },
+    },
+    '/readyz': {
+      get: {
+        operationId: 'ready', tags: ['health'], summary: 'Postgres and Redis answer', security: [],
+        responses: { 200: json('Readiness', 'ready'), ...errors(503) },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics', tags: ['health'], summary: 'Prometheus metrics', security: [],
+        responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'openApi', tags: ['health'], summary: 'This document', security: [],
+        responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
+    },
+  };
+}
+
+let built: object | undefined;
+
+/** The document, built once (it depends on nothing at run time). */
+export function openApiDocument(): object {
+  built ??= Object.freeze({
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'orderworks',
+      version: '1',
+      description: 'The order pipeline behind online shops. Money is integer minor units with an ISO 4217 currency; every error is application/problem+json.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ shopKey: [] }],
+    paths: paths(),
+    components: openApiComponents(),
+  });
+  return built;
+}
+
+/** `GET /openapi.json`: public, no credentials (it documents the API, not any shop's data). */
+export function openApiRouter(): Router {
+  const r = Router();
+  const text = JSON.stringify(openApiDocument());
+  r.get('/openapi.json', (_req, res) => void res.type('application/json').send(text));
+  return r;
+}
+
