@@ -25,6 +25,11 @@ const schema = z.object({
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1 to 64)').default('orderworks'),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
+  /** A second, read-only login for the dashboard. */
+  ADMIN_VIEWER_USER: z.string().min(1).optional(),
+  ADMIN_VIEWER_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
+  /** Worker processes serve their own /metrics (job durations and outcomes) on this port when set. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   WORKER_CONCURRENCY: positiveInt.max(1000).optional(),
   WORKER_QUEUES: z.string().optional(),
   SANDBOX: flag.optional(),
@@ -66,6 +71,8 @@ export interface Config {
   readonly port: number;
   readonly queuePrefix: string;
   readonly admin: { readonly user: string; readonly password: string };
+  readonly viewer: { readonly user: string; readonly password: string } | null;
+  readonly metricsPort: number | null;
   readonly workerConcurrency: Readonly<Record<QueueName, number>>;
   readonly workerQueues: readonly QueueName[];
   readonly sandbox: boolean;
@@ -130,6 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
     port: e.PORT,
     queuePrefix: e.QUEUE_PREFIX,
     admin: Object.freeze({ user: e.ADMIN_USER ?? 'admin', password: e.ADMIN_PASSWORD ?? '' }),
+    viewer: e.ADMIN_VIEWER_USER && e.ADMIN_VIEWER_PASSWORD ? Object.freeze({ user: e.ADMIN_VIEWER_USER, password: e.ADMIN_VIEWER_PASSWORD }) : null,
+    metricsPort: e.METRICS_PORT ?? null,
     workerConcurrency: Object.freeze(concurrency),
     workerQueues: Object.freeze(workerQueues),
     sandbox: e.SANDBOX ?? mode === 'local',

@@ -7,6 +7,7 @@ import { createShopRepository } from './db/shop.repository.js';
 import { createLogger, type Logger } from './logger.js';
 import { closeQueues, createQueues, type Queues } from './queue/queues.js';
 import { createRedis } from './queue/redis.js';
+import { createMetrics, type Metrics } from './metrics.js';
 
 /** The connections a process holds for its whole life, built once from the config and closed once. */
 export interface Infrastructure {
@@ -15,10 +16,13 @@ export interface Infrastructure {
   db: Database;
   redis: Redis;
   queues: Queues;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
-export function createInfrastructure(config: Config, role: 'web' | 'worker', logger?: Logger): Infrastructure {
+/** `shared`: what a process running web and workers together (npm start, tests) gives both: one logger, one registry. */
+export function createInfrastructure(config: Config, role: 'web' | 'worker', shared: { logger?: Logger; metrics?: Metrics } = {}): Infrastructure {
+  const logger = shared.logger;
   const log = logger ?? createLogger(config.logLevel, { role });
   const db = createDatabase(config.databaseUrl, { poolMax: config.dbPoolMax });
   const redis = createRedis(config.redisUrl, role === 'web' ? 'producer' : 'worker');
@@ -31,6 +35,7 @@ export function createInfrastructure(config: Config, role: 'web' | 'worker', log
     db,
     redis,
     queues,
+    metrics: shared.metrics ?? createMetrics(),
     async close() {
       await closeQueues(queues).catch(() => undefined);
       redis.disconnect();

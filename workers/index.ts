@@ -1,4 +1,4 @@
-import { Worker, type Processor } from 'bullmq';
+import { Worker, type Job, type Processor } from 'bullmq';
 import { maintenanceJob } from '../jobs/maintenance.job.js';
 import type { QueueName } from '../src/config.js';
 import { createPublishers } from '../src/queue/job-publisher.js';
@@ -22,7 +22,7 @@ const CLOSE_TIMEOUT_MS = 10_000;
 
 /** The worker process: one BullMQ Worker per queue in WORKER_QUEUES. Its composition root. */
 export async function createWorkerProcess(infra: Infrastructure) {
-  const { config, logger, db, redis, queues } = infra;
+  const { config, logger, db, redis, queues, metrics } = infra;
   const { orders } = createStores(db);
   const jobs = createPublishers(queues, config);
   const payment = { payments: createPaymentRepository(db), gateways: await loadPaymentGateways(config, db), jobs: jobs.payments };
@@ -46,6 +46,16 @@ export async function createWorkerProcess(infra: Infrastructure) {
     }),
   };
 
+  const observe = (queue: string, job: Job, outcome: 'completed' | 'retried' | 'failed') => {
+    metrics.jobOutcomes.inc({ queue, outcome });
+    if (job.processedOn && job.finishedOn) metrics.jobDuration.observe({ queue, outcome }, (job.finishedOn - job.processedOn) / 1000);
+  };
+  const countRepairs = (result: unknown) => {
+    for (const [kind, n] of Object.entries((result ?? {}) as Record<string, unknown>)) {
+      if (typeof n === 'number' && n > 0) metrics.repairs.inc({ kind }, n);
+    }
+  };
+
   const workers = config.workerQueues.flatMap((name) => {
     const processor = processors[name];
     if (!processor) return [];
@@ -60,8 +70,15 @@ export async function createWorkerProcess(infra: Infrastructure) {
       autorun: false,
     });
     worker.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'worker error'));
+    worker.on('completed', (job, result) => {
+      observe(name, job, 'completed');
+      if (name === 'maintenance') countRepairs(result);
+    });
     worker.on('failed', (job, err) => {
-      if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+      if (!job) return;
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
+      observe(name, job, final ? 'failed' : 'retried');
+      if (!final) return;
       logger.error({ queue: name, jobId: job.id, err: err.message }, 'job failed for good');
       // A capture out of attempts gives up on the payment (asking the provider first). If this process dies
       // before it can enqueue that, the repair sweep does it.

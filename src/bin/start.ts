@@ -6,6 +6,7 @@ import { createWebProcess } from '../http/server.js';
 import { BOARD_PATH } from '../http/board.js';
 import { MissingPrerequisite, provideLocalServices } from '../local/local-services.js';
 import { createLogger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
 import { createInfrastructure } from '../runtime.js';
 import { loadConfigOrExit, onShutdown } from './lifecycle.js';
 
@@ -28,8 +29,9 @@ const migrationDb = createDatabase(config.databaseUrl, { poolMax: 2 });
 await migrate(migrationDb, logger);
 await migrationDb.close();
 
-const webInfra = createInfrastructure(config, 'web', logger.child({ role: 'web' }));
-const workerInfra = createInfrastructure(config, 'worker', logger.child({ role: 'worker' }));
+const metrics = createMetrics();
+const webInfra = createInfrastructure(config, 'web', { logger: logger.child({ role: 'web' }), metrics });
+const workerInfra = createInfrastructure(config, 'worker', { logger: logger.child({ role: 'worker' }), metrics });
 const web = await createWebProcess(webInfra);
 const workers = await createWorkerProcess(workerInfra);
 await workers.start();

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { createWorkerProcess } from '../../workers/index.js';
 import { createInfrastructure } from '../runtime.js';
 import { loadConfigOrExit, onShutdown } from './lifecycle.js';
@@ -6,7 +7,17 @@ import { loadConfigOrExit, onShutdown } from './lifecycle.js';
 const infra = createInfrastructure(loadConfigOrExit(process.env), 'worker');
 const workers = await createWorkerProcess(infra);
 await workers.start();
+
+// Job durations and outcomes are measured where jobs run: each worker process serves its own /metrics.
+const metricsServer = infra.config.metricsPort
+  ? createServer((req, res) => {
+      if (req.url !== '/metrics') return void res.writeHead(404).end();
+      void infra.metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': infra.metrics.registry.contentType }).end(text));
+    }).listen(infra.config.metricsPort)
+  : undefined;
+
 onShutdown(infra.logger, async () => {
+  metricsServer?.close();
   await workers.close();
   await infra.close();
 });

@@ -29,13 +29,25 @@ export function requireShop(shops: ShopStore): RequestHandler {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** HTTP Basic for operators; compared in constant time over fixed-length digests. */
-export function requireAdmin(user: string, password: string): RequestHandler {
-  const expected = digest(`${user}:${password}`);
+export type OperatorRole = 'admin' | 'viewer';
+type Credentials = { user: string; password: string };
+
+/**
+ * HTTP Basic for operators, compared in constant time over fixed-length digests. Sets `res.locals.role`
+ * to the first role whose credentials match; 401 when none does.
+ */
+export function requireOperator(logins: Partial<Record<OperatorRole, Credentials | null>>): RequestHandler {
+  const expected = Object.entries(logins)
+    .filter((e): e is [OperatorRole, Credentials] => Boolean(e[1]?.password))
+    .map(([role, c]) => [role, digest(`${c.user}:${c.password}`)] as const);
   return (req, res, next) => {
     const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(req.get('authorization') ?? '');
-    const given = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
-    if (password && match && timingSafeEqual(digest(given), expected)) return next();
+    const given = digest(match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '');
+    const role = match ? expected.find(([, want]) => timingSafeEqual(given, want))?.[0] : undefined;
+    if (role) {
+      res.locals.role = role;
+      return next();
+    }
     sendProblem(
       res,
       { status: 401, type: problemType('unauthorized'), detail: 'operator credentials are required' },
@@ -43,6 +55,8 @@ export function requireAdmin(user: string, password: string): RequestHandler {
     );
   };
 }
+
+export const requireAdmin = (user: string, password: string) => requireOperator({ admin: { user, password } });
 
 export const shopOf = (req: { shop?: Shop }): Shop => {
   if (!req.shop) throw new Error('requireShop must run before this handler');

@@ -4,7 +4,7 @@ import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { JobPublisher, OrderStore, ProductStore, ShopStore } from '../domain/ports.js';
-import { requireAdmin, requireShop } from './auth.js';
+import { requireAdmin, requireOperator, requireShop } from './auth.js';
 import { jsonBody } from './body.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { adminRouter } from './routes/admin.routes.js';
@@ -23,10 +23,16 @@ import { sandboxRouter } from '../sandbox/sandbox.router.js';
 import { shipmentsRouter } from './routes/shipments.routes.js';
 import type { TrackingDeps } from '../domain/tracking.service.js';
 import { createShipmentRepository } from '../db/shipment.repository.js';
+import type { Metrics } from '../metrics.js';
+import { metricsRouter } from './metrics.routes.js';
+import { requestLog } from './request-log.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'admin' | 'bodyLimitBytes'>;
+  config: Pick<Config, 'admin' | 'viewer' | 'bodyLimitBytes'>;
   logger: Logger;
+  metrics: Metrics;
+  /** Extra routers mounted before the API (metrics, documentation). */
+  extras?: Router[];
   shops: ShopStore;
   products: ProductStore;
   orders: OrderStore;
@@ -47,6 +53,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(helmet({ contentSecurityPolicy: false }));
+  app.use(requestLog(deps.logger, deps.metrics));
 
   const admin = requireAdmin(deps.config.admin.user, deps.config.admin.password);
   const shop = requireShop(deps.shops);
@@ -55,7 +62,8 @@ export function createApp(deps: AppDeps): Express {
     deps.logger.warn({ err, orderId }, 'enqueue failed; the order is stored and the repair sweep will enqueue it');
 
   app.use(healthRouter(deps.readiness));
-  if (deps.board) app.use(BOARD_PATH, admin, deps.board);
+  for (const extra of deps.extras ?? []) app.use(extra);
+  if (deps.board) app.use(BOARD_PATH, requireOperator({ admin: deps.config.admin, viewer: deps.config.viewer }), deps.board);
   app.use('/v1/admin', admin, body, adminRouter(deps.shops));
   app.use('/v1/products', shop, body, productsRouter(deps.products));
   app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs, onEnqueueFailed }));
@@ -70,11 +78,13 @@ export function createApp(deps: AppDeps): Express {
 
 /** Builds the web process from its infrastructure: the composition root of `web`. */
 export async function createWebProcess(infra: Infrastructure): Promise<{ app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> }> {
-  const { config, logger, db, redis, queues } = infra;
+  const { config, logger, db, redis, queues, metrics } = infra;
   const jobs = createPublishers(queues, config);
   const app = createApp({
     config,
     logger,
+    metrics,
+    extras: [metricsRouter(metrics, queues, db)],
     ...createStores(db),
     jobs: jobs.orders,
     payment: { payments: createPaymentRepository(db), gateways: await loadPaymentGateways(config, db), jobs: jobs.payments },

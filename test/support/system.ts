@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../../src/config.js';
 import { createWebProcess } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics.js';
 import { createInfrastructure, type Infrastructure } from '../../src/runtime.js';
 import { createWorkerProcess } from '../../workers/index.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix } from './db.js';
@@ -43,10 +44,11 @@ export async function startSystem(opts: { env?: Record<string, string>; workers?
   };
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
-  const web = createInfrastructure(config, 'web', logger);
+  const metrics = createMetrics();
+  const web = createInfrastructure(config, 'web', { logger, metrics });
   const webProcess = await createWebProcess(web);
   const port = await webProcess.listen();
-  const workerInfra = opts.workers === false ? undefined : createInfrastructure(config, 'worker', logger);
+  const workerInfra = opts.workers === false ? undefined : createInfrastructure(config, 'worker', { logger, metrics });
   const workers = workerInfra ? await createWorkerProcess(workerInfra) : undefined;
   await workers?.start();
   return {

@@ -1,0 +1,46 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The Prometheus metrics of one process. A registry per process root (not prom-client's global one), so a
+ * test can build several systems in one process. `npm start` shares one between its web and its workers.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'orderworks_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: 'orderworks_http_request_duration_seconds',
+      help: 'HTTP request latency by method, route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    jobDuration: new Histogram({
+      name: 'orderworks_job_duration_seconds',
+      help: 'Time a job spent running, by queue and outcome',
+      labelNames: ['queue', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    jobOutcomes: new Counter({
+      name: 'orderworks_jobs_total',
+      help: 'Jobs finished by queue and outcome: completed, retried (failed, will run again) or failed (for good)',
+      labelNames: ['queue', 'outcome'] as const,
+      registers,
+    }),
+    repairs: new Counter({
+      name: 'orderworks_repairs_total',
+      help: 'Work the repair sweep put back on track, by kind',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    /** Figures read at scrape time (queue depths, orders by status...): each collector sets its gauge. */
+    scraped(name: string, help: string, labelNames: string[], collect: (g: Gauge<string>) => Promise<void>) {
+      // A dependency that is down leaves its figures out of the scrape rather than failing all of it.
+      return new Gauge({ name, help, labelNames, registers, collect() { return collect(this).catch(() => this.reset()); } });
+    },
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;
