@@ -21,6 +21,8 @@ const schema = z.object({
   NODE_ENV: z.string().default('development'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  /** host:port,host:port: seed nodes of a Redis Cluster; replaces REDIS_URL. */
+  REDIS_CLUSTER_NODES: z.string().regex(/^[\w.-]+:\d{1,5}(,[\w.-]+:\d{1,5})*$/, 'must be host:port[,host:port...]').optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1 to 64)').default('orderworks'),
   ADMIN_USER: z.string().min(1).optional(),
@@ -68,6 +70,7 @@ export interface Config {
   readonly production: boolean;
   readonly databaseUrl: string;
   readonly redisUrl: string;
+  readonly redisClusterNodes: readonly string[];
   readonly port: number;
   readonly queuePrefix: string;
   readonly admin: { readonly user: string; readonly password: string };
@@ -120,7 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
   const e = parsed.data;
   const mode = options.local ? 'local' : 'deployed';
   if (!e.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required (or run `npm start`, which provides Postgres itself)');
-  if (!e.REDIS_URL) throw new ConfigError('REDIS_URL', 'is required (or run `npm start`, which provides Redis itself)');
+  const clusterNodes = e.REDIS_CLUSTER_NODES?.split(',') ?? [];
+  if (!e.REDIS_URL && !clusterNodes.length) throw new ConfigError('REDIS_URL', 'is required (or run `npm start`, which provides Redis itself)');
   if (mode === 'deployed' && !(e.ADMIN_USER && e.ADMIN_PASSWORD)) {
     throw new ConfigError(e.ADMIN_USER ? 'ADMIN_PASSWORD' : 'ADMIN_USER', 'is required outside local mode');
   }
@@ -133,7 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
     mode,
     production: e.NODE_ENV === 'production',
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_URL ?? '',
+    redisClusterNodes: Object.freeze(clusterNodes),
     port: e.PORT,
     queuePrefix: e.QUEUE_PREFIX,
     admin: Object.freeze({ user: e.ADMIN_USER ?? 'admin', password: e.ADMIN_PASSWORD ?? '' }),

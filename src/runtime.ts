@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/database.js';
 import { createOrderRepository } from './db/order.repository.js';
@@ -6,7 +5,7 @@ import { createProductRepository } from './db/product.repository.js';
 import { createShopRepository } from './db/shop.repository.js';
 import { createLogger, type Logger } from './logger.js';
 import { closeQueues, createQueues, type Queues } from './queue/queues.js';
-import { createRedis } from './queue/redis.js';
+import { createRedis, type RedisClient } from './queue/redis.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
 /** The connections a process holds for its whole life, built once from the config and closed once. */
@@ -14,7 +13,7 @@ export interface Infrastructure {
   config: Config;
   logger: Logger;
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   metrics: Metrics;
   close(): Promise<void>;
@@ -25,7 +24,7 @@ export function createInfrastructure(config: Config, role: 'web' | 'worker', sha
   const logger = shared.logger;
   const log = logger ?? createLogger(config.logLevel, { role });
   const db = createDatabase(config.databaseUrl, { poolMax: config.dbPoolMax });
-  const redis = createRedis(config.redisUrl, role === 'web' ? 'producer' : 'worker');
+  const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, role === 'web' ? 'producer' : 'worker');
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const queues = createQueues(config, redis);
   for (const q of Object.values(queues)) q.on('error', (err) => log.warn({ err: err.message, queue: q.name }, 'queue error'));

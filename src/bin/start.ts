@@ -14,7 +14,7 @@ import { loadConfigOrExit, onShutdown } from './lifecycle.js';
  * `npm start`: the one command a newcomer runs. Provides Postgres and Redis when their URLs are unset
  * (local mode), migrates, then runs `web` and `worker` together in this process.
  */
-const local = !process.env.DATABASE_URL || !process.env.REDIS_URL;
+const local = !process.env.DATABASE_URL || !(process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES);
 let services;
 try {
   services = local ? await provideLocalServices(process.env, path.resolve('.data')) : undefined;

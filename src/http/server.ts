@@ -15,6 +15,7 @@ import { BOARD_PATH, boardRouter } from './board.js';
 import type { Infrastructure } from '../runtime.js';
 import { createStores } from '../runtime.js';
 import { createPublishers } from '../queue/job-publisher.js';
+import { warnOnUnsafeRedis } from '../queue/redis.js';
 import type { PaymentDeps } from '../domain/payment.service.js';
 import { createPaymentRepository } from '../db/payment.repository.js';
 import { loadPaymentGateways } from '../payments/configured-gateways.js';
@@ -93,6 +94,7 @@ export async function createWebProcess(infra: Infrastructure): Promise<{ app: Ex
     board: boardRouter(queues),
     ...(config.sandbox ? { sandbox: await sandboxRouter({ db, logger, publicUrl: config.publicUrl }) } : {}),
   });
+  await warnOnUnsafeRedis(redis, logger);
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
   return {

@@ -23,7 +23,7 @@ export async function provideLocalServices(env: NodeJS.ProcessEnv, dataDir: stri
   const notes: string[] = [];
   const stops: Array<() => Promise<void>> = [];
   try {
-    if (!env.REDIS_URL) {
+    if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
       const redis = await startRedis(path.join(dataDir, 'redis'));
       stops.push(redis.stop);
       provided.REDIS_URL = redis.url;

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Config, QueueName } from '../config.js';
 import { QUEUE_NAMES } from '../config.js';
 import { bullPrefix } from './redis.js';
@@ -7,7 +7,7 @@ import { bullPrefix } from './redis.js';
 export type Queues = Readonly<Record<QueueName, Queue>>;
 
 /** One Queue object per queue for the life of the process, sharing one connection. */
-export function createQueues(config: Config, connection: Redis): Queues {
+export function createQueues(config: Config, connection: RedisClient): Queues {
   const entries = QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix: bullPrefix(config.queuePrefix) })]);
   return Object.freeze(Object.fromEntries(entries)) as Queues;
 }

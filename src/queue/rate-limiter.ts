@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { RateLimiter } from '../domain/tracking-ports.js';
 
 /**
  * A fixed-window counter in Redis, shared by every worker process: at most `limit` takes per window per key.
  * The key carries the deployment's hash tag, so on a Redis Cluster it lives beside that deployment's queues.
  */
-export function createRedisRateLimiter(redis: Redis, prefix: string): RateLimiter {
+export function createRedisRateLimiter(redis: RedisClient, prefix: string): RateLimiter {
   return {
     async take(key, limit, windowMs) {
       const now = Date.now();
