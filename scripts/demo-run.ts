@@ -1,0 +1,97 @@
+import type { DemoOptions } from './demo-options.js';
+import { openDemoShop, submitOrder, type DemoShop } from './demo-shop.js';
+import { OrderTracker, type Counts } from './demo-tracker.js';
+
+export interface DemoSummary {
+  seconds: number;
+  counts: Counts;
+  /** Submissions that never got a 202 (after retries of 429/503/network errors). */
+  refused: number;
+  /** Why orders failed: "rejected: out_of_stock" -> how many. */
+  reasons: Record<string, number>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+/** Submissions in flight at once: enough for the chosen rate against a slow intake, without opening sockets unbounded. */
+const MAX_CONCURRENT = 64;
+
+/**
+ * A simulated upstream shop against a running orderworks: stocks products, submits `count` orders at `rate`
+ * per second, ships every paid order with the sandbox carrier, and prints one progress line a second. It
+ * stops submitting after `count` orders and stops altogether once every order is final or `seconds` have passed.
+ */
+export async function runDemo(options: DemoOptions, print: (line: string) => void = console.log): Promise<DemoSummary> {
+  const shop = await openDemoShop(options);
+  print(`demo ${shop.run}: ${options.count} orders at ${options.rate}/s against ${options.url} (at most ${options.seconds}s); ` +
+    `hot SKU ${shop.hotSku} has ${shop.hotStock} in stock`);
+  const tracker = new OrderTracker(shop.call);
+  const t0 = Date.now();
+  const deadline = t0 + options.seconds * 1000;
+  const state = { refused: 0, submitting: true, parcels: 0, shipped: new Set<string>() };
+
+  const submissions = submitAll(shop, options, deadline, t0, tracker, state).finally(() => (state.submitting = false));
+  for (let next = t0 + 1000; ; ) {
+    await sleep(next - Date.now());
+    await tracker.refresh();
+    await shipPaid(shop, tracker, state);
+    print(progressLine((Date.now() - t0) / 1000, tracker.counts()));
+    if (Date.now() >= deadline || (!state.submitting && tracker.allFinal())) break;
+    // A slow tick skips the seconds it overran: one line a second, never a burst of catch-up lines.
+    while (next <= Date.now()) next += 1000;
+  }
+  state.submitting = false;
+  await submissions;
+
+  const summary: DemoSummary = { seconds: (Date.now() - t0) / 1000, counts: tracker.counts(), refused: state.refused, reasons: Object.fromEntries(tracker.reasons) };
+  for (const line of summaryLines(summary)) print(line);
+  return summary;
+}
+
+async function submitAll(shop: DemoShop, options: DemoOptions, deadline: number, t0: number, tracker: OrderTracker, state: { refused: number; submitting: boolean }) {
+  const pending = new Set<Promise<void>>();
+  for (let n = 1; n <= options.count && state.submitting; n++) {
+    const due = t0 + ((n - 1) / options.rate) * 1000;
+    if (due >= deadline) break;
+    await sleep(due - Date.now());
+    const p = submitOrder(shop, n).then((r) => void ('id' in r ? tracker.accepted(r.id, r.status) : state.refused++));
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+    if (pending.size >= MAX_CONCURRENT) await Promise.race(pending);
+  }
+  await Promise.all(pending);
+}
+
+/** Ships each paid order once, as a warehouse would; a failed call is tried again at the next tick. */
+async function shipPaid(shop: DemoShop, tracker: OrderTracker, state: { parcels: number; shipped: Set<string> }) {
+  const due = tracker.withStatus('paid').filter((id) => !state.shipped.has(id));
+  for (let i = 0; i < due.length; i += 16) {
+    await Promise.all(due.slice(i, i + 16).map(async (id) => {
+      const trackingNumber = `SBX-${shop.run.toUpperCase()}-${++state.parcels}`;
+      const r = await shop.call('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber }).catch(() => undefined);
+      if (r && (r.status === 200 || r.status === 201 || r.status === 409)) state.shipped.add(id);
+    }));
+  }
+}
+
+const pad = (n: number, w = 4) => String(n).padStart(w);
+
+export function progressLine(elapsed: number, c: Counts): string {
+  return `${pad(Math.floor(elapsed), 4)}s  accepted ${pad(c.accepted)}  placed ${pad(c.placed)}  paid ${pad(c.paid)}  ` +
+    `shipped ${pad(c.shipped)}  delivered ${pad(c.delivered)}  failed ${pad(c.rejected + c.paymentFailed)}  in flight ${pad(c.inFlight)}`;
+}
+
+export function summaryLines(s: DemoSummary): string[] {
+  const c = s.counts;
+  const reasons = Object.entries(s.reasons).sort((a, b) => b[1] - a[1]).map(([why, n]) => `${why} ${n}`).join(', ');
+  const lines = [
+    `summary after ${s.seconds.toFixed(1)}s: accepted ${c.accepted} = ${c.placed} placed + ${c.paid} paid + ${c.shipped} shipped + ` +
+      `${c.delivered} delivered + ${c.rejected + c.paymentFailed} failed + ${c.inFlight} in flight${c.other ? ` + ${c.other} cancelled/refunded` : ''}` +
+      `; ${s.refused} submissions refused`,
+    `failed: ${c.rejected} rejected, ${c.paymentFailed} payment_failed${reasons ? ` (${reasons})` : ''}`,
+  ];
+  if (c.shipped > 0 && c.delivered === 0) {
+    lines.push('note: parcels move one step per tracking refresh (TRACKING_REFRESH_EVERY_MS, 15 minutes by default); ' +
+      'start orderworks with TRACKING_REFRESH_EVERY_MS=2000 to watch them arrive');
+  }
+  return lines;
+}
