@@ -77,6 +77,9 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
+/** How long in-flight requests get to finish when the web process stops. */
+const CLOSE_GRACE_MS = 8_000;
+
 /** Builds the web process from its infrastructure: the composition root of `web`. */
 export async function createWebProcess(infra: Infrastructure): Promise<{ app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> }> {
   const { config, logger, db, redis, queues, metrics } = infra;
@@ -108,9 +111,17 @@ export async function createWebProcess(infra: Infrastructure): Promise<{ app: Ex
           resolve(typeof address === 'object' && address ? address.port : config.port);
         });
       }),
+    // Stops accepting, lets in-flight requests finish, and closes keep-alive connections as they fall idle
+    // (a client's pooled socket would otherwise hold the server open); past the grace period, closes all.
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        server.close(() => {
+          clearInterval(sweep);
+          clearTimeout(force);
+          resolve();
+        });
         server.closeIdleConnections();
       }),
   };

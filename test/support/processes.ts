@@ -4,8 +4,12 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** Runs a real worker process (`Procfile` worker, from source) with the given environment. */
-export function spawnWorker(env: Record<string, string>): ChildProcess & { output: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/bin/worker.ts')], {
+export const spawnWorker = (env: Record<string, string>) => spawnEntry('src/bin/worker.ts', env);
+/** Runs a real web process (`Procfile` web, from source) with the given environment. */
+export const spawnWeb = (env: Record<string, string>) => spawnEntry('src/bin/web.ts', env);
+
+function spawnEntry(entry: string, env: Record<string, string>): ChildProcess & { output: string[] } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
