@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { bullPrefix } from '../src/queue/redis.js';
 import { RETENTION } from '../jobs/job-definition.js';
+import { perOrder, readCounters } from './counters.js';
 import { postOrders, type LoadResult } from './load.js';
 import { ms, rate, type Row } from './report.js';
 import type { BenchSettings } from './settings.js';
@@ -47,8 +48,10 @@ export async function rawQueueAdd(sys: BenchSystem, count: number, inFlight: num
 export async function intakeScenario(sys: BenchSystem, settings: BenchSettings): Promise<{ rows: Row[]; shop: BenchShop; load: LoadResult; raw: RawAdd }> {
   const shop = await createBenchShop(sys, 'bench-intake', plentyOf(settings, 'IN'));
   const raw = await rawQueueAdd(sys, settings.intakeOrders, settings.connections);
+  const before = await readCounters(sys, false);
   const load = await postOrders(sys.base, shop, settings.intakeOrders, settings.connections, (i) => orderBody(settings, shop.skus[i % shop.skus.length]!, i));
   const perSecond = load.accepted / load.seconds;
+  const work = perOrder(before, await readCounters(sys, false), settings.intakeOrders, false);
   const failed = load.other + load.errors;
   return {
     shop,
@@ -73,6 +76,7 @@ export async function intakeScenario(sys: BenchSystem, settings: BenchSettings):
         target: 'p99 < 50 ms',
         met: load.p99 < 50,
       },
+      { scenario: '1 intake', measure: 'server work per order (Redis: whole server, inside Lua included)', orderworks: work, baseline: '', ratio: null, target: '', met: null },
     ],
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { RETENTION } from '../jobs/job-definition.js';
 import { bullPrefix } from '../src/queue/redis.js';
+import { perOrder, readCounters } from './counters.js';
 import { pollEvery, postAndSettle } from './load.js';
 import { peakRss, ROOT, sleep, spawnNode, stop, whileAlive, type Child } from './processes.js';
 import { ms, rate, type Row } from './report.js';
@@ -25,7 +26,7 @@ async function waitForLine(child: Child, line: string, ms: number): Promise<void
  * The baseline: `count` jobs added `inFlight` at a time from this process, consumed by the raw worker
  * process at `concurrency`; from the first add until Postgres holds every job's row.
  */
-export async function rawPipeline(sys: BenchSystem, settings: BenchSettings, count: number): Promise<{ perSecond: number; peakRss: number }> {
+export async function rawPipeline(sys: BenchSystem, settings: BenchSettings, count: number): Promise<{ perSecond: number; peakRss: number; perJob: string }> {
   await sys.pool.query(`
     CREATE TABLE IF NOT EXISTS bench_stock (id integer PRIMARY KEY, stock integer NOT NULL CHECK (stock >= 0));
     CREATE TABLE IF NOT EXISTS bench_orders (id uuid PRIMARY KEY, sku_id integer NOT NULL, placed boolean NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
@@ -39,6 +40,7 @@ export async function rawPipeline(sys: BenchSystem, settings: BenchSettings, cou
   const queue = new Queue(RAW_QUEUE, { connection: sys.redis, prefix: bullPrefix(sys.prefix) });
   try {
     await waitForLine(worker, 'ready', 60_000);
+    const before = await readCounters(sys);
     let issued = 0;
     const t0 = performance.now();
     const adding = Promise.all(
@@ -59,7 +61,10 @@ export async function rawPipeline(sys: BenchSystem, settings: BenchSettings, cou
     }
     const seconds = (performance.now() - t0) / 1000;
     await whileAlive([worker], adding);
-    return { perSecond: count / seconds, peakRss: peakRss(worker.proc.pid) };
+    const rss = peakRss(worker.proc.pid);
+    await stop(worker); // its backends publish their statistics as they exit
+    await sleep(1_100);
+    return { perSecond: count / seconds, peakRss: rss, perJob: perOrder(before, await readCounters(sys, false), count) };
   } finally {
     await stop(worker);
     await queue.obliterate({ force: true }).catch(() => undefined);
@@ -68,15 +73,17 @@ export async function rawPipeline(sys: BenchSystem, settings: BenchSettings, cou
 }
 
 /** The whole pipeline, a worker running (the caller starts it): from the first POST until every order is `paid`. */
-export async function pipelineScenario(sys: BenchSystem, settings: BenchSettings, raw: { perSecond: number }): Promise<Row[]> {
+export async function pipelineScenario(sys: BenchSystem, settings: BenchSettings, raw: { perSecond: number; perJob: string }): Promise<Row[]> {
   const shop = await createBenchShop(sys, 'bench-pipeline', plentyOf(settings, 'PL'));
   const n = settings.pipelineOrders;
+  const before = await readCounters(sys);
   const run = await whileAlive(
     sys.children(),
     postAndSettle(sys.pool, sys.base, shop, n, settings.connections, (i) => orderBody(settings, shop.skus[i % shop.skus.length]!, i), settings.waitTimeoutMs),
   );
   const paid = run.counts.paid ?? 0;
   const perSecond = paid / run.seconds;
+  const after = await readCounters(sys);
   return [
     {
       scenario: '2 pipeline',
@@ -92,6 +99,15 @@ export async function pipelineScenario(sys: BenchSystem, settings: BenchSettings
       measure: 'intake latency p50 / p99 while the workers run',
       orderworks: `${ms(run.load.p50)} / ${ms(run.load.p99)}`,
       baseline: '',
+      ratio: null,
+      target: '',
+      met: null,
+    },
+    {
+      scenario: '2 pipeline',
+      measure: 'server work per order (POST to paid)',
+      orderworks: perOrder(before, after, n),
+      baseline: `${raw.perJob} (raw worker, per job)`,
       ratio: null,
       target: '',
       met: null,

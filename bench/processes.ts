@@ -22,7 +22,8 @@ function entry(settings: BenchSettings, bin: 'web' | 'worker'): string[] {
 }
 
 export function spawnNode(name: string, args: string[], env: Record<string, string>, settings: BenchSettings): Child {
-  const prof = settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  // Node names each profile after pid and thread (tsx's loader runs in a thread of its own): a directory per role.
+  const prof = settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(settings.cpuProfDir, name)}`] : [];
   const proc = spawn(process.execPath, [...prof, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const child: Child = {
     name,
