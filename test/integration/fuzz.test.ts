@@ -574,3 +574,30 @@ describe('fuzz: never a 5xx, always problem+json, nothing stored from a rejected
       ({ method, path, s }) => probe('any path, any method', requestOf(method, path, s)),
     ));
 });
+
+describe('text Postgres cannot hold (NUL) is refused, never stored as something else', () => {
+  const send = (method: string, p: string, body: unknown, extra: Array<[string, string]> = [], auth = `Bearer ${keyA}`) =>
+    rawRequest(sys.base, { method, path: p, headers: [['Authorization', auth], ['Content-Type', 'application/json'], ...extra], body: JSON.stringify(body) });
+  const refusedOrKept = (r: RawResponse, stored: () => Promise<unknown>, sent: unknown) =>
+    r.status === 400 ? expect(r.headers['content-type']).toMatch(/^application\/problem\+json/) : stored().then((got) => expect(got, `answered ${r.status}`).toBe(sent));
+
+  it('a sku with NUL', async () => {
+    const r = await send('PUT', '/v1/products/nul%00sku', { name: 'n', priceMinor: 1, currency: 'CNY', stock: 1 });
+    await refusedOrKept(r, async () => r.json?.sku, 'nul\u0000sku');
+  });
+
+  it('a product name with NUL', async () => {
+    const r = await send('PUT', '/v1/products/NUL-NAME', { name: 'a\u0000b', priceMinor: 1, currency: 'CNY', stock: 1 });
+    await refusedOrKept(r, async () => (await rawRequest(sys.base, { method: 'GET', path: '/v1/products/NUL-NAME', headers: [['Authorization', `Bearer ${keyA}`]] })).json?.name, 'a\u0000b');
+  });
+
+  it('an order externalId with NUL', async () => {
+    const r = await send('POST', '/v1/orders', orderBody([{ sku: 'TEA-1', quantity: 1 }], { externalId: 'ext\u0000id' }), [['Idempotency-Key', 'nul-ext-1']]);
+    await refusedOrKept(r, async () => (await rawRequest(sys.base, { method: 'GET', path: `/v1/orders/${r.json?.id}`, headers: [['Authorization', `Bearer ${keyA}`]] })).json?.externalId, 'ext\u0000id');
+  });
+
+  it('a shop name with NUL', async () => {
+    const r = await send('POST', '/v1/admin/shops', { name: 'shop\u0000name' }, [], `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`);
+    await refusedOrKept(r, async () => (await sys.web.db.rows<{ name: string }>('SELECT name FROM shops WHERE id = $1', [r.json?.id]))[0]?.name, 'shop\u0000name');
+  });
+});

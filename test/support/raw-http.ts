@@ -42,7 +42,8 @@ export function rawRequest(base: string, req: RawRequest, timeoutMs = 10_000): P
     socket.on('error', (err) => {
       clearTimeout(timer);
       // The server may answer and close before it read the whole body (413): keep what it said.
-      if (chunks.length && (err as NodeJS.ErrnoException).code === 'ECONNRESET') return resolve(parseResponse(Buffer.concat(chunks)));
+      const code = (err as NodeJS.ErrnoException).code;
+      if (chunks.length && (code === 'ECONNRESET' || code === 'EPIPE')) return resolve(parseResponse(Buffer.concat(chunks)));
       reject(err);
     });
     socket.on('end', () => {
