@@ -35,6 +35,8 @@ export class OrderTracker {
 
   /** Lists each open status in pipeline order: an order moving on moves to a list read later, so none is missed. */
   async refresh(): Promise<void> {
+    // Orders accepted while the lists are read may be missing from them without having ended: left for next time.
+    const known = new Set(this.status.keys());
     const seen = new Map<string, string>();
     for (const status of OPEN) {
       for (let cursor: string | null = null, first = true; first || cursor; first = false) {
@@ -44,12 +46,14 @@ export class OrderTracker {
         cursor = r.json.nextCursor;
       }
     }
+    const ended: string[] = [];
     for (const [id, before] of this.status) {
-      if (FINAL.has(before)) continue;
+      if (FINAL.has(before) || !known.has(id)) continue;
       const now = seen.get(id);
       if (now) this.status.set(id, now);
-      else await this.settle(id);
+      else ended.push(id);
     }
+    for (let i = 0; i < ended.length; i += 16) await Promise.all(ended.slice(i, i + 16).map((id) => this.settle(id)));
   }
 
   private async settle(id: string) {

@@ -17,20 +17,21 @@ const SUMMARY = /^summary after [\d.]+s: accepted (\d+) = (\d+) placed \+ (\d+) 
 describe('npm run demo', () => {
   it('submits, ships and follows its orders, printing a line a second and a summary that adds up', async () => {
     const lines: string[] = [];
-    const options = { url: system.base, admin: ADMIN, rate: 20, count: 20, seconds: 10 };
+    // It ends as soon as every order has ended (about 8 s here); the time limit only guards a loaded machine.
+    const options = { url: system.base, admin: ADMIN, rate: 20, count: 20, seconds: 25 };
     const summary = await runDemo(options, (l) => lines.push(l));
     expect(lines[0]).toMatch(/^demo \w+: 20 orders at 20\/s .* has 1 in stock$/);
 
     const progress = lines.filter((l) => /^\s*\d+s {2}accepted/.test(l));
     expect(progress.length).toBeGreaterThanOrEqual(2);
-    expect(progress.length).toBeLessThanOrEqual(11);
+    expect(progress.length).toBeLessThanOrEqual(26);
     const final = lines.find((l) => SUMMARY.test(l));
     expect(final, lines.join('\n')).toBeDefined();
     const [accepted, placed, paid, shipped, delivered, failed, inFlight, other, refused] = SUMMARY.exec(final!)!.slice(1).map((n) => Number(n ?? 0));
     expect(accepted! + refused!).toBe(20);
     expect(refused).toBe(0);
     expect(placed! + paid! + shipped! + delivered! + failed! + inFlight! + other!).toBe(accepted);
-    expect(delivered).toBeGreaterThan(0);
+    expect(delivered, lines.join('\n')).toBeGreaterThan(0);
     // The script's mix: declines end payment_failed; the hot SKU sells out, so some are rejected out_of_stock.
     expect(summary.counts.paymentFailed).toBeGreaterThan(0);
     expect(summary.reasons).toHaveProperty(['payment_failed: payment_declined']);
@@ -54,7 +55,7 @@ describe('npm run demo', () => {
       `SELECT count(*)::int AS n FROM shipments s JOIN orders o ON o.id = s.order_id WHERE o.external_id LIKE $1 AND s.carrier = 'sandbox'`, [mine]);
     expect(parcels!.n).toBeGreaterThanOrEqual(delivered! + shipped!);
     expect(parcels!.n).toBeLessThanOrEqual(delivered! + shipped! + paid!);
-  }, 30_000);
+  }, 50_000);
 
   it('fails with one clear message on wrong credentials or an unreachable URL', async () => {
     await expect(runDemo({ url: system.base, admin: { user: 'ops', password: 'wrong' }, rate: 1, count: 1, seconds: 1 }, () => {})).rejects.toThrow(
