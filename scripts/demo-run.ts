@@ -97,8 +97,8 @@ export function summaryLines(s: DemoSummary): string[] {
   ];
   const open = c.inFlight + c.placed + c.paid + c.shipped;
   if (open > 0) {
-    lines.push(`note: ${open} orders had not ended when time ran out: payments retry with backoff (PAYMENT_RETRY_BASE_MS, 30 s by default) and parcels ` +
-      'move one step per tracking refresh (TRACKING_REFRESH_EVERY_MS, 15 min by default); lower those or give the demo more --seconds');
+    lines.push(`note: ${open} orders had not ended when time ran out. Give the demo more --seconds, or start orderworks with ` +
+      'PAYMENT_RETRY_BASE_MS=2000 TRACKING_REFRESH_EVERY_MS=2000 CARRIER_CALLS_PER_SECOND=100 (payment backoff, parcel steps, carrier rate)');
   }
   return lines;
 }
