@@ -9,7 +9,8 @@ export const RETENTION = {
 export interface JobOptions {
   jobId?: string;
   attempts: number;
-  backoff: { type: 'exponential'; delay: number; jitter: number };
+  /** `capped`: exponential up to CAPPED_BACKOFF_MAX_MS, then steady (the worker's backoffStrategy). */
+  backoff: { type: 'exponential' | 'capped'; delay: number; jitter: number };
   removeOnComplete: { age: number; count: number };
   removeOnFail: { age: number; count: number };
 }
@@ -20,4 +21,13 @@ export interface JobDefinition<S extends z.ZodType> {
   payload: S;
   jobId(payload: z.output<S>): string;
   options(retryBaseDelayMs: number): JobOptions;
+}
+
+/** The longest wait between two attempts of a `capped` backoff: retries go on hourly for as long as they last. */
+export const CAPPED_BACKOFF_MAX_MS = 3_600_000;
+
+/** The wait before retry `attemptsMade` (1 = first retry) of a `capped` backoff, with jitter as BullMQ applies it. */
+export function cappedBackoff(attemptsMade: number, delay: number, jitter: number, random = Math.random): number {
+  const full = Math.min(delay * 2 ** Math.max(0, attemptsMade - 1), CAPPED_BACKOFF_MAX_MS);
+  return Math.round(full * (1 - jitter * random()));
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RETENTION, type JobDefinition } from './job-definition.js';
+import { cappedBackoff, RETENTION, type JobDefinition } from './job-definition.js';
 import { RETRY_HORIZON_MS } from '../src/webhooks/webhook-delivery.service.js';
 
 /**
@@ -17,15 +17,16 @@ const payload = z.discriminatedUnion('kind', [
 const JITTER = 0.5;
 
 /**
- * Enough attempts that the shortest possible retry span (every backoff at its jittered minimum,
- * (1 - JITTER) * base * 2^(k-1) for the k-th retry) still covers the retry horizon: R retries span at least
- * (1 - JITTER) * base * (2^R - 1). So the span is at least 24 h and less than twice that whatever the base;
- * the base only sets how dense the early retries are. At a 10 s base: 16 attempts, the retries 5-10 s apart
- * at first, doubling, the last one 45 to 91 hours after the first attempt. At the tests' 50 ms base: 23.
- * Once an event is older than the horizon, its next transient failure fails it for good (the service).
+ * Enough attempts that the shortest possible retry span (every wait at its jittered minimum) still covers the
+ * retry horizon. Waits double from `base` up to an hour (`capped` backoff), then stay hourly: a shop whose
+ * endpoint is down for a day is retried every 30 to 60 minutes, not once after a 40-hour gap. At a 10 s base:
+ * 57 attempts over 24 to 48 hours. Once an event is older than the horizon, its next transient failure fails
+ * it for good (the service).
  */
 export function webhookAttempts(base: number, horizonMs = RETRY_HORIZON_MS): number {
-  const retries = Math.ceil(Math.log2(horizonMs / ((1 - JITTER) * base) + 1));
+  let span = 0;
+  let retries = 0;
+  while (span < horizonMs) span += cappedBackoff(++retries, base, JITTER, () => 1);
   return retries + 1;
 }
 
@@ -33,6 +34,6 @@ export const webhookDeliveryJob: JobDefinition<typeof payload> = {
   queue: 'webhook-delivery',
   payload,
   jobId: (p) => (p.kind === 'deliver' ? `webhook-${p.orderId}-${p.seq}` : `redeliver-${p.requestId}`),
-  options: (base) => ({ attempts: webhookAttempts(base), backoff: { type: 'exponential', delay: base, jitter: JITTER }, ...RETENTION }),
+  options: (base) => ({ attempts: webhookAttempts(base), backoff: { type: 'capped', delay: base, jitter: JITTER }, ...RETENTION }),
 };
 export type WebhookDeliveryPayload = z.output<typeof payload>;

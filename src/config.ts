@@ -57,13 +57,17 @@ const schema = z.object({
   PAYMENT_TIMEOUT_MS: positiveInt.default(10_000),
   /** How long a placed order holds its stock without a capture in flight before it ends payment_timeout. */
   HOLD_EXPIRES_MS: positiveInt.default(30 * 60_000),
+  /** Base delay of webhook retries: doubling from it up to an hour, then hourly, for at least 24 hours. */
+  WEBHOOK_RETRY_BASE_MS: positiveInt.default(10_000),
   /** Calls per second to each carrier, shared by all worker processes. */
   CARRIER_CALLS_PER_SECOND: positiveInt.default(10),
   ...providerEnv,
 });
 
-export type QueueName = 'order-placement' | 'payment-capture' | 'payment-refund' | 'tracking-poll' | 'maintenance';
-export const QUEUE_NAMES: readonly QueueName[] = ['order-placement', 'payment-capture', 'payment-refund', 'tracking-poll', 'maintenance'];
+export type QueueName = 'order-placement' | 'payment-capture' | 'payment-refund' | 'tracking-poll' | 'webhook-delivery' | 'maintenance';
+export const QUEUE_NAMES: readonly QueueName[] = [
+  'order-placement', 'payment-capture', 'payment-refund', 'tracking-poll', 'webhook-delivery', 'maintenance',
+];
 
 export interface Config {
   readonly mode: 'local' | 'deployed';
@@ -93,6 +97,7 @@ export interface Config {
   readonly paymentRetryBaseMs: number;
   readonly paymentTimeoutMs: number;
   readonly holdExpiresMs: number;
+  readonly webhookRetryBaseMs: number;
   readonly carrierCallsPerSecond: number;
   readonly providers: ProviderSettings;
 }
@@ -110,6 +115,8 @@ const DEFAULT_CONCURRENCY: Record<QueueName, number> = {
   'payment-capture': 32,
   'payment-refund': 8,
   'tracking-poll': 4,
+  // Each delivery run holds a pooled connection for its per-order lock: stay well under DB_POOL_MAX.
+  'webhook-delivery': 8,
   maintenance: 1,
 };
 
@@ -161,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
     paymentRetryBaseMs: e.PAYMENT_RETRY_BASE_MS,
     paymentTimeoutMs: e.PAYMENT_TIMEOUT_MS,
     holdExpiresMs: e.HOLD_EXPIRES_MS,
+    webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     carrierCallsPerSecond: e.CARRIER_CALLS_PER_SECOND,
     providers: providerSettings(e),
   });

@@ -3,6 +3,11 @@ import { createDatabase, type Database } from './db/database.js';
 import { createOrderRepository } from './db/order.repository.js';
 import { createProductRepository } from './db/product.repository.js';
 import { createShopRepository } from './db/shop.repository.js';
+import { createPaymentRepository } from './db/payment.repository.js';
+import { createShipmentRepository } from './db/shipment.repository.js';
+import { createWebhookRepository } from './db/webhook.repository.js';
+import { createEventOutbox } from './db/event-outbox.js';
+import { createPublishers } from './queue/job-publisher.js';
 import { createLogger, type Logger } from './logger.js';
 import { closeQueues, createQueues, type Queues } from './queue/queues.js';
 import { createRedis, type RedisClient } from './queue/redis.js';
@@ -43,6 +48,24 @@ export function createInfrastructure(config: Config, role: 'web' | 'worker', sha
   };
 }
 
-export function createStores(db: Database) {
-  return { shops: createShopRepository(db), products: createProductRepository(db), orders: createOrderRepository(db) };
+/**
+ * The stores and job publishers of a process, wired together: state changes record their events in the
+ * outbox and, once committed, start their webhook delivery.
+ */
+export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 'queues' | 'logger'>) {
+  const { config, db, queues, logger } = infra;
+  const webhooks = createWebhookRepository(db);
+  const jobs = createPublishers(queues, config, webhooks);
+  const outbox = createEventOutbox(db, (orderId) => {
+    jobs.webhooks.deliver(orderId).catch((err) => logger.warn({ err, orderId }, 'webhook enqueue failed; the repair sweep will retry'));
+  });
+  const stores = {
+    shops: createShopRepository(db),
+    products: createProductRepository(db),
+    orders: createOrderRepository(db, outbox),
+    payments: createPaymentRepository(db, outbox),
+    shipments: createShipmentRepository(db, outbox),
+    webhooks,
+  };
+  return { stores, jobs };
 }

@@ -1,11 +1,13 @@
 import { Worker, type Job, type Processor } from 'bullmq';
 import { maintenanceJob } from '../jobs/maintenance.job.js';
+import { cappedBackoff } from '../jobs/job-definition.js';
 import type { QueueName } from '../src/config.js';
-import { createPublishers } from '../src/queue/job-publisher.js';
-import { createPaymentRepository } from '../src/db/payment.repository.js';
 import { loadPaymentGateways } from '../src/payments/configured-gateways.js';
 import { bullPrefix } from '../src/queue/redis.js';
-import { createStores, type Infrastructure } from '../src/runtime.js';
+import { createApplication, type Infrastructure } from '../src/runtime.js';
+import { webhookDeliveryProcessor } from './webhook-delivery.worker.js';
+import { createWebhookSender } from '../src/webhooks/webhook-sender.js';
+import { orderView } from '../src/http/views.js';
 import { maintenanceProcessor } from './maintenance.worker.js';
 import { orderPlacementProcessor } from './order-placement.worker.js';
 import { paymentCaptureProcessor } from './payment-capture.worker.js';
@@ -13,7 +15,6 @@ import { paymentRefundProcessor } from './payment-refund.worker.js';
 import { paymentCaptureJob } from '../jobs/payment-capture.job.js';
 import { TRACKING_SCHEDULER_ID, trackingPollJob } from '../jobs/tracking-poll.job.js';
 import { trackingPollProcessor } from './tracking-poll.worker.js';
-import { createShipmentRepository } from '../src/db/shipment.repository.js';
 import { loadCarrierClients } from '../src/carriers/configured-carriers.js';
 import { createRedisRateLimiter } from '../src/queue/rate-limiter.js';
 
@@ -23,12 +24,12 @@ const CLOSE_TIMEOUT_MS = 10_000;
 /** The worker process: one BullMQ Worker per queue in WORKER_QUEUES. Its composition root. */
 export async function createWorkerProcess(infra: Infrastructure) {
   const { config, logger, db, redis, queues, metrics } = infra;
-  const { orders } = createStores(db);
-  const jobs = createPublishers(queues, config);
-  const payment = { payments: createPaymentRepository(db), gateways: await loadPaymentGateways(config, db), jobs: jobs.payments };
+  const { stores, jobs } = createApplication(infra);
+  const { orders } = stores;
+  const payment = { payments: stores.payments, gateways: await loadPaymentGateways(config, db), jobs: jobs.payments };
 
   const tracking = {
-    shipments: createShipmentRepository(db),
+    shipments: stores.shipments,
     carriers: loadCarrierClients(config),
     jobs: jobs.tracking,
     limiter: createRedisRateLimiter(redis, bullPrefix(config.queuePrefix)),
@@ -41,8 +42,18 @@ export async function createWorkerProcess(infra: Infrastructure) {
     'payment-capture': paymentCaptureProcessor({ ...payment, logger }),
     'payment-refund': paymentRefundProcessor({ ...payment, logger }),
     'tracking-poll': trackingPollProcessor({ ...tracking, logger }),
+    'webhook-delivery': webhookDeliveryProcessor({
+      store: stores.webhooks,
+      sender: createWebhookSender({ allowPrivateNetworks: config.webhookAllowPrivateNetworks }),
+      renderOrder: async (shopId, orderId) => {
+        const order = await orders.get(shopId, orderId);
+        return order && orderView(order);
+      },
+      logger,
+    }),
     maintenance: maintenanceProcessor({
-      orders, inspect: jobs.orders, payment, staleAfterMs: config.sweepStaleAfterMs, holdExpiresMs: config.holdExpiresMs, logger,
+      orders, inspect: jobs.orders, payment, webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
+      staleAfterMs: config.sweepStaleAfterMs, holdExpiresMs: config.holdExpiresMs, logger,
     }),
   };
 
@@ -68,6 +79,13 @@ export async function createWorkerProcess(infra: Infrastructure) {
       // A job whose worker died is handed back this many times before it fails; the sweep covers the rest.
       maxStalledCount: 3,
       autorun: false,
+      settings: {
+        // `capped` backoff (jobs/job-definition.ts): the job's own base delay and jitter, waits capped at an hour.
+        backoffStrategy: (attemptsMade, type, _err, job) => {
+          const b = job?.opts.backoff;
+          return type === 'capped' && b && typeof b === 'object' ? cappedBackoff(attemptsMade, b.delay ?? 1_000, b.jitter ?? 0) : 0;
+        },
+      },
     });
     worker.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'worker error'));
     worker.on('completed', (job, result) => {

@@ -4,11 +4,15 @@ import { repairPayments, type PaymentDeps } from '../src/domain/payment.service.
 import type { JobInspector, OrderStore } from '../src/domain/ports.js';
 import type { Logger } from '../src/logger.js';
 import { runner } from './job-runner.js';
+import { repairWebhookDeliveries } from '../src/webhooks/webhook-delivery.service.js';
+import type { WebhookStore } from '../src/webhooks/webhook-ports.js';
+import type { WebhookJobs } from '../src/queue/webhook-publisher.js';
 
 interface MaintenanceDeps {
   orders: OrderStore;
   inspect: JobInspector;
   payment: PaymentDeps;
+  webhooks: { store: WebhookStore; jobs: WebhookJobs };
   staleAfterMs: number;
   holdExpiresMs: number;
   logger: Logger;
@@ -21,7 +25,8 @@ export function maintenanceProcessor(deps: MaintenanceDeps) {
     async (_payload, { log }) => {
       const placement = await repairReceivedOrders(deps, deps.staleAfterMs);
       const payments = await repairPayments(deps.payment, { staleAfterMs: deps.staleAfterMs, holdExpiresMs: deps.holdExpiresMs });
-      const repaired = { ...placement, ...payments };
+      const webhooks = await repairWebhookDeliveries(deps.webhooks, { staleAfterMs: deps.staleAfterMs });
+      const repaired = { ...placement, ...payments, webhooks: webhooks.enqueued };
       if (Object.values(repaired).some((n) => n > 0)) log.warn(repaired, 'repair sweep put work back on track');
       return repaired;
     },

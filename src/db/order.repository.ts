@@ -1,5 +1,6 @@
 import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
+import type { EventOutbox } from './event-outbox.js';
 import type { Order, OrderStatus, PaymentMethod, PaymentStatus } from '../domain/order.js';
 import type { OrderStore, PlacementOutcome } from '../domain/ports.js';
 import type { CatalogEntry } from '../domain/pricing.js';
@@ -52,7 +53,7 @@ const SELECT_ORDER = `
 /** Thrown inside the placement transaction to roll back a partial reservation. */
 class OutOfStock extends Error {}
 
-export function createOrderRepository(db: Database): OrderStore {
+export function createOrderRepository(db: Database, outbox: EventOutbox): OrderStore {
   return {
     async createReceived(o) {
       const { input } = o;
@@ -102,15 +103,20 @@ export function createOrderRepository(db: Database): OrderStore {
 
     async place(orderId, price): Promise<PlacementOutcome> {
       try {
-        return await db.transaction((tx) => placeInTransaction(db, tx, orderId, price));
+        return await db.transaction((tx) => placeInTransaction(db, outbox, tx, orderId, price));
       } catch (error) {
         if (!(error instanceof OutOfStock)) throw error;
-        const [row] = await db.rows<{ status: OrderStatus }>(
-          `UPDATE orders SET status = 'rejected', status_reason = 'out_of_stock', updated_at = now()
-            WHERE id = $1 AND status = 'received' RETURNING status`,
-          [orderId],
-        );
-        return row ? { outcome: 'rejected', reason: 'out_of_stock' } : { outcome: 'skipped', status: 'rejected' };
+        return db.transaction(async (tx) => {
+          const [row] = await db.rows<{ shop_id: string }>(
+            `UPDATE orders SET status = 'rejected', status_reason = 'out_of_stock', updated_at = now()
+              WHERE id = $1 AND status = 'received' RETURNING shop_id`,
+            [orderId],
+            tx,
+          );
+          if (!row) return { outcome: 'skipped', status: 'rejected' } as const;
+          await outbox.record(tx, { orderId, shopId: row.shop_id, type: 'order.rejected' });
+          return { outcome: 'rejected', reason: 'out_of_stock' } as const;
+        });
       }
     },
 
@@ -127,6 +133,7 @@ export function createOrderRepository(db: Database): OrderStore {
 
 async function placeInTransaction(
   db: Database,
+  outbox: EventOutbox,
   tx: Transaction,
   orderId: string,
   price: Parameters<OrderStore['place']>[1],
@@ -157,6 +164,7 @@ async function placeInTransaction(
       [orderId, priced.reason],
       tx,
     );
+    await outbox.record(tx, { orderId, shopId: head.shop_id, type: 'order.rejected' });
     return { outcome: 'rejected', reason: priced.reason };
   }
 
@@ -191,6 +199,7 @@ async function placeInTransaction(
     ],
     tx,
   );
+  await outbox.record(tx, { orderId, shopId: head.shop_id, type: 'order.placed' });
   return { outcome: 'placed', totalMinor: priced.totalMinor };
 }
 

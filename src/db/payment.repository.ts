@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
+import type { EventOutbox } from './event-outbox.js';
 import { conflict, DomainError, notFound } from '../domain/errors.js';
 import type { OrderStatus, PaymentStatus } from '../domain/order.js';
 import type { CaptureContext, PaymentStore, RefundView } from '../domain/payment-ports.js';
@@ -78,7 +79,7 @@ async function insertRefund(db: Database, tx: Transaction, r: { orderId: string;
   return row;
 }
 
-export function createPaymentRepository(db: Database): PaymentStore {
+export function createPaymentRepository(db: Database, outbox: EventOutbox): PaymentStore {
   return {
     async beginCapture(orderId) {
       const [row] = await db.rows<CaptureRow>(
@@ -117,6 +118,7 @@ export function createPaymentRepository(db: Database): PaymentStore {
             [orderId],
             tx,
           );
+          await outbox.record(tx, { orderId, shopId: o.shop_id, type: 'order.paid' });
           return { outcome: 'paid' as const };
         }
         // Money arrived for an order that no longer wants it (cancelled or given up meanwhile): record it and
@@ -136,14 +138,16 @@ export function createPaymentRepository(db: Database): PaymentStore {
 
     failPayment: (orderId, reason) =>
       db.transaction(async (tx) => {
-        const [o] = await db.rows<{ id: string }>(
+        const [o] = await db.rows<{ shop_id: string }>(
           `UPDATE orders SET status = 'payment_failed', status_reason = $2, payment_status = 'failed', updated_at = now()
-            WHERE id = $1 AND status = 'placed' AND payment_status = 'pending' AND stock_state = 'reserved' RETURNING id`,
+            WHERE id = $1 AND status = 'placed' AND payment_status = 'pending' AND stock_state = 'reserved' RETURNING shop_id`,
           [orderId, reason],
           tx,
         );
-        if (o) await releaseStock(db, tx, orderId, 'reserved');
-        return Boolean(o);
+        if (!o) return false;
+        await releaseStock(db, tx, orderId, 'reserved');
+        await outbox.record(tx, { orderId, shopId: o.shop_id, type: 'order.payment_failed' });
+        return true;
       }),
 
     requestRefund: (r) =>
@@ -211,15 +215,16 @@ export function createPaymentRepository(db: Database): PaymentStore {
           tx,
         );
         if (!r) return;
-        await db.rows(
+        const [o] = await db.rows<{ shop_id: string }>(
           `UPDATE orders SET refunded_minor = refunded_minor + $2,
                   payment_status = CASE WHEN refunded_minor + $2 >= captured_minor THEN 'refunded' ELSE 'partially_refunded' END,
                   status = CASE WHEN refunded_minor + $2 >= captured_minor AND status IN ('paid', 'shipped', 'delivered') THEN 'refunded' ELSE status END,
                   updated_at = now()
-            WHERE id = $1`,
+            WHERE id = $1 RETURNING shop_id`,
           [r.order_id, r.amount_minor],
           tx,
         );
+        await outbox.record(tx, { orderId: r.order_id, shopId: o!.shop_id, type: 'order.refunded' });
       }),
 
     cancel: (shopId, orderId) =>
@@ -239,6 +244,7 @@ export function createPaymentRepository(db: Database): PaymentStore {
           tx,
         );
         if (o.stock_state === 'reserved' || o.stock_state === 'sold') await releaseStock(db, tx, orderId, o.stock_state);
+        await outbox.record(tx, { orderId, shopId, type: 'order.cancelled' });
         if (o.payment_status !== 'captured' && o.payment_status !== 'partially_refunded') return { refundId: null };
         const [{ committed } = { committed: 0 }] = await db.rows<{ committed: number }>(
           `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE order_id = $1 AND status IN ('pending', 'succeeded')`,

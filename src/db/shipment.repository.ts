@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from './database.js';
+import type { EventOutbox } from './event-outbox.js';
 import { conflict, notFound } from '../domain/errors.js';
 import type { CarrierCode, ShipmentStatus } from '../domain/carrier.js';
 import type { ShipmentStore, ShipmentView, TrackedShipment } from '../domain/tracking-ports.js';
@@ -30,7 +31,7 @@ const toView = (r: ShipmentRow): ShipmentView => ({
   events: [],
 });
 
-export function createShipmentRepository(db: Database): ShipmentStore {
+export function createShipmentRepository(db: Database, outbox: EventOutbox): ShipmentStore {
   return {
     create: (s) =>
       db.transaction(async (tx) => {
@@ -56,6 +57,8 @@ export function createShipmentRepository(db: Database): ShipmentStore {
           tx,
         );
         await db.rows(`UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = $1 AND status = 'paid'`, [s.orderId], tx);
+        // The first parcel ships the order; each further one is news about its shipments.
+        await outbox.record(tx, { orderId: s.orderId, shopId: s.shopId, type: o.status === 'paid' ? 'order.shipped' : 'shipment.updated' });
         return { shipment: toView(row!), created: true };
       }),
 
@@ -92,8 +95,8 @@ export function createShipmentRepository(db: Database): ShipmentStore {
 
     applyPoll: (id, u) =>
       db.transaction(async (tx) => {
-        const [before] = await db.rows<{ order_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null }>(
-          'SELECT order_id, status, estimated_delivery_at FROM shipments WHERE id = $1 FOR UPDATE',
+        const [before] = await db.rows<{ order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null }>(
+          'SELECT order_id, shop_id, status, estimated_delivery_at FROM shipments WHERE id = $1 FOR UPDATE',
           [id],
           tx,
         );
@@ -119,14 +122,21 @@ export function createShipmentRepository(db: Database): ShipmentStore {
           [id, u.snapshot.status, u.pickedUpAt, u.estimate.at, u.estimate.source, u.deliveredAt, u.nextPollAt, changed],
           tx,
         );
+        if (!changed) return { changed };
+        // The order's row lock keeps its events in order against its other shipments' polls.
+        await db.rows('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [before.order_id], tx);
+        const event = { orderId: before.order_id, shopId: before.shop_id };
+        await outbox.record(tx, { ...event, type: 'shipment.updated' });
         if (u.snapshot.status === 'delivered') {
-          await db.rows(
+          const [done] = await db.rows<{ id: string }>(
             `UPDATE orders SET status = 'delivered', updated_at = now()
               WHERE id = $1 AND status = 'shipped'
-                AND NOT EXISTS (SELECT 1 FROM shipments WHERE order_id = $1 AND status <> 'delivered')`,
+                AND NOT EXISTS (SELECT 1 FROM shipments WHERE order_id = $1 AND status <> 'delivered')
+              RETURNING id`,
             [before.order_id],
             tx,
           );
+          if (done) await outbox.record(tx, { ...event, type: 'order.delivered' });
         }
         return { changed };
       }),

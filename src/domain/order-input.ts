@@ -9,8 +9,11 @@ export const currencySchema = z
   .regex(/^[A-Z]{3}$/, { error: 'must be an ISO 4217 code such as CNY', abort: true })
   .refine((c) => KNOWN_CURRENCIES.has(c), 'is not an ISO 4217 currency');
 
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
-export const skuSchema = z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+/** Postgres text cannot hold NUL, and no name or reference needs one: refused, never silently altered. */
+export const noNul = (v: string) => !v.includes('\u0000');
+export const text = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(noNul, 'must not contain NUL characters');
+export const skuSchema = z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noNul, 'must not contain NUL characters');
 
 export const MAX_QUANTITY = 10_000;
 export const MAX_LINES = 100;

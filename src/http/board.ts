@@ -19,7 +19,9 @@ export function boardRouter(queues: Queues): Router {
       serverAdapter,
       options: { uiConfig: { boardTitle: readOnlyMode ? 'orderworks (read-only)' : 'orderworks' } },
     });
-    return serverAdapter.getRouter() as Router;
+    const app = serverAdapter.getRouter() as Router & { disable?: (setting: string) => void };
+    app.disable?.('x-powered-by'); // the board is an express app of its own
+    return app as Router;
   };
   const full = board(false);
   const readOnly = board(true);

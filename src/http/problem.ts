@@ -77,6 +77,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const parser = typeof err?.type === 'string' ? PARSER_ERRORS[err.type] : undefined;
     if (parser) return sendProblem(res, { status: parser[0], type: typeUri(parser[1]), detail: parser[2] });
+    // Other client errors raised by Express or body-parser (a malformed %-escape in the path, a body whose
+    // Content-Encoding does not match) carry their 4xx status: they are the client's, not ours.
+    const status = Number(err?.status ?? err?.statusCode);
+    if (status >= 400 && status < 500) {
+      return sendProblem(res, { status, type: typeUri('bad_request'), detail: status === 400 ? 'the request is malformed' : (TITLES[status] ?? 'client error') });
+    }
     logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
     sendProblem(res, { status: 500, type: typeUri('internal_error'), detail: 'an unexpected error occurred; it has been logged' });
   };

@@ -26,9 +26,10 @@ export function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = req.route ? `${req.baseUrl}${req.route.path === '/' ? '' : req.route.path}` || '/' : res.statusCode === 404 ? 'unmatched' : req.baseUrl || req.path;
+      const route = req.route ? `${req.baseUrl}${req.route.path === '/' ? '' : req.route.path}` || '/' : req.baseUrl || 'unmatched';
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
-      const line = { method: req.method, route, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) };
+      // The route pattern, never the raw path: paths can carry identifiers that are secrets elsewhere.
+      const line = { method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) };
       if (QUIET.has(req.path) && res.statusCode < 500) req.log.debug(line, 'request');
       else req.log.info(line, 'request');
     });

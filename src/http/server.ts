@@ -6,25 +6,27 @@ import type { Logger } from '../logger.js';
 import type { JobPublisher, OrderStore, ProductStore, ShopStore } from '../domain/ports.js';
 import { requireAdmin, requireOperator, requireShop } from './auth.js';
 import { jsonBody } from './body.js';
-import { errorHandler, notFoundHandler } from './problem.js';
+import { errorHandler, notFoundHandler, problemType } from './problem.js';
+import { openApiRouter } from './openapi.js';
+import type { Duplex } from 'node:stream';
 import { adminRouter } from './routes/admin.routes.js';
 import { healthRouter, type ReadinessCheck } from './routes/health.routes.js';
 import { ordersRouter } from './routes/orders.routes.js';
 import { productsRouter } from './routes/products.routes.js';
 import { BOARD_PATH, boardRouter } from './board.js';
 import type { Infrastructure } from '../runtime.js';
-import { createStores } from '../runtime.js';
-import { createPublishers } from '../queue/job-publisher.js';
+import { createApplication } from '../runtime.js';
 import { warnOnUnsafeRedis } from '../queue/redis.js';
 import type { PaymentDeps } from '../domain/payment.service.js';
-import { createPaymentRepository } from '../db/payment.repository.js';
 import { loadPaymentGateways } from '../payments/configured-gateways.js';
 import { notifyRouter, orderPaymentsRouter } from './routes/payments.routes.js';
 import { sandboxRouter } from '../sandbox/sandbox.router.js';
 import { shipmentsRouter } from './routes/shipments.routes.js';
 import type { TrackingDeps } from '../domain/tracking.service.js';
-import { createShipmentRepository } from '../db/shipment.repository.js';
 import type { Metrics } from '../metrics.js';
+import type { WebhookStore } from '../webhooks/webhook-ports.js';
+import type { WebhookJobs } from '../queue/webhook-publisher.js';
+import { webhooksRouter } from './routes/webhooks.routes.js';
 import { metricsRouter } from './metrics.routes.js';
 import { requestLog } from './request-log.js';
 
@@ -40,6 +42,9 @@ export interface AppDeps {
   jobs: JobPublisher;
   payment: PaymentDeps;
   tracking: Pick<TrackingDeps, 'shipments' | 'jobs'>;
+  webhooks: { store: WebhookStore; jobs: WebhookJobs };
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: shops may register webhook URLs on private networks. */
+  allowPrivateWebhooks: boolean;
   readiness: Record<string, ReadinessCheck>;
   /** Bull Board, mounted behind operator auth when given. */
   board?: Router;
@@ -65,16 +70,32 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps.readiness));
   for (const extra of deps.extras ?? []) app.use(extra);
   if (deps.board) app.use(BOARD_PATH, requireOperator({ admin: deps.config.admin, viewer: deps.config.viewer }), deps.board);
-  app.use('/v1/admin', admin, body, adminRouter(deps.shops));
+  app.use('/v1/admin', admin, body, adminRouter(deps.shops, deps.allowPrivateWebhooks));
   app.use('/v1/products', shop, body, productsRouter(deps.products));
   app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs, onEnqueueFailed }));
   app.use('/v1/orders', shop, body, orderPaymentsRouter({ ...deps.payment, orders: deps.orders }));
   app.use('/v1/orders', shop, body, shipmentsRouter(deps.tracking));
   app.use('/v1/payments', notifyRouter(deps.payment, deps.config.bodyLimitBytes));
+  app.use('/v1', shop, body, webhooksRouter(deps.webhooks));
   if (deps.sandbox) app.use('/sandbox', deps.sandbox);
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Express sees them (control characters in a header, raw
+ * non-ASCII in the path, oversized headers) still get a problem+json answer, not a bare 400.
+ */
+function answerMalformedHttp(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const title = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  const body = JSON.stringify({ type: problemType('malformed_http'), title, status, detail: 'the request is not well-formed HTTP' });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** How long in-flight requests get to finish when the web process stops. */
@@ -83,16 +104,18 @@ const CLOSE_GRACE_MS = 8_000;
 /** Builds the web process from its infrastructure: the composition root of `web`. */
 export async function createWebProcess(infra: Infrastructure): Promise<{ app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> }> {
   const { config, logger, db, redis, queues, metrics } = infra;
-  const jobs = createPublishers(queues, config);
+  const { stores, jobs } = createApplication(infra);
   const app = createApp({
     config,
     logger,
     metrics,
-    extras: [metricsRouter(metrics, queues, db)],
-    ...createStores(db),
+    extras: [metricsRouter(metrics, queues, db), openApiRouter()],
+    ...stores,
     jobs: jobs.orders,
-    payment: { payments: createPaymentRepository(db), gateways: await loadPaymentGateways(config, db), jobs: jobs.payments },
-    tracking: { shipments: createShipmentRepository(db), jobs: jobs.tracking },
+    payment: { payments: stores.payments, gateways: await loadPaymentGateways(config, db), jobs: jobs.payments },
+    tracking: { shipments: stores.shipments, jobs: jobs.tracking },
+    webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
+    allowPrivateWebhooks: config.webhookAllowPrivateNetworks,
     readiness: { postgres: () => db.ping(), redis: () => redis.ping() },
     board: boardRouter(queues),
     ...(config.sandbox ? { sandbox: await sandboxRouter({ db, logger, publicUrl: config.publicUrl }) } : {}),
@@ -100,6 +123,7 @@ export async function createWebProcess(infra: Infrastructure): Promise<{ app: Ex
   await warnOnUnsafeRedis(redis, logger);
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
+  server.on('clientError', answerMalformedHttp);
   return {
     app,
     server,

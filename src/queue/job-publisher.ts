@@ -8,6 +8,8 @@ import type { JobInspector, JobPublisher, JobState } from '../domain/ports.js';
 import type { PaymentJobs } from '../domain/payment-ports.js';
 import type { TrackingJobs } from '../domain/tracking-ports.js';
 import { trackingPollJob } from '../../jobs/tracking-poll.job.js';
+import type { WebhookStore } from '../webhooks/webhook-ports.js';
+import { webhookJobs, type WebhookJobs } from './webhook-publisher.js';
 import type { Queues } from './queues.js';
 
 /**
@@ -55,9 +57,14 @@ export interface Publishers {
   orders: JobPublisher & JobInspector;
   payments: PaymentJobs;
   tracking: TrackingJobs;
+  webhooks: WebhookJobs;
 }
 
-export function createPublishers(queues: Queues, base: { retryBaseDelayMs: number; paymentRetryBaseMs: number }): Publishers {
+export function createPublishers(
+  queues: Queues,
+  base: { retryBaseDelayMs: number; paymentRetryBaseMs: number; webhookRetryBaseMs: number },
+  events: Pick<WebhookStore, 'latestPendingSeq'>,
+): Publishers {
   const placement = queues['order-placement'];
   const capture = queues['payment-capture'];
   const refund = queues['payment-refund'];
@@ -78,6 +85,7 @@ export function createPublishers(queues: Queues, base: { retryBaseDelayMs: numbe
       },
       refundInFlight: async (refundId) => (await stateOf(refund, paymentRefundJob.jobId({ v: 1, refundId }))) === 'pending',
     },
+    webhooks: webhookJobs(queues['webhook-delivery'], base.webhookRetryBaseMs, events),
     tracking: {
       poll: async (carrier, shipmentIds) =>
         void (await enqueue(queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds }, base.retryBaseDelayMs)),

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { createOrderRepository } from '../../src/db/order.repository.js';
+import { createEventOutbox } from '../../src/db/event-outbox.js';
 import { createShopRepository } from '../../src/db/shop.repository.js';
 import { createWebhookRepository } from '../../src/db/webhook.repository.js';
 import { requireShop } from '../../src/http/auth.js';
@@ -38,7 +39,7 @@ const deps = (over: Partial<WebhookDeliveryDeps> & { allowPrivate?: boolean; tim
   store: store(),
   sender: createWebhookSender({ allowPrivateNetworks: over.allowPrivate ?? true, timeoutMs: over.timeoutMs ?? 2_000 }),
   renderOrder: async (shopId, id) => {
-    const o = await createOrderRepository(db).get(shopId, id);
+    const o = await createOrderRepository(db, createEventOutbox(db)).get(shopId, id);
     return o && orderView(o);
   },
   ...over,
@@ -103,7 +104,7 @@ describe('webhook delivery', () => {
     expect(verifyWebhook(shop.secret, hit!.body, signature)).toBe(true);
     expect(verifyWebhook(`${shop.secret}x`, hit!.body, signature)).toBe(false);
     const body = JSON.parse(hit!.body);
-    const order = await createOrderRepository(db).get(shop.id, orderId);
+    const order = await createOrderRepository(db, createEventOutbox(db)).get(shop.id, orderId);
     expect(body).toEqual({ id: eventId, type: 'order.paid', createdAt: expect.any(String), data: { order: JSON.parse(JSON.stringify(orderView(order!))) } });
     // Delivered once: a second run finds nothing pending.
     expect(await deliverOrderEvents(deps(), orderId)).toEqual({ delivered: 0, failed: 0, skipped: 0 });

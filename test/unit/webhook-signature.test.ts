@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { cappedBackoff, CAPPED_BACKOFF_MAX_MS } from '../../jobs/job-definition.js';
 import { describe, expect, it } from 'vitest';
 import { assertPublicUrl, ipv6Bytes, isPrivateAddress } from '../../src/webhooks/address-guard.js';
 import { signWebhook, verifyWebhook } from '../../src/webhooks/webhook-signature.js';
@@ -69,8 +70,12 @@ describe('retry span', () => {
   it.each([50, 1_000, 10_000, 60_000])('keeps retrying at least 24 h, with no more attempts than that takes, at a %i ms base', (base) => {
     const retries = webhookAttempts(base) - 1;
     let minSpan = 0;
-    for (let k = 1; k <= retries; k++) minSpan += 0.5 * base * 2 ** (k - 1);
+    // Each wait at its jittered minimum: doubling from the base, capped at an hour.
+    const shortest = (k: number) => cappedBackoff(k, base, 0.5, () => 1);
+    for (let k = 1; k <= retries; k++) minSpan += shortest(k);
     expect(minSpan).toBeGreaterThanOrEqual(24 * 3_600_000);
-    expect(minSpan - 0.5 * base * 2 ** (retries - 1)).toBeLessThan(24 * 3_600_000);
+    expect(minSpan - shortest(retries)).toBeLessThan(24 * 3_600_000);
+    // No wait is longer than the cap: a shop's endpoint down for a day is retried at least hourly.
+    expect(cappedBackoff(retries, base, 0.5, () => 0)).toBeLessThanOrEqual(CAPPED_BACKOFF_MAX_MS);
   });
 });

@@ -1,22 +1,26 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { createShop } from '../../domain/shop.service.js';
+import { text } from '../../domain/order-input.js';
 import type { ShopStore } from '../../domain/ports.js';
 import { HttpProblem, zodIssues } from '../problem.js';
+import { assertPublicUrl } from '../../webhooks/address-guard.js';
 
 const shopInput = z.strictObject({
-  name: z.string().trim().min(1, 'must not be empty').max(200),
+  name: text(200),
   webhookUrl: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .max(2_000)
     .optional(),
 });
 
-export function adminRouter(shops: ShopStore): Router {
+export function adminRouter(shops: ShopStore, allowPrivateWebhooks: boolean): Router {
   const r = Router();
   r.post('/shops', async (req, res) => {
     const body = shopInput.safeParse(req.body);
     if (!body.success) throw new HttpProblem(400, 'validation_failed', 'the shop is invalid', zodIssues(body.error));
+    // A webhook URL must resolve to public addresses (checked again at every delivery).
+    if (body.data.webhookUrl) await assertPublicUrl(body.data.webhookUrl, allowPrivateWebhooks);
     res.status(201).json(await createShop(shops, body.data));
   });
   return r;

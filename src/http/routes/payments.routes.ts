@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.js';
 import { getOrder } from '../../domain/order.service.js';
-import { idempotencyKeySchema } from '../../domain/order-input.js';
+import { idempotencyKeySchema, text } from '../../domain/order-input.js';
 import { PAYMENT_METHODS } from '../../domain/order.js';
 import type { OrderStore } from '../../domain/ports.js';
 import { cancelOrder, handleNotification, requestRefund, type PaymentDeps } from '../../domain/payment.service.js';
@@ -13,7 +13,7 @@ import { orderView } from '../views.js';
 
 const refundInput = z.strictObject({
   amountMinor: z.number().int('must be whole minor units').positive('must be more than 0').max(Number.MAX_SAFE_INTEGER),
-  reason: z.string().trim().min(1).max(500).optional(),
+  reason: text(500).optional(),
 });
 
 const refundView = (r: RefundView) => ({ ...r, createdAt: r.createdAt.toISOString() });

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { CARRIERS } from '../../domain/carrier.js';
+import { text } from '../../domain/order-input.js';
 import { createShipment, type TrackingDeps } from '../../domain/tracking.service.js';
 import { HttpProblem, zodIssues } from '../problem.js';
 import { shopOf } from '../auth.js';
@@ -10,7 +11,7 @@ const shipmentInput = z.strictObject({
   carrier: z.enum(CARRIERS, { error: `must be one of ${CARRIERS.join(', ')}` }),
   trackingNumber: z.string().trim().regex(/^[A-Za-z0-9-]{4,40}$/, 'must be 4 to 40 letters, digits or dashes'),
   /** Where the parcel leaves from: with the order's destination, the route that delivery estimates learn on. */
-  fromCity: z.string().trim().min(1).max(100).optional(),
+  fromCity: text(100).optional(),
 });
 
 /** `POST /v1/orders/{id}/shipments`: ship a paid order; tracking starts at once. */

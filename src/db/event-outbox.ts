@@ -1,0 +1,21 @@
+import type { Transaction } from 'sequelize';
+import type { Database } from './database.js';
+import { recordOrderEvent, type OrderEventType } from '../webhooks/order-events.js';
+
+/**
+ * The transactional outbox as the repositories use it: an event is written in the same transaction as the
+ * state change it reports, and once that transaction commits, `notify` starts its delivery. A notify that
+ * is lost (the process dies right after the commit) is made good by the repair sweep.
+ */
+export interface EventOutbox {
+  record(tx: Transaction, e: { orderId: string; shopId: string; type: OrderEventType }): Promise<void>;
+}
+
+export function createEventOutbox(db: Database, notify: (orderId: string) => void = () => undefined): EventOutbox {
+  return {
+    async record(tx, e) {
+      await recordOrderEvent(db, tx, e);
+      tx.afterCommit(() => notify(e.orderId));
+    },
+  };
+}
