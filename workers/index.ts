@@ -1,6 +1,6 @@
 import { Worker, type Job, type Processor } from 'bullmq';
 import { maintenanceJob } from '../jobs/maintenance.job.js';
-import { cappedBackoff } from '../jobs/job-definition.js';
+import { backoffStrategy } from './backoff.js';
 import type { QueueName } from '../src/config.js';
 import { loadPaymentGateways } from '../src/payments/configured-gateways.js';
 import { bullPrefix } from '../src/queue/redis.js';
@@ -79,13 +79,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
       // A job whose worker died is handed back this many times before it fails; the sweep covers the rest.
       maxStalledCount: 3,
       autorun: false,
-      settings: {
-        // `capped` backoff (jobs/job-definition.ts): the job's own base delay and jitter, waits capped at an hour.
-        backoffStrategy: (attemptsMade, type, _err, job) => {
-          const b = job?.opts.backoff;
-          return type === 'capped' && b && typeof b === 'object' ? cappedBackoff(attemptsMade, b.delay ?? 1_000, b.jitter ?? 0) : 0;
-        },
-      },
+      settings: { backoffStrategy },
     });
     worker.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'worker error'));
     worker.on('completed', (job, result) => {

@@ -261,7 +261,7 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
 
     async findStalePayments(before, limit) {
       const placed = await db.rows<{ id: string; placed_at: Date }>(
-        `SELECT id, placed_at FROM orders WHERE status = 'placed' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+        `SELECT id, coalesce(placed_at, updated_at) AS placed_at FROM orders WHERE status = 'placed' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
         [before, limit],
       );
       const refunds = await db.rows<{ id: string }>(

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { createOrderRepository } from '../../src/db/order.repository.js';
 import { createEventOutbox } from '../../src/db/event-outbox.js';
+import { backoffStrategy } from '../../workers/backoff.js';
 import { createShopRepository } from '../../src/db/shop.repository.js';
 import { createWebhookRepository } from '../../src/db/webhook.repository.js';
 import { requireShop } from '../../src/http/auth.js';
@@ -72,7 +73,7 @@ beforeAll(async () => {
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   workerRedis = redis.duplicate();
   queue = new Queue('webhook-delivery', { connection: redis, prefix });
-  worker = new Worker('webhook-delivery', webhookDeliveryProcessor({ ...deps(), logger }), { connection: workerRedis, prefix, concurrency: 4 });
+  worker = new Worker('webhook-delivery', webhookDeliveryProcessor({ ...deps(), logger }), { connection: workerRedis, prefix, concurrency: 4, settings: { backoffStrategy } });
   const app = express();
   app.use('/v1', requireShop(createShopRepository(db)), jsonBody(100_000), webhooksRouter({ store: store(), jobs: webhookJobs(queue, 50, store()) }));
   app.use(notFoundHandler, errorHandler(logger));

@@ -35,6 +35,9 @@ export async function startSystem(opts: { env?: Record<string, string>; workers?
     SANDBOX: '1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     RETRY_BASE_DELAY_MS: '50',
+    // Two test files run side by side, each with web, workers and worker processes: stay under max_connections.
+    DB_POOL_MAX: '5',
+    WEBHOOK_RETRY_BASE_MS: '50',
     PAYMENT_RETRY_BASE_MS: '100',
     PAYMENT_TIMEOUT_MS: '1000',
     SWEEP_EVERY_MS: '500',
