@@ -39,7 +39,7 @@ async function runInfo(sys: BenchSystem, settings: BenchSettings, seconds: numbe
     machine: `nproc ${sh('nproc', [])}, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB memory, ${os.cpus()[0]?.model ?? '?'}, ${os.platform()} ${os.release()}`,
     versions: `Node ${process.version}, Redis ${redis}, PostgreSQL ${pgv!.server_version}, BullMQ ${bullmq}`,
     command: [...overrides, 'npm run bench'].join(' '),
-    commit: `${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty ? ' (plus uncommitted changes in the working tree)' : ''}`,
+    commit: process.env.BENCH_COMMIT ?? `${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty ? ' (plus uncommitted changes in the working tree)' : ''}`,
     settings: [
       `scale ${settings.scale} (${Math.round(seconds)} s)`,
       `web and worker as separate processes (${settings.runtime === 'tsx' ? 'node --import tsx src/bin/*.ts' : 'node dist/src/bin/*.js'})`,
@@ -59,6 +59,7 @@ async function runInfo(sys: BenchSystem, settings: BenchSettings, seconds: numbe
  */
 export async function runBenchmark(settings: BenchSettings, log: (line: string) => void = () => undefined): Promise<BenchResult> {
   const t0 = performance.now();
+  const loadBefore = os.loadavg()[0]!;
   const sys = await startBenchSystem(settings);
   try {
     log(`system up at ${sys.base} (database ${sys.databaseUrl.split('/').pop()}, queue prefix ${sys.prefix})`);
@@ -87,10 +88,13 @@ export async function runBenchmark(settings: BenchSettings, log: (line: string) 
       ...memory,
     ];
     const info = await runInfo(sys, settings, (performance.now() - t0) / 1000);
-    info.notes.push(...notes(sys));
+    info.notes.push(...notes(sys), `Load average (1 min) of the machine: ${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on a shared machine moves every figure; the ratios less).`);
     const markdown = render(rows, info);
     writeReport(settings.output, markdown);
     return { rows, flash: flash.outcome, markdown, file: settings.output };
+  } catch (error) {
+    const last = sys.children().map((c) => `last lines of ${c.name}:\n${c.tail.join('\n') || '(none)'}`);
+    throw new Error(`${(error as Error).message}\n${last.join('\n')}`, { cause: error });
   } finally {
     await sys.close();
   }

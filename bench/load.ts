@@ -58,6 +58,8 @@ export async function postOrders(base: string, shop: BenchShop, count: number, c
   };
 }
 
+const STALL_MS = 60_000;
+
 /** Polls one shop's order counts until `done(counts)`; the poll interval is small against the expected wait. */
 export async function waitForOrders(
   pool: pg.Pool,
@@ -66,12 +68,18 @@ export async function waitForOrders(
   opts: { timeoutMs: number; intervalMs: number; onPoll?: (c: Counts, at: number) => void },
 ): Promise<{ counts: Counts; at: number }> {
   const until = performance.now() + opts.timeoutMs;
+  let last = '';
+  let changedAt = performance.now();
   for (;;) {
     const counts = await countOrders(pool, shopId);
     const at = performance.now();
     opts.onPoll?.(counts, at);
     if (done(counts)) return { counts, at };
     if (at > until) throw new Error(`orders of shop ${shopId} not done after ${opts.timeoutMs} ms: ${JSON.stringify(counts)}`);
+    // A run where nothing moves for a minute is broken (jobs failing and retrying): stop rather than wait it out.
+    const now = JSON.stringify(counts);
+    if (now !== last) [last, changedAt] = [now, at];
+    else if (at - changedAt > STALL_MS) throw new Error(`orders of shop ${shopId} stuck for ${STALL_MS / 1000} s: ${now}`);
     await sleep(opts.intervalMs);
   }
 }

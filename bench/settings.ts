@@ -59,7 +59,8 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<BenchSettings> = {}): BenchSettings {
   const scale = overrides.scale ?? oneOf(env, 'BENCH_SCALE', ['tiny', 'full'] as const, 'full');
   const size = SIZES[scale];
-  const poolMax = int(env, 'BENCH_DB_POOL_MAX', 30);
+  // Postgres here allows 100 connections, shared with whatever else runs: web + worker + baselines stay under 70.
+  const poolMax = int(env, 'BENCH_DB_POOL_MAX', 24);
   const concurrency = int(env, 'BENCH_WORKER_CONCURRENCY', 32);
   const settings: BenchSettings = {
     scale,

@@ -97,6 +97,7 @@ export async function startBenchSystem(settings: BenchSettings): Promise<BenchSy
     logLines: () => ({ web: web.lines, worker: workerLines + (worker?.lines ?? 0) }),
     children: () => (worker ? [web, worker] : [web]),
     async close() {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       await system.stopWorker().catch(() => undefined);
       await stop(web).catch(() => undefined);
       await obliterate(redis, prefix).catch(() => undefined);
@@ -105,6 +106,9 @@ export async function startBenchSystem(settings: BenchSettings): Promise<BenchSy
       await admin(settings.databaseAdminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     },
   };
+  // Ctrl-C still stops the children and drops the database and queues.
+  const onSignal = () => void system.close().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     await waitReady(base, web, 60_000);
   } catch (error) {
