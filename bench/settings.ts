@@ -61,7 +61,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
   const size = SIZES[scale];
   // Postgres here allows 100 connections, shared with whatever else runs: web + worker + baselines stay under 70.
   const poolMax = int(env, 'BENCH_DB_POOL_MAX', 24);
-  const concurrency = int(env, 'BENCH_WORKER_CONCURRENCY', 32);
+  // 8, not 32: WORKER_CONCURRENCY is per queue, and at 32 (five busy queues on a pool of 24) the worker's pool
+  // starves — jobs fail with "Operation timeout" and the pipeline stalls (seen at dfeda38). Raise it once fixed.
+  const concurrency = int(env, 'BENCH_WORKER_CONCURRENCY', 8);
   const settings: BenchSettings = {
     scale,
     databaseAdminUrl: env.BENCH_DATABASE_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
