@@ -59,6 +59,8 @@ const schema = z.object({
   HOLD_EXPIRES_MS: positiveInt.default(30 * 60_000),
   /** Base delay of webhook retries: doubling from it up to an hour, then hourly, for at least 24 hours. */
   WEBHOOK_RETRY_BASE_MS: positiveInt.default(10_000),
+  /** Requests per second each shop may make to one web process (429 past it); 0 turns the limit off. */
+  SHOP_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(2_000),
   /** Calls per second to each carrier, shared by all worker processes. */
   CARRIER_CALLS_PER_SECOND: positiveInt.default(10),
   ...providerEnv,
@@ -99,6 +101,7 @@ export interface Config {
   readonly holdExpiresMs: number;
   readonly webhookRetryBaseMs: number;
   readonly carrierCallsPerSecond: number;
+  readonly shopRateLimitPerSecond: number;
   readonly providers: ProviderSettings;
 }
 
@@ -170,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
     holdExpiresMs: e.HOLD_EXPIRES_MS,
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     carrierCallsPerSecond: e.CARRIER_CALLS_PER_SECOND,
+    shopRateLimitPerSecond: e.SHOP_RATE_LIMIT_PER_SECOND,
     providers: providerSettings(e),
   });
 }

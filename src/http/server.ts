@@ -29,9 +29,10 @@ import type { WebhookJobs } from '../queue/webhook-publisher.js';
 import { webhooksRouter } from './routes/webhooks.routes.js';
 import { metricsRouter } from './metrics.routes.js';
 import { requestLog } from './request-log.js';
+import { rateLimitPerShop } from './rate-limit.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'admin' | 'viewer' | 'bodyLimitBytes'>;
+  config: Pick<Config, 'admin' | 'viewer' | 'bodyLimitBytes' | 'shopRateLimitPerSecond'>;
   logger: Logger;
   metrics: Metrics;
   /** Extra routers mounted before the API (metrics, documentation). */
@@ -62,7 +63,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLog(deps.logger, deps.metrics));
 
   const admin = requireAdmin(deps.config.admin.user, deps.config.admin.password);
-  const shop = requireShop(deps.shops);
+  const shop = [requireShop(deps.shops), rateLimitPerShop(deps.config.shopRateLimitPerSecond)];
   const body = jsonBody(deps.config.bodyLimitBytes);
   const onEnqueueFailed = (orderId: string, err: unknown) =>
     deps.logger.warn({ err, orderId }, 'enqueue failed; the order is stored and the repair sweep will enqueue it');
