@@ -1,0 +1,116 @@
+import type pg from 'pg';
+import type { WebhookSink } from './sink.js';
+import type { Tracked } from './shop.js';
+
+/** The promises of CONTRACT.md checked against Postgres, the sandbox ledger and what the shop received. */
+
+export const FINAL = ['delivered', 'rejected', 'payment_failed', 'cancelled', 'refunded'];
+
+export interface Check {
+  name: string;
+  pass: boolean;
+  detail: string;
+  /** Evidence: offending order ids and rows, a few. */
+  evidence: string[];
+}
+
+const check = (name: string, bad: unknown[], detail: string, evidence: string[] = []): Check => ({
+  name, pass: bad.length === 0, detail, evidence: evidence.length ? evidence : bad.slice(0, 10).map((b) => JSON.stringify(b)),
+});
+
+export interface InvariantInput {
+  pool: pg.Pool;
+  accepted: Tracked[];
+  shopIds: string[];
+  webhookShopIds: string[];
+  initialStock: Map<string, number>; // `${shopId}/${sku}`
+  sink: WebhookSink;
+  stuckAfterSeconds: number;
+}
+
+export async function checkInvariants(x: InvariantInput): Promise<Check[]> {
+  const q = async <T>(sql: string, bind: unknown[] = []) => (await x.pool.query(sql, bind)).rows as T[];
+  const out: Check[] = [];
+
+  // 1. Every order answered 202 exists exactly once, under the id the 202 gave.
+  const rows = await q<{ id: string; shop_id: string; idempotency_key: string; status: string }>(
+    'SELECT id, shop_id, idempotency_key, status FROM orders WHERE shop_id = ANY($1)', [x.shopIds]);
+  const byKey = new Map<string, typeof rows>();
+  for (const r of rows) byKey.set(`${r.shop_id}/${r.idempotency_key}`, [...(byKey.get(`${r.shop_id}/${r.idempotency_key}`) ?? []), r]);
+  const lost = x.accepted.filter((t) => (byKey.get(`${t.shop.id}/${t.key}`) ?? []).length === 0);
+  const dup = x.accepted.filter((t) => (byKey.get(`${t.shop.id}/${t.key}`) ?? []).length > 1);
+  const wrongId = x.accepted.filter((t) => byKey.get(`${t.shop.id}/${t.key}`)?.[0]?.id !== t.id && !lost.includes(t));
+  out.push(check('accepted orders exist exactly once', [...lost, ...dup, ...wrongId].map((t) => ({ key: t.key, id: t.id })),
+    `${x.accepted.length} answered 202, ${rows.length} in Postgres; lost ${lost.length}, duplicated ${dup.length}, other id ${wrongId.length}`));
+
+  // 2. Every order ended; none stuck.
+  const open = await q<{ id: string; status: string; payment_status: string; age: number }>(
+    `SELECT id, status, payment_status, extract(epoch FROM now() - updated_at)::int AS age FROM orders
+      WHERE shop_id = ANY($1) AND status <> ALL($2) ORDER BY updated_at`, [x.shopIds, FINAL]);
+  const byStatus = await q<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM orders WHERE shop_id = ANY($1) GROUP BY 1 ORDER BY 2 DESC', [x.shopIds]);
+  out.push(check('every order in a final state', open, `${byStatus.map((s) => `${s.status} ${s.n}`).join(', ')}`));
+  const stuck = open.filter((o) => o.age > x.stuckAfterSeconds);
+  out.push(check(`no order stuck (non-final, untouched > ${x.stuckAfterSeconds}s)`, stuck, `${stuck.length} stuck`));
+
+  // 3. Stock adds up per SKU: initial = stock + reserved + sold; reserved = held by live reservations.
+  const skus = await q<{ shop_id: string; sku: string; stock: number; reserved: number; sold: number; held: number }>(
+    `SELECT p.shop_id, p.sku, p.stock, p.reserved,
+            coalesce(sum(i.quantity) FILTER (WHERE o.stock_state = 'sold'), 0)::int AS sold,
+            coalesce(sum(i.quantity) FILTER (WHERE o.stock_state = 'reserved'), 0)::int AS held
+       FROM products p LEFT JOIN order_items i ON i.product_id = p.id LEFT JOIN orders o ON o.id = i.order_id
+      WHERE p.shop_id = ANY($1) GROUP BY p.id ORDER BY p.shop_id, p.sku`, [x.shopIds]);
+  const badStock = skus.filter((s) => {
+    const initial = x.initialStock.get(`${s.shop_id}/${s.sku}`);
+    return s.stock < 0 || s.reserved < 0 || s.reserved !== s.held || initial !== s.stock + s.reserved + s.sold;
+  });
+  out.push(check('stock in = stock + reserved + sold, never negative', badStock,
+    skus.map((s) => `${s.sku} ${x.initialStock.get(`${s.shop_id}/${s.sku}`)}=${s.stock}+${s.reserved}+${s.sold}`).slice(0, 6).join('; ')));
+
+  // 4. The provider's ledger: one charge per paid order, none for failed ones; a cancelled one fully refunded.
+  const ledger = await q<{ id: string; status: string; total_minor: number; captured_minor: number; charges: number; amount: number; refunded: number }>(
+    `SELECT o.id, o.status, o.total_minor, o.captured_minor, count(c.id)::int AS charges,
+            coalesce(sum(c.amount_minor), 0)::bigint AS amount, coalesce(sum(c.refunded_minor), 0)::bigint AS refunded
+       FROM orders o LEFT JOIN sandbox_charges c ON c.reference = o.id::text
+      WHERE o.shop_id = ANY($1) GROUP BY o.id`, [x.shopIds]);
+  const charged = ['paid', 'shipped', 'delivered', 'refunded'];
+  const badLedger = ledger.filter((o) =>
+    charged.includes(o.status) ? o.charges !== 1 || o.amount !== o.total_minor || o.captured_minor !== o.amount
+    : ['payment_failed', 'rejected'].includes(o.status) ? o.charges !== 0
+    : o.status === 'cancelled' ? o.charges > 1 || o.refunded !== o.amount
+    : false);
+  const orphans = await q<{ id: string; reference: string }>(
+    'SELECT c.id, c.reference FROM sandbox_charges c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id::text = c.reference)');
+  const nCharges = ledger.reduce((s, o) => s + o.charges, 0);
+  out.push(check('ledger: one charge per paid order, none for failed ones', [...badLedger, ...orphans],
+    `${nCharges} charges for ${ledger.filter((o) => charged.includes(o.status)).length} paid/shipped/delivered/refunded orders; ` +
+    `${ledger.filter((o) => o.status === 'cancelled' && o.charges).length} cancelled orders charged and refunded in full; orphan charges ${orphans.length}`));
+
+  // 5. Refunds never exceed captures, in our books and in the provider's, and both agree.
+  const refunds = await q<{ id: string; captured: number; refunded: number; succeeded: number; ledger_refunded: number; ledger_amount: number; pending: number }>(
+    `SELECT o.id, o.captured_minor AS captured, o.refunded_minor AS refunded,
+            (SELECT coalesce(sum(amount_minor), 0) FROM refunds r WHERE r.order_id = o.id AND r.status = 'succeeded')::bigint AS succeeded,
+            (SELECT count(*) FROM refunds r WHERE r.order_id = o.id AND r.status = 'pending')::int AS pending,
+            (SELECT coalesce(sum(r.amount_minor), 0) FROM sandbox_refunds r JOIN sandbox_charges c ON c.id = r.charge_id WHERE c.reference = o.id::text)::bigint AS ledger_refunded,
+            (SELECT coalesce(sum(amount_minor), 0) FROM sandbox_charges c WHERE c.reference = o.id::text)::bigint AS ledger_amount
+       FROM orders o WHERE o.shop_id = ANY($1) AND (o.refunded_minor > 0 OR EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id))`, [x.shopIds]);
+  const badRefunds = refunds.filter((r) =>
+    r.refunded > r.captured || r.ledger_refunded > r.ledger_amount || r.succeeded !== r.refunded || r.ledger_refunded !== r.refunded || r.pending > 0);
+  out.push(check('refunds never exceed captures (orders and ledger agree)', badRefunds,
+    `${refunds.length} orders with refunds, ${refunds.reduce((s, r) => s + r.refunded, 0)} minor units refunded`));
+
+  // 6. Every event of a shop with a webhook URL reached it at least once, in order per order.
+  const events = await q<{ id: string; order_id: string; seq: number; state: string }>(
+    'SELECT id, order_id, seq, state FROM order_events WHERE shop_id = ANY($1) ORDER BY order_id, seq', [x.webhookShopIds]);
+  const missing = events.filter((e) => !x.sink.received.has(e.id));
+  out.push(check('every webhook event delivered at least once', missing,
+    `${events.length} events, ${x.sink.received.size} received (${x.sink.duplicates} duplicates dropped, ${x.sink.refusedOnPurpose} refused on purpose, ${x.sink.badSignatures} bad signatures)`));
+  const seqOf = new Map(events.map((e) => [e.id, Number(e.seq)]));
+  const disordered: string[] = [];
+  for (const [orderId, ids] of x.sink.arrival) {
+    const seqs = ids.map((id) => seqOf.get(id) ?? -1);
+    if (seqs.some((s, i) => i > 0 && s < seqs[i - 1]!)) disordered.push(`${orderId}: arrival seqs ${seqs.join(',')}`);
+  }
+  out.push(check('webhooks in order per order, signatures valid', [...disordered, ...(x.sink.badSignatures ? [`${x.sink.badSignatures} bad signatures`] : [])],
+    `${x.sink.arrival.size} orders' events checked`));
+  return out;
+}
