@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { FULL } from '../../scripts/chaos/options.js';
+import { formatReport } from '../../scripts/chaos/report.js';
+import { removeRunDir, runChaos } from '../../scripts/chaos/run.js';
+
+/**
+ * `npm run chaos` at a size that fits `npm test`: its own Redis (AOF) and embedded Postgres, one web and two
+ * worker processes, ~150 orders with every method and token script, two worker SIGKILLs, one Redis restart,
+ * one Postgres outage, provider and carrier fault windows; then every invariant of the full run.
+ * No timing assertions: only what must hold however slow the machine is.
+ */
+describe('chaos (small)', () => {
+  it('keeps every promise through worker kills, a Redis restart, a Postgres outage and provider faults', async () => {
+    const report = await runChaos({
+      ...FULL,
+      orders: 150,
+      rate: 6,
+      kills: 2,
+      redisRestarts: 1,
+      postgresOutages: 1,
+      postgresDownMs: 3_000,
+      redisDownMs: 2_000,
+      faultWindowMs: 3_000,
+      seconds: 150,
+      verbose: false,
+      seed: Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000),
+    });
+    const text = formatReport(report);
+    if (report.pass) removeRunDir(report.dir);
+    else console.log(text);
+    // The disruptions happened (a run where nothing was broken proves nothing)...
+    expect(report.timeline.kills).toBe(2);
+    expect(report.timeline.redisRestarts).toBe(1);
+    expect(report.timeline.postgresOutages).toBe(1);
+    expect(report.shop.accepted).toBeGreaterThanOrEqual(150);
+    // ...and every invariant held through them.
+    expect(report.checks.filter((c) => !c.pass).map((c) => `${c.name}: ${c.detail}\n  ${c.evidence.slice(0, 3).join('\n  ')}`)).toEqual([]);
+  }, 240_000);
+});
