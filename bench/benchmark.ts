@@ -21,7 +21,7 @@ export interface BenchResult {
 
 const sh = (cmd: string, args: string[]) => {
   try {
-    return execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    return execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return '?';
   }
@@ -32,7 +32,7 @@ async function runInfo(sys: BenchSystem, settings: BenchSettings, seconds: numbe
   const { rows: [pgv] } = await sys.pool.query<{ server_version: string }>('SHOW server_version');
   const bullmq = JSON.parse(readFileSync(path.join(ROOT, 'node_modules/bullmq/package.json'), 'utf8')).version;
   const dirty = sh('git', ['status', '--porcelain']) !== '';
-  const overrides = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && !k.endsWith('_URL')).map(([k, v]) => `${k}=${v}`);
+  const overrides = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && !k.endsWith('_URL') && k !== 'BENCH_COMMIT').map(([k, v]) => `${k}=${v}`);
   const s = settings.system;
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
