@@ -103,7 +103,16 @@ export async function startBenchSystem(settings: BenchSettings): Promise<BenchSy
       await obliterate(redis, prefix).catch(() => undefined);
       redis.disconnect();
       await pool.end().catch(() => undefined);
-      await admin(settings.databaseAdminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      // A shared Postgres can be out of connections for a moment ("too many clients"): try a few times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await admin(settings.databaseAdminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+          break;
+        } catch (error) {
+          if (attempt >= 5) throw error;
+          await sleep(2_000);
+        }
+      }
     },
   };
   // Ctrl-C still stops the children and drops the database and queues.
