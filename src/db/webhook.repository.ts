@@ -1,6 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Database } from './database.js';
 import { newOrderId } from '../domain/ids.js';
 import type { DeliveryView, EventState, OutboxEvent, WebhookStore } from '../webhooks/webhook-ports.js';
+
+/** Longer than any run: a run sends at most a few events of 5 s each before it yields (see the service). */
+const LEASE = '5 minutes';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -35,14 +39,23 @@ const toDelivery = (r: DeliveryRow): DeliveryView => ({
 
 export function createWebhookRepository(db: Database): WebhookStore {
   return {
-    // A transaction-scoped advisory lock: it pins one pooled connection for the run and is released by the
-    // commit, or by Postgres if this process dies. The bookkeeping below runs outside that transaction, on
-    // other connections, so each attempt is recorded the moment it happens.
-    withOrderLock: (orderId, fn) =>
-      db.transaction(async (tx) => {
-        const [row] = await db.rows<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok', [`webhook:${orderId}`], tx);
-        return row?.ok ? { acquired: true as const, value: await fn() } : { acquired: false as const };
-      }),
+    // A lease row, not a lock held on a connection: a run holds no pooled connection between its queries and
+    // sends. A lease outlives a dead process by LEASE at most, then the next run takes it over.
+    async withOrderLock(orderId, fn) {
+      const token = randomUUID();
+      const [row] = await db.rows<{ token: string }>(
+        `INSERT INTO webhook_leases (order_id, token, until) VALUES ($1, $2, now() + $3::interval)
+         ON CONFLICT (order_id) DO UPDATE SET token = EXCLUDED.token, until = EXCLUDED.until WHERE webhook_leases.until < now()
+         RETURNING token`,
+        [orderId, token, LEASE],
+      );
+      if (!row) return { acquired: false as const };
+      try {
+        return { acquired: true as const, value: await fn() };
+      } finally {
+        await db.rows('DELETE FROM webhook_leases WHERE order_id = $1 AND token = $2', [orderId, token]);
+      }
+    },
 
     async nextPending(orderId) {
       const [row] = await db.rows<EventRow>(`${SELECT_EVENT} WHERE e.order_id = $1 AND e.state = 'pending' ORDER BY e.seq LIMIT 1`, [orderId]);

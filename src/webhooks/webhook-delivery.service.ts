@@ -4,6 +4,7 @@ import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 
 /** How long an event is retried before it is failed for good: at least 24 hours by contract. */
 export const RETRY_HORIZON_MS = 24 * 3_600_000;
+const MAX_RUN_MS = 2 * 60_000;
 
 export interface WebhookDeliveryDeps {
   store: WebhookStore;
@@ -77,8 +78,11 @@ async function drain(deps: WebhookDeliveryDeps, orderId: string, opts = { rethro
   const run: DeliveryRun = { delivered: 0, failed: 0, skipped: 0 };
   const horizon = deps.retryHorizonMs ?? RETRY_HORIZON_MS;
   const now = deps.now ?? Date.now;
+  const started = Date.now();
   // Read afresh each time round: an event recorded while this runs is sent by this run, in order.
   for (let event = await deps.store.nextPending(orderId); event; event = await deps.store.nextPending(orderId)) {
+    // A run stays well inside its lease (5 minutes): a long one yields and its job goes on after a retry.
+    if (Date.now() - started > MAX_RUN_MS) throw new TransientError('dependency_unavailable', 'delivery run yields to stay inside its lease');
     if (!event.webhookUrl) {
       await deps.store.settle(event.id, 'skipped');
       run.skipped++;

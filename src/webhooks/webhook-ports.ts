@@ -40,7 +40,7 @@ export interface DeliveryView extends Omit<DeliveryAttempt, 'shopId'> {
 
 export interface WebhookStore {
   /**
-   * Runs `fn` holding the order's delivery lock (a Postgres advisory lock, released if this process dies);
+   * Runs `fn` holding the order's delivery lease (a row with an expiry, so a dead process gives it up);
    * `acquired: false` without running it when another delivery of the order holds the lock.
    */
   withOrderLock<T>(orderId: string, fn: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }>;

@@ -4,6 +4,7 @@ import * as m000003 from './000003-sandbox-carrier.js';
 import * as m000004 from './000004-payments.js';
 import * as m000005 from './000005-webhooks.js';
 import * as m000006 from './000006-shipments.js';
+import * as m000007 from './000007-webhook-leases.js';
 
 /** Forward-only, numbered, applied in order. Never edit one that has shipped: add the next. */
 export const migrations: ReadonlyArray<{ name: string; up: string }> = [
@@ -13,4 +14,5 @@ export const migrations: ReadonlyArray<{ name: string; up: string }> = [
   { name: '000004-payments', up: m000004.up },
   { name: '000005-webhooks', up: m000005.up },
   { name: '000006-shipments', up: m000006.up },
+  { name: '000007-webhook-leases', up: m000007.up },
 ];
