@@ -14,8 +14,7 @@ export interface EventOutbox {
 export function createEventOutbox(db: Database, notify: (orderId: string) => void = () => undefined): EventOutbox {
   return {
     async record(tx, e) {
-      await recordOrderEvent(db, tx, e);
-      tx.afterCommit(() => notify(e.orderId));
+      if (await recordOrderEvent(db, tx, e)) tx.afterCommit(() => notify(e.orderId));
     },
   };
 }

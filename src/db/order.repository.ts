@@ -57,32 +57,32 @@ export function createOrderRepository(db: Database, outbox: EventOutbox): OrderS
   return {
     async createReceived(o) {
       const { input } = o;
-      const [row] = await db.rows<{ id: string; request_hash: string; status: OrderStatus; created: boolean }>(
+      const [row] = await db.rows<{ id: string; request_hash: string; status: OrderStatus; created_at: Date }>(
         `WITH ins AS (
            INSERT INTO orders (id, shop_id, idempotency_key, request_hash, external_id, status, currency, customer,
                                shipping_address, payment_method, payment_token)
            VALUES ($1, $2, $3, $4, $5, 'received', $6, $7::jsonb, $8::jsonb, $9, $10)
            ON CONFLICT (shop_id, idempotency_key) DO NOTHING
-           RETURNING id, request_hash, status
+           RETURNING id, request_hash, status, created_at
          ), lines AS (
            INSERT INTO order_items (order_id, line_no, sku, quantity)
            SELECT ins.id, t.line_no, t.sku, t.quantity
              FROM ins, unnest($11::text[], $12::int[]) WITH ORDINALITY AS t(sku, quantity, line_no)
          )
-         SELECT id, request_hash, status, true AS created FROM ins`,
+         SELECT id, request_hash, status, created_at FROM ins`,
         [
           o.id, o.shopId, o.idempotencyKey, o.requestHash, input.externalId ?? null, input.currency,
           JSON.stringify(input.customer), JSON.stringify(input.shippingAddress), input.payment.method,
           input.payment.token, input.items.map((i) => i.sku), input.items.map((i) => i.quantity),
         ],
       );
-      if (row) return { id: row.id, requestHash: row.request_hash, status: row.status, created: true };
+      if (row) return { id: row.id, requestHash: row.request_hash, status: row.status, created: true, createdAt: row.created_at };
       // The key was taken (perhaps by a request that committed while this one waited): read it afresh.
-      const [prior] = await db.rows<{ id: string; request_hash: string; status: OrderStatus }>(
-        'SELECT id, request_hash, status FROM orders WHERE shop_id = $1 AND idempotency_key = $2',
+      const [prior] = await db.rows<{ id: string; request_hash: string; status: OrderStatus; created_at: Date }>(
+        'SELECT id, request_hash, status, created_at FROM orders WHERE shop_id = $1 AND idempotency_key = $2',
         [o.shopId, o.idempotencyKey],
       );
-      return { id: prior!.id, requestHash: prior!.request_hash, status: prior!.status, created: false };
+      return { id: prior!.id, requestHash: prior!.request_hash, status: prior!.status, created: false, createdAt: prior!.created_at };
     },
 
     async get(shopId, id) {

@@ -21,7 +21,7 @@ export async function submitOrder(
   shopId: string,
   idempotencyKey: string,
   input: OrderInput,
-): Promise<{ id: string; status: OrderStatus; created: boolean }> {
+): Promise<{ id: string; status: OrderStatus; created: boolean; createdAt: Date }> {
   const requestHash = fingerprint(input);
   const stored = await deps.orders.createReceived({ id: newOrderId(), shopId, idempotencyKey, requestHash, input });
   if (stored.requestHash !== requestHash) {
@@ -34,7 +34,27 @@ export async function submitOrder(
       deps.onEnqueueFailed?.(stored.id, error);
     }
   }
-  return { id: stored.id, status: stored.status, created: stored.created };
+  return { id: stored.id, status: stored.status, created: stored.created, createdAt: stored.createdAt };
+}
+
+/** A just-accepted order as GET will show it until placement: built from the input, no read needed. */
+export function receivedOrder(id: string, shopId: string, input: OrderInput, createdAt: Date): Order {
+  return {
+    id,
+    shopId,
+    externalId: input.externalId ?? null,
+    status: 'received',
+    statusReason: null,
+    currency: input.currency,
+    totalMinor: null,
+    items: input.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceMinor: null, lineTotalMinor: null })),
+    customer: input.customer,
+    shippingAddress: input.shippingAddress,
+    payment: { method: input.payment.method, status: 'pending', providerReference: null, capturedMinor: 0, refundedMinor: 0, attempts: 0 },
+    shipments: [],
+    createdAt,
+    updatedAt: createdAt,
+  };
 }
 
 export async function getOrder(orders: OrderStore, shopId: string, id: string): Promise<Order> {

@@ -52,7 +52,7 @@ export interface OrderStore {
    * Stores a `received` order unless the shop already used this idempotency key. Returns the stored order's
    * id and request hash either way, so the caller can tell a replay from a reuse.
    */
-  createReceived(order: NewOrder): Promise<{ id: string; requestHash: string; status: OrderStatus; created: boolean }>;
+  createReceived(order: NewOrder): Promise<{ id: string; requestHash: string; status: OrderStatus; created: boolean; createdAt: Date }>;
   get(shopId: string, id: string): Promise<Order | null>;
   list(shopId: string, query: ListQuery): Promise<Order[]>;
   /**

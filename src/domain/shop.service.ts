@@ -19,7 +19,3 @@ export async function createShop(shops: ShopStore, input: { name: string; webhoo
   await shops.create({ ...shop, apiKeyHash: hashApiKey(apiKey) });
   return { id: shop.id, name: shop.name, webhookUrl: shop.webhookUrl, apiKey, webhookSecret: shop.webhookSecret };
 }
-
-export function authenticateShop(shops: ShopStore, apiKey: string): Promise<Shop | null> {
-  return shops.findByApiKeyHash(hashApiKey(apiKey));
-}

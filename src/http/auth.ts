@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { authenticateShop } from '../domain/shop.service.js';
+import { hashApiKey } from '../domain/shop.service.js';
 import type { Shop, ShopStore } from '../domain/ports.js';
 import { sendProblem, problemType } from './problem.js';
 
@@ -10,11 +10,31 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** `Authorization: Bearer <apiKey>` -> req.shop, else 401. */
+/** How long a verified API key is trusted without asking Postgres again (keys are never rotated in place). */
+const KEY_CACHE_MS = 60_000;
+const KEY_CACHE_MAX = 10_000;
+
+/**
+ * `Authorization: Bearer <apiKey>` -> req.shop, else 401. Verified keys are cached briefly (by their hash,
+ * never the key itself): the intake's hot path then makes one database round trip per order, not two.
+ * Unknown keys are not cached, so a flood of wrong keys cannot fill the cache.
+ */
 export function requireShop(shops: ShopStore): RequestHandler {
+  const cache = new Map<string, { shop: Shop; until: number }>();
+  const lookup = async (apiKey: string) => {
+    const hash = hashApiKey(apiKey);
+    const hit = cache.get(hash);
+    if (hit && hit.until > Date.now()) return hit.shop;
+    const shop = await shops.findByApiKeyHash(hash);
+    if (shop) {
+      if (cache.size >= KEY_CACHE_MAX) cache.delete(cache.keys().next().value!);
+      cache.set(hash, { shop, until: Date.now() + KEY_CACHE_MS });
+    }
+    return shop;
+  };
   return async (req, res, next) => {
     const match = /^Bearer ([\x21-\x7E]{1,512})$/.exec(req.get('authorization') ?? '');
-    const shop = match ? await authenticateShop(shops, match[1]!) : null;
+    const shop = match ? await lookup(match[1]!) : null;
     if (!shop) {
       return sendProblem(
         res,

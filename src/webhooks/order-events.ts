@@ -16,17 +16,20 @@ export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
  *
  * Call it while holding the order's row lock (`SELECT ... FOR UPDATE`), as every state change does: `seq`
  * is taken at insert, so two unserialised transactions of one order could commit their events out of order.
- * Events are recorded for every shop, with or without a webhookUrl: the delivery job decides (it skips them).
+ * Only shops with a webhookUrl have their events recorded: for the others there is nothing to deliver, and an
+ * order's pipeline should not pay for an outbox row, a job and its bookkeeping per step. Returns null then.
  */
 export async function recordOrderEvent(
   db: Database,
   tx: Transaction,
   e: { orderId: string; shopId: string; type: OrderEventType },
-): Promise<{ id: string; seq: number }> {
+): Promise<{ id: string; seq: number } | null> {
   const [row] = await db.rows<{ id: string; seq: number }>(
-    'INSERT INTO order_events (id, order_id, shop_id, type) VALUES ($1, $2, $3, $4) RETURNING id, seq',
+    `INSERT INTO order_events (id, order_id, shop_id, type)
+     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM shops WHERE id = $3 AND webhook_url IS NOT NULL)
+     RETURNING id, seq`,
     [newOrderId(), e.orderId, e.shopId, e.type],
     tx,
   );
-  return row!;
+  return row ?? null;
 }

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { getOrder, listOrders, submitOrder, type OrderDeps } from '../../domain/order.service.js';
+import { getOrder, listOrders, receivedOrder, submitOrder, type OrderDeps } from '../../domain/order.service.js';
 import { idempotencyKeySchema, orderInputSchema } from '../../domain/order-input.js';
 import { ORDER_STATUSES } from '../../domain/order.js';
 import { HttpProblem, zodIssues } from '../problem.js';
@@ -23,7 +23,10 @@ export function ordersRouter(deps: OrderDeps): Router {
     if (!key.success || !body.success) throw new HttpProblem(400, 'validation_failed', 'the order is invalid', errors);
     const shop = shopOf(req);
     const accepted = await submitOrder(deps, shop.id, key.data, body.data);
-    const order = await getOrder(deps.orders, shop.id, accepted.id);
+    // A new order is exactly its input so far; a replay shows where the order is now.
+    const order = accepted.created
+      ? receivedOrder(accepted.id, shop.id, body.data, accepted.createdAt)
+      : await getOrder(deps.orders, shop.id, accepted.id);
     res.status(202).location(`/v1/orders/${order.id}`).json(orderView(order));
   });
 
