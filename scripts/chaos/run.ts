@@ -112,7 +112,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const loadEnded = Date.now();
     note(tl, `load and disruptions over; waiting for quiescence`, opts.verbose);
     let quiescentAt: number | null = null;
+    const stalls = new Map<string, { since: number; what: string }>();
     while (Date.now() < deadline - 5_000) {
+      await watchStalls(pool, shops, stalls, opts.stuckAfterSeconds).catch(() => undefined);
       const busy = await outstanding(pool, shops, sink, tracked).catch((e: Error) => `unknown (${e.message})`);
       if (!busy) {
         quiescentAt = Date.now();
@@ -128,6 +130,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const checks = await checkInvariants({
       pool, accepted: [...tracked.values()].filter((t) => t.n >= 0), shopIds: shops.map((s) => s.id), webhookShopIds: [shopA.id],
       initialStock, sink, stuckAfterSeconds: opts.stuckAfterSeconds,
+    });
+    const stalled = [...stalls.entries()].filter(([, v]) => v.what.includes('stalled')).map(([id, v]) => `${id}: ${v.what}`);
+    checks.push({
+      name: `no order stalled while the rest was quiet (untouched > ${opts.stuckAfterSeconds}s with <= 20 open)`,
+      pass: stalled.length === 0, detail: `${stalled.length} stalled`, evidence: stalled.slice(0, 10),
     });
     checks.push(...httpChecks(stats, shopStats, deaths), logCheck(logDir));
     const pass = checks.every((c) => c.pass);
@@ -219,4 +226,21 @@ function logCheck(logDir: string): Check {
     }
   }
   return { name: 'no unhandled error (500) in any log', pass: found.length === 0, detail: `${found.length} found`, evidence: found.slice(0, 10) };
+}
+
+/**
+ * A backlog drains; a stalled order does not. When at most 20 orders are still open, one untouched for longer
+ * than the stuck threshold is recorded as stalled (even if it moves on later, e.g. when a claim expires).
+ */
+async function watchStalls(pool: pg.Pool, shops: ShopAccount[], stalls: Map<string, { since: number; what: string }>, limit: number): Promise<void> {
+  const rows = (await pool.query(
+    `SELECT o.id, o.status, extract(epoch FROM now() - o.updated_at)::int AS age,
+            (SELECT string_agg(s.status || ' next poll in ' || round(extract(epoch FROM s.next_poll_at - now())) || 's', ',') FROM shipments s WHERE s.order_id = o.id) AS shipment
+       FROM orders o WHERE o.shop_id = ANY($1) AND o.status <> ALL($2) LIMIT 21`, [shops.map((s) => s.id), FINAL])).rows as Array<{ id: string; status: string; age: number; shipment: string | null }>;
+  if (rows.length > 20) return;
+  for (const r of rows) {
+    if (r.age > limit && !stalls.get(r.id)?.what.includes('stalled')) {
+      stalls.set(r.id, { since: Date.now(), what: `stalled: ${r.status} untouched ${r.age}s${r.shipment ? ` (shipment ${r.shipment})` : ''}` });
+    }
+  }
 }
