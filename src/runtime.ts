@@ -55,10 +55,8 @@ export function createInfrastructure(config: Config, role: 'web' | 'worker', sha
 export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 'queues' | 'logger'>) {
   const { config, db, queues, logger } = infra;
   const webhooks = createWebhookRepository(db);
-  const jobs = createPublishers(queues, config, webhooks);
-  const outbox = createEventOutbox(db, (orderId) => {
-    jobs.webhooks.deliver(orderId).catch((err) => logger.warn({ err, orderId }, 'webhook enqueue failed; the repair sweep will retry'));
-  });
+  const jobs = createPublishers(queues, config, webhooks, logger);
+  const outbox = createEventOutbox(db, (orderId) => void jobs.webhooks.deliver(orderId));
   const stores = {
     shops: createShopRepository(db),
     products: createProductRepository(db),

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import { TransientError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 
 /** Parses the environment or stops the process with one line naming the bad variable. */
@@ -39,4 +40,21 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>, limitMs = 
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+}
+
+/**
+ * Runs `start` until it succeeds while what it needs is down (a TransientError: Postgres restarting, say), so a
+ * process started during an outage waits for the dependency instead of crashing. Anything else is thrown.
+ */
+export async function startWhenReady<T>(logger: Logger, what: string, start: () => Promise<T>, giveUpAfterMs = 10 * 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (!(error instanceof TransientError) || Date.now() - t0 > giveUpAfterMs) throw error;
+      if (attempt === 1 || attempt % 10 === 0) logger.warn({ err: error.message, attempt }, `${what}: a dependency is down; waiting for it`);
+      await new Promise((r) => setTimeout(r, Math.min(1_000 * attempt, 5_000)));
+    }
+  }
 }

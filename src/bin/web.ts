@@ -1,10 +1,10 @@
 import { createWebProcess } from '../http/server.js';
 import { createInfrastructure } from '../runtime.js';
-import { loadConfigOrExit, onShutdown } from './lifecycle.js';
+import { loadConfigOrExit, onShutdown, startWhenReady } from './lifecycle.js';
 
 /** Procfile `web`: intake, shop API, admin API, dashboard. */
 const infra = createInfrastructure(loadConfigOrExit(process.env), 'web');
-const web = await createWebProcess(infra);
+const web = await startWhenReady(infra.logger, 'web', () => createWebProcess(infra));
 const port = await web.listen();
 infra.logger.info({ port }, 'web listening');
 onShutdown(infra.logger, async () => {

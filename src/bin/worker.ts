@@ -1,12 +1,15 @@
 import { createServer } from 'node:http';
 import { createWorkerProcess } from '../../workers/index.js';
 import { createInfrastructure } from '../runtime.js';
-import { loadConfigOrExit, onShutdown } from './lifecycle.js';
+import { loadConfigOrExit, onShutdown, startWhenReady } from './lifecycle.js';
 
 /** Procfile `worker`: the workers of every queue in WORKER_QUEUES. */
 const infra = createInfrastructure(loadConfigOrExit(process.env), 'worker');
-const workers = await createWorkerProcess(infra);
-await workers.start();
+const workers = await startWhenReady(infra.logger, 'worker', async () => {
+  const w = await createWorkerProcess(infra);
+  await w.start();
+  return w;
+});
 
 // Job durations and outcomes are measured where jobs run: each worker process serves its own /metrics.
 const metricsServer = infra.config.metricsPort

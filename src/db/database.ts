@@ -63,7 +63,10 @@ const TRANSIENT_SQLSTATE = /^(08|53|57|40001|40P01)/;
 function classify(error: unknown): unknown {
   if (!(error instanceof BaseError)) return error;
   const code = error instanceof DatabaseError ? String((error.original as { code?: string }).code ?? '') : '';
-  if (error instanceof ConnectionError || error instanceof TimeoutError || TRANSIENT_SQLSTATE.test(code)) {
+  // A DatabaseError without a SQLSTATE never reached the server's SQL: the connection broke under it
+  // ("Connection terminated unexpectedly" while Postgres restarts).
+  const brokenConnection = error instanceof DatabaseError && code === '';
+  if (error instanceof ConnectionError || error instanceof TimeoutError || brokenConnection || TRANSIENT_SQLSTATE.test(code)) {
     return new TransientError('dependency_unavailable', 'the database is unavailable', { retryAfterSeconds: 5, cause: error });
   }
   return error;

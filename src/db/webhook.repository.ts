@@ -3,8 +3,9 @@ import type { Database } from './database.js';
 import { newOrderId } from '../domain/ids.js';
 import type { DeliveryView, EventState, OutboxEvent, WebhookStore } from '../webhooks/webhook-ports.js';
 
-/** Longer than any run: a run sends at most a few events of 5 s each before it yields (see the service). */
-const LEASE = '5 minutes';
+/** How long a delivery lease lasts unless renewed; the holder renews it every RENEW_EVERY_MS while it runs. */
+const LEASE = '30 seconds';
+const RENEW_EVERY_MS = 10_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -50,9 +51,16 @@ export function createWebhookRepository(db: Database): WebhookStore {
         [orderId, token, LEASE],
       );
       if (!row) return { acquired: false as const };
+      // Renewed while the run lasts, so the lease can be short: a killed worker's lease lapses within LEASE.
+      const renew = setInterval(() => {
+        void db
+          .rows(`UPDATE webhook_leases SET until = now() + $3::interval WHERE order_id = $1 AND token = $2`, [orderId, token, LEASE])
+          .catch(() => undefined);
+      }, RENEW_EVERY_MS);
       try {
         return { acquired: true as const, value: await fn() };
       } finally {
+        clearInterval(renew);
         await db.rows('DELETE FROM webhook_leases WHERE order_id = $1 AND token = $2', [orderId, token]);
       }
     },

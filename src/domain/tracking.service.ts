@@ -16,24 +16,28 @@ export interface TrackingDeps {
 
 /** Polls go out in batches of this many shipments of one carrier. */
 export const POLL_BATCH = 25;
-/** A claimed shipment is not claimed again for this long, unless its poll reschedules it sooner. */
-const CLAIM_MS = 5 * 60_000;
+/**
+ * A claimed shipment is not claimed again for this long, unless its poll reschedules it sooner. Three ticks
+ * (at least 10 s, at most 5 minutes): long enough for a queued poll to run, short enough that a poll job lost
+ * with Redis or failed for good delays tracking by a few ticks only (a duplicate poll is harmless).
+ */
+const claimMs = (refreshEveryMs: number) => Math.min(5 * 60_000, Math.max(10_000, 3 * refreshEveryMs));
 
 export const isCarrier = (c: string): c is CarrierCode => (CARRIERS as readonly string[]).includes(c);
 
 export async function createShipment(
-  deps: Pick<TrackingDeps, 'shipments' | 'jobs'>,
+  deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>,
   s: { shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined },
 ) {
-  const result = await deps.shipments.create({ ...s, claimUntil: new Date(Date.now() + CLAIM_MS) });
+  const result = await deps.shipments.create({ ...s, claimUntil: new Date(Date.now() + claimMs(deps.refreshEveryMs)) });
   // Tracking starts at once rather than at the next tick.
   if (result.created) await deps.jobs.poll(s.carrier, [result.shipment.id]);
   return result;
 }
 
 /** The scheduled tick: claims the shipments that are due and queues their polls, batched per carrier. */
-export async function fanOutPolls(deps: Pick<TrackingDeps, 'shipments' | 'jobs'>, now = new Date()) {
-  const due = await deps.shipments.claimDue(now, new Date(now.getTime() + CLAIM_MS), 2_000);
+export async function fanOutPolls(deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>, now = new Date()) {
+  const due = await deps.shipments.claimDue(now, new Date(now.getTime() + claimMs(deps.refreshEveryMs)), 2_000);
   const byCarrier = new Map<CarrierCode, string[]>();
   for (const d of due) byCarrier.set(d.carrier, [...(byCarrier.get(d.carrier) ?? []), d.id]);
   let batches = 0;

@@ -42,7 +42,7 @@ export interface AppDeps {
   orders: OrderStore;
   jobs: JobPublisher;
   payment: PaymentDeps;
-  tracking: Pick<TrackingDeps, 'shipments' | 'jobs'>;
+  tracking: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>;
   webhooks: { store: WebhookStore; jobs: WebhookJobs };
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: shops may register webhook URLs on private networks. */
   allowPrivateWebhooks: boolean;
@@ -114,7 +114,7 @@ export async function createWebProcess(infra: Infrastructure): Promise<{ app: Ex
     ...stores,
     jobs: jobs.orders,
     payment: { payments: stores.payments, gateways: await loadPaymentGateways(config, db), jobs: jobs.payments },
-    tracking: { shipments: stores.shipments, jobs: jobs.tracking },
+    tracking: { shipments: stores.shipments, jobs: jobs.tracking, refreshEveryMs: config.trackingRefreshEveryMs },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,
     readiness: { postgres: () => db.ping(), redis: () => redis.ping() },

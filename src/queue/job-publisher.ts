@@ -11,6 +11,8 @@ import { trackingPollJob } from '../../jobs/tracking-poll.job.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import { webhookJobs, type WebhookJobs } from './webhook-publisher.js';
 import type { Queues } from './queues.js';
+import type { Logger } from '../logger.js';
+import type { CarrierCode } from '../domain/carrier.js';
 
 /**
  * How long an enqueue may wait for Redis. Past it the caller moves on: the order is already durable in
@@ -60,11 +62,30 @@ export interface Publishers {
   webhooks: WebhookJobs;
 }
 
+/**
+ * Work that follows a committed state change (a capture after placement, a refund, a first poll, a webhook
+ * delivery) is a nudge: Postgres already holds what must happen, and the repair sweep starts it if the
+ * enqueue fails. So a failed nudge is logged, never thrown into the request or job that made the change.
+ */
+const nudging =
+  (logger: Logger | undefined) =>
+  <A extends unknown[]>(what: string, fn: (...args: A) => Promise<unknown>) =>
+  async (...args: A): Promise<void> => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      logger?.warn({ err, what, args }, 'enqueue failed; the repair sweep will start this work');
+    }
+  };
+
 export function createPublishers(
   queues: Queues,
   base: { retryBaseDelayMs: number; paymentRetryBaseMs: number; webhookRetryBaseMs: number },
   events: Pick<WebhookStore, 'latestPendingSeq'>,
+  logger?: Logger,
 ): Publishers {
+  const nudge = nudging(logger);
+  const webhooks = webhookJobs(queues['webhook-delivery'], base.webhookRetryBaseMs, events);
   const placement = queues['order-placement'];
   const capture = queues['payment-capture'];
   const refund = queues['payment-refund'];
@@ -76,19 +97,21 @@ export function createPublishers(
       requeuePlacement: (orderId) => requeue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs),
     },
     payments: {
-      capture: (orderId) => requeue(capture, paymentCaptureJob, { kind: 'capture', orderId }, pay),
-      abandon: (orderId, reason) => requeue(capture, paymentCaptureJob, { kind: 'abandon', orderId, reason }, pay),
-      refund: (refundId) => requeue(refund, paymentRefundJob, { refundId }, pay),
+      capture: nudge('capture', (orderId: string) => requeue(capture, paymentCaptureJob, { kind: 'capture', orderId }, pay)),
+      abandon: nudge('abandon', (orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted') =>
+        requeue(capture, paymentCaptureJob, { kind: 'abandon', orderId, reason }, pay)),
+      refund: nudge('refund', (refundId: string) => requeue(refund, paymentRefundJob, { refundId }, pay)),
       async captureState(orderId) {
         const state = await stateOf(capture, paymentCaptureJob.jobId({ v: 1, kind: 'capture', orderId }));
         return state === 'pending' ? 'in_flight' : state === 'failed' ? 'failed' : 'none';
       },
       refundInFlight: async (refundId) => (await stateOf(refund, paymentRefundJob.jobId({ v: 1, refundId }))) === 'pending',
     },
-    webhooks: webhookJobs(queues['webhook-delivery'], base.webhookRetryBaseMs, events),
+    webhooks: { ...webhooks, deliver: nudge('webhook delivery', webhooks.deliver) },
     tracking: {
-      poll: async (carrier, shipmentIds) =>
-        void (await enqueue(queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds }, base.retryBaseDelayMs)),
+      // A lost poll is not repaired by the sweep but by the next tick once the shipment's claim runs out.
+      poll: nudge('tracking poll', (carrier: CarrierCode, shipmentIds: string[]) =>
+        enqueue(queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds }, base.retryBaseDelayMs)),
     },
   };
 }

@@ -81,7 +81,7 @@ async function drain(deps: WebhookDeliveryDeps, orderId: string, opts = { rethro
   const started = Date.now();
   // Read afresh each time round: an event recorded while this runs is sent by this run, in order.
   for (let event = await deps.store.nextPending(orderId); event; event = await deps.store.nextPending(orderId)) {
-    // A run stays well inside its lease (5 minutes): a long one yields and its job goes on after a retry.
+    // A long run yields now and then (its job goes on after a retry), so one order cannot hog a worker.
     if (Date.now() - started > MAX_RUN_MS) throw new TransientError('dependency_unavailable', 'delivery run yields to stay inside its lease');
     if (!event.webhookUrl) {
       await deps.store.settle(event.id, 'skipped');

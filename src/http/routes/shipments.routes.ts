@@ -15,7 +15,7 @@ const shipmentInput = z.strictObject({
 });
 
 /** `POST /v1/orders/{id}/shipments`: ship a paid order; tracking starts at once. */
-export function shipmentsRouter(deps: Pick<TrackingDeps, 'shipments' | 'jobs'>): Router {
+export function shipmentsRouter(deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>): Router {
   const r = Router();
   r.post('/:id/shipments', async (req, res) => {
     const body = shipmentInput.safeParse(req.body ?? {});
