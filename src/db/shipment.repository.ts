@@ -62,13 +62,14 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         return { shipment: toView(row!), created: true };
       }),
 
-    async claimDue(now, claimUntil, limit) {
-      return db.rows<{ id: string; carrier: CarrierCode }>(
-        `UPDATE shipments SET next_poll_at = $2
-          WHERE id IN (SELECT id FROM shipments WHERE status NOT IN ('delivered', 'exception') AND next_poll_at <= $1
-                        ORDER BY next_poll_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-          RETURNING id, carrier`,
-        [now, claimUntil, limit],
+    async claimDue(carrier, now, claimUntil, limit) {
+      return db.rows<{ id: string }>(
+        `UPDATE shipments SET next_poll_at = $3
+          WHERE id IN (SELECT id FROM shipments
+                        WHERE status NOT IN ('delivered', 'exception') AND carrier = $1 AND next_poll_at <= $2
+                        ORDER BY next_poll_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+          RETURNING id`,
+        [carrier, now, claimUntil, limit],
       );
     },
 

@@ -35,10 +35,10 @@ export interface ShipmentStore {
   /** Ships a paid (or already shipped) order: 409 otherwise. The same carrier and number twice is one shipment. */
   create(s: { shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined; claimUntil: Date }): Promise<{ shipment: ShipmentView; created: boolean }>;
   /**
-   * Claims up to `limit` open shipments that are due, pushing their next poll to `claimUntil` so that no
-   * other tick claims them while their poll is queued. Returns them grouped by carrier.
+   * Claims up to `limit` open shipments of `carrier` that are due, pushing their next poll to `claimUntil` so
+   * that no other tick claims them while their poll is queued.
    */
-  claimDue(now: Date, claimUntil: Date, limit: number): Promise<Array<{ id: string; carrier: CarrierCode }>>;
+  claimDue(carrier: CarrierCode, now: Date, claimUntil: Date, limit: number): Promise<Array<{ id: string }>>;
   load(ids: string[]): Promise<TrackedShipment[]>;
   /** Delivered parcels of a carrier (pickup to delivery), newest first, for estimates. */
   deliveredTransits(carrier: CarrierCode, limit: number): Promise<DeliveredTransit[]>;

@@ -35,19 +35,25 @@ export async function createShipment(
   return result;
 }
 
-/** The scheduled tick: claims the shipments that are due and queues their polls, batched per carrier. */
-export async function fanOutPolls(deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>, now = new Date()) {
-  const due = await deps.shipments.claimDue(now, new Date(now.getTime() + claimMs(deps.refreshEveryMs)), 2_000);
-  const byCarrier = new Map<CarrierCode, string[]>();
-  for (const d of due) byCarrier.set(d.carrier, [...(byCarrier.get(d.carrier) ?? []), d.id]);
+/**
+ * The scheduled tick: claims, per carrier, the shipments that are due, but no more than that carrier can be
+ * asked in one tick under its rate limit, and queues their polls in batches. Claiming more than the budget
+ * would only queue polls that defer themselves, and a backlog of those outlives the claims and snowballs.
+ */
+export async function fanOutPolls(deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs' | 'carrierCallsPerSecond'>, now = new Date()) {
+  const claimUntil = new Date(now.getTime() + claimMs(deps.refreshEveryMs));
+  const budget = Math.max(1, Math.floor((deps.carrierCallsPerSecond * deps.refreshEveryMs) / 1_000));
+  let shipments = 0;
   let batches = 0;
-  for (const [carrier, ids] of byCarrier) {
+  for (const carrier of CARRIERS) {
+    const ids = (await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(budget, 2_000))).map((d) => d.id);
+    shipments += ids.length;
     for (let i = 0; i < ids.length; i += POLL_BATCH) {
       await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH));
       batches++;
     }
   }
-  return { shipments: due.length, batches };
+  return { shipments, batches };
 }
 
 /**

@@ -10,11 +10,19 @@ const shipment = (id: string): TrackedShipment => ({
 const snap: TrackingSnapshot = { status: 'in_transit', events: [{ at: new Date(0), status: 'in_transit', description: 'x', location: null }], estimatedDeliveryAt: null };
 
 function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: string[]; limiterWait?: number } = {}) {
-  const calls = { applied: [] as string[], deferred: [] as Array<{ ids: string[]; inMs: number; failed: boolean }>, polls: [] as string[][] };
+  const calls = {
+    applied: [] as string[],
+    deferred: [] as Array<{ ids: string[]; inMs: number; failed: boolean }>,
+    polls: [] as string[][],
+    claims: [] as Array<{ carrier: string; limit: number }>,
+  };
   const ids = opts.ids ?? ['1', '2', '3'];
   const store: ShipmentStore = {
     create: async () => { throw new Error('unused'); },
-    claimDue: async () => ids.map((id) => ({ id, carrier: id.startsWith('k') ? 'kuaidi100' : 'sandbox' })),
+    claimDue: async (carrier, _now, _until, limit) => {
+      calls.claims.push({ carrier, limit });
+      return ids.filter((id) => (id.startsWith('k') ? 'kuaidi100' : 'sandbox') === carrier).slice(0, limit).map((id) => ({ id }));
+    },
     load: async (want) => want.map(shipment),
     deliveredTransits: async () => [],
     applyPoll: async (id) => { calls.applied.push(id); return { changed: true }; },
@@ -67,6 +75,16 @@ describe('pollShipments', () => {
 });
 
 describe('fanOutPolls', () => {
+  it('claims no more per carrier and tick than the carrier rate limit allows', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `s${i}`);
+    const { deps, calls } = fakes(async () => snap, { ids });
+    deps.refreshEveryMs = 1_000;
+    deps.carrierCallsPerSecond = 10;
+    expect(await fanOutPolls(deps)).toEqual({ shipments: 10, batches: 1 });
+    expect(new Set(calls.claims.map((c) => c.limit))).toEqual(new Set([10]));
+    expect(calls.claims.map((c) => c.carrier).sort()).toEqual(['kuaidi100', 'sandbox', 'sf', 'zto']);
+  });
+
   it('queues claimed shipments in batches of one carrier each', async () => {
     const ids = [...Array.from({ length: POLL_BATCH + 3 }, (_, i) => `s${i}`), 'k1', 'k2'];
     const { deps, calls } = fakes(async () => snap, { ids });
