@@ -168,20 +168,8 @@ async function placeInTransaction(
     return { outcome: 'rejected', reason: priced.reason };
   }
 
-  // All or nothing, rows locked in id order so two multi-line orders cannot deadlock each other.
-  const ids = [...priced.reservations.keys()];
-  const reserved = await db.rows<{ id: number }>(
-    `WITH want AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS w(id, qty)),
-          locked AS (SELECT p.id FROM products p WHERE p.id = ANY($1::bigint[]) ORDER BY p.id FOR UPDATE)
-     UPDATE products p SET stock = p.stock - w.qty, reserved = p.reserved + w.qty, updated_at = now()
-       FROM want w
-      WHERE p.id = w.id AND p.id IN (SELECT id FROM locked) AND p.stock >= w.qty
-     RETURNING p.id`,
-    [ids, ids.map((id) => priced.reservations.get(id)!)],
-    tx,
-  );
-  if (reserved.length !== ids.length) throw new OutOfStock();
-
+  // The order's own rows first; the shared product rows last, so a hot SKU's row is locked only for the
+  // reservation statement and the commit, not for the whole transaction.
   await db.rows(
     `WITH priced AS (
        UPDATE order_items i SET product_id = x.product_id, unit_price_minor = x.unit, line_total_minor = x.total
@@ -200,6 +188,22 @@ async function placeInTransaction(
     tx,
   );
   await outbox.record(tx, { orderId, shopId: head.shop_id, type: 'order.placed' });
+
+  // All or nothing (a shortfall rolls the whole transaction back), rows locked in id order so two multi-line
+  // orders cannot deadlock each other. NO KEY UPDATE, the lock a plain UPDATE takes: it does not conflict with
+  // the KEY SHARE locks that other orders' order_items rows take on their product through the foreign key.
+  const ids = [...priced.reservations.keys()];
+  const reserved = await db.rows<{ id: number }>(
+    `WITH want AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS w(id, qty)),
+          locked AS (SELECT p.id FROM products p WHERE p.id = ANY($1::bigint[]) ORDER BY p.id FOR NO KEY UPDATE)
+     UPDATE products p SET stock = p.stock - w.qty, reserved = p.reserved + w.qty, updated_at = now()
+       FROM want w
+      WHERE p.id = w.id AND p.id IN (SELECT id FROM locked) AND p.stock >= w.qty
+     RETURNING p.id`,
+    [ids, ids.map((id) => priced.reservations.get(id)!)],
+    tx,
+  );
+  if (reserved.length !== ids.length) throw new OutOfStock();
   return { outcome: 'placed', totalMinor: priced.totalMinor };
 }
 

@@ -59,7 +59,7 @@ const ORDER_QUANTITIES = 'SELECT product_id, sum(quantity)::int AS qty FROM orde
  * orders sharing products then queue behind each other instead of deadlocking, which Postgres only breaks
  * after deadlock_timeout (a second of a hot SKU's throughput each time).
  */
-const LOCK_IN_ORDER = 'SELECT p.id FROM products p JOIN q ON q.product_id = p.id ORDER BY p.id FOR UPDATE OF p';
+const LOCK_IN_ORDER = 'SELECT p.id FROM products p JOIN q ON q.product_id = p.id ORDER BY p.id FOR NO KEY UPDATE OF p';
 
 /**
  * Gives an order's stock back, once: `reserved` stock (not yet paid) leaves `reserved`; `sold` stock only
@@ -86,6 +86,28 @@ async function insertRefund(db: Database, tx: Transaction, r: { orderId: string;
     tx,
   );
   return row;
+}
+
+/** On cancel: a refund of whatever was captured and not yet refunded (or being refunded), if anything. */
+async function refundTheRest(
+  db: Database,
+  tx: Transaction,
+  orderId: string,
+  shopId: string,
+  o: { payment_status: PaymentStatus; captured_minor: number; currency: string },
+): Promise<string | null> {
+  if (o.payment_status !== 'captured' && o.payment_status !== 'partially_refunded') return null;
+  const [{ committed } = { committed: 0 }] = await db.rows<{ committed: number }>(
+    `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE order_id = $1 AND status IN ('pending', 'succeeded')`,
+    [orderId],
+    tx,
+  );
+  const remaining = o.captured_minor - committed;
+  if (remaining <= 0) return null;
+  const refund = await insertRefund(db, tx, {
+    orderId, shopId, key: `cancel:${orderId}`, hash: 'cancel', amountMinor: remaining, currency: o.currency, reason: 'order cancelled',
+  });
+  return refund?.id ?? null;
 }
 
 export function createPaymentRepository(db: Database, outbox: EventOutbox): PaymentStore {
@@ -121,6 +143,8 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
             [orderId, capture.providerReference, capture.amountMinor],
             tx,
           );
+          await outbox.record(tx, { orderId, shopId: o.shop_id, type: 'order.paid' });
+          // Shared product rows last: a hot SKU stays locked only for this statement and the commit.
           await db.rows(
             `WITH q AS (${ORDER_QUANTITIES}), locked AS (${LOCK_IN_ORDER})
              UPDATE products p SET reserved = p.reserved - q.qty, updated_at = now()
@@ -128,7 +152,6 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
             [orderId],
             tx,
           );
-          await outbox.record(tx, { orderId, shopId: o.shop_id, type: 'order.paid' });
           return { outcome: 'paid' as const };
         }
         // Money arrived for an order that no longer wants it (cancelled or given up meanwhile): record it and
@@ -155,8 +178,8 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
           tx,
         );
         if (!o) return false;
-        await releaseStock(db, tx, orderId, 'reserved');
         await outbox.record(tx, { orderId, shopId: o.shop_id, type: 'order.payment_failed' });
+        await releaseStock(db, tx, orderId, 'reserved');
         return true;
       }),
 
@@ -253,20 +276,11 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
           [orderId],
           tx,
         );
-        if (o.stock_state === 'reserved' || o.stock_state === 'sold') await releaseStock(db, tx, orderId, o.stock_state);
         await outbox.record(tx, { orderId, shopId, type: 'order.cancelled' });
-        if (o.payment_status !== 'captured' && o.payment_status !== 'partially_refunded') return { refundId: null };
-        const [{ committed } = { committed: 0 }] = await db.rows<{ committed: number }>(
-          `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE order_id = $1 AND status IN ('pending', 'succeeded')`,
-          [orderId],
-          tx,
-        );
-        const remaining = o.captured_minor - committed;
-        if (remaining <= 0) return { refundId: null };
-        const refund = await insertRefund(db, tx, {
-          orderId, shopId, key: `cancel:${orderId}`, hash: 'cancel', amountMinor: remaining, currency: o.currency, reason: 'order cancelled',
-        });
-        return { refundId: refund?.id ?? null };
+        const refundId = await refundTheRest(db, tx, orderId, shopId, o);
+        // Shared product rows last: a hot SKU stays locked only for this statement and the commit.
+        if (o.stock_state === 'reserved' || o.stock_state === 'sold') await releaseStock(db, tx, orderId, o.stock_state);
+        return { refundId };
       }),
 
     async findStalePayments(before, limit) {
