@@ -112,6 +112,10 @@ export function createAlipayGateway(options: AlipayGatewayOptions): PaymentGatew
       if (!verifyAlipayNotification(params, options.alipayPublicKey) || params.app_id !== options.appId) {
         throw new PermanentError('provider_rejected', 'alipay notification signature did not verify');
       }
+      // notify_time is when Alipay sent this notification (each retry sends afresh): older than five minutes is a replay.
+      if (!isRecentBeijingTime(params.notify_time ?? '', NOTIFICATION_MAX_AGE_SECONDS)) {
+        throw new PermanentError('provider_rejected', 'alipay notification is stale (notify_time more than five minutes away)');
+      }
       const status = params.trade_status;
       const amount = params.total_amount;
       return {
@@ -125,6 +129,16 @@ export function createAlipayGateway(options: AlipayGatewayOptions): PaymentGatew
       };
     },
   };
+}
+
+const NOTIFICATION_MAX_AGE_SECONDS = 300;
+
+/** `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8), as Alipay writes times, within `maxAge` seconds of now. */
+export function isRecentBeijingTime(text: string, maxAgeSeconds: number, now = Date.now()): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text);
+  if (!m) return false;
+  const at = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]! - 8, +m[5]!, +m[6]!);
+  return Math.abs(now - at) <= maxAgeSeconds * 1000;
 }
 
 function captured(node: Node, currency: string): Capture {

@@ -131,3 +131,16 @@ describe('amounts and Retry-After', () => {
     expect(parseRetryAfter(new Date(Date.now() + 30_000).toUTCString())).toBeGreaterThanOrEqual(29);
   });
 });
+
+describe('alipay notification freshness', () => {
+  it('accepts a notify_time within five minutes (Beijing time) and refuses older, newer or malformed ones', async () => {
+    const { isRecentBeijingTime } = await import('../../src/payments/alipay.gateway.js');
+    const now = Date.UTC(2026, 10, 26, 0, 0, 0); // 08:00:00 in Beijing
+    expect(isRecentBeijingTime('2026-11-26 08:00:00', 300, now)).toBe(true);
+    expect(isRecentBeijingTime('2026-11-26 07:55:30', 300, now)).toBe(true);
+    expect(isRecentBeijingTime('2026-11-26 07:54:59', 300, now)).toBe(false);
+    expect(isRecentBeijingTime('2026-11-26 08:05:01', 300, now)).toBe(false);
+    expect(isRecentBeijingTime('2026-11-26T08:00:00Z', 300, now)).toBe(false);
+    expect(isRecentBeijingTime('', 300, now)).toBe(false);
+  });
+});
