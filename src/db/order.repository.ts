@@ -1,12 +1,11 @@
 import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
+import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { Order, OrderStatus, PaymentMethod, PaymentStatus } from '../domain/order.js';
 import type { OrderStore, PlacementOutcome } from '../domain/ports.js';
 import type { CatalogEntry } from '../domain/pricing.js';
 import type { ShipmentView } from '../domain/tracking-ports.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface OrderRow {
   id: string;
@@ -86,7 +85,7 @@ export function createOrderRepository(db: Database, outbox: EventOutbox): OrderS
     },
 
     async get(shopId, id) {
-      if (!UUID.test(id)) return null;
+      if (!isUuid(id)) return null;
       const [row] = await db.rows<OrderRow>(`${SELECT_ORDER} WHERE o.shop_id = $1 AND o.id = $2`, [shopId, id]);
       return row ? toOrder(row) : null;
     },

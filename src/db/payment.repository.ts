@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
+import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import { conflict, DomainError, notFound } from '../domain/errors.js';
 import type { OrderStatus, PaymentStatus } from '../domain/order.js';
 import type { CaptureContext, PaymentStore, RefundView } from '../domain/payment-ports.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const CAPTURE_COLUMNS = `id, shop_id, status, payment_status, payment_method, payment_token, total_minor, currency, payment_attempts`;
 interface CaptureRow {
@@ -88,6 +87,16 @@ async function insertRefund(db: Database, tx: Transaction, r: { orderId: string;
   return row;
 }
 
+/** What an order's refunds already take from its capture: those that succeeded and those still pending. */
+async function committedRefunds(db: Database, tx: Transaction, orderId: string): Promise<number> {
+  const [row] = await db.rows<{ committed: number }>(
+    `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE order_id = $1 AND status IN ('pending', 'succeeded')`,
+    [orderId],
+    tx,
+  );
+  return row?.committed ?? 0;
+}
+
 /** On cancel: a refund of whatever was captured and not yet refunded (or being refunded), if anything. */
 async function refundTheRest(
   db: Database,
@@ -97,12 +106,7 @@ async function refundTheRest(
   o: { payment_status: PaymentStatus; captured_minor: number; currency: string },
 ): Promise<string | null> {
   if (o.payment_status !== 'captured' && o.payment_status !== 'partially_refunded') return null;
-  const [{ committed } = { committed: 0 }] = await db.rows<{ committed: number }>(
-    `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE order_id = $1 AND status IN ('pending', 'succeeded')`,
-    [orderId],
-    tx,
-  );
-  const remaining = o.captured_minor - committed;
+  const remaining = o.captured_minor - (await committedRefunds(db, tx, orderId));
   if (remaining <= 0) return null;
   const refund = await insertRefund(db, tx, {
     orderId, shopId, key: `cancel:${orderId}`, hash: 'cancel', amountMinor: remaining, currency: o.currency, reason: 'order cancelled',
@@ -122,7 +126,7 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
     },
 
     async captureContext(orderId) {
-      if (!UUID.test(orderId)) return null;
+      if (!isUuid(orderId)) return null;
       const [row] = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS} FROM orders WHERE id = $1`, [orderId]);
       return row ? toCapture(row) : null;
     },
@@ -185,7 +189,7 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
 
     requestRefund: (r) =>
       db.transaction(async (tx) => {
-        if (!UUID.test(r.orderId)) throw notFound('order');
+        if (!isUuid(r.orderId)) throw notFound('order');
         const [o] = await db.rows<{ payment_status: PaymentStatus; captured_minor: number; currency: string }>(
           'SELECT payment_status, captured_minor, currency FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE',
           [r.orderId, r.shopId],
@@ -204,11 +208,7 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
           return { refund: toRefund(prior), created: false };
         }
         if (o.payment_status !== 'captured' && o.payment_status !== 'partially_refunded') throw conflict('the order has no captured payment to refund');
-        const [{ committed } = { committed: 0 }] = await db.rows<{ committed: number }>(
-          `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE order_id = $1 AND status IN ('pending', 'succeeded')`,
-          [r.orderId],
-          tx,
-        );
+        const committed = await committedRefunds(db, tx, r.orderId);
         if (committed + r.amountMinor > o.captured_minor) {
           throw conflict(`refunds would exceed the captured amount (${o.captured_minor} captured, ${committed} already refunded or pending)`);
         }
@@ -262,7 +262,7 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
 
     cancel: (shopId, orderId) =>
       db.transaction(async (tx) => {
-        if (!UUID.test(orderId)) throw notFound('order');
+        if (!isUuid(orderId)) throw notFound('order');
         const [o] = await db.rows<{ status: OrderStatus; stock_state: string; payment_status: PaymentStatus; captured_minor: number; currency: string }>(
           'SELECT status, stock_state, payment_status, captured_minor, currency FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE',
           [orderId, shopId],

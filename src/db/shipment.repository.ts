@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from './database.js';
+import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import { conflict, notFound } from '../domain/errors.js';
 import type { CarrierCode, ShipmentStatus } from '../domain/carrier.js';
 import type { ShipmentStore, ShipmentView, TrackedShipment } from '../domain/tracking-ports.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface ShipmentRow {
   id: string;
@@ -35,7 +34,7 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
   return {
     create: (s) =>
       db.transaction(async (tx) => {
-        if (!UUID.test(s.orderId)) throw notFound('order');
+        if (!isUuid(s.orderId)) throw notFound('order');
         const [o] = await db.rows<{ status: string; to_city: string | null; phone: string | null }>(
           `SELECT status, shipping_address->>'city' AS to_city, customer->>'phone' AS phone
              FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE`,

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from './database.js';
-import { newOrderId } from '../domain/ids.js';
+import { newOrderId, isUuid } from '../domain/ids.js';
 import type { DeliveryView, EventState, OutboxEvent, WebhookStore } from '../webhooks/webhook-ports.js';
 
 /** How long a delivery lease lasts unless renewed; the holder renews it every RENEW_EVERY_MS while it runs. */
 const LEASE = '30 seconds';
 const RENEW_EVERY_MS = 10_000;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface EventRow {
   id: string;
@@ -133,7 +131,7 @@ export function createWebhookRepository(db: Database): WebhookStore {
     },
 
     async findDelivery(shopId, deliveryId) {
-      if (!UUID.test(deliveryId)) return null;
+      if (!isUuid(deliveryId)) return null;
       const [row] = await db.rows<{ event_id: string; order_id: string }>(
         `SELECT d.event_id, e.order_id FROM webhook_deliveries d JOIN order_events e ON e.id = d.event_id WHERE d.id = $1 AND d.shop_id = $2`,
         [deliveryId, shopId],

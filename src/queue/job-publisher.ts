@@ -11,6 +11,7 @@ import { trackingPollJob } from '../../jobs/tracking-poll.job.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import { webhookJobs, type WebhookJobs } from './webhook-publisher.js';
 import type { Queues } from './queues.js';
+import { withTimeout } from '../timeout.js';
 import type { Logger } from '../logger.js';
 import type { CarrierCode } from '../domain/carrier.js';
 
@@ -23,15 +24,8 @@ const ENQUEUE_TIMEOUT_MS = 2_000;
 /** Adds a job as its definition says: validated payload, business-key job id, default options. */
 export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, retryBaseDelayMs: number) {
   const payload = def.payload.parse(data);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`enqueue to ${def.queue} timed out`)), ENQUEUE_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([queue.add(def.queue, payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) }), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const add = queue.add(def.queue, payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) });
+  return withTimeout(add, ENQUEUE_TIMEOUT_MS, `enqueue to ${def.queue} timed out`);
 }
 
 async function stateOf(queue: Queue, jobId: string): Promise<JobState> {

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { sendProblem, problemType } from '../problem.js';
+import { withTimeout } from '../../timeout.js';
 
 export type ReadinessCheck = () => Promise<unknown>;
 
@@ -16,12 +17,4 @@ export function healthRouter(checks: Record<string, ReadinessCheck>): Router {
     sendProblem(res, { status: 503, type: problemType('dependency_unavailable'), detail: `not ready: ${down.join(', ')} down` }, { 'Retry-After': '5' });
   });
   return r;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms))),
-  ]);
 }
