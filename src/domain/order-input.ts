@@ -9,11 +9,16 @@ export const currencySchema = z
   .regex(/^[A-Z]{3}$/, { error: 'must be an ISO 4217 code such as CNY', abort: true })
   .refine((c) => KNOWN_CURRENCIES.has(c), 'is not an ISO 4217 currency');
 
-/** Postgres text cannot hold NUL, and no name or reference needs one: refused, never silently altered. */
-export const noNul = (v: string) => !v.includes('\u0000');
+/**
+ * Text Postgres can store as sent: no NUL (text cannot hold it) and well-formed Unicode (a lone surrogate is
+ * refused by jsonb and silently replaced in text). No name or reference needs either: refused, never altered.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const storableText = (v: string) => !v.includes('\u0000') && !LONE_SURROGATE.test(v);
+const STORABLE = 'must not contain NUL characters or unpaired surrogates';
 export const text = (max: number) =>
-  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(noNul, 'must not contain NUL characters');
-export const skuSchema = z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noNul, 'must not contain NUL characters');
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(storableText, STORABLE);
+export const skuSchema = z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(storableText, STORABLE);
 
 export const MAX_QUANTITY = 10_000;
 export const MAX_LINES = 100;

@@ -31,6 +31,13 @@ describe('order input', () => {
     expect(paths({ ...valid, items: Array.from({ length: 101 }, () => ({ sku: 'A', quantity: 1 })) })).toEqual(['items']);
   });
 
+  it('refuses text Postgres cannot store as sent: NUL and unpaired surrogates, but keeps real pairs', () => {
+    expect(paths({ ...valid, customer: { name: 'Li\uDC00' } })).toEqual(['customer.name']);
+    expect(paths({ ...valid, externalId: 'a\uD800b' })).toEqual(['externalId']);
+    expect(paths({ ...valid, items: [{ sku: 'T\u0000', quantity: 1 }] })).toEqual(['items.0.sku']);
+    expect(paths({ ...valid, customer: { name: 'Li 🍵' } })).toEqual([]);
+  });
+
   it('refuses unknown fields instead of ignoring them', () => {
     expect(orderInputSchema.safeParse({ ...valid, discount: 100 }).success).toBe(false);
   });
