@@ -35,6 +35,15 @@ export interface NewOrder {
   input: OrderInput;
 }
 
+/** What the intake stored for an idempotency key: the new order, or the one the key already named. */
+export interface ReceivedOrder {
+  id: string;
+  requestHash: string;
+  status: OrderStatus;
+  created: boolean;
+  createdAt: Date;
+}
+
 export interface ListQuery {
   status?: OrderStatus | undefined;
   limit: number;
@@ -52,7 +61,7 @@ export interface OrderStore {
    * Stores a `received` order unless the shop already used this idempotency key. Returns the stored order's
    * id and request hash either way, so the caller can tell a replay from a reuse.
    */
-  createReceived(order: NewOrder): Promise<{ id: string; requestHash: string; status: OrderStatus; created: boolean; createdAt: Date }>;
+  createReceived(order: NewOrder): Promise<ReceivedOrder>;
   get(shopId: string, id: string): Promise<Order | null>;
   list(shopId: string, query: ListQuery): Promise<Order[]>;
   /**
