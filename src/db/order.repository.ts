@@ -3,7 +3,10 @@ import type { Database } from './database.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { Order, OrderStatus, PaymentMethod, PaymentStatus } from '../domain/order.js';
-import type { OrderStore, PlacementOutcome } from '../domain/ports.js';
+import type { NewOrder, OrderStore, PlacementOutcome, ReceivedOrder } from '../domain/ports.js';
+import { TransientError } from '../domain/errors.js';
+import { createBatcher } from '../batcher.js';
+import { insertReceivedOrders } from './order-intake.batch.js';
 import type { CatalogEntry } from '../domain/pricing.js';
 import type { ShipmentView } from '../domain/tracking-ports.js';
 
@@ -49,40 +52,34 @@ const SELECT_ORDER = `
             FROM shipments s WHERE s.order_id = o.id) AS shipments
     FROM orders o`;
 
+/** Orders stored per intake statement at most; 64 connections' worth of requests fit in one. */
+const INTAKE_BATCH_MAX = 128;
+
+const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+
 /** Thrown inside the placement transaction to roll back a partial reservation. */
 class OutOfStock extends Error {}
 
 export function createOrderRepository(db: Database, outbox: EventOutbox): OrderStore {
-  return {
-    async createReceived(o) {
-      const { input } = o;
-      const [row] = await db.rows<{ id: string; request_hash: string; status: OrderStatus; created_at: Date }>(
-        `WITH ins AS (
-           INSERT INTO orders (id, shop_id, idempotency_key, request_hash, external_id, status, currency, customer,
-                               shipping_address, payment_method, payment_token)
-           VALUES ($1, $2, $3, $4, $5, 'received', $6, $7::jsonb, $8::jsonb, $9, $10)
-           ON CONFLICT (shop_id, idempotency_key) DO NOTHING
-           RETURNING id, request_hash, status, created_at
-         ), lines AS (
-           INSERT INTO order_items (order_id, line_no, sku, quantity)
-           SELECT ins.id, t.line_no, t.sku, t.quantity
-             FROM ins, unnest($11::text[], $12::int[]) WITH ORDINALITY AS t(sku, quantity, line_no)
-         )
-         SELECT id, request_hash, status, created_at FROM ins`,
-        [
-          o.id, o.shopId, o.idempotencyKey, o.requestHash, input.externalId ?? null, input.currency,
-          JSON.stringify(input.customer), JSON.stringify(input.shippingAddress), input.payment.method,
-          input.payment.token, input.items.map((i) => i.sku), input.items.map((i) => i.quantity),
-        ],
-      );
-      if (row) return { id: row.id, requestHash: row.request_hash, status: row.status, created: true, createdAt: row.created_at };
-      // The key was taken (perhaps by a request that committed while this one waited): read it afresh.
-      const [prior] = await db.rows<{ id: string; request_hash: string; status: OrderStatus; created_at: Date }>(
-        'SELECT id, request_hash, status, created_at FROM orders WHERE shop_id = $1 AND idempotency_key = $2',
-        [o.shopId, o.idempotencyKey],
-      );
-      return { id: prior!.id, requestHash: prior!.request_hash, status: prior!.status, created: false, createdAt: prior!.created_at };
+  // Group commit for the intake: the orders that arrive while a batch is being stored go in the next one.
+  const intake = createBatcher<NewOrder, ReceivedOrder | Error>(
+    async (batch) => {
+      try {
+        return await insertReceivedOrders(db, batch);
+      } catch (error) {
+        // A value Postgres refuses fails the statement for the whole batch: store each alone, so only its own
+        // request fails. A transient failure is every request's (they answer 503 and are retried).
+        if (batch.length === 1 || error instanceof TransientError) throw error;
+        return Promise.all(batch.map((o) => insertReceivedOrders(db, [o]).then((r) => r[0]!, (e: unknown) => asError(e))));
+      }
     },
+    { maxBatch: INTAKE_BATCH_MAX, maxConcurrentFlushes: 2 },
+  );
+  return {
+    createReceived: (o) => intake.submit(o).then((r) => {
+      if (r instanceof Error) throw r;
+      return r;
+    }),
 
     async get(shopId, id) {
       if (!isUuid(id)) return null;
