@@ -81,7 +81,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
     backlogLarge: int(env, 'BENCH_BACKLOG_LARGE', size.backlogLarge),
     skus: int(env, 'BENCH_SKUS', size.skus),
     paymentMethod: oneOf(env, 'BENCH_PAYMENT_METHOD', ['alipay', 'wechat_pay', 'paypal', 'card'] as const, 'card'),
-    runtime: oneOf(env, 'BENCH_RUNTIME', ['tsx', 'dist'] as const, 'tsx'),
+    // Full size measures what production runs (the compiled dist, as the Procfile starts it); tiny runs from source.
+    runtime: oneOf(env, 'BENCH_RUNTIME', ['tsx', 'dist'] as const, scale === 'full' ? 'dist' : 'tsx'),
     cpuProfDir: env.BENCH_CPU_PROF_DIR || undefined,
     waitTimeoutMs: int(env, 'BENCH_WAIT_TIMEOUT_S', scale === 'tiny' ? 120 : 900) * 1000,
     system: {
