@@ -1,6 +1,6 @@
 import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
-import { recordOrderEvent, type OrderEventType } from '../webhooks/order-events.js';
+import { recordOrderEvent, recordOrderEvents, type OrderEventType } from '../webhooks/order-events.js';
 
 /**
  * The transactional outbox as the repositories use it: an event is written in the same transaction as the
@@ -9,12 +9,18 @@ import { recordOrderEvent, type OrderEventType } from '../webhooks/order-events.
  */
 export interface EventOutbox {
   record(tx: Transaction, e: { orderId: string; shopId: string; type: OrderEventType }): Promise<void>;
+  /** `record` for many events in one statement, in the order given (a batch of orders placed together). */
+  recordMany(tx: Transaction, events: ReadonlyArray<{ orderId: string; shopId: string; type: OrderEventType }>): Promise<void>;
 }
 
 export function createEventOutbox(db: Database, notify: (orderId: string) => void = () => undefined): EventOutbox {
   return {
     async record(tx, e) {
       if (await recordOrderEvent(db, tx, e)) tx.afterCommit(() => notify(e.orderId));
+    },
+    async recordMany(tx, events) {
+      const orderIds = new Set((await recordOrderEvents(db, tx, events)).map((r) => r.orderId));
+      if (orderIds.size) tx.afterCommit(() => orderIds.forEach((id) => notify(id)));
     },
   };
 }

@@ -1,13 +1,12 @@
-import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { Order, OrderStatus, PaymentMethod, PaymentStatus } from '../domain/order.js';
 import type { NewOrder, OrderStore, PlacementOutcome, ReceivedOrder } from '../domain/ports.js';
 import { TransientError } from '../domain/errors.js';
-import { createBatcher } from '../batcher.js';
+import { createBatcher, type Batcher } from '../batcher.js';
 import { insertReceivedOrders } from './order-intake.batch.js';
-import type { CatalogEntry } from '../domain/pricing.js';
+import { placeOrders, type PriceFn } from './order-placement.batch.js';
 import type { ShipmentView } from '../domain/tracking-ports.js';
 
 interface OrderRow {
@@ -57,9 +56,6 @@ const INTAKE_BATCH_MAX = 128;
 
 const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
 
-/** Thrown inside the placement transaction to roll back a partial reservation. */
-class OutOfStock extends Error {}
-
 export function createOrderRepository(db: Database, outbox: EventOutbox): OrderStore {
   // Group commit for the intake: the orders that arrive while a batch is being stored go in the next one.
   const intake = createBatcher<NewOrder, ReceivedOrder | Error>(
@@ -97,24 +93,7 @@ export function createOrderRepository(db: Database, outbox: EventOutbox): OrderS
       return rows.map(toOrder);
     },
 
-    async place(orderId, price): Promise<PlacementOutcome> {
-      try {
-        return await db.transaction((tx) => placeInTransaction(db, outbox, tx, orderId, price));
-      } catch (error) {
-        if (!(error instanceof OutOfStock)) throw error;
-        return db.transaction(async (tx) => {
-          const [row] = await db.rows<{ shop_id: string }>(
-            `UPDATE orders SET status = 'rejected', status_reason = 'out_of_stock', updated_at = now()
-              WHERE id = $1 AND status = 'received' RETURNING shop_id`,
-            [orderId],
-            tx,
-          );
-          if (!row) return { outcome: 'skipped', status: 'rejected' } as const;
-          await outbox.record(tx, { orderId, shopId: row.shop_id, type: 'order.rejected' });
-          return { outcome: 'rejected', reason: 'out_of_stock' } as const;
-        });
-      }
-    },
+    place: batchedPlacement(db, outbox),
 
     async findStale(statuses, before, limit) {
       const rows = await db.rows<{ id: string; status: OrderStatus; payment_method: PaymentMethod }>(
@@ -127,80 +106,41 @@ export function createOrderRepository(db: Database, outbox: EventOutbox): OrderS
   };
 }
 
-async function placeInTransaction(
-  db: Database,
-  outbox: EventOutbox,
-  tx: Transaction,
-  orderId: string,
-  price: Parameters<OrderStore['place']>[1],
-): Promise<PlacementOutcome> {
-  const lines = await db.rows<{ shop_id: string; status: OrderStatus; currency: string; sku: string; quantity: number }>(
-    `SELECT o.shop_id, o.status, o.currency, i.sku, i.quantity
-       FROM orders o JOIN order_items i ON i.order_id = o.id
-      WHERE o.id = $1 ORDER BY i.line_no FOR UPDATE OF o`,
-    [orderId],
-    tx,
-  );
-  const head = lines[0];
-  if (!head) return { outcome: 'skipped', status: 'rejected' };
-  if (head.status !== 'received') return { outcome: 'skipped', status: head.status };
+/** Orders placed per transaction at most. */
+const PLACEMENT_BATCH_MAX = 100;
 
-  const products = await db.rows<{ id: number; sku: string; price_minor: number; currency: string }>(
-    'SELECT id, sku, price_minor, currency FROM products WHERE shop_id = $1 AND sku = ANY($2::text[])',
-    [head.shop_id, [...new Set(lines.map((l) => l.sku))]],
-    tx,
-  );
-  const catalog = new Map<string, CatalogEntry>(
-    products.map((p) => [p.sku, { productId: p.id, priceMinor: p.price_minor, currency: p.currency }]),
-  );
-  const priced = price(lines.map((l) => ({ sku: l.sku, quantity: l.quantity })), catalog, head.currency);
-  if (!priced.ok) {
-    await db.rows(
-      `UPDATE orders SET status = 'rejected', status_reason = $2, updated_at = now() WHERE id = $1`,
-      [orderId, priced.reason],
-      tx,
-    );
-    await outbox.record(tx, { orderId, shopId: head.shop_id, type: 'order.rejected' });
-    return { outcome: 'rejected', reason: priced.reason };
-  }
-
-  // The order's own rows first; the shared product rows last, so a hot SKU's row is locked only for the
-  // reservation statement and the commit, not for the whole transaction.
-  await db.rows(
-    `WITH priced AS (
-       UPDATE order_items i SET product_id = x.product_id, unit_price_minor = x.unit, line_total_minor = x.total
-         FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS x(line_no, product_id, unit, total)
-        WHERE i.order_id = $1 AND i.line_no = x.line_no
-     )
-     UPDATE orders SET status = 'placed', total_minor = $6, stock_state = 'reserved', placed_at = now(), updated_at = now() WHERE id = $1`,
-    [
-      orderId,
-      priced.lines.map((_, k) => k + 1),
-      priced.lines.map((l) => l.productId),
-      priced.lines.map((l) => l.unitPriceMinor),
-      priced.lines.map((l) => l.lineTotalMinor),
-      priced.totalMinor,
-    ],
-    tx,
-  );
-  await outbox.record(tx, { orderId, shopId: head.shop_id, type: 'order.placed' });
-
-  // All or nothing (a shortfall rolls the whole transaction back), rows locked in id order so two multi-line
-  // orders cannot deadlock each other. NO KEY UPDATE, the lock a plain UPDATE takes: it does not conflict with
-  // the KEY SHARE locks that other orders' order_items rows take on their product through the foreign key.
-  const ids = [...priced.reservations.keys()];
-  const reserved = await db.rows<{ id: number }>(
-    `WITH want AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS w(id, qty)),
-          locked AS (SELECT p.id FROM products p WHERE p.id = ANY($1::bigint[]) ORDER BY p.id FOR NO KEY UPDATE)
-     UPDATE products p SET stock = p.stock - w.qty, reserved = p.reserved + w.qty, updated_at = now()
-       FROM want w
-      WHERE p.id = w.id AND p.id IN (SELECT id FROM locked) AND p.stock >= w.qty
-     RETURNING p.id`,
-    [ids, ids.map((id) => priced.reservations.get(id)!)],
-    tx,
-  );
-  if (reserved.length !== ids.length) throw new OutOfStock();
-  return { outcome: 'placed', totalMinor: priced.totalMinor };
+/**
+ * Group commit for placement: the orders this process's jobs submit while a batch is being placed go in the
+ * next one (`placeOrders`), so a flash sale takes the hot product's row lock once per batch, not once per
+ * order. A job waits for a flush, not for a pooled connection: only a flush holds one. `price` is the
+ * domain's one pricing function; a batch is priced by one function, hence a batcher per function.
+ */
+function batchedPlacement(db: Database, outbox: EventOutbox): OrderStore['place'] {
+  const batchers = new Map<PriceFn, Batcher<string, PlacementOutcome | Error>>();
+  const placeAlone = (id: string, price: PriceFn) =>
+    placeOrders(db, outbox, [id], price).then((r) => r[0]!, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  const batcher = (price: PriceFn) => {
+    const flush = async (ids: string[]): Promise<Array<PlacementOutcome | Error>> => {
+      try {
+        return await placeOrders(db, outbox, ids, price);
+      } catch (error) {
+        // Not the database's blip (a bug, a value Postgres refuses): one order's fault must not fail the
+        // batch's every job, retry after retry. Each alone, one at a time, so only that order's job fails.
+        if (ids.length === 1 || error instanceof TransientError) throw error;
+        const outcomes: Array<PlacementOutcome | Error> = [];
+        for (const id of ids) outcomes.push(await placeAlone(id, price));
+        return outcomes;
+      }
+    };
+    const created = createBatcher(flush, { maxBatch: PLACEMENT_BATCH_MAX, maxConcurrentFlushes: 2 });
+    batchers.set(price, created);
+    return created;
+  };
+  return async (orderId, price) => {
+    const outcome = await (batchers.get(price) ?? batcher(price)).submit(orderId);
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  };
 }
 
 function toOrder(r: OrderRow): Order {

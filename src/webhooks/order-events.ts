@@ -24,12 +24,29 @@ export async function recordOrderEvent(
   tx: Transaction,
   e: { orderId: string; shopId: string; type: OrderEventType },
 ): Promise<{ id: string; seq: number } | null> {
-  const [row] = await db.rows<{ id: string; seq: number }>(
+  const [row] = await recordOrderEvents(db, tx, [e]);
+  return row ?? null;
+}
+
+/**
+ * `recordOrderEvent` for many events in one statement, under the same rules (the caller holds every order's
+ * row lock). Events get their `seq` in the order given, so an order's events keep their order; returns the
+ * recorded ones (those of shops with a webhookUrl), in that order.
+ */
+export async function recordOrderEvents(
+  db: Database,
+  tx: Transaction,
+  events: ReadonlyArray<{ orderId: string; shopId: string; type: OrderEventType }>,
+): Promise<Array<{ id: string; seq: number; orderId: string }>> {
+  if (!events.length) return [];
+  return db.rows<{ id: string; seq: number; orderId: string }>(
     `INSERT INTO order_events (id, order_id, shop_id, type)
-     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM shops WHERE id = $3 AND webhook_url IS NOT NULL)
-     RETURNING id, seq`,
-    [newOrderId(), e.orderId, e.shopId, e.type],
+     SELECT e.id, e.order_id, e.shop_id, e.type
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) WITH ORDINALITY AS e(id, order_id, shop_id, type, n)
+      WHERE EXISTS (SELECT 1 FROM shops s WHERE s.id = e.shop_id AND s.webhook_url IS NOT NULL)
+      ORDER BY e.n
+     RETURNING id, seq, order_id AS "orderId"`,
+    [events.map(() => newOrderId()), events.map((e) => e.orderId), events.map((e) => e.shopId), events.map((e) => e.type)],
     tx,
   );
-  return row ?? null;
 }
