@@ -33,6 +33,8 @@ const schema = z.object({
   /** Worker processes serve their own /metrics (job durations and outcomes) on this port when set. */
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   WORKER_CONCURRENCY: positiveInt.max(1000).optional(),
+  /** The order-placement queue's own, over WORKER_CONCURRENCY: its jobs share transactions, not connections. */
+  WORKER_CONCURRENCY_ORDER_PLACEMENT: positiveInt.max(1000).optional(),
   WORKER_QUEUES: z.string().optional(),
   SANDBOX: flag.optional(),
   TRACKING_REFRESH_EVERY_MS: positiveInt.default(15 * 60_000),
@@ -114,7 +116,9 @@ export class ConfigError extends Error {
 
 /** Sensible in-flight jobs per queue: placement is short database work, capture waits on a provider. */
 const DEFAULT_CONCURRENCY: Record<QueueName, number> = {
-  'order-placement': 16,
+  // Placement jobs wait for a group commit (two batches in flight, each one connection): the more jobs in
+  // flight, the larger the batches that form.
+  'order-placement': 64,
   'payment-capture': 32,
   'payment-refund': 8,
   'tracking-poll': 4,
@@ -142,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
   const concurrency = Object.fromEntries(
     QUEUE_NAMES.map((q) => [q, q === 'maintenance' ? 1 : (e.WORKER_CONCURRENCY ?? DEFAULT_CONCURRENCY[q])]),
   ) as Record<QueueName, number>;
+  concurrency['order-placement'] = e.WORKER_CONCURRENCY_ORDER_PLACEMENT ?? concurrency['order-placement'];
   const publicUrl = (e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, '');
   return Object.freeze({
     mode,
