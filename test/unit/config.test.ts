@@ -36,4 +36,12 @@ describe('config', () => {
     expect(c.workerQueues).toEqual(['order-placement', 'payment-capture']);
     expect(c.workerConcurrency['order-placement']).toBe(7);
   });
+
+  it('runs placement 64 jobs in flight unless told, and WORKER_CONCURRENCY_ORDER_PLACEMENT overrides it alone', () => {
+    expect(loadConfig(base).workerConcurrency['order-placement']).toBe(64);
+    const c = loadConfig({ ...base, WORKER_CONCURRENCY: '8', WORKER_CONCURRENCY_ORDER_PLACEMENT: '48' });
+    expect(c.workerConcurrency['order-placement']).toBe(48);
+    expect(c.workerConcurrency['payment-capture']).toBe(8);
+    expect(failure({ ...base, WORKER_CONCURRENCY_ORDER_PLACEMENT: '0' })).toBe('WORKER_CONCURRENCY_ORDER_PLACEMENT');
+  });
 });
