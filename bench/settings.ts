@@ -64,6 +64,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
   // 8, not 32: WORKER_CONCURRENCY is per queue, and at 32 (five busy queues on a pool of 24) the worker's pool
   // starves — jobs fail with "Operation timeout" and the pipeline stalls (seen at dfeda38). Raise it once fixed.
   const concurrency = int(env, 'BENCH_WORKER_CONCURRENCY', 8);
+  // Placement jobs share transactions (group commit): 64 in flight form batches and hold two connections at most.
+  const placementConcurrency = int(env, 'BENCH_PLACEMENT_CONCURRENCY', 64);
   const settings: BenchSettings = {
     scale,
     databaseAdminUrl: env.BENCH_DATABASE_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -91,6 +93,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
       LOG_LEVEL: 'warn',
       DB_POOL_MAX: String(poolMax),
       WORKER_CONCURRENCY: String(concurrency),
+      WORKER_CONCURRENCY_ORDER_PLACEMENT: String(placementConcurrency),
       // Fast retries and a short sweep, as the issue asks: a lost job costs seconds, not minutes.
       RETRY_BASE_DELAY_MS: '50',
       PAYMENT_RETRY_BASE_MS: '200',
