@@ -5,31 +5,9 @@ import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import { conflict, DomainError, notFound } from '../domain/errors.js';
 import type { OrderStatus, PaymentStatus } from '../domain/order.js';
-import type { CaptureContext, PaymentStore, RefundView } from '../domain/payment-ports.js';
-
-const CAPTURE_COLUMNS = `id, shop_id, status, payment_status, payment_method, payment_token, total_minor, currency, payment_attempts`;
-interface CaptureRow {
-  id: string;
-  shop_id: string;
-  status: OrderStatus;
-  payment_status: PaymentStatus;
-  payment_method: CaptureContext['method'];
-  payment_token: string;
-  total_minor: number;
-  currency: string;
-  payment_attempts: number;
-}
-const toCapture = (r: CaptureRow): CaptureContext => ({
-  orderId: r.id,
-  shopId: r.shop_id,
-  status: r.status,
-  paymentStatus: r.payment_status,
-  method: r.payment_method,
-  token: r.payment_token,
-  amountMinor: r.total_minor,
-  currency: r.currency,
-  attempts: r.payment_attempts,
-});
+import type { CaptureContext, PaymentStore, RefundView, SettleOutcome } from '../domain/payment-ports.js';
+import type { Capture } from '../domain/payment-gateway.js';
+import { createCaptureBatches, LOCK_IN_ORDER, type LockedOrder } from './payment-capture.batch.js';
 
 interface RefundRow {
   id: string;
@@ -53,13 +31,6 @@ const toRefund = (r: RefundRow): RefundView => ({
 
 /** An order's quantities per product. */
 const ORDER_QUANTITIES = 'SELECT product_id, sum(quantity)::int AS qty FROM order_items WHERE order_id = $1 GROUP BY product_id';
-/**
- * Every statement that touches several products locks them in id order first (as placement does): two
- * orders sharing products then queue behind each other instead of deadlocking, which Postgres only breaks
- * after deadlock_timeout (a second of a hot SKU's throughput each time).
- */
-const LOCK_IN_ORDER = 'SELECT p.id FROM products p JOIN q ON q.product_id = p.id ORDER BY p.id FOR NO KEY UPDATE OF p';
-
 /**
  * Gives an order's stock back, once: `reserved` stock (not yet paid) leaves `reserved`; `sold` stock only
  * returns to `stock`. The caller holds the order row lock and knows its current stock_state.
@@ -114,64 +85,33 @@ async function refundTheRest(
   return refund?.id ?? null;
 }
 
+/**
+ * Money arrived for an order that no longer wants it (cancelled or given up meanwhile): record it and give it
+ * back in full. The caller holds the order's row lock.
+ */
+async function refundLateCapture(db: Database, tx: Transaction, o: LockedOrder, capture: Capture): Promise<SettleOutcome> {
+  await db.rows(
+    `UPDATE orders SET payment_status = 'captured', provider_reference = $2, captured_minor = $3, updated_at = now() WHERE id = $1`,
+    [o.id, capture.providerReference, capture.amountMinor],
+    tx,
+  );
+  const key = `auto-refund:${o.id}`;
+  const refund = await insertRefund(db, tx, {
+    orderId: o.id, shopId: o.shop_id, key, hash: 'auto', amountMinor: capture.amountMinor, currency: o.currency,
+    reason: `captured after the order became ${o.status}`,
+  });
+  const [existing] = refund ? [refund] : await db.rows<RefundRow>(`SELECT id FROM refunds WHERE shop_id = $1 AND idempotency_key = $2`, [o.shop_id, key], tx);
+  return { outcome: 'refunding', refundId: existing!.id };
+}
+
 export function createPaymentRepository(db: Database, outbox: EventOutbox): PaymentStore {
+  const batches = createCaptureBatches(db, outbox, (tx, o, capture) => refundLateCapture(db, tx, o, capture));
   return {
-    async beginCapture(orderId) {
-      const [row] = await db.rows<CaptureRow>(
-        `UPDATE orders SET payment_attempts = payment_attempts + 1
-          WHERE id = $1 AND status = 'placed' AND payment_status = 'pending' RETURNING ${CAPTURE_COLUMNS}`,
-        [orderId],
-      );
-      return row ? toCapture(row) : null;
-    },
+    beginCapture: batches.beginCapture,
 
-    async captureContext(orderId) {
-      if (!isUuid(orderId)) return null;
-      const [row] = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS} FROM orders WHERE id = $1`, [orderId]);
-      return row ? toCapture(row) : null;
-    },
+    captureContext: batches.captureContext,
 
-    settleCapture: (orderId, capture) =>
-      db.transaction(async (tx) => {
-        const [o] = await db.rows<{ status: OrderStatus; payment_status: PaymentStatus; shop_id: string; currency: string; stock_state: string }>(
-          'SELECT status, payment_status, shop_id, currency, stock_state FROM orders WHERE id = $1 FOR UPDATE',
-          [orderId],
-          tx,
-        );
-        if (!o) throw notFound('order');
-        if (o.payment_status !== 'pending' && o.payment_status !== 'failed') return { outcome: 'already_settled' as const };
-        if (o.status === 'placed') {
-          await db.rows(
-            `UPDATE orders SET status = 'paid', payment_status = 'captured', provider_reference = $2, captured_minor = $3,
-                    stock_state = 'sold', updated_at = now() WHERE id = $1`,
-            [orderId, capture.providerReference, capture.amountMinor],
-            tx,
-          );
-          await outbox.record(tx, { orderId, shopId: o.shop_id, type: 'order.paid' });
-          // Shared product rows last: a hot SKU stays locked only for this statement and the commit.
-          await db.rows(
-            `WITH q AS (${ORDER_QUANTITIES}), locked AS (${LOCK_IN_ORDER})
-             UPDATE products p SET reserved = p.reserved - q.qty, updated_at = now()
-               FROM q WHERE p.id = q.product_id AND p.id IN (SELECT id FROM locked)`,
-            [orderId],
-            tx,
-          );
-          return { outcome: 'paid' as const };
-        }
-        // Money arrived for an order that no longer wants it (cancelled or given up meanwhile): record it and
-        // give it back in full.
-        await db.rows(
-          `UPDATE orders SET payment_status = 'captured', provider_reference = $2, captured_minor = $3, updated_at = now() WHERE id = $1`,
-          [orderId, capture.providerReference, capture.amountMinor],
-          tx,
-        );
-        const refund = await insertRefund(db, tx, {
-          orderId, shopId: o.shop_id, key: `auto-refund:${orderId}`, hash: 'auto', amountMinor: capture.amountMinor,
-          currency: o.currency, reason: `captured after the order became ${o.status}`,
-        });
-        const [existing] = refund ? [refund] : await db.rows<RefundRow>(`SELECT id FROM refunds WHERE shop_id = $1 AND idempotency_key = $2`, [o.shop_id, `auto-refund:${orderId}`], tx);
-        return { outcome: 'refunding' as const, refundId: existing!.id };
-      }),
+    settleCapture: batches.settleCapture,
 
     failPayment: (orderId, reason) =>
       db.transaction(async (tx) => {

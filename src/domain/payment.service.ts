@@ -114,6 +114,9 @@ export async function handleNotification(
     if (notification.amountMinor !== undefined && notification.amountMinor !== ctx.amountMinor) {
       throw new PermanentError('provider_rejected', 'the notified amount does not match the order');
     }
+    // Most notifications tell of a capture the job has already settled. A captured payment never goes back to
+    // pending or failed, so this unlocked read is enough to answer them: no lock, no transaction.
+    if (ctx.paymentStatus !== 'pending' && ctx.paymentStatus !== 'failed') return reply;
     await settle(deps, ctx.orderId, { providerReference: notification.providerReference, amountMinor: ctx.amountMinor });
   }
   return reply;

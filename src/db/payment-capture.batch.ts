@@ -1,0 +1,195 @@
+import type { Transaction } from 'sequelize';
+import { createBatcher } from '../batcher.js';
+import { notFound, TransientError } from '../domain/errors.js';
+import { isUuid } from '../domain/ids.js';
+import type { OrderStatus, PaymentStatus } from '../domain/order.js';
+import type { Capture } from '../domain/payment-gateway.js';
+import type { CaptureContext, SettleOutcome } from '../domain/payment-ports.js';
+import type { Database } from './database.js';
+import type { EventOutbox } from './event-outbox.js';
+
+/**
+ * Group commit for the capture path. The capture jobs a worker runs side by side share their statements: the
+ * attempt counters of every job that starts while the previous round runs are one UPDATE, the orders that
+ * notifications ask about are one read, and settles are one transaction in which each product's `reserved`
+ * moves once for the whole batch, so a hot SKU's row is written once per batch instead of once per order.
+ * At low load a batch is one item and waits for nothing.
+ */
+
+const CAPTURE_COLUMNS = `id, shop_id, status, payment_status, payment_method, payment_token, total_minor, currency, payment_attempts`;
+interface CaptureRow {
+  id: string;
+  shop_id: string;
+  status: OrderStatus;
+  payment_status: PaymentStatus;
+  payment_method: CaptureContext['method'];
+  payment_token: string;
+  total_minor: number;
+  currency: string;
+  payment_attempts: number;
+}
+const toCapture = (r: CaptureRow): CaptureContext => ({
+  orderId: r.id,
+  shopId: r.shop_id,
+  status: r.status,
+  paymentStatus: r.payment_status,
+  method: r.payment_method,
+  token: r.payment_token,
+  amountMinor: r.total_minor,
+  currency: r.currency,
+  attempts: r.payment_attempts,
+});
+
+/** An order as a settle finds it, locked. */
+export interface LockedOrder {
+  id: string;
+  status: OrderStatus;
+  payment_status: PaymentStatus;
+  shop_id: string;
+  currency: string;
+  has_webhook: boolean;
+}
+
+/**
+ * Every statement that touches several products locks them in id order first (as placement does): two
+ * transactions sharing products then queue behind each other instead of deadlocking, which Postgres only
+ * breaks after deadlock_timeout (a second of a hot SKU's throughput each time).
+ */
+export const LOCK_IN_ORDER = 'SELECT p.id FROM products p JOIN q ON q.product_id = p.id ORDER BY p.id FOR NO KEY UPDATE OF p';
+
+/**
+ * The paid orders of a batch and their stock, in one statement: every order's `reserved` quantities summed
+ * per product, so a product shared by the batch is updated once. The caller holds the orders' locks.
+ */
+const PAY = `
+  WITH c AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS c(id, provider_reference, amount_minor)),
+  paid AS (
+    UPDATE orders o SET status = 'paid', payment_status = 'captured', provider_reference = c.provider_reference,
+           captured_minor = c.amount_minor, stock_state = 'sold', updated_at = now()
+      FROM c WHERE o.id = c.id AND o.status = 'placed' AND o.payment_status IN ('pending', 'failed')
+    RETURNING o.id),
+  q AS (SELECT product_id, sum(quantity)::int AS qty FROM order_items WHERE order_id IN (SELECT id FROM paid) GROUP BY product_id),
+  locked AS (${LOCK_IN_ORDER})
+  UPDATE products p SET reserved = p.reserved - q.qty, updated_at = now()
+    FROM q WHERE p.id = q.product_id AND p.id IN (SELECT id FROM locked)`;
+
+/** A capture that arrived for an order that is no longer `placed`: the repository turns it into a refund. */
+export type LateCapture = (tx: Transaction, order: LockedOrder, capture: Capture) => Promise<SettleOutcome>;
+
+type Settled = { outcome: SettleOutcome } | { error: unknown };
+
+const MAX_BATCH = 64;
+
+/** Each order once per round, in the order given: a second item for the same order goes in a later round. */
+function rounds<T extends { orderId: string }>(items: T[]): Array<Array<{ item: T; at: number }>> {
+  const out: Array<Array<{ item: T; at: number }>> = [];
+  const seen = new Map<string, number>();
+  items.forEach((item, at) => {
+    const round = seen.get(item.orderId) ?? 0;
+    seen.set(item.orderId, round + 1);
+    (out[round] ??= []).push({ item, at });
+  });
+  return out;
+}
+
+export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapture: LateCapture) {
+  /** One UPDATE counts an attempt for every order of the round that still awaits capture. */
+  const begin = createBatcher<string, CaptureContext | null>(
+    async (orderIds) => {
+      const results = orderIds.map((): CaptureContext | null => null);
+      for (const round of rounds(orderIds.map((orderId) => ({ orderId })))) {
+        const ids = round.map((r) => r.item.orderId).filter(isUuid);
+        if (!ids.length) continue;
+        const rows = await db.rows<CaptureRow>(
+          `UPDATE orders SET payment_attempts = payment_attempts + 1
+            WHERE id = ANY($1::uuid[]) AND status = 'placed' AND payment_status = 'pending' RETURNING ${CAPTURE_COLUMNS}`,
+          [ids],
+        );
+        const found = new Map(rows.map((row) => [row.id, toCapture(row)]));
+        for (const r of round) results[r.at] = found.get(r.item.orderId) ?? null;
+      }
+      return results;
+    },
+    { maxBatch: MAX_BATCH },
+  );
+
+  /** The capture contexts that many notifications (or abandons) ask for at once: one read. */
+  const contexts = createBatcher<string, CaptureContext | null>(
+    async (orderIds) => {
+      const ids = [...new Set(orderIds)];
+      const rows = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS} FROM orders WHERE id = ANY($1::uuid[])`, [ids]);
+      const found = new Map(rows.map((row) => [row.id, toCapture(row)]));
+      return orderIds.map((id) => found.get(id) ?? null);
+    },
+    { maxBatch: MAX_BATCH },
+  );
+
+  /**
+   * One transaction per round: the orders locked in id order, late captures turned into refunds, events
+   * recorded, then the paid orders and their products in one statement, products last and in id order (as
+   * placement, cancel and failPayment lock them): batches never deadlock with those or with each other, and a
+   * hot SKU's row stays locked only for that statement and the commit.
+   */
+  const settleRound = (items: Array<{ orderId: string; capture: Capture }>) =>
+    db.transaction(async (tx) => {
+      const orders = await db.rows<LockedOrder>(
+        `SELECT o.id, o.status, o.payment_status, o.shop_id, o.currency,
+                EXISTS (SELECT 1 FROM shops s WHERE s.id = o.shop_id AND s.webhook_url IS NOT NULL) AS has_webhook
+           FROM orders o WHERE o.id = ANY($1::uuid[]) ORDER BY o.id FOR UPDATE OF o`,
+        [items.map((i) => i.orderId)],
+        tx,
+      );
+      const capture = new Map(items.map((i) => [i.orderId, i.capture]));
+      const outcomes = new Map<string, SettleOutcome>();
+      const paid: LockedOrder[] = [];
+      for (const o of orders) {
+        if (o.payment_status !== 'pending' && o.payment_status !== 'failed') outcomes.set(o.id, { outcome: 'already_settled' });
+        else if (o.status === 'placed') paid.push(o);
+        // Money arrived for an order that no longer wants it (cancelled or given up meanwhile).
+        else outcomes.set(o.id, await lateCapture(tx, o, capture.get(o.id)!));
+      }
+      // Only shops with a webhook URL have events: a batch without one pays no outbox statement at all.
+      const events = paid.filter((o) => o.has_webhook).map((o) => ({ orderId: o.id, shopId: o.shop_id, type: 'order.paid' as const }));
+      if (events.length) await outbox.recordMany(tx, events);
+      if (paid.length) {
+        const caps = paid.map((o) => capture.get(o.id)!);
+        await db.rows(PAY, [paid.map((o) => o.id), caps.map((c) => c.providerReference), caps.map((c) => c.amountMinor)], tx);
+      }
+      for (const o of paid) outcomes.set(o.id, { outcome: 'paid' });
+      return items.map((i): Settled => {
+        const outcome = outcomes.get(i.orderId);
+        return outcome ? { outcome } : { error: notFound('order') };
+      });
+    });
+
+  const settle = createBatcher<{ orderId: string; capture: Capture }, Settled>(
+    async (items) => {
+      const results = items.map((): Settled => ({ error: notFound('order') }));
+      for (const round of rounds(items)) {
+        const valid = round.filter((r) => isUuid(r.item.orderId));
+        if (!valid.length) continue;
+        const settled = await settleRound(valid.map((r) => r.item)).catch(async (error: unknown) => {
+          if (valid.length === 1 || error instanceof TransientError) throw error;
+          // A statement that fails for good fails because of one of the orders: settle each alone, so only it fails.
+          const alone: Settled[] = [];
+          for (const r of valid) alone.push(await settleRound([r.item]).then(([one]) => one!, (e: unknown) => ({ error: e })));
+          return alone;
+        });
+        valid.forEach((r, k) => (results[r.at] = settled[k]!));
+      }
+      return results;
+    },
+    { maxBatch: MAX_BATCH },
+  );
+
+  // Ids as Postgres prints them, so that rows and requests match.
+  return {
+    beginCapture: (orderId: string) => begin.submit(orderId.toLowerCase()),
+    captureContext: async (orderId: string) => (isUuid(orderId) ? contexts.submit(orderId.toLowerCase()) : null),
+    async settleCapture(orderId: string, capture: Capture): Promise<SettleOutcome> {
+      const settled = await settle.submit({ orderId: orderId.toLowerCase(), capture });
+      if ('error' in settled) throw settled.error;
+      return settled.outcome;
+    },
+  };
+}
