@@ -39,14 +39,13 @@ export function cardSandbox(deps: { ledger: SandboxLedger; credentials: SandboxC
       return error(res, 400, { type: 'invalid_request_error', code: 'parameter_missing', message: 'amount, currency (lower case), payment_method, confirm=true and metadata[order_id] are required' });
     }
     const key = req.get('idempotency-key');
-    const keyed = key ? await ledger.findChargeByKey('card', 'idempotencyKey', key) : undefined;
-    if (keyed && (keyed.reference !== reference || keyed.amountMinor !== amount)) {
-      return error(res, 400, { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' });
-    }
     const out = await ledger.capture({
       method: 'card', reference, token: f.get('payment_method')!, amountMinor: amount, currency,
-      newId: () => `pi_${randomAlnum(24)}`, details: key ? { idempotencyKey: key } : {},
+      newId: () => `pi_${randomAlnum(24)}`, idempotencyKey: key,
     });
+    if (out.kind === 'mismatch' && out.byKey) {
+      return error(res, 400, { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' });
+    }
     if (out.kind === 'unavailable') return error(res, 503, { type: 'api_error', message: 'The service is temporarily unavailable.' });
     if (out.kind === 'declined') {
       return error(res, 402, { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.', param: 'payment_method' });

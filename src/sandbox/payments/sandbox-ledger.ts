@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createBatcher } from '../../batcher.js';
 import type { Database } from '../../db/database.js';
 import type { PaymentMethod } from '../../domain/order.js';
 
@@ -34,8 +35,8 @@ export type CaptureOutcome =
   | { kind: 'captured'; charge: SandboxCharge; replay: boolean; hang: boolean }
   | { kind: 'declined' }
   | { kind: 'unavailable' }
-  /** The same merchant reference again with another amount or currency. */
-  | { kind: 'mismatch'; charge: SandboxCharge };
+  /** The same merchant reference again with another amount or currency (or, `byKey`, the same idempotency key with another reference or amount). */
+  | { kind: 'mismatch'; charge: SandboxCharge; byKey?: true };
 
 export type RefundResult =
   | { kind: 'refunded'; refund: SandboxRefund; charge: SandboxCharge; replay: boolean }
@@ -56,37 +57,112 @@ export const randomAlnum = (n: number, upper = false) => {
 
 export type SandboxLedger = ReturnType<typeof createSandboxLedger>;
 
+interface CaptureInput {
+  method: PaymentMethod;
+  reference: string;
+  token: string;
+  amountMinor: number;
+  currency: string;
+  newId: () => string;
+  idempotencyKey?: string | undefined;
+  details?: Record<string, string>;
+}
+
+interface NewCharge {
+  id: string;
+  method: PaymentMethod;
+  reference: string;
+  amountMinor: number;
+  currency: string;
+  token: string;
+  details: Record<string, string>;
+  key: string | undefined;
+}
+
+/** How stale the copy of the faults table that requests are checked against may be. */
+const FAULTS_FRESH_MS = 1_000;
+
 export function createSandboxLedger(db: Database) {
   const one = async <T>(sql: string, bind: unknown[]) => (await db.rows<T>(sql, bind))[0];
+  let faults: { readAt: number; rows: Promise<Array<{ method: PaymentMethod; mode: FaultMode; until: Date }>> } | undefined;
   const findCharge = (method: PaymentMethod, reference: string) =>
     one<SandboxCharge>(`SELECT ${CHARGE} FROM sandbox_charges WHERE method = $1 AND reference = $2`, [method, reference]);
+  /**
+   * New charges, group-committed: the captures that arrive while one insert runs share the next. A charge is
+   * made unless its (method, reference) or its idempotency key already charged; within one insert, a second
+   * row for the same reference is skipped by ON CONFLICT like any other. Answers the charge made, if any.
+   */
+  const insertCharges = async (items: NewCharge[]) => {
+    const made = await db.rows<SandboxCharge>(
+      `INSERT INTO sandbox_charges (id, method, reference, amount_minor, currency, status, token, details)
+       SELECT c.id, c.method, c.reference, c.amount_minor, c.currency, 'captured', c.token, c.details::jsonb
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])
+              AS c(id, method, reference, amount_minor, currency, token, details, key)
+        WHERE c.key IS NULL OR NOT EXISTS (SELECT 1 FROM sandbox_charges s WHERE s.method = c.method AND s.details->>'idempotencyKey' = c.key)
+       ON CONFLICT (method, reference) DO NOTHING RETURNING ${CHARGE}`,
+      [
+        items.map((c) => c.id), items.map((c) => c.method), items.map((c) => c.reference), items.map((c) => c.amountMinor),
+        items.map((c) => c.currency), items.map((c) => c.token), items.map((c) => JSON.stringify(c.details)), items.map((c) => c.key ?? null),
+      ],
+    );
+    const byId = new Map(made.map((c) => [c.id, c]));
+    return items.map((c) => ({ charge: byId.get(c.id) }));
+  };
+  const charges = createBatcher<NewCharge, { charge?: SandboxCharge | undefined; error?: unknown }>(
+    (items) =>
+      insertCharges(items).catch((error: unknown) => {
+        if (items.length === 1) throw error;
+        // One bad row fails the whole insert: each alone, so only its own request fails.
+        return Promise.all(items.map((c) => insertCharges([c]).then(([made]) => made!, (e: unknown) => ({ error: e }))));
+      }),
+    { maxBatch: 64 },
+  );
+  /** What earlier calls left for this capture: the charge of its reference, or the one its key first made. */
+  const earlier = async (c: CaptureInput): Promise<CaptureOutcome | undefined> => {
+    const key = c.idempotencyKey;
+    const rows = await db.rows<SandboxCharge>(
+      `SELECT ${CHARGE} FROM sandbox_charges WHERE method = $1 AND (reference = $2 OR details->>'idempotencyKey' = $3)`,
+      [c.method, c.reference, key ?? null],
+    );
+    const keyed = key ? rows.find((ch) => ch.details.idempotencyKey === key) : undefined;
+    if (keyed && (keyed.reference !== c.reference || keyed.amountMinor !== c.amountMinor)) return { kind: 'mismatch', charge: keyed, byKey: true };
+    const existing = rows.find((ch) => ch.reference === c.reference);
+    if (!existing) return undefined;
+    return existing.amountMinor === c.amountMinor && existing.currency === c.currency
+      ? { kind: 'captured', charge: existing, replay: true, hang: false }
+      : { kind: 'mismatch', charge: existing };
+  };
 
   return {
     findCharge,
     findChargeById: (method: PaymentMethod, id: string) =>
       one<SandboxCharge>(`SELECT ${CHARGE} FROM sandbox_charges WHERE method = $1 AND id = $2`, [method, id]),
-    /** The charge a provider-level key (a Stripe Idempotency-Key...) first created, if any. */
-    findChargeByKey: (method: PaymentMethod, field: string, value: string) =>
-      one<SandboxCharge>(`SELECT ${CHARGE} FROM sandbox_charges WHERE method = $1 AND details->>$2 = $3`, [method, field, value]),
     chargesByReference: (reference: string) =>
       db.rows<SandboxCharge>(`SELECT ${CHARGE} FROM sandbox_charges WHERE reference = $1 ORDER BY created_at`, [reference]),
     findRefund: (method: PaymentMethod, refundKey: string) =>
       one<SandboxRefund>(`SELECT ${REFUND} FROM sandbox_refunds WHERE method = $1 AND refund_key = $2`, [method, refundKey]),
     refundsOf: (chargeId: string) => db.rows<SandboxRefund>(`SELECT ${REFUND} FROM sandbox_refunds WHERE charge_id = $1 ORDER BY created_at`, [chargeId]),
 
-    /** One charge per (method, reference), whatever the concurrency: the provider's idempotency. */
-    async capture(input: {
-      method: PaymentMethod; reference: string; token: string; amountMinor: number; currency: string; newId: () => string;
-      details?: Record<string, string>;
-    }): Promise<CaptureOutcome> {
-      const { method, reference, token } = input;
-      const currency = input.currency.toUpperCase();
-      const replayOf = (charge: SandboxCharge): CaptureOutcome =>
-        charge.amountMinor === input.amountMinor && charge.currency === currency
-          ? { kind: 'captured', charge, replay: true, hang: false }
-          : { kind: 'mismatch', charge };
-      const existing = await findCharge(method, reference);
-      if (existing) return replayOf(existing);
+    /**
+     * One charge per (method, reference), whatever the concurrency: the provider's idempotency. With an
+     * `idempotencyKey` (a Stripe Idempotency-Key), the key also charges at most once, and only for the
+     * reference and amount it first came with. A new charge costs one statement, shared with the charges
+     * made alongside: the insert is tried first, and only a request it does not charge reads what is there.
+     */
+    async capture(input: CaptureInput): Promise<CaptureOutcome> {
+      const { method, reference, token, idempotencyKey: key } = input;
+      const c = { ...input, currency: input.currency.toUpperCase() };
+      const insert = async () => {
+        const made = await charges.submit({
+          id: input.newId(), method, reference, amountMinor: c.amountMinor, currency: c.currency, token, key,
+          details: { ...input.details, ...(key ? { idempotencyKey: key } : {}) },
+        });
+        if ('error' in made) throw made.error;
+        return made.charge && ({ kind: 'captured', charge: made.charge, replay: false, hang: token === 'tok_timeout' } as const);
+      };
+      const scripted = token === 'tok_decline' || token === 'tok_flaky';
+      const first = (scripted ? undefined : await insert()) ?? (await earlier(c));
+      if (first) return first;
       if (token === 'tok_decline') return { kind: 'declined' };
       if (token === 'tok_flaky') {
         const counted = await one<{ attempts: number }>(
@@ -96,15 +172,9 @@ export function createSandboxLedger(db: Database) {
         );
         if ((counted?.attempts ?? 0) <= 2) return { kind: 'unavailable' };
       }
-      const inserted = await one<SandboxCharge>(
-        `INSERT INTO sandbox_charges (id, method, reference, amount_minor, currency, status, token, details)
-         VALUES ($1, $2, $3, $4, $5, 'captured', $6, $7::jsonb) ON CONFLICT (method, reference) DO NOTHING RETURNING ${CHARGE}`,
-        [input.newId(), method, reference, input.amountMinor, currency, token, JSON.stringify(input.details ?? {})],
-      );
-      if (inserted) return { kind: 'captured', charge: inserted, replay: false, hang: token === 'tok_timeout' };
-      const raced = await findCharge(method, reference);
-      if (!raced) throw new Error('sandbox charge vanished');
-      return replayOf(raced);
+      const made = (await insert()) ?? (await earlier(c));
+      if (!made) throw new Error('sandbox charge vanished');
+      return made;
     },
 
     /** Refunds add up to at most the charge; the same refund key again is the same refund. */
@@ -133,9 +203,23 @@ export function createSandboxLedger(db: Database) {
       });
     },
 
+    /**
+     * Asked before every request, so read from a copy of the faults table at most FAULTS_FRESH_MS old: a real
+     * provider does not make its callers pay a query per request for this. A fault set through this process
+     * shows at once; one set through another web process within FAULTS_FRESH_MS.
+     */
     async activeFault(method: PaymentMethod): Promise<FaultMode | undefined> {
-      const row = await one<{ mode: FaultMode }>(`SELECT mode FROM sandbox_faults WHERE method = $1 AND mode <> 'none' AND until > now()`, [method]);
-      return row?.mode;
+      if (!faults || Date.now() - faults.readAt > FAULTS_FRESH_MS) {
+        const read = { readAt: Date.now(), rows: db.rows<{ method: PaymentMethod; mode: FaultMode; until: Date }>(
+          `SELECT method, mode, until FROM sandbox_faults WHERE mode <> 'none' AND until > now()`,
+        ) };
+        faults = read;
+        read.rows.catch(() => {
+          if (faults === read) faults = undefined;
+        });
+      }
+      const fault = (await faults.rows).find((f) => f.method === method);
+      return fault && new Date(fault.until).getTime() > Date.now() ? fault.mode : undefined;
     },
     async setFault(method: PaymentMethod, mode: FaultMode | 'none', forMs: number): Promise<Date> {
       const row = await one<{ until: Date }>(
@@ -143,6 +227,7 @@ export function createSandboxLedger(db: Database) {
          ON CONFLICT (method) DO UPDATE SET mode = EXCLUDED.mode, until = EXCLUDED.until RETURNING until`,
         [method, mode, forMs],
       );
+      faults = undefined;
       return row!.until;
     },
 
