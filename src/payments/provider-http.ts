@@ -1,4 +1,5 @@
 import { TransientError } from '../domain/errors.js';
+import { outboundRequest, type OutboundResponse } from '../outbound-http.js';
 
 /**
  * The one door to a payment provider's HTTP API. It classifies what is the same for every provider:
@@ -28,17 +29,9 @@ export interface ProviderResponse {
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export async function providerFetch(provider: string, req: ProviderRequest, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS): Promise<ProviderResponse> {
-  let res: Response;
-  let text: string;
+  let res: OutboundResponse;
   try {
-    res = await fetch(req.url, {
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'error',
-    });
-    text = await res.text();
+    res = await outboundRequest({ ...req, timeoutMs });
   } catch (error) {
     throw networkFailure(provider, error, timeoutMs);
   }
@@ -50,7 +43,11 @@ export async function providerFetch(provider: string, req: ProviderRequest, time
       ...(ambiguous ? { ambiguous } : {}),
     });
   }
-  return { status: res.status, headers: res.headers, text };
+  // Providers answer where they are asked; a redirect is not followed but refused, as an answer we cannot use.
+  if (res.status >= 300 && res.status < 400) {
+    throw new TransientError('provider_unavailable', `${provider} answered a redirect (${res.status})`, { ambiguous: true });
+  }
+  return { status: res.status, headers: res.headers, text: res.text };
 }
 
 function networkFailure(provider: string, error: unknown, timeoutMs: number): TransientError {
@@ -58,7 +55,7 @@ function networkFailure(provider: string, error: unknown, timeoutMs: number): Tr
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new TransientError('provider_unavailable', `${provider} did not answer within ${timeoutMs} ms`, { ambiguous: true, cause: error });
   }
-  const code = String((error as { cause?: { code?: string } }).cause?.code ?? '');
+  const code = String((error as { code?: string }).code ?? '');
   return new TransientError('provider_unavailable', `${provider} could not be reached (${code || 'network error'})`, {
     ...(NOT_CONNECTED.has(code) ? {} : { ambiguous: true }),
     cause: error,

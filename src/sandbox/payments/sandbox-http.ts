@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../../logger.js';
 import type { PaymentMethod } from '../../domain/order.js';
 import type { SandboxLedger } from './sandbox-ledger.js';
+import { outboundRequest } from '../../outbound-http.js';
 
 /** The plumbing every sandbox provider shares: raw bodies, held requests, injected faults, notifications. */
 
@@ -46,9 +47,8 @@ export function sendNotification(url: string, build: () => OutgoingNotification,
     const timer = setTimeout(async () => {
       const n = build();
       try {
-        const res = await fetch(url, { method: 'POST', headers: n.headers, body: n.body, signal: AbortSignal.timeout(5_000) });
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) return;
+        const res = await outboundRequest({ method: 'POST', url, headers: n.headers, body: n.body, timeoutMs: 5_000 });
+        if (res.status >= 200 && res.status < 300) return;
         logger?.warn({ url, status: res.status, attempt: i + 1 }, 'sandbox notification refused');
       } catch (err) {
         logger?.warn({ err, url, attempt: i + 1 }, 'sandbox notification failed');
