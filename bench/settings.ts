@@ -61,11 +61,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
   const size = SIZES[scale];
   // Postgres here allows 100 connections, shared with whatever else runs: web + worker + baselines stay under 70.
   const poolMax = int(env, 'BENCH_DB_POOL_MAX', 24);
-  // 8, not 32: WORKER_CONCURRENCY is per queue, and at 32 (five busy queues on a pool of 24) the worker's pool
-  // starves — jobs fail with "Operation timeout" and the pipeline stalls (seen at dfeda38). Raise it once fixed.
-  const concurrency = int(env, 'BENCH_WORKER_CONCURRENCY', 8);
-  // Placement jobs share transactions (group commit): 64 in flight form batches and hold two connections at most.
-  const placementConcurrency = int(env, 'BENCH_PLACEMENT_CONCURRENCY', 64);
+  // Jobs in flight per queue: the shipped defaults (placement 64, capture 32, ...) unless told. The run of 0a2aa84
+  // used 8 for every queue, because 32 starved the worker's pool then; placement and settlement now share
+  // transactions (group commit), so the defaults hold two or three connections per busy queue.
+  const concurrency: Record<string, string> = {};
+  if (env.BENCH_WORKER_CONCURRENCY) concurrency.WORKER_CONCURRENCY = String(int(env, 'BENCH_WORKER_CONCURRENCY', 32));
+  if (env.BENCH_PLACEMENT_CONCURRENCY) concurrency.WORKER_CONCURRENCY_ORDER_PLACEMENT = String(int(env, 'BENCH_PLACEMENT_CONCURRENCY', 64));
   const settings: BenchSettings = {
     scale,
     databaseAdminUrl: env.BENCH_DATABASE_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -92,8 +93,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
       SANDBOX: '1',
       LOG_LEVEL: 'warn',
       DB_POOL_MAX: String(poolMax),
-      WORKER_CONCURRENCY: String(concurrency),
-      WORKER_CONCURRENCY_ORDER_PLACEMENT: String(placementConcurrency),
+      ...concurrency,
       // Fast retries and a short sweep, as the issue asks: a lost job costs seconds, not minutes.
       RETRY_BASE_DELAY_MS: '50',
       PAYMENT_RETRY_BASE_MS: '200',
