@@ -100,9 +100,15 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
       for (const round of rounds(orderIds.map((orderId) => ({ orderId })))) {
         const ids = round.map((r) => r.item.orderId).filter(isUuid);
         if (!ids.length) continue;
+        // Rows locked in id order, as every statement locking several orders does (placement batches,
+        // settles): an UPDATE over ANY(...) alone would lock them in whatever order the scan meets them.
         const rows = await db.rows<CaptureRow>(
-          `UPDATE orders SET payment_attempts = payment_attempts + 1
-            WHERE id = ANY($1::uuid[]) AND status = 'placed' AND payment_status = 'pending' RETURNING ${CAPTURE_COLUMNS}`,
+          `WITH locked AS (
+             SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND status = 'placed' AND payment_status = 'pending'
+              ORDER BY id FOR UPDATE)
+           UPDATE orders o SET payment_attempts = o.payment_attempts + 1
+             FROM locked WHERE o.id = locked.id
+           RETURNING ${CAPTURE_COLUMNS.split(', ').map((c) => `o.${c}`).join(', ')}`,
           [ids],
         );
         const found = new Map(rows.map((row) => [row.id, toCapture(row)]));

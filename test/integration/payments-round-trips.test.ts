@@ -86,7 +86,7 @@ describe('settles of concurrent captures are one transaction', () => {
     const ctxs = await Promise.all([...orders.map((o) => payments.beginCapture(o.id)), payments.beginCapture(orders[0]!.id)]);
     expect(ctxs.map((x) => x?.attempts)).toEqual([1, 1, 1, 1, 1, 2]);
     // The duplicate is counted in a second round, as it would have been alone.
-    expect(c.seen).toEqual(['UPDATE orders', 'UPDATE orders']);
+    expect(c.seen).toEqual(['WITH locked', 'WITH locked']);
   });
 });
 
