@@ -234,7 +234,10 @@ function logCheck(logDir: string): Check {
  */
 async function watchStalls(pool: pg.Pool, shops: ShopAccount[], stalls: Map<string, { since: number; what: string }>, limit: number): Promise<void> {
   const rows = (await pool.query(
-    `SELECT o.id, o.status, extract(epoch FROM now() - o.updated_at)::int AS age,
+    // Progress is the order's own row or its parcels' news: a shipped order is not touched until delivery,
+    // while its shipment records each new carrier event (a poll that finds nothing new changes nothing).
+    `SELECT o.id, o.status,
+            extract(epoch FROM now() - greatest(o.updated_at, (SELECT max(s.updated_at) FROM shipments s WHERE s.order_id = o.id)))::int AS age,
             (SELECT string_agg(s.status || ' next poll in ' || round(extract(epoch FROM s.next_poll_at - now())) || 's', ',') FROM shipments s WHERE s.order_id = o.id) AS shipment
        FROM orders o WHERE o.shop_id = ANY($1) AND o.status <> ALL($2) LIMIT 21`, [shops.map((s) => s.id), FINAL])).rows as Array<{ id: string; status: string; age: number; shipment: string | null }>;
   if (rows.length > 20) return;
