@@ -38,7 +38,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
   };
 
   const processors: Partial<Record<QueueName, Processor>> = {
-    'order-placement': orderPlacementProcessor({ orders, payments: { capture: jobs.payments.captureAfterPlacement }, logger }),
+    'order-placement': orderPlacementProcessor({ orders, payments: jobs.payments, logger }),
     'payment-capture': paymentCaptureProcessor({ ...payment, logger }),
     'payment-refund': paymentRefundProcessor({ ...payment, logger }),
     'tracking-poll': trackingPollProcessor({ ...tracking, logger }),

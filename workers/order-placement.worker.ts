@@ -6,7 +6,7 @@ import type { Logger } from '../src/logger.js';
 import { runner } from './job-runner.js';
 
 /** `order-placement`: price the order and reserve its stock, once; then ask for its payment. */
-export function orderPlacementProcessor(deps: { orders: OrderStore; payments: Pick<PaymentJobs, 'capture'>; logger: Logger }) {
+export function orderPlacementProcessor(deps: { orders: OrderStore; payments: PaymentJobs; logger: Logger }) {
   return runner(
     orderPlacementJob,
     async ({ orderId }, { log }) => {

@@ -72,14 +72,7 @@ async function requeue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>,
 
 export interface Publishers {
   orders: JobPublisher & JobInspector;
-  payments: PaymentJobs & {
-    /**
-     * The capture a placement asks for: a plain add, batched with the other placements' (one Redis round trip
-     * for many). A job already there under the order's id makes it a no-op, as it should be right after
-     * placement; `capture` (remove a finished job, retry a failed one, then add) is for the repair sweep.
-     */
-    captureAfterPlacement(orderId: string): Promise<void>;
-  };
+  payments: PaymentJobs;
   tracking: TrackingJobs;
   webhooks: WebhookJobs;
 }
@@ -113,7 +106,6 @@ export function createPublishers(
   const refund = queues['payment-refund'];
   const pay = base.paymentRetryBaseMs;
   const nudgePlacement = bulkEnqueuer(placement, orderPlacementJob, base.retryBaseDelayMs);
-  const startCapture = bulkEnqueuer(capture, paymentCaptureJob, pay);
   return {
     orders: {
       placeOrder: (orderId) => nudgePlacement({ orderId }),
@@ -122,7 +114,6 @@ export function createPublishers(
     },
     payments: {
       capture: nudge('capture', (orderId: string) => requeue(capture, paymentCaptureJob, { kind: 'capture', orderId }, pay)),
-      captureAfterPlacement: nudge('capture', (orderId: string) => startCapture({ kind: 'capture', orderId })),
       abandon: nudge('abandon', (orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted') =>
         requeue(capture, paymentCaptureJob, { kind: 'abandon', orderId, reason }, pay)),
       refund: nudge('refund', (refundId: string) => requeue(refund, paymentRefundJob, { refundId }, pay)),
