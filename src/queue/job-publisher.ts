@@ -12,7 +12,6 @@ import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import { webhookJobs, type WebhookJobs } from './webhook-publisher.js';
 import type { Queues } from './queues.js';
 import { withTimeout } from '../timeout.js';
-import { createBatcher } from '../batcher.js';
 import type { Logger } from '../logger.js';
 import type { CarrierCode } from '../domain/carrier.js';
 
@@ -27,26 +26,6 @@ export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinit
   const payload = def.payload.parse(data);
   const add = queue.add(def.queue, payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) });
   return withTimeout(add, ENQUEUE_TIMEOUT_MS, `enqueue to ${def.queue} timed out`);
-}
-
-/**
- * `enqueue` for many jobs of one definition: one `addBulk` (one Redis round trip, a MULTI of the adds) per
- * batch of concurrent callers. Used on the intake's hot path, where every accepted order nudges placement.
- */
-function bulkEnqueuer<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, retryBaseDelayMs: number) {
-  const options = def.options(retryBaseDelayMs);
-  const batcher = createBatcher(
-    async (items: z.input<S>[]) => {
-      const jobs = items.map((data) => {
-        const payload = def.payload.parse(data);
-        return { name: def.queue, data: payload, opts: { ...options, jobId: def.jobId(payload) } };
-      });
-      await withTimeout(queue.addBulk(jobs), ENQUEUE_TIMEOUT_MS, `enqueue to ${def.queue} timed out`);
-      return items.map(() => undefined);
-    },
-    { maxBatch: 200, maxConcurrentFlushes: 2 },
-  );
-  return (data: z.input<S>) => batcher.submit(data);
 }
 
 async function stateOf(queue: Queue, jobId: string): Promise<JobState> {
@@ -105,10 +84,9 @@ export function createPublishers(
   const capture = queues['payment-capture'];
   const refund = queues['payment-refund'];
   const pay = base.paymentRetryBaseMs;
-  const nudgePlacement = bulkEnqueuer(placement, orderPlacementJob, base.retryBaseDelayMs);
   return {
     orders: {
-      placeOrder: (orderId) => nudgePlacement({ orderId }),
+      placeOrder: async (orderId) => void (await enqueue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
       placementState: (orderId) => stateOf(placement, orderPlacementJob.jobId({ v: 1, orderId })),
       requeuePlacement: (orderId) => requeue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs),
     },
