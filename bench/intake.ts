@@ -47,6 +47,12 @@ export async function rawQueueAdd(sys: BenchSystem, count: number, inFlight: num
  */
 export async function intakeScenario(sys: BenchSystem, settings: BenchSettings): Promise<{ rows: Row[]; shop: BenchShop; load: LoadResult; raw: RawAdd }> {
   const shop = await createBenchShop(sys, 'bench-intake', plentyOf(settings, 'IN'));
+  // Both sides warmed up first (a fifth of the count, on a shop and a queue of their own): a cold process's
+  // first seconds are JIT compilation, not its rate. The warm-up orders are drained with the rest.
+  const warmup = Math.ceil(settings.intakeOrders / 5);
+  const warmShop = await createBenchShop(sys, 'bench-warmup', plentyOf(settings, 'WU'));
+  await postOrders(sys.base, warmShop, warmup, settings.connections, (i) => orderBody(settings, warmShop.skus[i % warmShop.skus.length]!, i));
+  await rawQueueAdd(sys, warmup, settings.connections);
   const raw = await rawQueueAdd(sys, settings.intakeOrders, settings.connections);
   const before = await readCounters(sys, false);
   const load = await postOrders(sys.base, shop, settings.intakeOrders, settings.connections, (i) => orderBody(settings, shop.skus[i % shop.skus.length]!, i));
