@@ -5,7 +5,9 @@
  * the cost of a statement and its commit is shared.
  *
  * `flush` returns one result per item, in order. If it throws, every item of that batch gets the error (a
- * batch is one transaction: all of it committed or none of it).
+ * batch is one transaction: all of it committed or none of it), unless `retryAlone` accepts the error: then
+ * one item may be at fault (a value Postgres refuses, a bug), and the items are flushed again one at a time,
+ * so each settles with its own result or error and one bad item does not fail the others.
  */
 export interface Batcher<I, O> {
   submit(item: I): Promise<O>;
@@ -15,7 +17,7 @@ export interface Batcher<I, O> {
 
 export function createBatcher<I, O>(
   flush: (items: I[]) => Promise<O[]>,
-  options: { maxBatch: number; maxConcurrentFlushes?: number },
+  options: { maxBatch: number; maxConcurrentFlushes?: number; retryAlone?: (error: unknown) => boolean },
 ): Batcher<I, O> {
   const maxConcurrent = options.maxConcurrentFlushes ?? 1;
   let queue: Array<{ item: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];
@@ -30,13 +32,22 @@ export function createBatcher<I, O>(
     }
   };
 
+  const flushChecked = async (items: I[]) => {
+    const results = await flush(items);
+    if (results.length !== items.length) throw new Error(`batch flush returned ${results.length} results for ${items.length} items`);
+    return results;
+  };
+
   const run = async (batch: typeof queue) => {
     try {
-      const results = await flush(batch.map((b) => b.item));
-      if (results.length !== batch.length) throw new Error(`batch flush returned ${results.length} results for ${batch.length} items`);
+      const results = await flushChecked(batch.map((b) => b.item));
       batch.forEach((b, i) => b.resolve(results[i]!));
     } catch (error) {
-      for (const b of batch) b.reject(error);
+      if (batch.length > 1 && options.retryAlone?.(error)) {
+        for (const b of batch) await flushChecked([b.item]).then(([one]) => b.resolve(one!), b.reject);
+      } else {
+        for (const b of batch) b.reject(error);
+      }
     } finally {
       running--;
       drain();

@@ -2,7 +2,7 @@ import type { Database } from './database.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { Order, OrderStatus, PaymentMethod, PaymentStatus } from '../domain/order.js';
-import type { NewOrder, OrderStore, PlacementOutcome, ReceivedOrder } from '../domain/ports.js';
+import type { NewOrder, OrderStore, PlacementOutcome } from '../domain/ports.js';
 import { TransientError } from '../domain/errors.js';
 import { createBatcher, type Batcher } from '../batcher.js';
 import { insertReceivedOrders } from './order-intake.batch.js';
@@ -54,23 +54,18 @@ const SELECT_ORDER = `
 /** Orders stored per intake statement at most; 64 connections' worth of requests fit in one. */
 const INTAKE_BATCH_MAX = 128;
 
-const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+/** A batch failure that is not the database's blip may be one item's fault: its items are retried one by one. */
+const notTransient = (error: unknown) => !(error instanceof TransientError);
 
 export function createOrderRepository(db: Database, outbox: EventOutbox): OrderStore {
-  // Group commit for the intake: the orders that arrive while a batch is being stored go in the next one.
-  const intake = createBatcher<NewOrder, ReceivedOrder | Error>(
-    async (batch) => {
-      try {
-        return await insertReceivedOrders(db, batch);
-      } catch (error) {
-        // A value Postgres refuses fails the statement for the whole batch: store each alone, so only its own
-        // request fails. A transient failure is every request's (they answer 503 and are retried).
-        if (batch.length === 1 || error instanceof TransientError) throw error;
-        return Promise.all(batch.map((o) => insertReceivedOrders(db, [o]).then((r) => r[0]!, (e: unknown) => asError(e))));
-      }
-    },
-    { maxBatch: INTAKE_BATCH_MAX, maxConcurrentFlushes: 2 },
-  );
+  // Group commit for the intake: the orders that arrive while a batch is being stored go in the next one. A
+  // value Postgres refuses fails the statement for the whole batch: each is then stored alone, so only its own
+  // request fails. A transient failure is every request's (they answer 503 and are retried).
+  const intake = createBatcher((batch: NewOrder[]) => insertReceivedOrders(db, batch), {
+    maxBatch: INTAKE_BATCH_MAX,
+    maxConcurrentFlushes: 2,
+    retryAlone: notTransient,
+  });
   return {
     createReceived: (o) => intake.submit(o).then((r) => {
       if (r instanceof Error) throw r;
@@ -116,31 +111,19 @@ const PLACEMENT_BATCH_MAX = 100;
  * domain's one pricing function; a batch is priced by one function, hence a batcher per function.
  */
 function batchedPlacement(db: Database, outbox: EventOutbox): OrderStore['place'] {
-  const batchers = new Map<PriceFn, Batcher<string, PlacementOutcome | Error>>();
-  const placeAlone = (id: string, price: PriceFn) =>
-    placeOrders(db, outbox, [id], price).then((r) => r[0]!, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  const batchers = new Map<PriceFn, Batcher<string, PlacementOutcome>>();
   const batcher = (price: PriceFn) => {
-    const flush = async (ids: string[]): Promise<Array<PlacementOutcome | Error>> => {
-      try {
-        return await placeOrders(db, outbox, ids, price);
-      } catch (error) {
-        // Not the database's blip (a bug, a value Postgres refuses): one order's fault must not fail the
-        // batch's every job, retry after retry. Each alone, one at a time, so only that order's job fails.
-        if (ids.length === 1 || error instanceof TransientError) throw error;
-        const outcomes: Array<PlacementOutcome | Error> = [];
-        for (const id of ids) outcomes.push(await placeAlone(id, price));
-        return outcomes;
-      }
-    };
-    const created = createBatcher(flush, { maxBatch: PLACEMENT_BATCH_MAX, maxConcurrentFlushes: 2 });
+    // One order's fault (a bug, a value Postgres refuses) must not fail the batch's every job, retry after
+    // retry: such a batch is placed again one order at a time, so only that order's job fails.
+    const created = createBatcher((ids: string[]) => placeOrders(db, outbox, ids, price), {
+      maxBatch: PLACEMENT_BATCH_MAX,
+      maxConcurrentFlushes: 2,
+      retryAlone: notTransient,
+    });
     batchers.set(price, created);
     return created;
   };
-  return async (orderId, price) => {
-    const outcome = await (batchers.get(price) ?? batcher(price)).submit(orderId);
-    if (outcome instanceof Error) throw outcome;
-    return outcome;
-  };
+  return (orderId, price) => (batchers.get(price) ?? batcher(price)).submit(orderId);
 }
 
 function toOrder(r: OrderRow): Order {

@@ -49,6 +49,35 @@ describe('createBatcher', () => {
     expect((results[0] as PromiseRejectedResult).reason.message).toBe('statement failed');
   });
 
+  it('with retryAlone, flushes a failed batch again one item at a time: only the bad item fails', async () => {
+    const flushes: string[][] = [];
+    const b = createBatcher(async (items: string[]) => {
+      flushes.push(items);
+      await tick();
+      if (items.includes('bad')) throw new Error(items.length > 1 ? 'batch refused' : 'bad refused');
+      return items.map((s) => s.toUpperCase());
+    }, { maxBatch: 10, retryAlone: (e) => (e as Error).message === 'batch refused' });
+    const results = await Promise.allSettled(['a', 'bad', 'c'].map((s) => b.submit(s)));
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'A' },
+      { status: 'rejected', reason: new Error('bad refused') },
+      { status: 'fulfilled', value: 'C' },
+    ]);
+    expect(flushes).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+  });
+
+  it('without retryAlone accepting the error, fails the whole batch and flushes nothing again', async () => {
+    let flushes = 0;
+    const b = createBatcher(async (items: string[]) => {
+      flushes++;
+      await tick();
+      throw new Error(`down (${items.length})`);
+    }, { maxBatch: 10, retryAlone: () => false });
+    const results = await Promise.allSettled(['a', 'b'].map((s) => b.submit(s)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(flushes).toBe(1);
+  });
+
   it('refuses a flush that answers for the wrong number of items', async () => {
     const b = createBatcher(async () => [], { maxBatch: 10 });
     await expect(b.submit(1)).rejects.toThrow('returned 0 results for 1 items');

@@ -106,17 +106,10 @@ export function createSandboxLedger(db: Database) {
       ],
     );
     const byId = new Map(made.map((c) => [c.id, c]));
-    return items.map((c) => ({ charge: byId.get(c.id) }));
+    return items.map((c) => byId.get(c.id));
   };
-  const charges = createBatcher<NewCharge, { charge?: SandboxCharge | undefined; error?: unknown }>(
-    (items) =>
-      insertCharges(items).catch((error: unknown) => {
-        if (items.length === 1) throw error;
-        // One bad row fails the whole insert: each alone, so only its own request fails.
-        return Promise.all(items.map((c) => insertCharges([c]).then(([made]) => made!, (e: unknown) => ({ error: e }))));
-      }),
-    { maxBatch: 64 },
-  );
+  // One bad row fails the whole insert: then each alone, so only its own request fails.
+  const charges = createBatcher(insertCharges, { maxBatch: 64, retryAlone: () => true });
   /** What earlier calls left for this capture: the charge of its reference, or the one its key first made. */
   const earlier = async (c: CaptureInput): Promise<CaptureOutcome | undefined> => {
     const key = c.idempotencyKey;
@@ -153,12 +146,11 @@ export function createSandboxLedger(db: Database) {
       const { method, reference, token, idempotencyKey: key } = input;
       const c = { ...input, currency: input.currency.toUpperCase() };
       const insert = async () => {
-        const made = await charges.submit({
+        const charge = await charges.submit({
           id: input.newId(), method, reference, amountMinor: c.amountMinor, currency: c.currency, token, key,
           details: { ...input.details, ...(key ? { idempotencyKey: key } : {}) },
         });
-        if ('error' in made) throw made.error;
-        return made.charge && ({ kind: 'captured', charge: made.charge, replay: false, hang: token === 'tok_timeout' } as const);
+        return charge && ({ kind: 'captured', charge, replay: false, hang: token === 'tok_timeout' } as const);
       };
       const scripted = token === 'tok_decline' || token === 'tok_flaky';
       const first = (scripted ? undefined : await insert()) ?? (await earlier(c));
