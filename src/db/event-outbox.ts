@@ -1,6 +1,6 @@
 import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
-import { recordOrderEvent, recordOrderEvents, type OrderEventType } from '../webhooks/order-events.js';
+import { recordOrderEvents, type OrderEventType } from '../webhooks/order-events.js';
 
 /**
  * The transactional outbox as the repositories use it: an event is written in the same transaction as the
@@ -14,13 +14,9 @@ export interface EventOutbox {
 }
 
 export function createEventOutbox(db: Database, notify: (orderId: string) => void = () => undefined): EventOutbox {
-  return {
-    async record(tx, e) {
-      if (await recordOrderEvent(db, tx, e)) tx.afterCommit(() => notify(e.orderId));
-    },
-    async recordMany(tx, events) {
-      const orderIds = new Set((await recordOrderEvents(db, tx, events)).map((r) => r.orderId));
-      if (orderIds.size) tx.afterCommit(() => orderIds.forEach((id) => notify(id)));
-    },
+  const recordMany: EventOutbox['recordMany'] = async (tx, events) => {
+    const orderIds = new Set((await recordOrderEvents(db, tx, events)).map((r) => r.orderId));
+    if (orderIds.size) tx.afterCommit(() => orderIds.forEach((id) => notify(id)));
   };
+  return { record: (tx, e) => recordMany(tx, [e]), recordMany };
 }
