@@ -17,6 +17,8 @@ import type { EventOutbox } from './event-outbox.js';
  */
 
 const CAPTURE_COLUMNS = `id, shop_id, status, payment_status, payment_method, payment_token, total_minor, currency, payment_attempts`;
+/** The same columns of `orders o`, for a statement that joins it. */
+const CAPTURE_COLUMNS_OF_O = CAPTURE_COLUMNS.split(', ').map((c) => `o.${c}`).join(', ');
 interface CaptureRow {
   id: string;
   shop_id: string;
@@ -108,7 +110,7 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
               ORDER BY id FOR UPDATE)
            UPDATE orders o SET payment_attempts = o.payment_attempts + 1
              FROM locked WHERE o.id = locked.id
-           RETURNING ${CAPTURE_COLUMNS.split(', ').map((c) => `o.${c}`).join(', ')}`,
+           RETURNING ${CAPTURE_COLUMNS_OF_O}`,
           [ids],
         );
         const found = new Map(rows.map((row) => [row.id, toCapture(row)]));
