@@ -4,7 +4,7 @@ import { removeRunDir, runChaos } from './chaos/run.js';
 
 /**
  * `npm run chaos`: kills workers, restarts Redis, takes Postgres away and makes providers and the carrier
- * misbehave while a simulated shop sends orders; then checks the promises of CONTRACT.md and prints them.
+ * misbehave while a simulated shop sends orders; then checks the promises of docs/api.md and prints them.
  * Sizes: CHAOS_ORDERS, CHAOS_KILLS, CHAOS_SECONDS... or --orders=... (see scripts/chaos/options.ts).
  * Exits 1 when any invariant fails (its data and logs are kept), 2 when the run itself could not be set up.
  */

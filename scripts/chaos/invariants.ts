@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { WebhookSink } from './sink.js';
 import type { Tracked } from './shop.js';
 
-/** The promises of CONTRACT.md checked against Postgres, the sandbox ledger and what the shop received. */
+/** The promises of docs/api.md checked against Postgres, the sandbox ledger and what the shop received. */
 
 export const FINAL = ['delivered', 'rejected', 'payment_failed', 'cancelled', 'refunded'];
 

@@ -75,7 +75,7 @@ export async function startSink(secret: () => string, failShare: number, random:
   return sink;
 }
 
-/** CONTRACT.md section 8: `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`, t within 5 minutes. */
+/** docs/api.md section 8: `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`, t within 5 minutes. */
 function verify(secret: string, body: string, header: unknown): boolean {
   const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(header));
   if (!m || Math.abs(Date.now() / 1000 - Number(m[1])) > 300) return false;

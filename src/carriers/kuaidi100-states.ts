@@ -1,7 +1,7 @@
 import type { ShipmentStatus } from '../domain/carrier.js';
 
 /**
- * Kuaidi100 `state` and `statusCode` values (PROVIDERS.md section 5) in our vocabulary (section 7).
+ * Kuaidi100 `state` and `statusCode` values (docs/providers.md section 5) in our vocabulary (section 7).
  * Top-level codes are one or two digits; with resultv2=4/8 the sub-codes are the top-level code followed by
  * digits (101, 1001, 501 ...), so a sub-code we have not listed falls back to its parent.
  *

@@ -15,7 +15,7 @@ export interface SfOptions {
 }
 
 /**
- * SF route opCodes (PROVIDERS.md sections 6-7; thin, third-party tables). An opCode we do not know still
+ * SF route opCodes (docs/providers.md sections 6-7; thin, third-party tables). An opCode we do not know still
  * means the parcel is in SF's network, so it reads as `in_transit` rather than failing the poll.
  */
 const OP_CODES: Record<string, ShipmentStatus> = {

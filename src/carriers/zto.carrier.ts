@@ -13,7 +13,7 @@ export interface ZtoOptions {
 }
 
 /**
- * ZTO scan types (thin: PROVIDERS.md section 6; clients use the Chinese names or the English codes). An
+ * ZTO scan types (thin: docs/providers.md section 6; clients use the Chinese names or the English codes). An
  * unknown scan still means the parcel is in ZTO's network: `in_transit`.
  */
 const SCAN_TYPES: Record<string, ShipmentStatus> = {

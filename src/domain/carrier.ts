@@ -1,5 +1,5 @@
 /**
- * The port every carrier adapter implements (CONTRACT.md section 7). Adapters classify answers where they
+ * The port every carrier adapter implements (docs/api.md section 7). Adapters classify answers where they
  * are born: 429 -> TransientError('rate_limited', { retryAfterSeconds }); 5xx, timeouts, network errors and
  * "no result yet" -> TransientError('carrier_unavailable'); bad credentials, unknown waybill format ->
  * PermanentError('carrier_rejected').

@@ -1,7 +1,7 @@
 import type { TrackingEvent } from './carrier.js';
 
 /**
- * When a parcel will arrive (CONTRACT.md section 7), in order of trust: the carrier's own estimate; else the
+ * When a parcel will arrive (docs/api.md section 7), in order of trust: the carrier's own estimate; else the
  * median transit time of this carrier's delivered parcels on the same route, once there are enough of them
  * for a median to mean something; else the carrier's published service level. Pure: the caller loads the
  * history and recomputes as events arrive.

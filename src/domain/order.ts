@@ -1,6 +1,6 @@
 import type { ShipmentView } from './tracking-ports.js';
 
-/** The order as the domain and the public contract see it (CONTRACT.md section 5). */
+/** The order as the domain and the public contract see it (docs/api.md section 5). */
 
 export const ORDER_STATUSES = [
   'received', 'placed', 'paid', 'shipped', 'delivered', 'rejected', 'payment_failed', 'cancelled', 'refunded',

@@ -120,7 +120,7 @@ const problem = (description: string, headers?: Record<string, unknown>) => ({
 });
 const retryAfter = { 'Retry-After': { description: 'seconds to wait before retrying', schema: int({ minimum: 0 }) } };
 
-/** One reusable response per error status of CONTRACT.md section 2. */
+/** One reusable response per error status of docs/api.md section 2. */
 export const ERROR_RESPONSES = {
   400: problem('malformed JSON, or fields that fail validation (each named in `errors`)'),
   401: problem('missing or wrong credentials'),

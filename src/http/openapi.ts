@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { openApiComponents, type ErrorStatus } from './openapi-schemas.js';
 
 /**
- * The public contract (CONTRACT.md) as an OpenAPI 3.1 document, served at `GET /openapi.json`.
+ * The public contract (docs/api.md) as an OpenAPI 3.1 document, served at `GET /openapi.json`.
  * test/integration/openapi.test.ts checks it against the routes the app really serves, both ways.
  */
 

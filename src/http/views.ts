@@ -13,7 +13,7 @@ export function shipmentView(s: ShipmentView) {
   };
 }
 
-/** The public JSON of an order (CONTRACT.md section 5): no shop id, no payment token. */
+/** The public JSON of an order (docs/api.md section 5): no shop id, no payment token. */
 export function orderView(o: Order) {
   return {
     id: o.id,

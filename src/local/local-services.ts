@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
 /**
- * Local mode (CONTRACT.md section 1): when DATABASE_URL or REDIS_URL is unset, `npm start` runs that
+ * Local mode (docs/api.md section 1): when DATABASE_URL or REDIS_URL is unset, `npm start` runs that
  * service itself with its data under `.data/`, so a newcomer needs nothing but Node and redis-server.
  */
 export class MissingPrerequisite extends Error {}

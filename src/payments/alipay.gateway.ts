@@ -5,7 +5,7 @@ import { formatDecimal, parseDecimal } from './decimal-amount.js';
 import { providerFetch } from './provider-http.js';
 import { rsaVerify } from './rsa.js';
 
-/** Alipay OpenAPI v2 (PROVIDERS.md section 1): bar-code pay with the shop's token as the buyer's auth_code. */
+/** Alipay OpenAPI v2 (docs/providers.md section 1): bar-code pay with the shop's token as the buyer's auth_code. */
 export interface AlipayGatewayOptions {
   /** Origin and path prefix of the gateway; requests go to `${baseUrl}/gateway.do`. */
   baseUrl: string;

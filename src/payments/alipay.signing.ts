@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { rsaSign, rsaVerify } from './rsa.js';
 
 /**
- * Alipay OpenAPI v2 signing (PROVIDERS.md section 1), shared by the adapter and the sandbox.
+ * Alipay OpenAPI v2 signing (docs/providers.md section 1), shared by the adapter and the sandbox.
  * Request: every parameter but `sign` and empty ones, keys in ASCII order, raw `k=v` joined by `&`, RSA2.
  * Response: RSA2 over the raw text of the `*_response` node, exactly as received.
  */

@@ -3,7 +3,7 @@ import type { Capture, CaptureLookup, CaptureRequest, PaymentGateway, RefundOutc
 import { headerValue, parseJson, providerFetch } from './provider-http.js';
 import { verifyStripeSignature } from './stripe.signing.js';
 
-/** Cards through a Stripe-style PaymentIntents API (PROVIDERS.md section 4): the token is a PaymentMethod id. */
+/** Cards through a Stripe-style PaymentIntents API (docs/providers.md section 4): the token is a PaymentMethod id. */
 export interface CardGatewayOptions {
   /** Origin of the API, e.g. https://api.stripe.com; paths start with /v1. */
   baseUrl: string;

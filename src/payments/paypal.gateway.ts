@@ -3,7 +3,7 @@ import type { Capture, CaptureLookup, CaptureRequest, PaymentGateway, RefundOutc
 import { formatDecimal, parseDecimal } from './decimal-amount.js';
 import { headerValue, parseJson, providerFetch } from './provider-http.js';
 
-/** PayPal REST v2 (PROVIDERS.md section 3): the shop's token is the PayPal order its buyer approved. */
+/** PayPal REST v2 (docs/providers.md section 3): the shop's token is the PayPal order its buyer approved. */
 export interface PaypalGatewayOptions {
   /** Origin of the API, e.g. https://api-m.paypal.com. */
   baseUrl: string;

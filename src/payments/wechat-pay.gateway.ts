@@ -3,7 +3,7 @@ import type { Capture, CaptureLookup, CaptureRequest, PaymentGateway, RefundOutc
 import { headerValue, parseJson, providerFetch } from './provider-http.js';
 import { buildWechatAuthorization, decryptWechatResource, verifyWechatMessage, type WechatResource } from './wechat-pay.signing.js';
 
-/** WeChat Pay API v3 (PROVIDERS.md section 2): payment-code pay with the shop's token as payer.auth_code. */
+/** WeChat Pay API v3 (docs/providers.md section 2): payment-code pay with the shop's token as payer.auth_code. */
 export interface WechatPayGatewayOptions {
   /** Origin of the API, e.g. https://api.mch.weixin.qq.com; paths start with /v3. */
   baseUrl: string;

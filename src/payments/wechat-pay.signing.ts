@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'n
 import { rsaSign, rsaVerify } from './rsa.js';
 
 /**
- * WeChat Pay API v3 signing (PROVIDERS.md section 2), shared by the adapter and the sandbox.
+ * WeChat Pay API v3 signing (docs/providers.md section 2), shared by the adapter and the sandbox.
  * Requests: `METHOD\n/path?query\n<unix s>\n<nonce>\n<body>\n`, SHA256withRSA with the merchant key.
  * Responses and callbacks: `<ts>\n<nonce>\n<body>\n` with the platform key, in `Wechatpay-*` headers.
  */

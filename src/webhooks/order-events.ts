@@ -2,7 +2,7 @@ import type { Transaction } from 'sequelize';
 import type { Database } from '../db/database.js';
 import { newOrderId } from '../domain/ids.js';
 
-/** The events a shop hears about (CONTRACT.md section 8). */
+/** The events a shop hears about (docs/api.md section 8). */
 export const ORDER_EVENT_TYPES = [
   'order.placed', 'order.rejected', 'order.paid', 'order.payment_failed', 'order.shipped', 'shipment.updated',
   'order.delivered', 'order.cancelled', 'order.refunded',

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** The header a shop verifies (CONTRACT.md section 8). */
+/** The header a shop verifies (docs/api.md section 8). */
 export const SIGNATURE_HEADER = 'Orderworks-Signature';
 
 const hmac = (secret: string, t: number, body: string) => createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex');

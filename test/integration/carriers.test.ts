@@ -8,7 +8,7 @@ import { ZtoCarrier } from '../../src/carriers/zto.carrier.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { startReplayServer } from '../support/replay-server.js';
 
-/** Recorded answers, shaped as each carrier documents them (PROVIDERS.md sections 5-6). */
+/** Recorded answers, shaped as each carrier documents them (docs/providers.md sections 5-6). */
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/carriers/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 const K = fixture('kuaidi100');
 const SF = fixture('sf');

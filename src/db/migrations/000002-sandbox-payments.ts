@@ -1,5 +1,5 @@
 /**
- * The sandbox payment provider's own state (CONTRACT.md section 6). It lives in Postgres, not in memory, so
+ * The sandbox payment provider's own state (docs/api.md section 6). It lives in Postgres, not in memory, so
  * that every web process answers alike, a restart keeps the ledger, and a test can prove "exactly one charge".
  * Only SANDBOX=1 deployments ever write these tables.
  */

@@ -1,5 +1,5 @@
 /**
- * The sandbox carrier's state (CONTRACT.md section 7): its parcels with the events each refresh added, and
+ * The sandbox carrier's state (docs/api.md section 7): its parcels with the events each refresh added, and
  * the fault being injected. In Postgres so that every web process answers alike and a restart forgets nothing.
  */
 export const up = `

@@ -15,7 +15,7 @@ const FaultBody = z.object({
 });
 
 /**
- * The sandbox carrier (CONTRACT.md section 7), mounted by the web process at `/sandbox` when SANDBOX=1:
+ * The sandbox carrier (docs/api.md section 7), mounted by the web process at `/sandbox` when SANDBOX=1:
  * - `POST /carrier/track {trackingNumber}`: one tracking query; each moves an `SBX-...` parcel one step on.
  * - `GET /carrier/parcels/:trackingNumber`: the same answer without moving the parcel.
  * - `POST /carrier/faults {mode, forMs}` / `GET /carrier/faults`: a carrier-wide fault for chaos tests.

@@ -1,7 +1,7 @@
 import type { ShipmentStatus } from '../../domain/carrier.js';
 
 /**
- * The sandbox carrier's script (CONTRACT.md section 7), pure: which tracking numbers it knows, what the next
+ * The sandbox carrier's script (docs/api.md section 7), pure: which tracking numbers it knows, what the next
  * refresh adds, and which parcels come with the carrier's own estimate. Postgres keeps the events so far.
  */
 export interface SandboxEvent {

@@ -4,7 +4,7 @@ import type { Database } from '../../db/database.js';
 import type { PaymentMethod } from '../../domain/order.js';
 
 /**
- * The sandbox provider's ledger and token scripts (CONTRACT.md section 6), the same for every provider:
+ * The sandbox provider's ledger and token scripts (docs/api.md section 6), the same for every provider:
  * each provider module only translates its wire format to these calls and the outcomes back.
  */
 

@@ -28,7 +28,7 @@ const faultSchema = z.object({
 });
 
 /**
- * The bundled sandbox payment provider (CONTRACT.md section 6), to be mounted at `/sandbox` before any body
+ * The bundled sandbox payment provider (docs/api.md section 6), to be mounted at `/sandbox` before any body
  * parser: each provider verifies signatures over the exact bytes it received.
  */
 export function sandboxPaymentsRouter(deps: SandboxPaymentsDeps): Router {
