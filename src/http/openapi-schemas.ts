@@ -102,6 +102,21 @@ const schemas: Record<string, unknown> = {
     id: uuid, orderId: uuid, amountMinor: minor, currency: str(), reason: nullable(str()),
     status: { enum: ['pending', 'succeeded', 'failed'] }, createdAt: dateTime,
   }),
+  AdminOrderSummary: obj({
+    id: uuid, shopId: uuid, externalId: nullable(str()), status: ref('OrderStatus'), statusReason: nullable(str()),
+    currency: str({ pattern: '^[A-Z]{3}$' }), totalMinor: nullable(minor), paymentMethod: ref('PaymentMethod'),
+    paymentStatus: str(), createdAt: dateTime, updatedAt: dateTime,
+  }),
+  AdminOrderPage: page('AdminOrderSummary'),
+  OrderJob: obj({
+    queue: str({ examples: ['payment-capture'] }), id: str({ examples: ['capture-0b6e…'] }),
+    state: str({ examples: ['completed', 'failed', 'delayed', 'waiting', 'active'] }), attemptsMade: int({ minimum: 0 }),
+    lastError: nullable(str()), createdAt: nullable(dateTime), finishedAt: nullable(dateTime),
+  }),
+  AdminOrder: obj({
+    order: { allOf: [ref('Order'), obj({ shopId: uuid })] },
+    jobs: { type: 'array', items: ref('OrderJob'), description: 'each job the order has in each queue, as Redis holds it' },
+  }),
   WebhookDelivery: obj({
     id: uuid, eventId: uuid, eventType: str({ examples: ['order.paid'] }), orderId: uuid, url: str({ format: 'uri' }),
     attempt: int({ minimum: 1 }), statusCode: nullable(int()), error: nullable(str()), durationMs: int({ minimum: 0 }),

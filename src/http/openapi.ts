@@ -8,6 +8,7 @@ import { openApiComponents, type ErrorStatus } from './openapi-schemas.js';
 
 type Op = Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const uuidSchema = { type: 'string', format: 'uuid' };
 const param = (name: string) => ({ $ref: `#/components/parameters/${name}` });
 const json = (schema: string, description: string, headers?: Op) => ({
   description,
@@ -36,6 +37,26 @@ function paths(): Record<string, Record<string, unknown>> {
         operationId: 'createShop', tags: ['operators'], summary: 'Create a shop and its API key (shown once)',
         security: [{ adminBasic: [] }], requestBody: body('ShopInput'),
         responses: { 201: json('ShopCreated', 'the shop, its API key and webhook secret'), ...errors(400, 401, 413, 415, 503) },
+      },
+    },
+    '/v1/admin/orders': {
+      get: {
+        operationId: 'adminSearchOrders', tags: ['operators'], summary: 'Any shop\'s orders, newest first: by shop, status, order id or externalId',
+        security: [{ adminBasic: [] }],
+        parameters: [
+          { name: 'shopId', in: 'query', schema: uuidSchema }, { name: 'status', in: 'query', schema: ref('OrderStatus') },
+          { name: 'q', in: 'query', description: 'an order id or an externalId', schema: { type: 'string', minLength: 1, maxLength: 255 } },
+          param('Limit'), param('Cursor'),
+        ],
+        responses: { 200: json('AdminOrderPage', 'one page of orders'), ...errors(400, 401, 503) },
+      },
+    },
+    '/v1/admin/orders/{id}': {
+      parameters: [param('OrderId')],
+      get: {
+        operationId: 'adminGetOrder', tags: ['operators'], summary: 'An order of any shop with the state and last error of each of its jobs',
+        security: [{ adminBasic: [] }],
+        responses: { 200: json('AdminOrder', 'the order and its jobs'), ...errors(401, 404, 503) },
       },
     },
     '/v1/products/{sku}': {

@@ -10,6 +10,10 @@ import { errorHandler, notFoundHandler, problemType } from './problem.js';
 import { openApiRouter } from './openapi.js';
 import type { Duplex } from 'node:stream';
 import { adminRouter } from './routes/admin.routes.js';
+import { adminOrdersRouter } from './routes/admin-orders.routes.js';
+import type { OrderLookupDeps } from '../domain/order-lookup.service.js';
+import { createOrderLookupRepository } from '../db/order-lookup.repository.js';
+import { createOrderJobInspector } from '../queue/order-jobs.js';
 import { healthRouter, type ReadinessCheck } from './routes/health.routes.js';
 import { ordersRouter } from './routes/orders.routes.js';
 import { productsRouter } from './routes/products.routes.js';
@@ -41,6 +45,8 @@ export interface AppDeps {
   products: ProductStore;
   orders: OrderStore;
   jobs: JobPublisher;
+  /** Operators' lookup of any shop's orders and their jobs. */
+  orderLookup: OrderLookupDeps;
   payment: PaymentDeps;
   tracking: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>;
   webhooks: { store: WebhookStore; jobs: WebhookJobs };
@@ -72,6 +78,7 @@ export function createApp(deps: AppDeps): Express {
   for (const extra of deps.extras ?? []) app.use(extra);
   if (deps.board) app.use(BOARD_PATH, requireOperator({ admin: deps.config.admin, viewer: deps.config.viewer }), deps.board);
   app.use('/v1/admin', admin, body, adminRouter(deps.shops, deps.allowPrivateWebhooks));
+  app.use('/v1/admin', admin, adminOrdersRouter(deps.orderLookup));
   app.use('/v1/products', shop, body, productsRouter(deps.products));
   app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs, onEnqueueFailed }));
   app.use('/v1/orders', shop, body, orderPaymentsRouter({ ...deps.payment, orders: deps.orders }));
@@ -113,6 +120,7 @@ export async function createWebProcess(infra: Infrastructure): Promise<{ app: Ex
     extras: [metricsRouter(metrics, queues, db), openApiRouter()],
     ...stores,
     jobs: jobs.orders,
+    orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(queues) },
     payment: { payments: stores.payments, gateways: await loadPaymentGateways(config, db), jobs: jobs.payments },
     tracking: { shipments: stores.shipments, jobs: jobs.tracking, refreshEveryMs: config.trackingRefreshEveryMs },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },

@@ -1,0 +1,22 @@
+import type { Database } from './database.js';
+import { defineOrderSummaries } from './models/order-summary.model.js';
+import type { OrderLookupStore } from '../domain/order-lookup.ports.js';
+
+/** The webhook jobs shown per order: its latest events (older ones have long left Redis by retention). */
+const LATEST_EVENTS = 20;
+
+export function createOrderLookupRepository(db: Database): OrderLookupStore {
+  const summaries = defineOrderSummaries(db.sequelize);
+  return {
+    search: summaries.search,
+    shopOf: summaries.shopOf,
+    async workKeys(orderId) {
+      const [row] = await db.rows<{ refund_ids: string[]; event_seqs: number[] }>(
+        `SELECT ARRAY(SELECT id FROM refunds WHERE order_id = $1 ORDER BY created_at) AS refund_ids,
+                ARRAY(SELECT seq FROM order_events WHERE order_id = $1 ORDER BY seq DESC LIMIT $2) AS event_seqs`,
+        [orderId, LATEST_EVENTS],
+      );
+      return { orderId, refundIds: row?.refund_ids ?? [], eventSeqs: (row?.event_seqs ?? []).map(Number) };
+    },
+  };
+}
