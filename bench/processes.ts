@@ -17,8 +17,8 @@ export interface Child {
 
 /** The entry point of a Procfile process, from source (tsx) or from dist (after `npm run build`). */
 function entry(settings: BenchSettings, bin: 'web' | 'worker'): string[] {
-  if (settings.runtime === 'dist') return [path.join(ROOT, 'dist/src/bin', `${bin}.js`)];
-  return ['--import', 'tsx', path.join(ROOT, 'src/bin', `${bin}.ts`)];
+  if (settings.runtime === 'dist') return [path.join(ROOT, 'dist/bin', `${bin}.js`)];
+  return ['--import', 'tsx', path.join(ROOT, 'bin', `${bin}.ts`)];
 }
 
 export function spawnNode(name: string, args: string[], env: Record<string, string>, settings: BenchSettings): Child {

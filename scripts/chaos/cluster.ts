@@ -179,7 +179,7 @@ export class App {
   }
 
   private node(name: string, bin: 'web' | 'worker', env: Record<string, string>): Proc {
-    return spawnLogged(name, process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/bin', `${bin}.ts`)], { ...process.env, ...env }, this.logOf(name));
+    return spawnLogged(name, process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin', `${bin}.ts`)], { ...process.env, ...env }, this.logOf(name));
   }
 
   async startWeb(): Promise<void> {

@@ -272,8 +272,8 @@ describe('secrets at rest and in logs', () => {
       SWEEP_STALE_AFTER_MS: '1000',
       JOB_LOCK_MS: '2000',
     };
-    const web = spawnLogged('src/bin/web.ts', env);
-    const worker = spawnLogged('src/bin/worker.ts', env);
+    const web = spawnLogged('bin/web.ts', env);
+    const worker = spawnLogged('bin/worker.ts', env);
     const base = `http://127.0.0.1:${port}`;
     const secrets: Record<string, string> = { 'admin password': ADMIN.password };
     try {

@@ -4,9 +4,9 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** Runs a real worker process (`Procfile` worker, from source) with the given environment. */
-export const spawnWorker = (env: Record<string, string>) => spawnEntry('src/bin/worker.ts', env);
+export const spawnWorker = (env: Record<string, string>) => spawnEntry('bin/worker.ts', env);
 /** Runs a real web process (`Procfile` web, from source) with the given environment. */
-export const spawnWeb = (env: Record<string, string>) => spawnEntry('src/bin/web.ts', env);
+export const spawnWeb = (env: Record<string, string>) => spawnEntry('bin/web.ts', env);
 
 function spawnEntry(entry: string, env: Record<string, string>): ChildProcess & { output: string[] } {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {

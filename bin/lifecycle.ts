@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig, type Config } from '../config.js';
-import { TransientError } from '../domain/errors.js';
-import type { Logger } from '../logger.js';
+import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { TransientError } from '../src/domain/errors.js';
+import type { Logger } from '../src/logger.js';
 
 /** Parses the environment or stops the process with one line naming the bad variable. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv, options: { local?: boolean } = {}): Config {

@@ -1,5 +1,5 @@
-import { createWebProcess } from '../http/server.js';
-import { createInfrastructure } from '../runtime.js';
+import { createWebProcess } from '../src/http/server.js';
+import { createInfrastructure } from '../src/runtime.js';
 import { loadConfigOrExit, onShutdown, startWhenReady } from './lifecycle.js';
 
 /** Procfile `web`: intake, shop API, admin API, dashboard. */

@@ -1,13 +1,13 @@
 import path from 'node:path';
-import { createWorkerProcess } from '../../workers/index.js';
-import { createDatabase } from '../db/database.js';
-import { migrate } from '../db/migrate.js';
-import { createWebProcess } from '../http/server.js';
-import { BOARD_PATH } from '../http/board.js';
-import { MissingPrerequisite, provideLocalServices } from '../local/local-services.js';
-import { createLogger } from '../logger.js';
-import { createMetrics } from '../metrics.js';
-import { createInfrastructure } from '../runtime.js';
+import { createWorkerProcess } from '../workers/index.js';
+import { createDatabase } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { createWebProcess } from '../src/http/server.js';
+import { BOARD_PATH } from '../src/http/board.js';
+import { MissingPrerequisite, provideLocalServices } from '../src/local/local-services.js';
+import { createLogger } from '../src/logger.js';
+import { createMetrics } from '../src/metrics.js';
+import { createInfrastructure } from '../src/runtime.js';
 import { loadConfigOrExit, onShutdown } from './lifecycle.js';
 
 /**

@@ -1,6 +1,6 @@
-import { createDatabase } from '../db/database.js';
-import { migrate } from '../db/migrate.js';
-import { createLogger } from '../logger.js';
+import { createDatabase } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { createLogger } from '../src/logger.js';
 import { loadConfigOrExit } from './lifecycle.js';
 
 /** Procfile `release`: applies pending migrations; a no-op when there are none. */

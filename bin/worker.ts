@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
-import { createWorkerProcess } from '../../workers/index.js';
-import { createInfrastructure } from '../runtime.js';
+import { createWorkerProcess } from '../workers/index.js';
+import { createInfrastructure } from '../src/runtime.js';
 import { loadConfigOrExit, onShutdown, startWhenReady } from './lifecycle.js';
 
 /** Procfile `worker`: the workers of every queue in WORKER_QUEUES. */
