@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { CARRIERS } from '../src/domain/carrier.js';
 import { RETENTION, type JobDefinition } from './job-definition.js';
 
 /**
  * `fan-out` is fired by the job scheduler every TRACKING_REFRESH_EVERY_MS: it claims the shipments that are
- * due and queues `poll` batches of one carrier each. Ids only.
+ * due and queues `poll` batches of one carrier each. Ids only: `carrier` is a carrier's code, which the worker
+ * checks against the carriers it knows (a job queued before a deploy that dropped a carrier fails for good there).
  */
 const payload = z.discriminatedUnion('kind', [
   z.object({ v: z.literal(1).default(1), kind: z.literal('fan-out') }),
-  z.object({ v: z.literal(1).default(1), kind: z.literal('poll'), carrier: z.enum(CARRIERS), shipmentIds: z.array(z.uuid()).min(1).max(100) }),
+  z.object({ v: z.literal(1).default(1), kind: z.literal('poll'), carrier: z.string().regex(/^[a-z0-9_]{1,32}$/), shipmentIds: z.array(z.uuid()).min(1).max(100) }),
 ]);
 
 export const trackingPollJob: JobDefinition<typeof payload> = {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { cappedBackoff, RETENTION, type JobDefinition } from './job-definition.js';
-import { RETRY_HORIZON_MS } from '../src/webhooks/webhook-delivery.service.js';
 
 /**
  * Sends an order's pending webhook events, in order (`deliver`), or sends one event again on the shop's
@@ -15,6 +14,9 @@ const payload = z.discriminatedUnion('kind', [
 ]);
 
 const JITTER = 0.5;
+
+/** How long an event is retried before it is failed for good: at least 24 hours by contract. */
+export const RETRY_HORIZON_MS = 24 * 3_600_000;
 
 /**
  * Enough attempts that the shortest possible retry span (every wait at its jittered minimum) still covers the

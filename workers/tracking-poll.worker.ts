@@ -1,4 +1,6 @@
 import { trackingPollJob } from '../jobs/tracking-poll.job.js';
+import { CARRIERS, type CarrierCode } from '../src/domain/carrier.js';
+import { PermanentError } from '../src/domain/errors.js';
 import { fanOutPolls, pollShipments, type TrackingDeps } from '../src/domain/tracking.service.js';
 import type { Logger } from '../src/logger.js';
 import { runner } from './job-runner.js';
@@ -13,6 +15,7 @@ export function trackingPollProcessor(deps: TrackingDeps & { logger: Logger }) {
         if (result.shipments > 0) log.info(result, 'tracking fan-out');
         return result;
       }
+      if (!isCarrier(job.carrier)) throw new PermanentError('carrier_rejected', `unknown carrier ${job.carrier}`);
       const result = await pollShipments(deps, job.carrier, job.shipmentIds);
       log.info({ carrier: job.carrier, ...result }, 'tracking poll');
       return result;
@@ -20,3 +23,5 @@ export function trackingPollProcessor(deps: TrackingDeps & { logger: Logger }) {
     deps.logger,
   );
 }
+
+const isCarrier = (code: string): code is CarrierCode => (CARRIERS as readonly string[]).includes(code);

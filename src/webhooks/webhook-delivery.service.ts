@@ -1,9 +1,8 @@
 import { DomainError, TransientError } from '../domain/errors.js';
 import type { OutboxEvent, SendResult, WebhookSender, WebhookStore } from './webhook-ports.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
+import { RETRY_HORIZON_MS } from '../../jobs/webhook-delivery.job.js';
 
-/** How long an event is retried before it is failed for good: at least 24 hours by contract. */
-export const RETRY_HORIZON_MS = 24 * 3_600_000;
 const MAX_RUN_MS = 2 * 60_000;
 
 export interface WebhookDeliveryDeps {
