@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { QUEUE_NAMES } from '../src/config.js';
+import { QUEUE_NAMES } from '../jobs/index.js';
 import { createDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { freePort } from '../src/local/local-services.js';

@@ -16,8 +16,8 @@ export interface JobOptions {
 }
 
 /** Everything a queue is, as data: its name, its payload schema, its job ids and its default options. */
-export interface JobDefinition<S extends z.ZodType> {
-  queue: string;
+export interface JobDefinition<S extends z.ZodType, Q extends string = string> {
+  queue: Q;
   payload: S;
   jobId(payload: z.output<S>): string;
   options(retryBaseDelayMs: number): JobOptions;

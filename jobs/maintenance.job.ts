@@ -4,7 +4,7 @@ import { RETENTION, type JobDefinition } from './job-definition.js';
 /** Periodic upkeep, fired by a BullMQ job scheduler: once per tick however many workers run. */
 const payload = z.object({ v: z.literal(1).default(1), task: z.enum(['repair-sweep']) });
 
-export const maintenanceJob: JobDefinition<typeof payload> = {
+export const maintenanceJob: JobDefinition<typeof payload, 'maintenance'> = {
   queue: 'maintenance',
   payload,
   jobId: (p) => `maintenance-${p.task}`,

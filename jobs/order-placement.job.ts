@@ -7,7 +7,7 @@ import { RETENTION, type JobDefinition } from './job-definition.js';
  */
 const payload = z.object({ v: z.literal(1).default(1), orderId: z.uuid() });
 
-export const orderPlacementJob: JobDefinition<typeof payload> = {
+export const orderPlacementJob: JobDefinition<typeof payload, 'order-placement'> = {
   queue: 'order-placement',
   payload,
   // One job per order: a duplicate enqueue of a job still in Redis is a no-op.

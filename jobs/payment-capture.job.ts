@@ -15,7 +15,7 @@ const payload = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const paymentCaptureJob: JobDefinition<typeof payload> = {
+export const paymentCaptureJob: JobDefinition<typeof payload, 'payment-capture'> = {
   queue: 'payment-capture',
   payload,
   jobId: (p) => `${p.kind}-${p.orderId}`,

@@ -4,7 +4,7 @@ import { RETENTION, type JobDefinition } from './job-definition.js';
 /** Sends one refund to the provider; the refund id is the provider's idempotency key for it. */
 const payload = z.object({ v: z.literal(1).default(1), refundId: z.uuid() });
 
-export const paymentRefundJob: JobDefinition<typeof payload> = {
+export const paymentRefundJob: JobDefinition<typeof payload, 'payment-refund'> = {
   queue: 'payment-refund',
   payload,
   jobId: (p) => `refund-${p.refundId}`,

@@ -11,7 +11,7 @@ const payload = z.discriminatedUnion('kind', [
   z.object({ v: z.literal(1).default(1), kind: z.literal('poll'), carrier: z.string().regex(/^[a-z0-9_]{1,32}$/), shipmentIds: z.array(z.uuid()).min(1).max(100) }),
 ]);
 
-export const trackingPollJob: JobDefinition<typeof payload> = {
+export const trackingPollJob: JobDefinition<typeof payload, 'tracking-poll'> = {
   queue: 'tracking-poll',
   payload,
   // Duplicates are prevented upstream: a shipment is claimed (its next poll pushed forward) before its batch

@@ -32,7 +32,7 @@ export function webhookAttempts(base: number, horizonMs = RETRY_HORIZON_MS): num
   return retries + 1;
 }
 
-export const webhookDeliveryJob: JobDefinition<typeof payload> = {
+export const webhookDeliveryJob: JobDefinition<typeof payload, 'webhook-delivery'> = {
   queue: 'webhook-delivery',
   payload,
   jobId: (p) => (p.kind === 'deliver' ? `webhook-${p.orderId}-${p.seq}` : `redeliver-${p.requestId}`),

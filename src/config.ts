@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { providerEnv, providerSettings, type ProviderSettings } from './config-providers.js';
+import { QUEUE_NAMES, type QueueName } from '../jobs/index.js';
 
 /**
  * The one place that reads the environment. `loadConfig` parses it once at boot and returns a frozen,
@@ -67,11 +68,6 @@ const schema = z.object({
   CARRIER_CALLS_PER_SECOND: positiveInt.default(10),
   ...providerEnv,
 });
-
-export type QueueName = 'order-placement' | 'payment-capture' | 'payment-refund' | 'tracking-poll' | 'webhook-delivery' | 'maintenance';
-export const QUEUE_NAMES: readonly QueueName[] = [
-  'order-placement', 'payment-capture', 'payment-refund', 'tracking-poll', 'webhook-delivery', 'maintenance',
-];
 
 export interface Config {
   readonly mode: 'local' | 'deployed';

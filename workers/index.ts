@@ -1,7 +1,8 @@
 import { Worker, type Job, type Processor } from 'bullmq';
 import { maintenanceJob } from '../jobs/maintenance.job.js';
 import { backoffStrategy } from './backoff.js';
-import type { QueueName } from '../src/config.js';
+import type { QueueName } from '../jobs/index.js';
+import { processorsFor } from './queue-processors.js';
 import { loadPaymentGateways } from '../src/payments/configured-gateways.js';
 import { bullPrefix } from '../src/queue/redis.js';
 import { createApplication, type Infrastructure } from '../src/runtime.js';
@@ -37,7 +38,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
     carrierCallsPerSecond: config.carrierCallsPerSecond,
   };
 
-  const processors: Partial<Record<QueueName, Processor>> = {
+  const processors: Record<QueueName, Processor> = {
     'order-placement': orderPlacementProcessor({ orders, payments: jobs.payments, logger }),
     'payment-capture': paymentCaptureProcessor({ ...payment, logger }),
     'payment-refund': paymentRefundProcessor({ ...payment, logger }),
@@ -67,9 +68,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
     }
   };
 
-  const workers = config.workerQueues.flatMap((name) => {
-    const processor = processors[name];
-    if (!processor) return [];
+  const workers = processorsFor(config.workerQueues, processors).map(([name, processor]) => {
     const worker = new Worker(name, processor, {
       connection: redis,
       prefix: bullPrefix(config.queuePrefix),
@@ -99,7 +98,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
         jobs.payments.abandon(data.data.orderId, 'payment_retries_exhausted').catch((e) => logger.warn({ err: e }, 'could not enqueue abandon'));
       }
     });
-    return [worker];
+    return worker;
   });
 
   return {

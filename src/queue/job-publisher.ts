@@ -11,22 +11,9 @@ import { trackingPollJob } from '../../jobs/tracking-poll.job.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import { webhookJobs, type WebhookJobs } from './webhook-publisher.js';
 import type { Queues } from './queues.js';
-import { withTimeout } from '../timeout.js';
+import { enqueue } from './enqueue.js';
 import type { Logger } from '../logger.js';
 import type { CarrierCode } from '../domain/carrier.js';
-
-/**
- * How long an enqueue may wait for Redis. Past it the caller moves on: the order is already durable in
- * Postgres and the repair sweep enqueues it later; an add that lands late is harmless (same job id).
- */
-const ENQUEUE_TIMEOUT_MS = 2_000;
-
-/** Adds a job as its definition says: validated payload, business-key job id, default options. */
-export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, retryBaseDelayMs: number) {
-  const payload = def.payload.parse(data);
-  const add = queue.add(def.queue, payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) });
-  return withTimeout(add, ENQUEUE_TIMEOUT_MS, `enqueue to ${def.queue} timed out`);
-}
 
 async function stateOf(queue: Queue, jobId: string): Promise<JobState> {
   const job = await queue.getJob(jobId);

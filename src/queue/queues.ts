@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { RedisClient } from './redis.js';
-import type { Config, QueueName } from '../config.js';
-import { QUEUE_NAMES } from '../config.js';
+import type { Config } from '../config.js';
+import { QUEUE_NAMES, type QueueName } from '../../jobs/index.js';
 import { bullPrefix } from './redis.js';
 
 export type Queues = Readonly<Record<QueueName, Queue>>;

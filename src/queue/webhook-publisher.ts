@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { webhookDeliveryJob } from '../../jobs/webhook-delivery.job.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
-import { enqueue } from './job-publisher.js';
+import { enqueue } from './enqueue.js';
 
 export interface WebhookJobs {
   /**

@@ -1,0 +1,17 @@
+import type { Queue } from 'bullmq';
+import type { z } from 'zod';
+import type { JobDefinition } from '../../jobs/job-definition.js';
+import { withTimeout } from '../timeout.js';
+
+/**
+ * How long an enqueue may wait for Redis. Past it the caller moves on: the order is already durable in
+ * Postgres and the repair sweep enqueues it later; an add that lands late is harmless (same job id).
+ */
+const ENQUEUE_TIMEOUT_MS = 2_000;
+
+/** Adds a job as its definition says: validated payload, business-key job id, default options. */
+export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, retryBaseDelayMs: number) {
+  const payload = def.payload.parse(data);
+  const add = queue.add(def.queue, payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) });
+  return withTimeout(add, ENQUEUE_TIMEOUT_MS, `enqueue to ${def.queue} timed out`);
+}
