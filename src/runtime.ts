@@ -12,6 +12,8 @@ import { createLogger, type Logger } from './logger.js';
 import { closeQueues, createQueues, type Queues } from './queue/queues.js';
 import { createRedis, type RedisClient } from './queue/redis.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { configuredPaymentGateways, type PaymentGateways } from './payments/configured-gateways.js';
+import { sandboxPaymentGateways } from './sandbox/sandbox-gateways.js';
 
 /** The connections a process holds for its whole life, built once from the config and closed once. */
 export interface Infrastructure {
@@ -66,4 +68,9 @@ export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 
     webhooks,
   };
   return { stores, jobs };
+}
+
+/** The payment gateways this deployment uses: the bundled sandbox (SANDBOX=1) or the configured providers. */
+export async function loadPaymentGateways(config: Config, db: Database): Promise<PaymentGateways> {
+  return config.sandbox ? sandboxPaymentGateways(config, db) : configuredPaymentGateways(config);
 }

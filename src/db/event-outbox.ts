@@ -1,6 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
-import { recordOrderEvents, type OrderEventType } from '../webhooks/order-events.js';
+import { newOrderId } from '../domain/ids.js';
+import type { OrderEventType } from '../webhooks/order-events.js';
 
 /**
  * The transactional outbox as the repositories use it: an event is written in the same transaction as the
@@ -19,4 +20,46 @@ export function createEventOutbox(db: Database, notify: (orderId: string) => voi
     if (orderIds.size) tx.afterCommit(() => orderIds.forEach((id) => notify(id)));
   };
   return { record: (tx, e) => recordMany(tx, [e]), recordMany };
+}
+
+/**
+ * Records an event in the outbox, inside the caller's transaction: the event exists if and only if the state
+ * change it reports committed. After the commit, the caller enqueues delivery (`webhookJobs(...).deliver`); if
+ * that enqueue is lost, the event stays `pending` for a repair sweep to find (`repairWebhookDeliveries`).
+ *
+ * Call it while holding the order's row lock (`SELECT ... FOR UPDATE`), as every state change does: `seq`
+ * is taken at insert, so two unserialised transactions of one order could commit their events out of order.
+ * Only shops with a webhookUrl have their events recorded: for the others there is nothing to deliver, and an
+ * order's pipeline should not pay for an outbox row, a job and its bookkeeping per step. Returns null then.
+ */
+export async function recordOrderEvent(
+  db: Database,
+  tx: Transaction,
+  e: { orderId: string; shopId: string; type: OrderEventType },
+): Promise<{ id: string; seq: number } | null> {
+  const [row] = await recordOrderEvents(db, tx, [e]);
+  return row ?? null;
+}
+
+/**
+ * `recordOrderEvent` for many events in one statement, under the same rules (the caller holds every order's
+ * row lock). Events get their `seq` in the order given, so an order's events keep their order; returns the
+ * recorded ones (those of shops with a webhookUrl), in that order.
+ */
+export async function recordOrderEvents(
+  db: Database,
+  tx: Transaction,
+  events: ReadonlyArray<{ orderId: string; shopId: string; type: OrderEventType }>,
+): Promise<Array<{ id: string; seq: number; orderId: string }>> {
+  if (!events.length) return [];
+  return db.rows<{ id: string; seq: number; orderId: string }>(
+    `INSERT INTO order_events (id, order_id, shop_id, type)
+     SELECT e.id, e.order_id, e.shop_id, e.type
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) WITH ORDINALITY AS e(id, order_id, shop_id, type, n)
+      WHERE EXISTS (SELECT 1 FROM shops s WHERE s.id = e.shop_id AND s.webhook_url IS NOT NULL)
+      ORDER BY e.n
+     RETURNING id, seq, order_id AS "orderId"`,
+    [events.map(() => newOrderId()), events.map((e) => e.orderId), events.map((e) => e.shopId), events.map((e) => e.type)],
+    tx,
+  );
 }

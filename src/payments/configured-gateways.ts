@@ -1,27 +1,23 @@
 import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
 import { PermanentError } from '../domain/errors.js';
 import type { PaymentMethod } from '../domain/order.js';
 import type { PaymentGateway } from '../domain/payment-gateway.js';
-import { loadSandboxCredentials } from '../sandbox/sandbox-credentials.js';
 import { createAlipayGateway } from './alipay.gateway.js';
 import { createCardGateway } from './card.gateway.js';
-import { createPaymentGateways, sandboxPaymentGatewaysOptions } from './payment-gateways.js';
 import { createPaypalGateway } from './paypal.gateway.js';
 import { createWechatPayGateway } from './wechat-pay.gateway.js';
 
 export type PaymentGateways = Record<PaymentMethod, PaymentGateway>;
 
+/** Where providers that take a notify URL per request send their notifications, `{method}` replaced. */
+export const notifyUrlTemplate = (config: Pick<Config, 'publicUrl'>) => `${config.publicUrl}/v1/payments/notify/{method}`;
+
 /**
- * The gateways this deployment uses: the bundled sandbox (SANDBOX=1, keys shared through Postgres) or the
- * real providers configured in the environment. A method without credentials refuses every call
- * permanently, so its orders end `payment_failed` with a reason instead of retrying forever.
+ * The real providers configured in the environment (SANDBOX=0). A method without credentials refuses every
+ * call permanently, so its orders end `payment_failed` with a reason instead of retrying forever.
  */
-export async function loadPaymentGateways(config: Config, db: Database): Promise<PaymentGateways> {
-  const common = { timeoutMs: config.paymentTimeoutMs, notifyUrl: `${config.publicUrl}/v1/payments/notify/{method}` };
-  if (config.sandbox) {
-    return createPaymentGateways(sandboxPaymentGatewaysOptions(await loadSandboxCredentials(db), config.sandboxBaseUrl, common));
-  }
+export function configuredPaymentGateways(config: Pick<Config, 'providers' | 'paymentTimeoutMs' | 'publicUrl'>): PaymentGateways {
+  const common = { timeoutMs: config.paymentTimeoutMs, notifyUrl: notifyUrlTemplate(config) };
   const p = config.providers;
   const notify = (m: PaymentMethod) => ({ timeoutMs: common.timeoutMs, notifyUrl: common.notifyUrl.replace('{method}', m) });
   return {

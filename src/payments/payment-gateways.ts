@@ -1,6 +1,5 @@
 import type { PaymentMethod } from '../domain/order.js';
 import type { PaymentGateway } from '../domain/payment-gateway.js';
-import type { SandboxCredentials } from '../sandbox/sandbox-credentials.js';
 import { createAlipayGateway, type AlipayGatewayOptions } from './alipay.gateway.js';
 import { createCardGateway, type CardGatewayOptions } from './card.gateway.js';
 import { createPaypalGateway, type PaypalGatewayOptions } from './paypal.gateway.js';
@@ -33,40 +32,5 @@ export function createPaymentGateways(options: PaymentGatewaysOptions): Record<P
     wechat_pay: createWechatPayGateway({ ...options.wechatPay, ...common('wechat_pay') }),
     paypal: createPaypalGateway({ ...options.paypal, ...common('paypal') }),
     card: createCardGateway({ ...options.card, ...common('card') }),
-  };
-}
-
-/**
- * The sandbox's script tokens (`tok_ok`...) are shared by every order, while a real approved PayPal order is
- * one per checkout: in sandbox mode the PayPal order id is the token scoped by our reference.
- */
-export const sandboxPaypalOrderId = (r: { token: string; reference: string }) => `${r.token}~${r.reference}`;
-
-/**
- * Options for SANDBOX=1: every provider is the bundled sandbox served under `sandboxBaseUrl`
- * (e.g. `http://127.0.0.1:3000/sandbox`), with the keys stored by loadSandboxCredentials.
- */
-export function sandboxPaymentGatewaysOptions(
-  credentials: SandboxCredentials,
-  sandboxBaseUrl: string,
-  extra: { timeoutMs?: number; notifyUrl?: string } = {},
-): PaymentGatewaysOptions {
-  const base = sandboxBaseUrl.replace(/\/+$/, '');
-  const { alipay, wechatPay, paypal, card } = credentials;
-  return {
-    alipay: { baseUrl: `${base}/alipay`, appId: alipay.appId, appPrivateKey: alipay.appPrivateKey, alipayPublicKey: alipay.alipayPublicKey },
-    wechatPay: {
-      baseUrl: `${base}/wechatpay`,
-      mchid: wechatPay.mchid,
-      appid: wechatPay.appid,
-      merchantSerial: wechatPay.merchantSerial,
-      merchantPrivateKey: wechatPay.merchantPrivateKey,
-      platformPublicKey: wechatPay.platformPublicKey,
-      platformSerial: wechatPay.platformSerial,
-      apiV3Key: wechatPay.apiV3Key,
-    },
-    paypal: { baseUrl: `${base}/paypal`, clientId: paypal.clientId, clientSecret: paypal.clientSecret, webhookId: paypal.webhookId, orderIdFor: sandboxPaypalOrderId },
-    card: { baseUrl: `${base}/card`, secretKey: card.secretKey, webhookSecret: card.webhookSecret },
-    ...extra,
   };
 }

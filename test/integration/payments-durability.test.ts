@@ -3,7 +3,7 @@ import { client, createShop, orderBody, waitForStatus } from '../support/client.
 import { startSystem, type TestSystem } from '../support/system.js';
 import { exited, sleep, spawnWorker } from '../support/processes.js';
 import { createDatabase } from '../../src/db/database.js';
-import { loadPaymentGateways } from '../../src/payments/configured-gateways.js';
+import { loadPaymentGateways } from '../../src/runtime.js';
 
 let sys: TestSystem | undefined;
 afterEach(async () => {

@@ -3,7 +3,7 @@ import { createDatabase, type Database } from '../../src/db/database.js';
 import { createEventOutbox } from '../../src/db/event-outbox.js';
 import { createPaymentRepository } from '../../src/db/payment.repository.js';
 import { handleNotification, type PaymentDeps } from '../../src/domain/payment.service.js';
-import { loadPaymentGateways } from '../../src/payments/configured-gateways.js';
+import { loadPaymentGateways } from '../../src/runtime.js';
 import { stripeSignatureHeader } from '../../src/payments/stripe.signing.js';
 import { loadSandboxCredentials, type SandboxCredentials } from '../../src/sandbox/sandbox-credentials.js';
 import { createSandboxLedger } from '../../src/sandbox/payments/sandbox-ledger.js';
