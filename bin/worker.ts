@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { createWorkerProcess } from '../workers/index.js';
 import { createInfrastructure } from '../src/runtime.js';
+import { operatorAuthenticator } from '../src/http/auth.js';
 import { loadConfigOrExit, onShutdown, startWhenReady } from './lifecycle.js';
 
 /** Procfile `worker`: the workers of every queue in WORKER_QUEUES. */
@@ -11,12 +12,18 @@ const workers = await startWhenReady(infra.logger, 'worker', async () => {
   return w;
 });
 
-// Job durations and outcomes are measured where jobs run: each worker process serves its own /metrics.
-const metricsServer = infra.config.metricsPort
+// Job durations and outcomes are measured where jobs run: each worker process serves its own /metrics, behind
+// the same operator credentials or METRICS_TOKEN as the web process's.
+const { admin, viewer, metricsToken, metricsPort } = infra.config;
+const authenticate = operatorAuthenticator({ admin, viewer, metricsToken });
+const metricsServer = metricsPort
   ? createServer((req, res) => {
       if (req.url !== '/metrics') return void res.writeHead(404).end();
+      if (!authenticate(req.headers.authorization)) {
+        return void res.writeHead(401, { 'www-authenticate': 'Basic realm="orderworks admin"', 'content-type': 'text/plain' }).end('operator credentials or METRICS_TOKEN required\n');
+      }
       void infra.metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': infra.metrics.registry.contentType }).end(text));
-    }).listen(infra.config.metricsPort)
+    }).listen(metricsPort)
   : undefined;
 
 onShutdown(infra.logger, async () => {

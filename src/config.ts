@@ -33,6 +33,7 @@ const schema = z.object({
   ADMIN_VIEWER_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
   /** Worker processes serve their own /metrics (job durations and outcomes) on this port when set. */
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   WORKER_CONCURRENCY: positiveInt.max(1000).optional(),
   /** The order-placement queue's own, over WORKER_CONCURRENCY: its jobs share transactions, not connections. */
   WORKER_CONCURRENCY_ORDER_PLACEMENT: positiveInt.max(1000).optional(),
@@ -64,6 +65,7 @@ const schema = z.object({
   WEBHOOK_RETRY_BASE_MS: positiveInt.default(10_000),
   /** Requests per second each shop may make to one web process (429 past it); 0 turns the limit off. */
   SHOP_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(2_000),
+  OPERATOR_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   /** Calls per second to each carrier, shared by all worker processes. */
   CARRIER_CALLS_PER_SECOND: positiveInt.default(10),
   ...providerEnv,
@@ -80,6 +82,8 @@ export interface Config {
   readonly admin: { readonly user: string; readonly password: string };
   readonly viewer: { readonly user: string; readonly password: string } | null;
   readonly metricsPort: number | null;
+  /** `Authorization: Bearer` token a Prometheus scraper may use on /metrics instead of operator credentials. */
+  readonly metricsToken: string | null;
   readonly workerConcurrency: Readonly<Record<QueueName, number>>;
   readonly workerQueues: readonly QueueName[];
   readonly sandbox: boolean;
@@ -100,6 +104,8 @@ export interface Config {
   readonly webhookRetryBaseMs: number;
   readonly carrierCallsPerSecond: number;
   readonly shopRateLimitPerSecond: number;
+  /** Wrong operator credentials one address may present in a minute before it gets 429. */
+  readonly operatorAuthFailuresPerMinute: number;
   readonly providers: ProviderSettings;
 }
 
@@ -155,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
     admin: Object.freeze({ user: e.ADMIN_USER ?? 'admin', password: e.ADMIN_PASSWORD ?? '' }),
     viewer: e.ADMIN_VIEWER_USER && e.ADMIN_VIEWER_PASSWORD ? Object.freeze({ user: e.ADMIN_VIEWER_USER, password: e.ADMIN_VIEWER_PASSWORD }) : null,
     metricsPort: e.METRICS_PORT ?? null,
+    metricsToken: e.METRICS_TOKEN ?? null,
     workerConcurrency: Object.freeze(concurrency),
     workerQueues: Object.freeze(workerQueues),
     sandbox: e.SANDBOX ?? mode === 'local',
@@ -175,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     carrierCallsPerSecond: e.CARRIER_CALLS_PER_SECOND,
     shopRateLimitPerSecond: e.SHOP_RATE_LIMIT_PER_SECOND,
+    operatorAuthFailuresPerMinute: e.OPERATOR_AUTH_FAILURES_PER_MINUTE,
     providers: providerSettings(e),
   });
 }

@@ -6,7 +6,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'orderworks_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'orderworks_' });
+  // prom-client names three gauges `..._total`, which Prometheus reserves for counters (promtool refuses them);
+  // each repeats a gauge that stays (`orderworks_nodejs_active_handles`...).
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`orderworks_nodejs_${name}`);
   const registers = [registry];
   return {
     registry,
@@ -34,6 +37,24 @@ export function createMetrics() {
       name: 'orderworks_repairs_total',
       help: 'Work the repair sweep put back on track, by kind',
       labelNames: ['kind'] as const,
+      registers,
+    }),
+    orderEvents: new Counter({
+      name: 'orderworks_order_events_total',
+      help: 'Order events committed by this process, by type (order.placed, order.paid...): orders reaching each status',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: 'orderworks_webhook_deliveries_total',
+      help: 'Webhook delivery attempts made by this process, by outcome',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    providerCalls: new Counter({
+      name: 'orderworks_provider_calls_total',
+      help: 'Calls to payment providers by method, call and outcome (captured, declined, provider_unavailable...)',
+      labelNames: ['method', 'call', 'outcome'] as const,
       registers,
     }),
     /** Figures read at scrape time (queue depths, orders by status...): each collector sets its gauge. */

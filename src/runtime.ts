@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger.js';
 import { closeQueues, createQueues, type Queues } from './queue/queues.js';
 import { createRedis, type RedisClient } from './queue/redis.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { instrumentGateways } from './payments/instrumented-gateways.js';
 import { configuredPaymentGateways, type PaymentGateways } from './payments/configured-gateways.js';
 import { sandboxPaymentGateways } from './sandbox/sandbox-gateways.js';
 
@@ -54,11 +55,18 @@ export function createInfrastructure(config: Config, role: 'web' | 'worker', sha
  * The stores and job publishers of a process, wired together: state changes record their events in the
  * outbox and, once committed, start their webhook delivery.
  */
-export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 'queues' | 'logger'>) {
-  const { config, db, queues, logger } = infra;
-  const webhooks = createWebhookRepository(db);
+export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 'queues' | 'logger' | 'metrics'>) {
+  const { config, db, queues, logger, metrics } = infra;
+  const deliveries = createWebhookRepository(db);
+  const webhooks: typeof deliveries = {
+    ...deliveries,
+    async logAttempt(a) {
+      await deliveries.logAttempt(a);
+      metrics.webhookDeliveries.inc({ outcome: a.outcome });
+    },
+  };
   const jobs = createPublishers(queues, config, webhooks, logger);
-  const outbox = createEventOutbox(db, (orderId) => void jobs.webhooks.deliver(orderId));
+  const outbox = createEventOutbox(db, (orderId) => void jobs.webhooks.deliver(orderId), (type) => metrics.orderEvents.inc({ type }));
   const stores = {
     shops: createShopRepository(db),
     products: createProductRepository(db),
@@ -70,7 +78,11 @@ export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 
   return { stores, jobs };
 }
 
-/** The payment gateways this deployment uses: the bundled sandbox (SANDBOX=1) or the configured providers. */
-export async function loadPaymentGateways(config: Config, db: Database): Promise<PaymentGateways> {
-  return config.sandbox ? sandboxPaymentGateways(config, db) : configuredPaymentGateways(config);
+/**
+ * The payment gateways this deployment uses: the bundled sandbox (SANDBOX=1) or the configured providers; with
+ * `metrics`, every provider call is counted (orderworks_provider_calls_total).
+ */
+export async function loadPaymentGateways(config: Config, db: Database, metrics?: Pick<Metrics, 'providerCalls'>): Promise<PaymentGateways> {
+  const gateways = config.sandbox ? await sandboxPaymentGateways(config, db) : configuredPaymentGateways(config);
+  return metrics ? instrumentGateways(gateways, (labels) => metrics.providerCalls.inc(labels)) : gateways;
 }

@@ -26,7 +26,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
   const { config, logger, db, redis, queues, metrics } = infra;
   const { stores, jobs } = createApplication(infra);
   const { orders } = stores;
-  const payment = { payments: stores.payments, gateways: await loadPaymentGateways(config, db), jobs: jobs.payments };
+  const payment = { payments: stores.payments, gateways: await loadPaymentGateways(config, db, metrics), jobs: jobs.payments };
 
   const tracking = {
     shipments: stores.shipments,

@@ -8,16 +8,32 @@ import type { OrderEventType } from '../webhooks/order-events.js';
  * state change it reports, and once that transaction commits, `notify` starts its delivery. A notify that
  * is lost (the process dies right after the commit) is made good by the repair sweep.
  */
+/** `hasWebhook: false`: the caller already knows the shop takes no webhooks; the event is only counted. */
+export type OutboxEvent = { orderId: string; shopId: string; type: OrderEventType; hasWebhook?: boolean };
+
 export interface EventOutbox {
   record(tx: Transaction, e: { orderId: string; shopId: string; type: OrderEventType }): Promise<void>;
   /** `record` for many events in one statement, in the order given (a batch of orders placed together). */
-  recordMany(tx: Transaction, events: ReadonlyArray<{ orderId: string; shopId: string; type: OrderEventType }>): Promise<void>;
+  recordMany(tx: Transaction, events: ReadonlyArray<OutboxEvent>): Promise<void>;
 }
 
-export function createEventOutbox(db: Database, notify: (orderId: string) => void = () => undefined): EventOutbox {
+/**
+ * `committed` hears every event once its transaction commits, whether or not the shop takes webhooks (only
+ * those that do get a row in the outbox): the order counts of /metrics.
+ */
+export function createEventOutbox(
+  db: Database,
+  notify: (orderId: string) => void = () => undefined,
+  committed: (type: OrderEventType) => void = () => undefined,
+): EventOutbox {
   const recordMany: EventOutbox['recordMany'] = async (tx, events) => {
-    const orderIds = new Set((await recordOrderEvents(db, tx, events)).map((r) => r.orderId));
-    if (orderIds.size) tx.afterCommit(() => orderIds.forEach((id) => notify(id)));
+    const stored = events.filter((e) => e.hasWebhook !== false);
+    const orderIds = new Set((await recordOrderEvents(db, tx, stored)).map((r) => r.orderId));
+    if (!events.length) return;
+    tx.afterCommit(() => {
+      orderIds.forEach((id) => notify(id));
+      for (const e of events) committed(e.type);
+    });
   };
   return { record: (tx, e) => recordMany(tx, [e]), recordMany };
 }

@@ -156,8 +156,8 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
         // Money arrived for an order that no longer wants it (cancelled or given up meanwhile).
         else outcomes.set(o.id, await lateCapture(tx, o, capture.get(o.id)!));
       }
-      // Only shops with a webhook URL have events: a batch without one pays no outbox statement at all.
-      const events = paid.filter((o) => o.has_webhook).map((o) => ({ orderId: o.id, shopId: o.shop_id, type: 'order.paid' as const }));
+      // Only shops with a webhook URL have events stored: a batch without one pays no outbox statement (they are counted).
+      const events = paid.map((o) => ({ orderId: o.id, shopId: o.shop_id, type: 'order.paid' as const, hasWebhook: o.has_webhook }));
       if (events.length) await outbox.recordMany(tx, events);
       if (paid.length) {
         const caps = paid.map((o) => capture.get(o.id)!);

@@ -49,25 +49,81 @@ export function requireShop(shops: ShopStore): RequestHandler {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-export type OperatorRole = 'admin' | 'viewer';
+export type OperatorRole = 'admin' | 'viewer' | 'metrics';
 type Credentials = { user: string; password: string };
+export interface OperatorLogins {
+  admin?: Credentials | null;
+  viewer?: Credentials | null;
+  /** METRICS_TOKEN: `Authorization: Bearer <token>` for a Prometheus scraper. */
+  metricsToken?: string | null;
+}
 
 /**
- * HTTP Basic for operators, compared in constant time over fixed-length digests. Sets `res.locals.role`
- * to the first role whose credentials match; 401 when none does.
+ * The operator role an `Authorization` header proves (Basic for people, Bearer METRICS_TOKEN for a scraper),
+ * compared in constant time over fixed-length digests; null when it proves none.
  */
-export function requireOperator(logins: Partial<Record<OperatorRole, Credentials | null>>): RequestHandler {
-  const expected = Object.entries(logins)
-    .filter((e): e is [OperatorRole, Credentials] => Boolean(e[1]?.password))
-    .map(([role, c]) => [role, digest(`${c.user}:${c.password}`)] as const);
+export function operatorAuthenticator(logins: OperatorLogins): (authorization: string | undefined) => OperatorRole | null {
+  const basic = (['admin', 'viewer'] as const)
+    .flatMap((role) => (logins[role]?.password ? [[role, digest(`${logins[role].user}:${logins[role].password}`)] as const] : []));
+  const token = logins.metricsToken ? digest(logins.metricsToken) : null;
+  return (authorization = '') => {
+    const b = /^Basic ([A-Za-z0-9+/=]+)$/.exec(authorization);
+    if (b) {
+      const given = digest(Buffer.from(b[1]!, 'base64').toString('utf8'));
+      return basic.find(([, want]) => timingSafeEqual(given, want))?.[0] ?? null;
+    }
+    const t = /^Bearer ([\x21-\x7E]{1,512})$/.exec(authorization);
+    return t && token && timingSafeEqual(digest(t[1]!), token) ? 'metrics' : null;
+  };
+}
+
+const FAILURE_WINDOW_MS = 60_000;
+const TRACKED_ADDRESSES_MAX = 10_000;
+
+/**
+ * Slows down guessing: past `allowed` wrong credentials from one address in a minute, that address gets 429 with
+ * Retry-After until the minute ends, even with the right credentials. Memory stays bounded.
+ */
+export function createAuthThrottle(allowed = 10, now = Date.now) {
+  const failures = new Map<string, { count: number; until: number }>();
+  return {
+    /** Seconds this address must wait, or 0. */
+    waitFor(address: string): number {
+      const f = failures.get(address);
+      if (!f || f.until <= now()) return 0;
+      return f.count > allowed ? Math.ceil((f.until - now()) / 1000) : 0;
+    },
+    failed(address: string) {
+      const f = failures.get(address);
+      if (f && f.until > now()) f.count++;
+      else {
+        if (failures.size >= TRACKED_ADDRESSES_MAX) failures.delete(failures.keys().next().value!);
+        failures.set(address, { count: 1, until: now() + FAILURE_WINDOW_MS });
+      }
+    },
+  };
+}
+export type AuthThrottle = ReturnType<typeof createAuthThrottle>;
+
+/**
+ * Operator auth for Express: sets `res.locals.role` to the role the credentials prove among `roles`; 401 when
+ * none, 429 when the client's address has guessed too often (one throttle shared by every operator route).
+ */
+export function requireOperator(logins: OperatorLogins, throttle: AuthThrottle = createAuthThrottle(), roles: OperatorRole[] = ['admin', 'viewer']): RequestHandler {
+  const authenticate = operatorAuthenticator(logins);
   return (req, res, next) => {
-    const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(req.get('authorization') ?? '');
-    const given = digest(match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '');
-    const role = match ? expected.find(([, want]) => timingSafeEqual(given, want))?.[0] : undefined;
-    if (role) {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = throttle.waitFor(address);
+    if (wait > 0) {
+      return sendProblem(res, { status: 429, type: problemType('rate_limited'), detail: 'too many wrong operator credentials: wait and retry' }, { 'Retry-After': String(wait) });
+    }
+    const role = authenticate(req.get('authorization'));
+    if (role && roles.includes(role)) {
       res.locals.role = role;
       return next();
     }
+    // Only presented credentials count as a guess: a browser's first request without any is not one.
+    if (req.get('authorization')) throttle.failed(address);
     sendProblem(
       res,
       { status: 401, type: problemType('unauthorized'), detail: 'operator credentials are required' },
@@ -76,7 +132,7 @@ export function requireOperator(logins: Partial<Record<OperatorRole, Credentials
   };
 }
 
-export const requireAdmin = (user: string, password: string) => requireOperator({ admin: { user, password } });
+export const requireAdmin = (user: string, password: string, throttle?: AuthThrottle) => requireOperator({ admin: { user, password } }, throttle, ['admin']);
 
 export const shopOf = (req: { shop?: Shop }): Shop => {
   if (!req.shop) throw new Error('requireShop must run before this handler');

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Database } from '../db/database.js';
 import type { Metrics } from '../metrics.js';
 import type { Queues } from '../queue/queues.js';
@@ -6,11 +6,13 @@ import type { Queues } from '../queue/queues.js';
 const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 
 /**
- * `GET /metrics`. The web process reports the figures of the whole deployment read at scrape time (queue
- * depths from Redis, orders by status and webhook deliveries by outcome from Postgres) next to its own HTTP
- * latencies; job durations and outcomes come from the processes that run the jobs (see README).
+ * `GET /metrics`, behind operator credentials or METRICS_TOKEN. Besides its own counters, the web process reports
+ * what no single process sees, read at scrape time only where that is cheap: queue depths and the age of the
+ * oldest waiting job per queue (Redis counts and one job each), and the open orders (`received`, `placed`,
+ * counted through their partial index). Orders reaching each status are counted as their events commit
+ * (`orderworks_order_events_total`), by whichever process commits them, never by a full-table count.
  */
-export function metricsRouter(metrics: Metrics, queues: Queues, db: Database): Router {
+export function metricsRouter(metrics: Metrics, queues: Queues, db: Database, auth: RequestHandler): Router {
   metrics.scraped('orderworks_queue_jobs', 'Jobs in each queue by state', ['queue', 'state'], async (g) => {
     g.reset();
     for (const q of Object.values(queues)) {
@@ -18,20 +20,24 @@ export function metricsRouter(metrics: Metrics, queues: Queues, db: Database): R
       for (const s of STATES) g.set({ queue: q.name, state: s }, counts[s] ?? 0);
     }
   });
-  metrics.scraped('orderworks_orders', 'Orders by status', ['status'], async (g) => {
+  metrics.scraped('orderworks_queue_oldest_waiting_age_seconds', 'Age of the oldest job waiting in each queue (0 when none waits)', ['queue'], async (g) => {
     g.reset();
-    for (const r of await db.rows<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM orders GROUP BY status')) {
-      g.set({ status: r.status }, r.n);
+    for (const q of Object.values(queues)) {
+      const [oldest] = await q.getJobs(['waiting'], 0, 0, true);
+      g.set({ queue: q.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
     }
   });
-  metrics.scraped('orderworks_webhook_deliveries', 'Webhook delivery attempts by outcome', ['outcome'], async (g) => {
+  metrics.scraped('orderworks_orders_open', 'Orders not yet placed or paid, by status (received, placed)', ['status'], async (g) => {
     g.reset();
-    for (const r of await db.rows<{ outcome: string; n: number }>('SELECT outcome, count(*)::int AS n FROM webhook_deliveries GROUP BY outcome')) {
-      g.set({ outcome: r.outcome }, r.n);
-    }
+    g.set({ status: 'received' }, 0);
+    g.set({ status: 'placed' }, 0);
+    const rows = await db.rows<{ status: string; n: number }>(
+      "SELECT status, count(*)::int AS n FROM orders WHERE status IN ('received', 'placed') GROUP BY status",
+    );
+    for (const r of rows) g.set({ status: r.status }, r.n);
   });
   const r = Router();
-  r.get('/metrics', async (_req, res) => {
+  r.get('/metrics', auth, async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   return r;

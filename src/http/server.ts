@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import express, { type Express, type Router } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { JobPublisher, OrderStore, ProductStore, ShopStore } from '../domain/ports.js';
-import { requireAdmin, requireOperator, requireShop } from './auth.js';
+import { createAuthThrottle, requireAdmin, requireOperator, requireShop } from './auth.js';
 import { jsonBody } from './body.js';
 import { errorHandler, notFoundHandler, problemType } from './problem.js';
 import { openApiRouter } from './openapi.js';
@@ -35,11 +35,13 @@ import { requestLog } from './request-log.js';
 import { rateLimitPerShop } from './rate-limit.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'admin' | 'viewer' | 'bodyLimitBytes' | 'shopRateLimitPerSecond'>;
+  config: Pick<Config, 'admin' | 'viewer' | 'metricsToken' | 'operatorAuthFailuresPerMinute' | 'bodyLimitBytes' | 'shopRateLimitPerSecond'>;
   logger: Logger;
   metrics: Metrics;
-  /** Extra routers mounted before the API (metrics, documentation). */
+  /** Extra routers mounted before the API (documentation). */
   extras?: Router[];
+  /** `GET /metrics`, served behind operator credentials or METRICS_TOKEN. */
+  metricsRouter?: (auth: RequestHandler) => Router;
   shops: ShopStore;
   products: ProductStore;
   orders: OrderStore;
@@ -67,15 +69,21 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(requestLog(deps.logger, deps.metrics));
 
-  const admin = requireAdmin(deps.config.admin.user, deps.config.admin.password);
+  // One throttle for every operator route: guessing on one does not reset on another.
+  const throttle = createAuthThrottle(deps.config.operatorAuthFailuresPerMinute);
+  const admin = requireAdmin(deps.config.admin.user, deps.config.admin.password, throttle);
   const shop = [requireShop(deps.shops), rateLimitPerShop(deps.config.shopRateLimitPerSecond)];
   const body = jsonBody(deps.config.bodyLimitBytes);
   const onEnqueueFailed = (orderId: string, err: unknown) =>
     deps.logger.warn({ err, orderId }, 'enqueue failed; the order is stored and the repair sweep will enqueue it');
 
   app.use(healthRouter(deps.readiness));
+  if (deps.metricsRouter) {
+    const { admin: a, viewer, metricsToken } = deps.config;
+    app.use(deps.metricsRouter(requireOperator({ admin: a, viewer, metricsToken }, throttle, ['admin', 'viewer', 'metrics'])));
+  }
   for (const extra of deps.extras ?? []) app.use(extra);
-  if (deps.board) app.use(BOARD_PATH, requireOperator({ admin: deps.config.admin, viewer: deps.config.viewer }), deps.board);
+  if (deps.board) app.use(BOARD_PATH, requireOperator({ admin: deps.config.admin, viewer: deps.config.viewer }, throttle), deps.board);
   app.use('/v1/admin', admin, body, adminRouter(deps.shops, deps.allowPrivateWebhooks));
   app.use('/v1/admin', admin, adminOrdersRouter(deps.orderLookup));
   app.use('/v1/products', shop, body, productsRouter(deps.products));
@@ -116,11 +124,12 @@ export async function createWebProcess(infra: Infrastructure): Promise<{ app: Ex
     config,
     logger,
     metrics,
-    extras: [metricsRouter(metrics, queues, db), openApiRouter()],
+    metricsRouter: (auth) => metricsRouter(metrics, queues, db, auth),
+    extras: [openApiRouter()],
     ...stores,
     jobs: jobs.orders,
     orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(queues) },
-    payment: { payments: stores.payments, gateways: await loadPaymentGateways(config, db), jobs: jobs.payments },
+    payment: { payments: stores.payments, gateways: await loadPaymentGateways(config, db, metrics), jobs: jobs.payments },
     tracking: { shipments: stores.shipments, jobs: jobs.tracking, refreshEveryMs: config.trackingRefreshEveryMs },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,

@@ -4,9 +4,12 @@ import { startSystem, type TestSystem } from '../support/system.js';
 
 let sys: TestSystem;
 const VIEWER = { user: 'watcher', password: 'watcher-secret' };
+const TOKEN = 'scraper-token-0123456789';
+const scrape = (authorization?: string) => fetch(`${sys.base}/metrics`, authorization ? { headers: { authorization } } : {});
+const basic = (c: { user: string; password: string }) => `Basic ${Buffer.from(`${c.user}:${c.password}`).toString('base64')}`;
 
 beforeAll(async () => {
-  sys = await startSystem({ env: { ADMIN_VIEWER_USER: VIEWER.user, ADMIN_VIEWER_PASSWORD: VIEWER.password } });
+  sys = await startSystem({ env: { ADMIN_VIEWER_USER: VIEWER.user, ADMIN_VIEWER_PASSWORD: VIEWER.password, METRICS_TOKEN: TOKEN } });
 });
 afterAll(() => sys?.close());
 
@@ -27,12 +30,25 @@ describe('GET /metrics', () => {
     await waitForStatus(shop, bad.json.id, ['payment_failed']);
     await shop('GET', `/v1/orders/${ids[0]}`);
 
-    const res = await fetch(`${sys.base}/metrics`);
+    // Counters move just after the commits the orders' statuses show: read until they have caught up.
+    let res = await scrape(`Bearer ${TOKEN}`);
+    let text = await res.text();
+    for (let i = 0; i < 100 && metric(text, 'orderworks_order_events_total', { type: 'order.paid' }) !== 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      res = await scrape(`Bearer ${TOKEN}`);
+      text = await res.text();
+    }
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
-    const text = await res.text();
-    expect(metric(text, 'orderworks_orders', { status: 'paid' })).toBe(3);
-    expect(metric(text, 'orderworks_orders', { status: 'payment_failed' })).toBe(1);
+    // Orders reaching each status, counted as their events commit; the open ones counted from their index.
+    expect(metric(text, 'orderworks_order_events_total', { type: 'order.paid' })).toBe(3);
+    expect(metric(text, 'orderworks_order_events_total', { type: 'order.payment_failed' })).toBe(1);
+    expect(metric(text, 'orderworks_order_events_total', { type: 'order.placed' })).toBe(4);
+    expect(metric(text, 'orderworks_orders_open', { status: 'placed' })).toBe(0);
+    expect(metric(text, 'orderworks_orders_open', { status: 'received' })).toBe(0);
+    expect(metric(text, 'orderworks_provider_calls_total', { method: 'alipay', call: 'capture', outcome: 'captured' })).toBe(3);
+    expect(metric(text, 'orderworks_provider_calls_total', { method: 'card', call: 'capture', outcome: 'payment_declined' })).toBe(1);
+    expect(metric(text, 'orderworks_queue_oldest_waiting_age_seconds', { queue: 'order-placement' })).toEqual(expect.any(Number));
     for (const q of ['order-placement', 'payment-capture', 'payment-refund', 'tracking-poll', 'maintenance']) {
       for (const state of ['waiting', 'active', 'delayed', 'failed']) expect(metric(text, 'orderworks_queue_jobs', { queue: q, state })).toEqual(expect.any(Number));
     }
@@ -41,8 +57,29 @@ describe('GET /metrics', () => {
     expect(metric(text, 'orderworks_job_duration_seconds_count', { queue: 'order-placement', outcome: 'completed' })).toBeGreaterThanOrEqual(4);
     expect(metric(text, 'orderworks_http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status: '202' })).toBe(4);
     expect(metric(text, 'orderworks_http_request_duration_seconds_count', { method: 'GET', route: '/v1/orders/:id', status: '200' })).toBeGreaterThanOrEqual(1);
-    expect(text).toContain('orderworks_webhook_deliveries');
+    expect(text).toContain('# TYPE orderworks_webhook_deliveries_total counter');
     expect(text).not.toContain(ids[0]);
+    expect(text).not.toContain('orderworks_process_process_');
+  });
+});
+
+describe('who may read /metrics', () => {
+  it('answers the operators and the METRICS_TOKEN scraper, and 401 to anyone else', async () => {
+    expect((await scrape()).status).toBe(401);
+    expect((await scrape('Bearer wrong-token-0123456789')).status).toBe(401);
+    expect((await scrape(basic({ user: 'ops', password: 'ops-secret-pw' }))).status).toBe(200);
+    expect((await scrape(basic(VIEWER))).status).toBe(200);
+    // The scraper's token opens /metrics only.
+    expect((await client(sys.base)('GET', '/admin/queues', undefined, { authorization: `Bearer ${TOKEN}` })).status).toBe(401);
+  });
+
+  it("passes promtool check metrics", async () => {
+    const text = await (await scrape(`Bearer ${TOKEN}`)).text();
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (r.error) throw new Error('promtool is missing: .ci/run installs it (Debian package prometheus)');
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+    expect(r.status).toBe(0);
   });
 });
 
@@ -68,5 +105,43 @@ describe('operators', () => {
     // The viewer cannot create shops.
     expect((await viewer('POST', '/v1/admin/shops', { name: 'x' })).status).toBe(401);
     expect((await client(sys.base, { basic: { user: 'watcher', password: 'nope-nope' } })('GET', '/admin/queues')).status).toBe(401);
+  });
+});
+
+describe('the Grafana dashboard (ops/grafana-dashboard.json)', () => {
+  it('queries only metrics this service exports', async () => {
+    const { readFileSync } = await import('node:fs');
+    const dashboard = JSON.parse(readFileSync(new URL('../../ops/grafana-dashboard.json', import.meta.url), 'utf8')) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
+    const exported = new Set(
+      (await (await scrape(`Bearer ${TOKEN}`)).text()).split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]!),
+    );
+    // A histogram exports name_bucket, name_sum and name_count under one TYPE line.
+    const known = (name: string) => exported.has(name) || exported.has(name.replace(/_(bucket|sum|count)$/, ''));
+    const used = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/\b(orderworks_[a-z0-9_]+)/g)].map((m) => [p.title, m[1]!] as const)));
+    expect(used.length).toBeGreaterThanOrEqual(dashboard.panels.length);
+    expect(used.filter(([, name]) => !known(name))).toEqual([]);
+  });
+});
+
+// Last in this file: once it has run, this address is throttled for a minute.
+describe('operator credentials under guessing', () => {
+  it('slows an address down after repeated wrong passwords (429 with Retry-After), even for the right one then', async () => {
+    const wrong = client(sys.base, { basic: { user: 'ops', password: 'guess-guess' } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await wrong('GET', '/v1/admin/orders')).status);
+    // Earlier tests in this file presented a few wrong credentials from this address too: at most ten pass as 401.
+    const first429 = statuses.indexOf(429);
+    expect(first429).toBeGreaterThan(0);
+    expect(statuses.slice(0, first429).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(first429).every((s) => s === 429)).toBe(true);
+    const limited = await wrong('POST', '/v1/admin/shops', { name: 'x' });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect((await client(sys.base, { basic: { user: 'ops', password: 'ops-secret-pw' } })('GET', '/admin/queues')).status).toBe(429);
+    // Shops' own API keys are not operator credentials: they are not slowed by it.
+    expect((await client(sys.base)('GET', '/healthz')).status).toBe(200);
   });
 });

@@ -69,7 +69,8 @@ const expectProblem = (r: { status: number; headers: Headers | Record<string, st
 
 beforeAll(async () => {
   hooks = await webhookReceiver();
-  sys = await startSystem({ env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1' } });
+  // Every wrong credential below comes from one address; the throttle that would slow it is tested in operations.test.ts.
+  sys = await startSystem({ env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1', OPERATOR_AUTH_FAILURES_PER_MINUTE: '10000' } });
   const admin = client(sys.base, { basic: ADMIN });
   const made = await admin('POST', '/v1/admin/shops', { name: 'Shop A', webhookUrl: hooks.url });
   expect(made.status).toBe(201);
