@@ -5,6 +5,7 @@ import pg from 'pg';
 import { QUEUE_NAMES } from '../jobs/index.js';
 import { createDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
+import { migrationsWithSandbox } from '../src/sandbox/migrations/index.js';
 import { freePort } from '../src/local/local-services.js';
 import { bullPrefix } from '../src/queue/redis.js';
 import { peakRss, sleep, spawnProcess, stop, type Child } from './processes.js';
@@ -61,7 +62,7 @@ export async function startBenchSystem(settings: BenchSettings): Promise<BenchSy
   await admin(settings.databaseAdminUrl, `CREATE DATABASE ${dbName}`);
   const databaseUrl = settings.databaseAdminUrl.replace(/\/[^/]*$/, `/${dbName}`);
   const migrations = createDatabase(databaseUrl, { poolMax: 2 });
-  await migrate(migrations);
+  await migrate(migrations, undefined, migrationsWithSandbox);
   await migrations.close();
 
   const port = await freePort();

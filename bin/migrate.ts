@@ -1,5 +1,6 @@
 import { createDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
+import { migrationsWithSandbox } from '../src/sandbox/migrations/index.js';
 import { createLogger } from '../src/logger.js';
 import { loadConfigOrExit } from './lifecycle.js';
 
@@ -8,7 +9,7 @@ const config = loadConfigOrExit(process.env);
 const logger = createLogger(config.logLevel, { process: 'release' });
 const db = createDatabase(config.databaseUrl, { poolMax: 2 });
 try {
-  const applied = await migrate(db, logger);
+  const applied = await migrate(db, logger, config.sandbox ? migrationsWithSandbox : undefined);
   logger.info({ applied: applied.length }, 'database is up to date');
 } finally {
   await db.close();

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createWorkerProcess } from '../workers/index.js';
 import { createDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
+import { migrationsWithSandbox } from '../src/sandbox/migrations/index.js';
 import { createWebProcess } from '../src/http/server.js';
 import { BOARD_PATH } from '../src/http/board.js';
 import { MissingPrerequisite, provideLocalServices } from '../src/local/local-services.js';
@@ -26,7 +27,7 @@ const config = loadConfigOrExit({ ...process.env, ...services?.env }, { local })
 const logger = createLogger(config.logLevel, { process: 'start' });
 
 const migrationDb = createDatabase(config.databaseUrl, { poolMax: 2 });
-await migrate(migrationDb, logger);
+await migrate(migrationDb, logger, config.sandbox ? migrationsWithSandbox : undefined);
 await migrationDb.close();
 
 const metrics = createMetrics();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createDatabase } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
+import { migrationsWithSandbox } from '../../src/sandbox/migrations/index.js';
 import { freePort } from '../../src/local/local-services.js';
 
 /**
@@ -112,7 +113,7 @@ export class PostgresServer {
     await this.pg.createDatabase('orderworks');
     const db = createDatabase(this.url, { poolMax: 2 });
     try {
-      await migrate(db);
+      await migrate(db, undefined, migrationsWithSandbox);
     } finally {
       await db.close();
     }

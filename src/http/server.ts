@@ -135,7 +135,7 @@ export async function createWebProcess(infra: Infrastructure): Promise<{ app: Ex
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,
     readiness: { postgres: () => db.ping(), redis: () => redis.ping() },
     board: boardRouter(queues),
-    ...(config.sandbox ? { sandbox: await sandboxRouter({ db, logger, publicUrl: config.publicUrl }) } : {}),
+    ...(config.sandbox ? { sandbox: await sandboxRouter({ db, logger, publicUrl: config.publicUrl, baseUrl: config.sandboxBaseUrl }) } : {}),
   });
   await warnOnUnsafeRedis(redis, logger);
   const server = createServer(app);

@@ -115,7 +115,8 @@ describe.each(PAYMENT_METHODS)('%s adapter against the sandbox', (method) => {
     const error = await failure(gw().capture(req));
     expect(error.code).toBe('payment_declined');
     expect(error.permanent).toBe(true);
-    expect(await ledger(req.reference)).toHaveLength(0);
+    // Nothing paid; a PayPal order the shop's page created stays on the provider's books, open.
+    expect((await ledger(req.reference)).filter((c) => c.status !== 'pending' || c.amountMinor !== 0)).toEqual([]);
   });
 
   it('answers tok_flaky with two transient failures, then captures', async () => {
@@ -139,12 +140,14 @@ describe.each(PAYMENT_METHODS)('%s adapter against the sandbox', (method) => {
     expect(retried.providerReference).toBe(found.status === 'captured' ? found.providerReference : 'none');
     expect(await ledger(req.reference)).toHaveLength(1);
 
+    // WeChat Pay sends no notification for a payment-code trade (see the wire-level tests).
+    if (method === 'wechat_pay') return;
     // The lost answer is made good by the provider's notification, which parses; a tampered copy does not.
     const note = await notificationFor(method, req.reference);
     const parsed = await gw().parseNotification({ headers: note.headers, body: note.body });
     expect(parsed.notification).toMatchObject({ reference: req.reference, status: 'captured', providerReference: retried.providerReference, amountMinor: 1999 });
     expect(parsed.reply.status).toBe(200);
-    const tampered = Buffer.from(note.body.toString('utf8').replace(/1999|19\.99/, '1') + (method === 'wechat_pay' ? ' ' : ''));
+    const tampered = Buffer.from(note.body.toString('utf8').replace(/1999|19\.99/, '1'));
     expect(tampered.equals(note.body)).toBe(false);
     expect(await failure(gw().parseNotification({ headers: note.headers, body: tampered }))).toMatchObject({ code: 'provider_rejected' });
   });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
+import { migrationsWithSandbox } from '../../src/sandbox/migrations/index.js';
 
 export const PG_ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -16,13 +17,16 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-/** A fresh, migrated database for one test file; `drop()` removes it. */
-export async function createTestDatabase(): Promise<{ url: string; name: string; db: Database; drop(): Promise<void> }> {
+/**
+ * A fresh, migrated database for one test file; `drop()` removes it. The sandbox's tables are there too
+ * (tests run with SANDBOX=1) unless `sandbox: false` asks for a production schema.
+ */
+export async function createTestDatabase(opts: { sandbox?: boolean } = {}): Promise<{ url: string; name: string; db: Database; drop(): Promise<void> }> {
   const name = `ow_test_${randomBytes(6).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);
   const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   const db = createDatabase(url, { poolMax: 10 });
-  await migrate(db);
+  await migrate(db, undefined, opts.sandbox === false ? undefined : migrationsWithSandbox);
   return {
     url,
     name,

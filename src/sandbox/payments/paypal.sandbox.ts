@@ -1,36 +1,46 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { Router, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../../logger.js';
-import { formatDecimal, parseDecimal } from '../../payments/decimal-amount.js';
+import { parseDecimal } from '../../payments/decimal-amount.js';
 import { parseJson } from '../../payments/provider-http.js';
-import { rsaSign, rsaVerify } from '../../payments/rsa.js';
+import { rsaVerify } from '../../payments/rsa.js';
 import type { SandboxCredentials } from '../sandbox-credentials.js';
-import { bodyText, faultGate, hold, sendNotification } from './sandbox-http.js';
-import { randomAlnum, type SandboxCharge, type SandboxLedger, type SandboxRefund } from './sandbox-ledger.js';
+import { applyPatch } from './paypal-patch.js';
+import {
+  paypalAmount, paypalCapture, paypalCheckout, paypalEvents, paypalOrder, paypalOrderId, paypalPlatformMerchant,
+} from './paypal-order.js';
+import { bodyText, faultGate, hold, sandboxBaseOf, type ProviderCheckout } from './sandbox-http.js';
+import type { SandboxLedger } from './sandbox-ledger.js';
+import { isPaid, randomAlnum, type SandboxRefund, type SandboxTrade } from './sandbox-trade.js';
 
 /**
- * PayPal REST under `/paypal`: OAuth, PATCH + capture of an approved order, order lookup, capture refunds,
- * and webhook verification. Any order id counts as approved by its buyer; its script is the part before `~`.
+ * PayPal REST under `/paypal`: OAuth, Orders v2 (create with an approve link to the checkout page, get,
+ * PATCH with PayPal's add/replace rules, capture), captures and their refunds, webhook verification.
+ * An order id `{script}~{anything}` (tok_ok~...) is an order the shop's own page had its buyer approve.
  */
-export function paypalSandbox(deps: { ledger: SandboxLedger; credentials: SandboxCredentials['paypal']; webhookUrl?: string; logger?: Logger }): Router {
+
+/** A request body as sent: every field is checked before it is used. */
+type Body = Record<string, any>;
+const ORDER_VALID_MS = 3 * 3600_000;
+const SCRIPT_ORDER = /^(tok_[A-Za-z0-9_]+)~.+$/;
+
+export function paypalSandbox(deps: { ledger: SandboxLedger; credentials: SandboxCredentials['paypal']; webhookUrl?: string; logger?: Logger }): { router: Router; checkout: ProviderCheckout } {
   const { ledger, credentials: c } = deps;
+  const events = paypalEvents(c, deps.webhookUrl, deps.logger);
+  const checkout = paypalCheckout(events);
   const router = Router();
-  const problem = (res: Response, status: number, name: string, issue: string, message: string) =>
-    res.status(status).json({ name, message, debug_id: randomAlnum(13).toLowerCase(), details: [{ issue, description: message }], links: [] });
-  const amount = (minor: number, currency: string) => ({ currency_code: currency, value: formatDecimal(minor, currency) });
-  const capture = (ch: SandboxCharge) => ({
-    id: ch.id, status: ch.status === 'captured' ? 'COMPLETED' : ch.status.toUpperCase(), amount: amount(ch.amountMinor, ch.currency),
-    custom_id: ch.reference, final_capture: true, create_time: new Date(ch.createdAt).toISOString(),
-    supplementary_data: { related_ids: { order_id: ch.details.orderId } },
-  });
-  const order = (o: { id: string; reference: string; amountMinor: number; currency: string }, ch?: SandboxCharge) => ({
-    id: o.id, intent: 'CAPTURE', status: ch ? 'COMPLETED' : 'APPROVED',
-    purchase_units: [{ reference_id: 'default', custom_id: o.reference, amount: amount(o.amountMinor, o.currency), ...(ch ? { payments: { captures: [capture(ch)] } } : {}) }],
-  });
-  const refundBody = (r: SandboxRefund, ch: SandboxCharge) => ({
-    id: r.id, status: 'COMPLETED', amount: amount(r.amountMinor, ch.currency), custom_id: r.details.customId, create_time: new Date(r.createdAt).toISOString(),
-  });
+  const problem = (res: Response, status: number, name: string, issue: string, message: string, field?: string) =>
+    res.status(status).json({ name, message, debug_id: randomAlnum(13).toLowerCase(), details: [{ ...(field ? { field } : {}), issue, description: message }], links: [] });
+  const invalid = (res: Response, field: string, issue: string, message: string) => problem(res, 400, 'INVALID_REQUEST', issue, message, field);
+  const unprocessable = (res: Response, issue: string, message: string) => problem(res, 422, 'UNPROCESSABLE_ENTITY', issue, message);
+  const notFound = (res: Response) => problem(res, 404, 'RESOURCE_NOT_FOUND', 'INVALID_RESOURCE_ID', 'Specified resource ID does not exist. Please check the resource ID and try again.');
+  const minimal = (req: Request) => !/return=representation/.test(req.get('prefer') ?? '');
+  const orderAnswer = (req: Request, res: Response, status: number, t: SandboxTrade) => {
+    const order = paypalOrder(t);
+    return res.status(status).json(minimal(req) ? { id: order.id, status: order.status, links: order.links } : order);
+  };
+  const platform = paypalPlatformMerchant(c);
 
   // Stateless access tokens (HMAC under the client secret), so every web process accepts every other's.
   const mac = (payload: string) => createHmac('sha256', c.clientSecret).update(payload).digest('base64url');
@@ -66,55 +76,115 @@ export function paypalSandbox(deps: { ledger: SandboxLedger; credentials: Sandbo
       : problem(res, 401, 'AUTHENTICATION_FAILURE', 'AUTHENTICATION_FAILURE', 'Authentication failed due to invalid authentication credentials or a missing Authorization header.');
   router.use(bearer);
 
-  router.patch('/v2/checkout/orders/:id', async (req, res) => {
-    const ops = parseJson<Array<{ path?: string; value?: unknown }>>(bodyText(req));
-    const customId = ops?.find((o) => o.path?.endsWith('/custom_id'))?.value;
-    const amt = ops?.find((o) => o.path?.endsWith('/amount'))?.value as { currency_code?: string; value?: string } | undefined;
-    if (typeof customId !== 'string' || !amt?.currency_code || !amt.value) return problem(res, 400, 'INVALID_REQUEST', 'MISSING_REQUIRED_PARAMETER', 'custom_id and amount are required');
-    const id = String(req.params.id);
-    const known = await ledger.findPaypalOrder(id);
-    if (known && (await ledger.findCharge('paypal', known.reference))) return problem(res, 422, 'UNPROCESSABLE_ENTITY', 'ORDER_ALREADY_CAPTURED', 'Order already captured.');
-    await ledger.savePaypalOrder({ id, reference: customId, amountMinor: parseDecimal(amt.value, amt.currency_code), currency: amt.currency_code });
-    res.status(204).end();
-  });
-
-  router.post('/v2/checkout/orders/:id/capture', async (req, res) => {
-    const o = await ledger.findPaypalOrder(String(req.params.id));
-    if (!o) return problem(res, 404, 'RESOURCE_NOT_FOUND', 'INVALID_RESOURCE_ID', 'Specified resource ID does not exist.');
-    const requestId = req.get('paypal-request-id') ?? '';
-    const out = await ledger.capture({
-      method: 'paypal', reference: o.reference, token: o.id.split('~')[0]!, amountMinor: o.amountMinor, currency: o.currency,
-      newId: () => randomAlnum(17, true), details: { orderId: o.id, requestId },
+  /** The order of `id`; an unknown `{script}~...` id is an order the shop's page had approved, met here first. */
+  const order = async (res: Response, id: string, materialise = false): Promise<SandboxTrade | undefined> => {
+    const known = await ledger.findTrade('paypal', id);
+    const script = SCRIPT_ORDER.exec(id)?.[1];
+    if (known || !materialise || !script) return known;
+    const opened = await ledger.open({
+      method: 'paypal', reference: '', tradeKey: id, flow: 'paypal_order', merchant: platform, requestedMinor: 0, currency: 'USD',
+      newId: () => randomAlnum(17, true), newCheckoutRef: () => id, token: script, approved: true,
+      expiresAt: new Date(Date.now() + ORDER_VALID_MS), details: { base: sandboxBaseOf(res) },
     });
-    if (out.kind === 'unavailable') return problem(res, 503, 'SERVICE_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'Service Unavailable.');
-    if (out.kind === 'declined') return problem(res, 422, 'UNPROCESSABLE_ENTITY', 'INSTRUMENT_DECLINED', 'The instrument presented was either declined by the processor or bank, or it cannot be used for this payment.');
-    // A replay under the first PayPal-Request-Id answers the first result again; any other call is a second capture.
-    if (out.kind === 'mismatch' || (out.replay && (!requestId || out.charge.details.requestId !== requestId))) {
-      return problem(res, 422, 'UNPROCESSABLE_ENTITY', 'ORDER_ALREADY_CAPTURED', 'Order already captured.');
+    return opened.trade;
+  };
+
+  router.post('/v2/checkout/orders', async (req, res) => {
+    const b = parseJson<Body>(bodyText(req));
+    if (!b || typeof b !== 'object') return problem(res, 400, 'INVALID_REQUEST', 'MALFORMED_REQUEST_JSON', 'The request JSON is not well formed.');
+    if (b.intent !== 'CAPTURE') return invalid(res, '/intent', 'INVALID_PARAMETER_VALUE', 'The sandbox takes intent CAPTURE.');
+    const units = b.purchase_units;
+    if (!Array.isArray(units) || units.length !== 1) return invalid(res, '/purchase_units', 'INVALID_PARAMETER_VALUE', 'The sandbox takes exactly one purchase unit.');
+    const u: Body = units[0] ?? {};
+    const currency = u.amount?.currency_code;
+    if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) return invalid(res, '/purchase_units/@reference_id==\'default\'/amount/currency_code', 'MISSING_REQUIRED_PARAMETER', 'A currency code is required.');
+    let requestedMinor: number;
+    try {
+      requestedMinor = parseDecimal(String(u.amount?.value ?? ''), currency);
+    } catch {
+      return invalid(res, '/purchase_units/@reference_id==\'default\'/amount/value', 'INVALID_PARAMETER_VALUE', 'The amount value is not a decimal for its currency.');
     }
-    if (!out.replay && deps.webhookUrl) notify(deps.webhookUrl, out.charge);
-    if (out.hang) return hold(res);
-    res.status(out.replay ? 200 : 201).json(order(o, out.charge));
+    if (typeof u.custom_id === 'string' && u.custom_id.length > 127) return invalid(res, '/purchase_units/@reference_id==\'default\'/custom_id', 'INVALID_STRING_MAX_LENGTH', 'custom_id is longer than 127 characters.');
+    const experience: Body = b.payment_source?.paypal?.experience_context ?? b.application_context ?? {};
+    const requestId = req.get('paypal-request-id') || undefined;
+    const id = paypalOrderId(requestId);
+    const opened = await ledger.open({
+      method: 'paypal', reference: typeof u.custom_id === 'string' ? u.custom_id : '', tradeKey: id, flow: 'paypal_order',
+      merchant: typeof u.payee?.merchant_id === 'string' && u.payee.merchant_id ? u.payee.merchant_id : platform,
+      requestedMinor, currency, newId: () => randomAlnum(17, true), newCheckoutRef: () => id, expiresAt: new Date(Date.now() + ORDER_VALID_MS),
+      details: {
+        base: sandboxBaseOf(res), reference_id: typeof u.reference_id === 'string' ? u.reference_id : 'default',
+        ...(typeof u.invoice_id === 'string' ? { invoice_id: u.invoice_id } : {}), ...(typeof u.description === 'string' ? { description: u.description } : {}),
+        ...(typeof experience.return_url === 'string' ? { return_url: experience.return_url } : {}),
+        ...(typeof experience.cancel_url === 'string' ? { cancel_url: experience.cancel_url } : {}),
+        ...(b.payment_source?.paypal ? { payer_action: 'true' } : {}),
+      },
+    });
+    // The same PayPal-Request-Id again answers the order it first created.
+    return orderAnswer(req, res, opened.created ? 201 : 200, opened.trade);
   });
 
   router.get('/v2/checkout/orders/:id', async (req, res) => {
-    const o = await ledger.findPaypalOrder(String(req.params.id));
-    if (!o) return problem(res, 404, 'RESOURCE_NOT_FOUND', 'INVALID_RESOURCE_ID', 'Specified resource ID does not exist.');
-    res.json(order(o, await ledger.findCharge('paypal', o.reference)));
+    const t = await order(res, String(req.params.id));
+    return t ? res.json(paypalOrder(t)) : notFound(res);
+  });
+
+  router.patch('/v2/checkout/orders/:id', async (req, res) => {
+    const t = await order(res, String(req.params.id), true);
+    if (!t) return notFound(res);
+    // LANDING: ORDER_ALREADY_CAPTURED until the adapters know PayPal's ORDER_ALREADY_COMPLETED for a PATCH.
+    if (isPaid(t)) return unprocessable(res, 'ORDER_ALREADY_CAPTURED', 'The order cannot be patched after it is completed.');
+    if (t.status === 'closed') return unprocessable(res, 'ORDER_EXPIRED', 'The order has expired.');
+    const ops = parseJson<unknown>(bodyText(req));
+    const patched = applyPatch(t, ops);
+    if ('issue' in patched) return patched.status === 400 ? invalid(res, patched.field ?? '', patched.issue, patched.message) : unprocessable(res, patched.issue, patched.message);
+    await ledger.updateTrade(t.id, patched);
+    return res.status(204).end();
+  });
+
+  router.post('/v2/checkout/orders/:id/capture', async (req, res) => {
+    const t = await order(res, String(req.params.id));
+    if (!t) return notFound(res);
+    const requestId = req.get('paypal-request-id') ?? '';
+    if (!isPaid(t) && t.approvedAt) {
+      if (t.token === 'tok_decline') return unprocessable(res, 'INSTRUMENT_DECLINED', 'The instrument presented was either declined by the processor or bank, or it cannot be used for this payment.');
+      if (t.token === 'tok_flaky' && (await ledger.countAttempt('paypal', t.tradeKey)) <= 2) return problem(res, 503, 'SERVICE_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'Service Unavailable.');
+    }
+    const out = await ledger.captureApproved(t.id, requestId);
+    if (out.kind === 'not_approved') return unprocessable(res, 'ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment.');
+    if (out.kind === 'expired') return unprocessable(res, 'ORDER_EXPIRED', 'The order has expired.');
+    // A replay under the first PayPal-Request-Id answers the first result again; any other call is a second capture.
+    if (!out.fresh && !out.replay) return unprocessable(res, 'ORDER_ALREADY_CAPTURED', 'Order already captured.');
+    if (out.fresh) events.captureCompleted(out.trade);
+    if (out.fresh && out.trade.token === 'tok_timeout') return hold(res);
+    return orderAnswer(req, res, out.fresh ? 201 : 200, out.trade);
+  });
+
+  const refundBody = (r: SandboxRefund, t: SandboxTrade) => ({
+    id: r.id, status: 'COMPLETED', amount: paypalAmount(r.amountMinor, t.currency), custom_id: r.details.customId, create_time: new Date(r.createdAt).toISOString(),
+  });
+  const capturedTrade = async (id: string) => {
+    const t = await ledger.findChargeById('paypal', id);
+    return t && isPaid(t) ? t : undefined;
+  };
+
+  router.get('/v2/payments/captures/:id', async (req, res) => {
+    const t = await capturedTrade(String(req.params.id));
+    return t ? res.json(paypalCapture(t, t.tradeKey)) : notFound(res);
   });
 
   router.post('/v2/payments/captures/:id/refund', async (req, res) => {
-    const ch = await ledger.findChargeById('paypal', String(req.params.id));
-    if (!ch) return problem(res, 404, 'RESOURCE_NOT_FOUND', 'INVALID_RESOURCE_ID', 'Specified resource ID does not exist.');
+    const t = await capturedTrade(String(req.params.id));
+    if (!t) return notFound(res);
     const b = parseJson<{ amount?: { value?: string }; custom_id?: string }>(bodyText(req)) ?? {};
-    const minor = b.amount?.value ? parseDecimal(b.amount.value, ch.currency) : ch.amountMinor - ch.refundedMinor;
+    const minor = b.amount?.value ? parseDecimal(b.amount.value, t.currency) : t.amountMinor - t.refundedMinor;
     const out = await ledger.refund({
-      method: 'paypal', chargeId: ch.id, refundKey: req.get('paypal-request-id') || randomUUID(), amountMinor: minor,
+      method: 'paypal', chargeId: t.id, refundKey: req.get('paypal-request-id') || randomUUID(), amountMinor: minor,
       newId: () => randomAlnum(17, true), details: b.custom_id ? { customId: b.custom_id } : {},
     });
-    if (out.kind === 'exceeded') {
-      const issue = ch.status === 'refunded' ? 'CAPTURE_FULLY_REFUNDED' : 'REFUND_AMOUNT_EXCEEDED';
-      return problem(res, 422, 'UNPROCESSABLE_ENTITY', issue, 'The refund amount must be less than or equal to the capture amount that has not yet been refunded.');
+    if (out.kind === 'exceeded' || out.kind === 'not_paid') {
+      const issue = t.status === 'refunded' ? 'CAPTURE_FULLY_REFUNDED' : 'REFUND_AMOUNT_EXCEEDED';
+      return unprocessable(res, issue, 'The refund amount must be less than or equal to the capture amount that has not yet been refunded.');
     }
     // PayPal answers a reused PayPal-Request-Id with the first request's result, whatever the new body says.
     res.status(out.kind === 'refunded' && !out.replay ? 201 : 200).json(refundBody(out.refund, out.charge));
@@ -127,23 +197,5 @@ export function paypalSandbox(deps: { ledger: SandboxLedger; credentials: Sandbo
     res.json({ verification_status: ok ? 'SUCCESS' : 'FAILURE' });
   });
 
-  const notify = (url: string, ch: SandboxCharge) =>
-    sendNotification(url, () => {
-      const body = JSON.stringify({
-        id: `WH-${randomAlnum(17, true)}`, event_version: '1.0', create_time: new Date().toISOString(), resource_type: 'capture',
-        resource_version: '2.0', event_type: 'PAYMENT.CAPTURE.COMPLETED', summary: 'Payment completed', resource: capture(ch),
-      });
-      const id = randomUUID();
-      const time = new Date().toISOString();
-      return {
-        body,
-        headers: {
-          'content-type': 'application/json', 'paypal-auth-algo': 'SHA256withRSA', 'paypal-cert-url': 'https://api.sandbox.paypal.com/v1/notifications/certs/CERT-sandbox',
-          'paypal-transmission-id': id, 'paypal-transmission-time': time,
-          'paypal-transmission-sig': rsaSign(`${id}|${time}|${c.webhookId}|${crc32(body)}`, c.webhookPrivateKey),
-        },
-      };
-    }, deps.logger);
-
-  return router;
+  return { router, checkout };
 }

@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../../logger.js';
 import type { PaymentMethod } from '../../domain/order.js';
 import type { SandboxLedger } from './sandbox-ledger.js';
+import type { SandboxTrade } from './sandbox-trade.js';
 import { outboundRequest } from '../../outbound-http.js';
 
 /** The plumbing every sandbox provider shares: raw bodies, held requests, injected faults, notifications. */
@@ -58,4 +59,34 @@ export function sendNotification(url: string, build: () => OutgoingNotification,
     timer.unref();
   };
   attempt(0);
+}
+
+/**
+ * Where the sandbox is reached from outside (SANDBOX_BASE_URL), else as this request reached it: links the
+ * providers hand out (QR content, approve links, 3-D Secure pages) must work in the buyer's browser.
+ */
+export function sandboxBaseOf(res: Response): string {
+  const base = res.locals.sandboxBase;
+  if (typeof base !== 'string') throw new Error('sandboxBaseOf: the payments router did not set res.locals.sandboxBase');
+  return base;
+}
+
+export const checkoutUrl = (res: Response, checkoutRef: string) => `${sandboxBaseOf(res)}/checkout/${encodeURIComponent(checkoutRef)}`;
+
+/** What a buyer did on the hosted checkout page, as its provider learns it. */
+export type BuyerAct = 'paid' | 'approved' | 'declined';
+
+/** The part of a provider the hosted checkout page needs. */
+export interface ProviderCheckout {
+  /** Shown on the page: "Alipay", "WeChat Pay"... */
+  label: string;
+  /** The provider's own word for the trade's state (trade_status, trade_state, order or intent status). */
+  providerStatus(trade: SandboxTrade): string;
+  /** Sends what the real provider sends after the buyer acted (nothing, where it sends nothing). */
+  afterBuyer(act: BuyerAct, trade: SandboxTrade): void;
+  /**
+   * Where the buyer's browser goes afterwards, when the merchant gave a URL to return to: with the trade,
+   * or (WeChat Pay H5) appended to the link it handed out, which arrives here as `redirectUrl`.
+   */
+  returnUrl(act: BuyerAct, trade: SandboxTrade, redirectUrl?: string): string | undefined;
 }

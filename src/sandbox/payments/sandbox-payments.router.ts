@@ -6,8 +6,10 @@ import type { Logger } from '../../logger.js';
 import type { SandboxCredentials } from '../sandbox-credentials.js';
 import { alipaySandbox } from './alipay.sandbox.js';
 import { cardSandbox } from './card.sandbox.js';
+import { checkoutRouter } from './checkout.router.js';
 import { paypalSandbox } from './paypal.sandbox.js';
 import { createSandboxLedger } from './sandbox-ledger.js';
+import type { SandboxTrade } from './sandbox-trade.js';
 import { wechatPaySandbox } from './wechat-pay.sandbox.js';
 
 export interface SandboxPaymentsDeps {
@@ -19,6 +21,11 @@ export interface SandboxPaymentsDeps {
    * WeChat Pay) take no notify URL per request; `{method}` is replaced, e.g. `${publicUrl}/v1/payments/notify/{method}`.
    */
   webhookUrl?: string;
+  /**
+   * Where buyers reach the sandbox (SANDBOX_BASE_URL): the base of every QR content, approve link and 3-D
+   * Secure page it hands out. Unset, it is where each request reached it.
+   */
+  baseUrl?: string;
 }
 
 const faultSchema = z.object({
@@ -38,20 +45,32 @@ export function sandboxPaymentsRouter(deps: SandboxPaymentsDeps): Router {
   const router = Router();
   router.use(express.raw({ type: () => true, limit: '1mb' }));
 
-  router.use('/alipay', alipaySandbox({ ledger, credentials: c.alipay, ...(logger ? { logger } : {}) }));
-  router.use('/wechatpay', wechatPaySandbox({ ledger, credentials: c.wechatPay, ...(logger ? { logger } : {}) }));
-  router.use('/paypal', paypalSandbox({ ledger, credentials: c.paypal, ...opt('webhookUrl', webhook('paypal')), ...(logger ? { logger } : {}) }));
-  router.use('/card', cardSandbox({ ledger, credentials: c.card, ...opt('webhookUrl', webhook('card')), ...(logger ? { logger } : {}) }));
+  router.use((req, res, next) => {
+    res.locals.sandboxBase = deps.baseUrl?.replace(/\/+$/, '') ?? `${req.protocol}://${req.get('host')}${req.baseUrl}`;
+    next();
+  });
 
+  const alipay = alipaySandbox({ ledger, credentials: c.alipay, ...opt('logger', logger) });
+  const wechat = wechatPaySandbox({ ledger, credentials: c.wechatPay, ...opt('logger', logger) });
+  const paypal = paypalSandbox({ ledger, credentials: c.paypal, ...opt('webhookUrl', webhook('paypal')), ...opt('logger', logger) });
+  const card = cardSandbox({ ledger, credentials: c.card, ...opt('webhookUrl', webhook('card')), ...opt('logger', logger) });
+  const providers = { alipay: alipay.checkout, wechat_pay: wechat.checkout, paypal: paypal.checkout, card: card.checkout };
+  router.use('/alipay', alipay.router);
+  router.use('/wechatpay', wechat.router);
+  router.use('/paypal', paypal.router);
+  router.use('/card', card.router);
+  router.use(checkoutRouter({ ledger, providers, ...opt('logger', logger) }));
+
+  const entry = (t: SandboxTrade) => ({
+    id: t.id, reference: t.reference, method: t.method, flow: t.flow, merchant: t.merchant, tradeRef: t.checkoutRef,
+    amountMinor: t.amountMinor, requestedMinor: t.requestedMinor, currency: t.currency, status: t.status,
+    providerStatus: providers[t.method].providerStatus(t), refundedMinor: t.refundedMinor,
+    createdAt: iso(t.createdAt), paidAt: iso(t.paidAt), closedAt: iso(t.closedAt), expiresAt: iso(t.expiresAt),
+  });
   router.get('/charges', async (req, res) => {
     const reference = typeof req.query.reference === 'string' ? req.query.reference : '';
     if (!reference) return res.status(400).json({ error: 'reference is required' });
-    const charges = await ledger.chargesByReference(reference);
-    res.json({
-      data: charges.map((ch) => ({
-        id: ch.id, reference: ch.reference, method: ch.method, amountMinor: ch.amountMinor, currency: ch.currency, status: ch.status, refundedMinor: ch.refundedMinor,
-      })),
-    });
+    res.json({ data: (await ledger.chargesByReference(reference)).map(entry) });
   });
 
   router.post('/faults', async (req, res) => {
@@ -77,4 +96,5 @@ export function sandboxPaymentsRouter(deps: SandboxPaymentsDeps): Router {
   return router;
 }
 
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 const opt = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
