@@ -1,11 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { PaymentMethod } from '../../domain/order.js';
-import { problemType } from '../../http/problem.js';
 import type { Logger } from '../../logger.js';
 import { formatDecimal } from '../../payments/decimal-amount.js';
 import { checkoutPage } from './checkout-page.js';
-import { bodyText, type BuyerAct, type ProviderCheckout } from './sandbox-http.js';
+import { bodyText, problemType, type BuyerAct, type ProviderCheckout } from './sandbox-http.js';
 import type { SandboxLedger } from './sandbox-ledger.js';
 import type { BuyerOutcome } from './sandbox-trades.js';
 import { isPaid, type SandboxTrade } from './sandbox-trade.js';

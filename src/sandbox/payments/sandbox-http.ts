@@ -90,3 +90,9 @@ export interface ProviderCheckout {
    */
   returnUrl(act: BuyerAct, trade: SandboxTrade, redirectUrl?: string): string | undefined;
 }
+
+/**
+ * The problem type URIs the orderworks API answers with, for the sandbox's own problem+json (the checkout
+ * endpoints): written out here so that the sandbox, which the web process mounts, does not import it back.
+ */
+export const problemType = (code: string) => `https://orderworks.dev/problems/${code.replaceAll('_', '-')}`;
