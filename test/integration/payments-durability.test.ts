@@ -85,7 +85,8 @@ describe('a capture answer lost on the way back', () => {
     const db = createDatabase(sys.config.databaseUrl, { poolMax: 2 });
     try {
       const gateways = await loadPaymentGateways(sys.config, db);
-      for (const method of ['alipay', 'wechat_pay', 'card']) {
+      // Not wechat_pay: WeChat Pay sends no notification for a payment-code trade, as the sandbox no longer does either.
+      for (const method of ['alipay', 'card']) {
         const r = await shop.call('POST', '/v1/orders', orderBody([{ sku: 'N', quantity: 1 }], { payment: { method, token: 'tok_timeout' } }), { 'idempotency-key': `n-${method}` });
         await waitForStatus(shop.call, r.json.id, ['placed']);
         const req = { reference: r.json.id, amountMinor: 4200, currency: 'CNY', token: 'tok_timeout', description: 'x' };
