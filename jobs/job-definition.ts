@@ -18,6 +18,8 @@ export interface JobOptions {
 /** Everything a queue is, as data: its name, its payload schema, its job ids and its default options. */
 export interface JobDefinition<S extends z.ZodType, Q extends string = string> {
   queue: Q;
+  /** For operators (shown in Bull Board): what the queue does, what FAILED means there and whether a retry helps. */
+  description: string;
   payload: S;
   jobId(payload: z.output<S>): string;
   options(retryBaseDelayMs: number): JobOptions;

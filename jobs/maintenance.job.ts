@@ -6,6 +6,8 @@ const payload = z.object({ v: z.literal(1).default(1), task: z.enum(['repair-swe
 
 export const maintenanceJob: JobDefinition<typeof payload, 'maintenance'> = {
   queue: 'maintenance',
+  description:
+    "The reconciler's ticks: re-enqueues work whose job was lost and ends expired holds. FAILED: one tick could not finish (usually Postgres or Redis down); the next tick runs anyway, so a retry is harmless and rarely needed.",
   payload,
   jobId: (p) => `maintenance-${p.task}`,
   options: (base) => ({

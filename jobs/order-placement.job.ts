@@ -9,6 +9,8 @@ const payload = z.object({ v: z.literal(1).default(1), orderId: z.uuid() });
 
 export const orderPlacementJob: JobDefinition<typeof payload, 'order-placement'> = {
   queue: 'order-placement',
+  description:
+    'Prices a received order from the catalog and reserves its stock (or rejects it). FAILED: the database kept failing for all attempts; the order is still `received` and the reconciler re-enqueues it, so Retry is safe and runs the placement again.',
   payload,
   // One job per order: a duplicate enqueue of a job still in Redis is a no-op.
   jobId: (p) => `place-${p.orderId}`,

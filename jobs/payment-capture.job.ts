@@ -17,6 +17,8 @@ const payload = z.discriminatedUnion('kind', [
 
 export const paymentCaptureJob: JobDefinition<typeof payload, 'payment-capture'> = {
   queue: 'payment-capture',
+  description:
+    'Charges a placed order exactly once, or gives up on it after asking the provider (`abandon-`). FAILED (capture): the provider kept failing; the order is then given up as `payment_failed` (payment_retries_exhausted), so a later Retry only reports that the order no longer waits for a payment: the shop must submit a new order.',
   payload,
   jobId: (p) => `${p.kind}-${p.orderId}`,
   // Sized for real provider outages: at a 30 s base, 8 attempts back off 30 s, 1, 2, 4, 8, 16, 32 min

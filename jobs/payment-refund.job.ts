@@ -6,6 +6,8 @@ const payload = z.object({ v: z.literal(1).default(1), refundId: z.uuid() });
 
 export const paymentRefundJob: JobDefinition<typeof payload, 'payment-refund'> = {
   queue: 'payment-refund',
+  description:
+    'Refunds once at the provider (keyed on the refund id). FAILED: the provider kept failing; the refund is still `pending` and the reconciler re-enqueues it, so Retry is safe and asks the provider again.',
   payload,
   jobId: (p) => `refund-${p.refundId}`,
   // Refunds are not urgent but must happen: 12 attempts span many hours at a 30 s base; the repair sweep

@@ -34,6 +34,8 @@ export function webhookAttempts(base: number, horizonMs = RETRY_HORIZON_MS): num
 
 export const webhookDeliveryJob: JobDefinition<typeof payload, 'webhook-delivery'> = {
   queue: 'webhook-delivery',
+  description:
+    "Delivers an order's events to its shop, in order, retrying for at least 24 hours. FAILED: the shop's endpoint refused or was unreachable for the whole window; Retry sends the pending events again (or use POST /v1/webhook-deliveries/{id}/redeliver).",
   payload,
   jobId: (p) => (p.kind === 'deliver' ? `webhook-${p.orderId}-${p.seq}` : `redeliver-${p.requestId}`),
   options: (base) => ({ attempts: webhookAttempts(base), backoff: { type: 'capped', delay: base, jitter: JITTER }, ...RETENTION }),

@@ -27,12 +27,25 @@ export function runner<S extends z.ZodType>(def: JobDefinition<S>, handler: Hand
     try {
       const result = await handler(payload, { log, jobId: job.id ?? '', attempt });
       log.debug({ ms: Math.round(performance.now() - started), result }, 'job done');
+      // The Logs tab of Bull Board says why a job did nothing (a retry of finished work, a duplicate...). The
+      // usual outcome is not logged there: it would cost a Redis call per job on the hot path.
+      if (isNotable(result)) await jobLog(job, `attempt ${attempt}: ${JSON.stringify(result)}`);
       return result;
     } catch (error) {
       const permanent = error instanceof DomainError && error.permanent;
       log.warn({ err: error, permanent, ms: Math.round(performance.now() - started) }, permanent ? 'job failed for good' : 'job failed; will retry');
+      await jobLog(job, `attempt ${attempt} failed${permanent ? ' for good (not retried)' : ', will retry'}: ${(error as Error).message}`);
       if (permanent) throw new UnrecoverableError((error as Error).message);
       throw error;
     }
   };
 }
+
+const NOTABLE = new Set(['skipped', 'declined', 'failed', 'refused']);
+const isNotable = (result: unknown) => {
+  const r = result as { outcome?: unknown; reason?: unknown } | null;
+  return typeof r?.outcome === 'string' && (NOTABLE.has(r.outcome) || typeof r.reason === 'string');
+};
+
+/** A line in the job's own log (Bull Board's Logs tab). Never fails the job: it is for people, not for state. */
+const jobLog = (job: Job, line: string) => job.log(line.slice(0, 2_000)).catch(() => undefined);

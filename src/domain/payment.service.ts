@@ -24,9 +24,9 @@ const captureRequest = (c: CaptureContext): CaptureRequest => ({
  * have charged and then timed out). A decline ends the order `payment_failed` and releases its stock; a
  * transient failure is thrown for the queue to retry with backoff.
  */
-export async function capturePayment(deps: PaymentDeps, orderId: string): Promise<SettleOutcome | { outcome: 'skipped' | 'declined' }> {
+export async function capturePayment(deps: PaymentDeps, orderId: string): Promise<SettleOutcome | { outcome: 'skipped'; reason: string } | { outcome: 'declined' }> {
   const ctx = await deps.payments.beginCapture(orderId);
-  if (!ctx) return { outcome: 'skipped' };
+  if (!ctx) return { outcome: 'skipped', reason: NOT_WAITING };
   const gateway = deps.gateways[ctx.method];
   const req = captureRequest(ctx);
   if (ctx.attempts > 1) {
@@ -49,15 +49,18 @@ export async function capturePayment(deps: PaymentDeps, orderId: string): Promis
  * Gives up on an order's payment (its hold expired, or its capture ran out of attempts) without ever
  * failing an order that was in fact charged: the provider is asked first.
  */
-export async function abandonPayment(deps: PaymentDeps, orderId: string, reason: string): Promise<SettleOutcome | { outcome: 'skipped' | 'failed' }> {
+export async function abandonPayment(deps: PaymentDeps, orderId: string, reason: string): Promise<SettleOutcome | { outcome: 'skipped'; reason: string } | { outcome: 'failed' }> {
   const ctx = await deps.payments.captureContext(orderId);
-  if (!ctx || ctx.status !== 'placed' || ctx.paymentStatus !== 'pending') return { outcome: 'skipped' };
+  if (!ctx || ctx.status !== 'placed' || ctx.paymentStatus !== 'pending') return { outcome: 'skipped', reason: NOT_WAITING };
   const found = ctx.attempts > 0 ? await deps.gateways[ctx.method].lookup(captureRequest(ctx)) : { status: 'not_found' as const };
   if (found.status === 'captured') return settle(deps, orderId, found);
   if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider has not settled the payment yet');
   await deps.payments.failPayment(orderId, reason);
   return { outcome: 'failed' };
 }
+
+/** Why a capture or an abandon did nothing: a duplicate, or a retry of a payment already settled or given up. */
+const NOT_WAITING = 'the order no longer waits for a payment (paid, failed, cancelled or not placed): nothing to charge; a new payment needs a new order';
 
 /** Settles a capture however it arrived (the capture answer, a lookup, a provider notification). */
 export async function settle(deps: PaymentDeps, orderId: string, capture: { providerReference: string; amountMinor: number }) {

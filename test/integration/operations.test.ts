@@ -129,6 +129,56 @@ describe('the Grafana dashboard (ops/grafana-dashboard.json)', () => {
   });
 });
 
+describe('the dashboard (Bull Board)', () => {
+  const admin = () => client(sys.base, { basic: { user: 'ops', password: 'ops-secret-pw' } });
+
+  it('loads no font from a public CDN', async () => {
+    const page = await admin()('GET', '/admin/queues');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('static/js/');
+    expect(page.text).not.toMatch(/fonts\.(googleapis|gstatic)\.com/);
+  });
+
+  it('describes each queue: what FAILED means there and whether a retry helps', async () => {
+    const queues = (await admin()('GET', '/admin/queues/api/queues')).json.queues as Array<{ name: string; description?: string }>;
+    expect(queues.length).toBeGreaterThanOrEqual(6);
+    for (const q of queues) expect(q.description, q.name).toMatch(/FAILED/);
+  });
+
+  it('takes actions as JSON only, so a cross-site form cannot add a job', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const r = await admin()('POST', '/admin/queues/api/queues/payment-refund/add', '{"name":"evil","data":{}}', { 'content-type': type });
+      expect(r.status, type).toBe(415);
+    }
+    const named = async (name: string) =>
+      (await sys.web.queues['payment-refund'].getJobs(['waiting', 'delayed', 'prioritized', 'completed', 'failed', 'active'])).filter((j) => j.name === name);
+    expect(await named('evil')).toEqual([]);
+    // The same action as JSON reaches the board (which validates it on its own terms).
+    const json = await admin()('POST', '/admin/queues/api/queues/payment-refund/add', { name: 'probe', data: {} });
+    expect(json.status).not.toBe(415);
+    expect(await named('probe')).toHaveLength(1);
+  });
+
+  it("says in a capture job's log why a retry of a settled order did nothing", async () => {
+    const shop = (await createShop(sys.base)).call;
+    await shop('PUT', '/v1/products/L', { name: 'L', priceMinor: 10, currency: 'CNY', stock: 10 });
+    const r = await shop('POST', '/v1/orders', orderBody([{ sku: 'L', quantity: 1 }]), { 'idempotency-key': 'log-1' });
+    await waitForStatus(shop, r.json.id, ['paid']);
+    const q = sys.web.queues['payment-capture'];
+    const job = await q.getJob(`capture-${r.json.id}`);
+    expect(job).toBeDefined();
+    await job!.remove();
+    await q.add('payment-capture', { v: 1, kind: 'capture', orderId: r.json.id }, { jobId: `capture-${r.json.id}` });
+    let logs: string[] = [];
+    for (let i = 0; i < 200 && !logs.length; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      logs = (await q.getJobLogs(`capture-${r.json.id}`)).logs;
+    }
+    expect(logs.join('\n')).toMatch(/skipped.*no longer waits for a payment/);
+    expect((await shop('GET', `/v1/orders/${r.json.id}`)).json.status).toBe('paid');
+  });
+});
+
 // Last in this file: once it has run, this address is throttled for a minute.
 describe('operator credentials under guessing', () => {
   it('slows an address down after repeated wrong passwords (429 with Retry-After), even for the right one then', async () => {
