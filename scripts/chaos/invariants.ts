@@ -67,10 +67,12 @@ export async function checkInvariants(x: InvariantInput): Promise<Check[]> {
     skus.map((s) => `${s.sku} ${x.initialStock.get(`${s.shop_id}/${s.sku}`)}=${s.stock}+${s.reserved}+${s.sold}`).slice(0, 6).join('; ')));
 
   // 4. The provider's ledger: one charge per paid order, none for failed ones; a cancelled one fully refunded.
+  // A charge is a trade the buyer paid (open or closed unpaid trades move no money); its merchant reference is
+  // the order id or its 32 hex digits.
   const ledger = await q<{ id: string; status: string; total_minor: number; captured_minor: number; charges: number; amount: number; refunded: number }>(
     `SELECT o.id, o.status, o.total_minor, o.captured_minor, count(c.id)::int AS charges,
             coalesce(sum(c.amount_minor), 0)::bigint AS amount, coalesce(sum(c.refunded_minor), 0)::bigint AS refunded
-       FROM orders o LEFT JOIN sandbox_charges c ON c.reference = o.id::text
+       FROM orders o LEFT JOIN sandbox_charges c ON c.reference IN (o.id::text, replace(o.id::text, '-', '')) AND c.paid_at IS NOT NULL
       WHERE o.shop_id = ANY($1) GROUP BY o.id`, [x.shopIds]);
   const charged = ['paid', 'shipped', 'delivered', 'refunded'];
   const badLedger = ledger.filter((o) =>
@@ -79,7 +81,8 @@ export async function checkInvariants(x: InvariantInput): Promise<Check[]> {
     : o.status === 'cancelled' ? o.charges > 1 || o.refunded !== o.amount
     : false);
   const orphans = await q<{ id: string; reference: string }>(
-    'SELECT c.id, c.reference FROM sandbox_charges c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id::text = c.reference)');
+    `SELECT c.id, c.reference FROM sandbox_charges c
+      WHERE c.paid_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE c.reference IN (o.id::text, replace(o.id::text, '-', '')))`);
   const nCharges = ledger.reduce((s, o) => s + o.charges, 0);
   out.push(check('ledger: one charge per paid order, none for failed ones', [...badLedger, ...orphans],
     `${nCharges} charges for ${ledger.filter((o) => charged.includes(o.status)).length} paid/shipped/delivered/refunded orders; ` +
@@ -90,8 +93,9 @@ export async function checkInvariants(x: InvariantInput): Promise<Check[]> {
     `SELECT o.id, o.captured_minor AS captured, o.refunded_minor AS refunded,
             (SELECT coalesce(sum(amount_minor), 0) FROM refunds r WHERE r.order_id = o.id AND r.status = 'succeeded')::bigint AS succeeded,
             (SELECT count(*) FROM refunds r WHERE r.order_id = o.id AND r.status = 'pending')::int AS pending,
-            (SELECT coalesce(sum(r.amount_minor), 0) FROM sandbox_refunds r JOIN sandbox_charges c ON c.id = r.charge_id WHERE c.reference = o.id::text)::bigint AS ledger_refunded,
-            (SELECT coalesce(sum(amount_minor), 0) FROM sandbox_charges c WHERE c.reference = o.id::text)::bigint AS ledger_amount
+            (SELECT coalesce(sum(r.amount_minor), 0) FROM sandbox_refunds r JOIN sandbox_charges c ON c.id = r.charge_id
+              WHERE c.reference IN (o.id::text, replace(o.id::text, '-', '')))::bigint AS ledger_refunded,
+            (SELECT coalesce(sum(amount_minor), 0) FROM sandbox_charges c WHERE c.reference IN (o.id::text, replace(o.id::text, '-', '')))::bigint AS ledger_amount
        FROM orders o WHERE o.shop_id = ANY($1) AND (o.refunded_minor > 0 OR EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id))`, [x.shopIds]);
   const badRefunds = refunds.filter((r) =>
     r.refunded > r.captured || r.ledger_refunded > r.ledger_amount || r.succeeded !== r.refunded || r.ledger_refunded !== r.refunded || r.pending > 0);
