@@ -2,11 +2,18 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     // Two cores: integration files each own a database and a queue prefix, so two run side by side.
     maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        // `npm run test:unit`: pure functions, seconds in all; the setup fails any test that opens a socket,
+        // resolves a name or starts a process.
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles: ['test/support/no-io.ts'], testTimeout: 5_000 },
+      },
+      {
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+    ],
   },
 });

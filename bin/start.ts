@@ -3,7 +3,7 @@ import { createWorkerProcess } from '../workers/index.js';
 import { createDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { migrationsWithSandbox } from '../src/sandbox/migrations/index.js';
-import { createWebProcess } from '../src/http/server.js';
+import { createWebProcess } from '../src/web-process.js';
 import { BOARD_PATH } from '../src/http/board.js';
 import { MissingPrerequisite, provideLocalServices } from '../src/local/local-services.js';
 import { createLogger } from '../src/logger.js';

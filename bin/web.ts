@@ -1,4 +1,4 @@
-import { createWebProcess } from '../src/http/server.js';
+import { createWebProcess } from '../src/web-process.js';
 import { createInfrastructure } from '../src/runtime.js';
 import { loadConfigOrExit, onShutdown, startWhenReady } from './lifecycle.js';
 

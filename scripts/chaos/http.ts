@@ -60,7 +60,8 @@ export function httpClient(base: string, authorization: string, stats: HttpStats
     if (intake && during) {
       const o = stats.outage;
       if (a.status === 202) o.accepted++;
-      else if (a.status === 503) a.retryAfter ? o.unavailableWithRetryAfter++ : o.unavailableWithout++;
+      else if (a.status === 503 && a.retryAfter) o.unavailableWithRetryAfter++;
+      else if (a.status === 503) o.unavailableWithout++;
       else if (a.status === 0) o.refused++;
       else if (a.status === -1) o.timeouts++;
       else if (a.status >= 500) o.e500++;

@@ -33,7 +33,7 @@ export async function migrate(db: Database, logger?: Logger, migrations = all): 
       await conn.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    await db.sequelize.connectionManager.releaseConnection(conn as never);
+    db.sequelize.connectionManager.releaseConnection(conn as never);
   }
 }
 

@@ -249,7 +249,8 @@ function mutate<T>(valid: T, muts: Mutation[]): unknown {
     const last = path[path.length - 1]!;
     if (!parent || typeof parent !== 'object') continue;
     if (m.op === 'set') Object.defineProperty(parent, last, { value: clone(m.value), enumerable: true, writable: true, configurable: true });
-    else if (m.op === 'delete') Array.isArray(parent) ? parent.splice(Number(last), 1) : delete parent[last];
+    else if (m.op === 'delete' && Array.isArray(parent)) parent.splice(Number(last), 1);
+    else if (m.op === 'delete') delete parent[last];
     else if (!Array.isArray(parent)) Object.defineProperty(parent, m.key, { value: clone(m.value), enumerable: true, writable: true, configurable: true });
   }
   return copy;

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
-import { createTestDatabase } from '../support/db.js';
 
 let sys: TestSystem;
 let A: Client;

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument, openApiRouter } from '../../src/http/openapi.js';
-import { createWebProcess } from '../../src/http/server.js';
+import { createWebProcess } from '../../src/web-process.js';
 import { createInfrastructure, type Infrastructure } from '../../src/runtime.js';
 import { startSystem, type TestSystem } from '../support/system.js';
 

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../../src/config.js';
-import { createWebProcess } from '../../src/http/server.js';
+import { createWebProcess } from '../../src/web-process.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createInfrastructure, type Infrastructure } from '../../src/runtime.js';

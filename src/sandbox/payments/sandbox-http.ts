@@ -44,20 +44,18 @@ export interface OutgoingNotification {
  * on failure. `build` runs per attempt so each carries a fresh timestamp and signature.
  */
 export function sendNotification(url: string, build: () => OutgoingNotification, logger?: Logger, delaysMs = [300, 1_000, 3_000]): void {
-  const attempt = (i: number) => {
-    const timer = setTimeout(async () => {
+  const send = async (i: number) => {
+    try {
       const n = build();
-      try {
-        const res = await outboundRequest({ method: 'POST', url, headers: n.headers, body: n.body, timeoutMs: 5_000 });
-        if (res.status >= 200 && res.status < 300) return;
-        logger?.warn({ url, status: res.status, attempt: i + 1 }, 'sandbox notification refused');
-      } catch (err) {
-        logger?.warn({ err, url, attempt: i + 1 }, 'sandbox notification failed');
-      }
-      if (i + 1 < delaysMs.length) attempt(i + 1);
-    }, delaysMs[i]);
-    timer.unref();
+      const res = await outboundRequest({ method: 'POST', url, headers: n.headers, body: n.body, timeoutMs: 5_000 });
+      if (res.status >= 200 && res.status < 300) return;
+      logger?.warn({ url, status: res.status, attempt: i + 1 }, 'sandbox notification refused');
+    } catch (err) {
+      logger?.warn({ err, url, attempt: i + 1 }, 'sandbox notification failed');
+    }
+    if (i + 1 < delaysMs.length) attempt(i + 1);
   };
+  const attempt = (i: number) => setTimeout(() => void send(i), delaysMs[i]).unref();
   attempt(0);
 }
 

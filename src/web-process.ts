@@ -1,0 +1,83 @@
+import { createServer, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Express } from 'express';
+import { createOrderLookupRepository } from './db/order-lookup.repository.js';
+import { boardRouter } from './http/board.js';
+import { metricsRouter } from './http/metrics.routes.js';
+import { openApiRouter } from './http/openapi.js';
+import { problemType } from './http/problem.js';
+import { createApp } from './http/server.js';
+import { createOrderJobInspector } from './queue/order-jobs.js';
+import { warnOnUnsafeRedis } from './queue/redis.js';
+import { createApplication, loadPaymentGateways, type Infrastructure } from './runtime.js';
+import { sandboxRouter } from './sandbox/sandbox.router.js';
+
+/**
+ * Requests Node's HTTP parser refuses before Express sees them (control characters in a header, raw
+ * non-ASCII in the path, oversized headers) still get a problem+json answer, not a bare 400.
+ */
+function answerMalformedHttp(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const title = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  const body = JSON.stringify({ type: problemType('malformed_http'), title, status, detail: 'the request is not well-formed HTTP' });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** How long in-flight requests get to finish when the web process stops. */
+const CLOSE_GRACE_MS = 8_000;
+
+/** Builds the web process from its infrastructure: the composition root of `web`. */
+export async function createWebProcess(infra: Infrastructure): Promise<{ app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> }> {
+  const { config, logger, db, redis, queues, metrics } = infra;
+  const { stores, jobs } = createApplication(infra);
+  const app = createApp({
+    config,
+    logger,
+    metrics,
+    metricsRouter: (auth) => metricsRouter(metrics, queues, db, auth),
+    extras: [openApiRouter()],
+    ...stores,
+    jobs: jobs.orders,
+    orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(queues) },
+    payment: { payments: stores.payments, gateways: await loadPaymentGateways(config, db, metrics), jobs: jobs.payments },
+    tracking: { shipments: stores.shipments, jobs: jobs.tracking, refreshEveryMs: config.trackingRefreshEveryMs },
+    webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
+    allowPrivateWebhooks: config.webhookAllowPrivateNetworks,
+    readiness: { postgres: () => db.ping(), redis: () => redis.ping() },
+    board: boardRouter(queues),
+    ...(config.sandbox ? { sandbox: await sandboxRouter({ db, logger, publicUrl: config.publicUrl, baseUrl: config.sandboxBaseUrl }) } : {}),
+  });
+  await warnOnUnsafeRedis(redis, logger);
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  server.on('clientError', answerMalformedHttp);
+  return {
+    app,
+    server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, () => {
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : config.port);
+        });
+      }),
+    // Stops accepting, lets in-flight requests finish, and closes keep-alive connections as they fall idle
+    // (a client's pooled socket would otherwise hold the server open); past the grace period, closes all.
+    close: () =>
+      new Promise<void>((resolve) => {
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        server.close(() => {
+          clearInterval(sweep);
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
