@@ -5,6 +5,7 @@ import { createOrderLookupRepository } from './db/order-lookup.repository.js';
 import { boardRouter } from './http/board.js';
 import { metricsRouter } from './http/metrics.routes.js';
 import { openApiRouter } from './http/openapi.js';
+import { docsRouter } from './http/docs.routes.js';
 import { problemType } from './http/problem.js';
 import { createApp } from './http/server.js';
 import { createOrderJobInspector } from './queue/order-jobs.js';
@@ -39,7 +40,7 @@ export async function createWebProcess(infra: Infrastructure): Promise<{ app: Ex
     logger,
     metrics,
     metricsRouter: (auth) => metricsRouter(metrics, queues, db, auth),
-    extras: [openApiRouter()],
+    extras: [openApiRouter(), docsRouter()],
     ...stores,
     jobs: jobs.orders,
     orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(queues) },

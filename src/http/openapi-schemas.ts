@@ -154,7 +154,8 @@ export function openApiComponents() {
     responses: Object.fromEntries(Object.entries(ERROR_RESPONSES).map(([status, r]) => [`Error${status}`, r])),
     securitySchemes: {
       shopKey: { type: 'http', scheme: 'bearer', description: 'a shop API key: `Authorization: Bearer <apiKey>`' },
-      adminBasic: { type: 'http', scheme: 'basic', description: 'operator credentials (ADMIN_USER, ADMIN_PASSWORD)' },
+      adminBasic: { type: 'http', scheme: 'basic', description: 'operator credentials (ADMIN_USER, ADMIN_PASSWORD; ADMIN_VIEWER_* reads)' },
+      metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, for a Prometheus scraper: /metrics only' },
     },
     parameters: {
       IdempotencyKey: {

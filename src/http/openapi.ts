@@ -140,8 +140,12 @@ function paths(): Record<string, Record<string, unknown>> {
     },
     '/metrics': {
       get: {
-        operationId: 'metrics', tags: ['health'], summary: 'Prometheus metrics', security: [],
-        responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        operationId: 'metrics', tags: ['health'], summary: 'Prometheus metrics',
+        security: [{ adminBasic: [] }, { metricsToken: [] }],
+        responses: {
+          200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          ...errors(401, 429),
+        },
       },
     },
     '/openapi.json': {

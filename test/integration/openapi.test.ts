@@ -69,7 +69,7 @@ describe('the OpenAPI document', () => {
   it('is OpenAPI 3.1 shaped, with responses on every operation and resolvable references', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
-    expect(Object.keys(doc.components.securitySchemes)).toEqual(['shopKey', 'adminBasic']);
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(['shopKey', 'adminBasic', 'metricsToken']);
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       for (const method of HTTP_METHODS.filter((m) => item[m])) {
         const op = item[method];
