@@ -1,61 +1,90 @@
 import path from 'node:path';
-import { createWorkerProcess } from '../workers/index.js';
-import { createDatabase } from '../src/db/database.js';
-import { migrate } from '../src/db/migrate.js';
-import { migrationsWithSandbox } from '../src/sandbox/migrations/index.js';
-import { createWebProcess } from '../src/web-process.js';
-import { BOARD_PATH } from '../src/http/board.js';
-import { MissingPrerequisite, provideLocalServices } from '../src/local/local-services.js';
-import { createLogger } from '../src/logger.js';
-import { createMetrics } from '../src/metrics.js';
-import { createInfrastructure } from '../src/runtime.js';
-import { loadConfigOrExit, onShutdown } from './lifecycle.js';
+import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import type { Logger } from '../src/logger.js';
+import { InstanceLock } from '../src/local/instance-lock.js';
+import { assertPortFree } from '../src/local/ports.js';
+import { StartError } from '../src/local/start-error.js';
+import { Teardown } from '../src/local/teardown.js';
 
 /**
  * `npm start`: the one command a newcomer runs. Provides Postgres and Redis when their URLs are unset
  * (local mode), migrates, then runs `web` and `worker` together in this process.
+ *
+ * What can be checked without starting anything is checked first (the configuration, the single instance
+ * per data folder, the port), and only this file's light imports load before it. Whatever is started
+ * afterwards is stopped on every way out: a failure (one line, exit 1), Ctrl-C or SIGTERM (exit 0).
  */
-const local = !process.env.DATABASE_URL || !(process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES);
-let services;
+const env = process.env;
+const local = !env.DATABASE_URL || !(env.REDIS_URL || env.REDIS_CLUSTER_NODES);
+const dataDir = path.resolve('.data');
+const teardown = new Teardown();
+/** How long stopping may take in all: the web grace period, the workers, then Redis and Postgres. */
+const STOP_LIMIT_MS = 60_000;
+let logger: Logger | undefined;
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
+
 try {
-  services = local ? await provideLocalServices(process.env, path.resolve('.data')) : undefined;
+  // Local mode provides these two later; everything else is judged now, before any service runs.
+  const preview = loadConfig({ ...env, ...localPlaceholders() }, { local });
+  const lock = local ? await InstanceLock.acquire(dataDir) : undefined;
+  if (lock) teardown.add(async () => lock.release());
+  await assertPortFree(preview.port);
+  const { provideLocalServices } = await import('../src/local/local-services.js');
+  const services = local ? await provideLocalServices(env, dataDir, { teardown, spawned: (c) => lock?.record(c) }) : undefined;
+  const config = loadConfig({ ...env, ...services?.env }, { local });
+  const { runWebAndWorker } = await import('./all-in-one.js');
+  const running = await runWebAndWorker(config, teardown);
+  logger = running.logger;
+  if (!teardown.begun) printBanner(running.port, running.dashboardPath, config, services?.notes ?? []);
 } catch (error) {
-  process.stderr.write(`orderworks: ${error instanceof MissingPrerequisite ? error.message : `could not start local services: ${(error as Error).message}`}\n`);
-  process.exit(1);
+  // A Ctrl-C during the start stops what runs, which fails the step under way: that is not news.
+  if (!teardown.begun) {
+    process.stderr.write(`orderworks: ${describe(error)}\n`);
+    await teardown.run();
+    process.exit(1);
+  }
 }
-const config = loadConfigOrExit({ ...process.env, ...services?.env }, { local });
-const logger = createLogger(config.logLevel, { process: 'start' });
 
-const migrationDb = createDatabase(config.databaseUrl, { poolMax: 2 });
-await migrate(migrationDb, logger, config.sandbox ? migrationsWithSandbox : undefined);
-await migrationDb.close();
+function localPlaceholders(): Record<string, string> {
+  return {
+    ...(env.DATABASE_URL ? {} : { DATABASE_URL: 'postgres://local-mode@127.0.0.1/orderworks' }),
+    ...(env.REDIS_URL || env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: 'redis://127.0.0.1' }),
+  };
+}
 
-const metrics = createMetrics();
-const webInfra = createInfrastructure(config, 'web', { logger: logger.child({ role: 'web' }), metrics });
-const workerInfra = createInfrastructure(config, 'worker', { logger: logger.child({ role: 'worker' }), metrics });
-const web = await createWebProcess(webInfra);
-const workers = await createWorkerProcess(workerInfra);
-await workers.start();
-const port = await web.listen();
+function describe(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof StartError) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  return `could not start: ${message.split('\n')[0]}`;
+}
 
-const base = `http://127.0.0.1:${port}`;
-process.stdout.write(
-  [
-    '',
-    'orderworks is running',
-    `  API        ${base}/v1   (health: ${base}/readyz)`,
-    `  Dashboard  ${base}${BOARD_PATH}`,
-    `  Admin      user "${config.admin.user}", password "${config.admin.password}"`,
-    ...(services?.notes ?? []).map((n) => `  ${n}`),
-    `  Sandbox    ${config.sandbox ? 'on: payment providers and carriers are the bundled sandboxes' : 'off'}`,
-    '  Stop with Ctrl-C.',
-    '',
-  ].join('\n') + '\n',
-);
+async function stop(signal: NodeJS.Signals): Promise<void> {
+  // npm passes the terminal's Ctrl-C on as well, so the same signal arrives twice: stop once.
+  if (teardown.begun) return;
+  logger?.info({ signal }, 'shutting down');
+  setTimeout(() => {
+    process.stderr.write('orderworks: stopping took too long; exiting\n');
+    process.exit(1);
+  }, STOP_LIMIT_MS).unref();
+  await teardown.run();
+  logger?.info('stopped cleanly');
+  process.exit(0);
+}
 
-onShutdown(logger, async () => {
-  await web.close();
-  await workers.close();
-  await Promise.all([webInfra.close(), workerInfra.close()]);
-  await services?.stop();
-});
+function printBanner(port: number, dashboardPath: string, config: Pick<Config, 'admin' | 'sandbox'>, notes: string[]): void {
+  const base = `http://127.0.0.1:${port}`;
+  process.stdout.write(
+    [
+      '',
+      'orderworks is running',
+      `  API        ${base}/v1   (health: ${base}/readyz)`,
+      `  Dashboard  ${base}${dashboardPath}`,
+      `  Admin      user "${config.admin.user}", password "${config.admin.password}"`,
+      ...notes.map((n) => `  ${n}`),
+      `  Sandbox    ${config.sandbox ? 'on: payment providers and carriers are the bundled sandboxes' : 'off'}`,
+      '  Stop with Ctrl-C.',
+      '',
+    ].join('\n') + '\n',
+  );
+}
