@@ -105,10 +105,12 @@ async function stopLeftovers(children: LocalChild[]): Promise<void> {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // An exited process nobody has reaped yet (orphans go to an init that may not reap) still has its pid.
+  const stat = procFile(pid, 'stat');
+  return stat === undefined || !/^\d+ \(.*\) Z/.test(stat);
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

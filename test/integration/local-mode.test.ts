@@ -39,6 +39,21 @@ function services(): Array<{ pid: number; name: string }> {
   return processesIn(dataDir, ...(clusterDir() ? [clusterDir()!] : [])).filter((p) => /redis|postgres/.test(p.name));
 }
 
+/** Redis and the Postgres server (not its per-connection processes), as the start recorded them in its lock file. */
+function recordedServices(): Array<{ pid: number; name: string }> {
+  const { children } = JSON.parse(readFileSync(path.join(dataDir, 'orderworks.pid'), 'utf8')) as { children: Array<{ pid: number }> };
+  return services().filter((p) => children.some((c) => c.pid === p.pid));
+}
+
+/** Running: not gone, and not exited but unreaped (a zombie). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 function clusterDir(): string | undefined {
   try {
     return (JSON.parse(readFileSync(path.join(dataDir, 'postgres.json'), 'utf8')) as { dataDir: string }).dataDir;
@@ -170,17 +185,17 @@ describe(`npm start as ${root ? 'root' : 'a normal user'} from a 0700 folder, in
     expect((await waitForStatus(call, order.json.id, ['paid'], 60_000)).totalMinor).toBe(3998);
 
     // Killed outright, it cannot stop its services: they run on until the next start here stops them.
-    const left = services();
+    const left = recordedServices();
+    expect(left.map((p) => p.name).sort()).toEqual(['postgres', 'redis-server']);
     process.kill(second.pid!, 'SIGKILL');
     await exitOf(second, STOP_MS);
-    expect(services()).toEqual(left);
+    expect(left.filter((p) => alive(p.pid))).toEqual(left);
 
     port = await freePort();
     const third = startIn(dir, { PORT: String(port) });
     running.push(third);
     await untilReady(third, `http://127.0.0.1:${port}`, START_MS);
-    const now = services().map((p) => p.pid);
-    expect(left.filter((p) => now.includes(p.pid)), 'the leftovers were stopped').toEqual([]);
+    expect(left.filter((p) => alive(p.pid)), 'the leftovers were stopped').toEqual([]);
     expect((await client(`http://127.0.0.1:${port}`, { bearer: shop.json.apiKey })('GET', `/v1/orders/${order.json.id}`)).json.status).toBe('paid');
 
     interrupt(third);
