@@ -1,3 +1,5 @@
+import type { ShipmentStatus } from './order-lifecycle.js';
+
 /**
  * The port every carrier adapter implements (docs/api.md section 7). Adapters classify answers where they
  * are born: 429 -> TransientError('rate_limited', { retryAfterSeconds }); 5xx, timeouts, network errors and
@@ -7,8 +9,8 @@
 export const CARRIERS = ['sandbox', 'kuaidi100', 'sf', 'zto'] as const;
 export type CarrierCode = (typeof CARRIERS)[number];
 
-export const SHIPMENT_STATUSES = ['info_received', 'in_transit', 'out_for_delivery', 'delivered', 'exception'] as const;
-export type ShipmentStatus = (typeof SHIPMENT_STATUSES)[number];
+/** A parcel's states and where each may go are part of the order's lifecycle. */
+export { SHIPMENT_STATUSES, type ShipmentStatus } from './order-lifecycle.js';
 
 export interface TrackingEvent {
   /** When the carrier says it happened. */

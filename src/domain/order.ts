@@ -1,16 +1,12 @@
+import type { OrderStatus, PaymentStatus } from './order-lifecycle.js';
 import type { ShipmentView } from './tracking-ports.js';
 
 /** The order as the domain and the public contract see it (docs/api.md section 5). */
 
-export const ORDER_STATUSES = [
-  'received', 'placed', 'paid', 'shipped', 'delivered', 'rejected', 'payment_failed', 'cancelled', 'refunded',
-] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
-export const FINAL_STATUSES: readonly OrderStatus[] = ['delivered', 'rejected', 'payment_failed', 'cancelled', 'refunded'];
+export { FINAL_STATUSES, ORDER_STATUSES, type OrderStatus, type PaymentStatus } from './order-lifecycle.js';
 
 export const PAYMENT_METHODS = ['alipay', 'wechat_pay', 'paypal', 'card'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
-export type PaymentStatus = 'pending' | 'captured' | 'failed' | 'partially_refunded' | 'refunded';
 
 export type RejectionReason = 'unknown_sku' | 'out_of_stock' | 'currency_mismatch' | 'total_too_large';
 

@@ -1,6 +1,2 @@
-/** The events a shop hears about (docs/api.md section 8). */
-export const ORDER_EVENT_TYPES = [
-  'order.placed', 'order.rejected', 'order.paid', 'order.payment_failed', 'order.shipped', 'shipment.updated',
-  'order.delivered', 'order.cancelled', 'order.refunded',
-] as const;
-export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
+/** The events a shop hears about (docs/api.md section 8), listed with the moves that raise them in the order's lifecycle. */
+export { ORDER_EVENT_TYPES, type OrderEventType } from '../domain/order-lifecycle.js';
