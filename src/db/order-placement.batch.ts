@@ -2,7 +2,8 @@ import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
 import type { EventOutbox } from './event-outbox.js';
 import { isUuid } from '../domain/ids.js';
-import type { OrderStatus } from '../domain/order.js';
+import { ORDER, type OrderStatus } from '../domain/order-lifecycle.js';
+import { allocateStock } from '../domain/order-rules.js';
 import type { OrderStore, PlacementOutcome } from '../domain/ports.js';
 import type { CatalogEntry } from '../domain/pricing.js';
 
@@ -51,7 +52,7 @@ async function placeInTransaction(db: Database, outbox: EventOutbox, tx: Transac
   const outcomes = new Map<string, PlacementOutcome>();
   const received: LockedOrder[] = [];
   for (const o of await lockOrders(db, tx, ids)) {
-    if (o.status === 'received') received.push(o);
+    if (ORDER.canTransition(o.status, 'placed')) received.push(o);
     else outcomes.set(o.id, { outcome: 'skipped', status: o.status });
   }
   if (!received.length) return outcomes;
@@ -64,31 +65,15 @@ async function placeInTransaction(db: Database, outbox: EventOutbox, tx: Transac
     else outcomes.set(order.id, { outcome: 'rejected', reason: pricing.reason });
   }
 
-  // Greedy, in id order: each order takes all of its quantities or none of them.
   const stock = await lockStock(db, tx, [...new Set(priced.flatMap((p) => [...p.pricing.reservations.keys()]))]);
-  const taken = new Map<number, number>();
-  const placed: typeof priced = [];
-  for (const p of priced) {
-    const fits = [...p.pricing.reservations].every(([id, qty]) => (stock.get(id) ?? 0) >= qty);
-    if (!fits) {
-      outcomes.set(p.order.id, { outcome: 'rejected', reason: 'out_of_stock' });
-      continue;
-    }
-    for (const [id, qty] of p.pricing.reservations) {
-      stock.set(id, stock.get(id)! - qty);
-      taken.set(id, (taken.get(id) ?? 0) + qty);
-    }
-    placed.push(p);
-    outcomes.set(p.order.id, { outcome: 'placed', totalMinor: p.pricing.totalMinor });
-  }
+  const { placed, outOfStock, taken } = allocateStock(priced.map((p) => ({ ...p, reservations: p.pricing.reservations })), stock);
+  for (const p of outOfStock) outcomes.set(p.order.id, { outcome: 'rejected', reason: 'out_of_stock' });
+  for (const p of placed) outcomes.set(p.order.id, { outcome: 'placed', totalMinor: p.pricing.totalMinor });
 
   await reserve(db, tx, taken);
   await priceLines(db, tx, placed);
   await settleOrders(db, tx, received.map((o) => ({ id: o.id, outcome: outcomes.get(o.id)! })));
-  await outbox.recordMany(
-    tx,
-    received.map((o) => ({ orderId: o.id, shopId: o.shopId, type: outcomes.get(o.id)!.outcome === 'placed' ? 'order.placed' : 'order.rejected' })),
-  );
+  await outbox.recordMany(tx, received.map((o) => ({ orderId: o.id, shopId: o.shopId, type: ORDER.eventFor(o.status, statusAfter(outcomes.get(o.id)!))! })));
   return outcomes;
 }
 
@@ -168,20 +153,22 @@ async function priceLines(db: Database, tx: Transaction, placed: Array<{ order: 
   );
 }
 
+const statusAfter = (o: PlacementOutcome): OrderStatus => (o.outcome === 'placed' ? 'placed' : 'rejected');
+
 async function settleOrders(db: Database, tx: Transaction, orders: Array<{ id: string; outcome: PlacementOutcome }>) {
-  const placed = (o: PlacementOutcome) => o.outcome === 'placed';
   await db.rows(
     `UPDATE orders o
         SET status = x.status, status_reason = x.reason, total_minor = x.total, updated_at = now(),
             stock_state = CASE WHEN x.status = 'placed' THEN 'reserved' ELSE o.stock_state END,
             placed_at = CASE WHEN x.status = 'placed' THEN now() ELSE o.placed_at END
        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS x(id, status, reason, total)
-      WHERE o.id = x.id AND o.status = 'received'`,
+      WHERE o.id = x.id AND o.status = ANY($5::text[])`,
     [
       orders.map((o) => o.id),
-      orders.map((o) => (placed(o.outcome) ? 'placed' : 'rejected')),
+      orders.map((o) => statusAfter(o.outcome)),
       orders.map((o) => (o.outcome.outcome === 'rejected' ? o.outcome.reason : null)),
       orders.map((o) => (o.outcome.outcome === 'placed' ? o.outcome.totalMinor : null)),
+      ORDER.fromStatesFor('placed', 'rejected'),
     ],
     tx,
   );

@@ -2,7 +2,7 @@ import type { Transaction } from 'sequelize';
 import { createBatcher } from '../batcher.js';
 import { notFound, TransientError } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
-import type { OrderStatus, PaymentStatus } from '../domain/order.js';
+import { ORDER, PAYMENT, type OrderStatus, type PaymentStatus } from '../domain/order-lifecycle.js';
 import type { Capture } from '../domain/payment-gateway.js';
 import type { CaptureContext, SettleOutcome } from '../domain/payment-ports.js';
 import type { Database } from './database.js';
@@ -62,18 +62,21 @@ export const LOCK_IN_ORDER = 'SELECT p.id FROM products p JOIN q ON q.product_id
 /**
  * The paid orders of a batch and their stock, in one statement: every order's `reserved` quantities summed
  * per product, so a product shared by the batch is updated once. The caller holds the orders' locks.
+ * Its moves' `from` states are PAY_FROM.
  */
 const PAY = `
   WITH c AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS c(id, provider_reference, amount_minor)),
   paid AS (
     UPDATE orders o SET status = 'paid', payment_status = 'captured', provider_reference = c.provider_reference,
            captured_minor = c.amount_minor, stock_state = 'sold', updated_at = now()
-      FROM c WHERE o.id = c.id AND o.status = 'placed' AND o.payment_status IN ('pending', 'failed')
+      FROM c WHERE o.id = c.id AND o.status = ANY($4::text[]) AND o.payment_status = ANY($5::text[])
     RETURNING o.id),
   q AS (SELECT product_id, sum(quantity)::int AS qty FROM order_items WHERE order_id IN (SELECT id FROM paid) GROUP BY product_id),
   locked AS (${LOCK_IN_ORDER})
   UPDATE products p SET reserved = p.reserved - q.qty, updated_at = now()
     FROM q WHERE p.id = q.product_id AND p.id IN (SELECT id FROM locked)`;
+
+const PAY_FROM = [ORDER.fromStatesFor('paid'), PAYMENT.fromStatesFor('captured')];
 
 /** A capture that arrived for an order that is no longer `placed`: the repository turns it into a refund. */
 export type LateCapture = (tx: Transaction, order: LockedOrder, capture: Capture) => Promise<SettleOutcome>;
@@ -106,12 +109,12 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
         // settles): an UPDATE over ANY(...) alone would lock them in whatever order the scan meets them.
         const rows = await db.rows<CaptureRow>(
           `WITH locked AS (
-             SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND status = 'placed' AND payment_status = 'pending'
+             SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[]) AND payment_status = ANY($3::text[])
               ORDER BY id FOR UPDATE)
            UPDATE orders o SET payment_attempts = o.payment_attempts + 1
              FROM locked WHERE o.id = locked.id
            RETURNING ${CAPTURE_COLUMNS_OF_O}`,
-          [ids],
+          [ids, ORDER.statesNeeding('capture'), PAYMENT.statesNeeding('capture')],
         );
         const found = new Map(rows.map((row) => [row.id, toCapture(row)]));
         for (const r of round) results[r.at] = found.get(r.item.orderId) ?? null;
@@ -151,17 +154,17 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
       const outcomes = new Map<string, SettleOutcome>();
       const paid: LockedOrder[] = [];
       for (const o of orders) {
-        if (o.payment_status !== 'pending' && o.payment_status !== 'failed') outcomes.set(o.id, { outcome: 'already_settled' });
-        else if (o.status === 'placed') paid.push(o);
+        if (!PAYMENT.canTransition(o.payment_status, 'captured')) outcomes.set(o.id, { outcome: 'already_settled' });
+        else if (ORDER.canTransition(o.status, 'paid')) paid.push(o);
         // Money arrived for an order that no longer wants it (cancelled or given up meanwhile).
         else outcomes.set(o.id, await lateCapture(tx, o, capture.get(o.id)!));
       }
       // Only shops with a webhook URL have events stored: a batch without one pays no outbox statement (they are counted).
-      const events = paid.map((o) => ({ orderId: o.id, shopId: o.shop_id, type: 'order.paid' as const, hasWebhook: o.has_webhook }));
+      const events = paid.map((o) => ({ orderId: o.id, shopId: o.shop_id, type: ORDER.eventFor(o.status, 'paid')!, hasWebhook: o.has_webhook }));
       if (events.length) await outbox.recordMany(tx, events);
       if (paid.length) {
         const caps = paid.map((o) => capture.get(o.id)!);
-        await db.rows(PAY, [paid.map((o) => o.id), caps.map((c) => c.providerReference), caps.map((c) => c.amountMinor)], tx);
+        await db.rows(PAY, [paid.map((o) => o.id), caps.map((c) => c.providerReference), caps.map((c) => c.amountMinor), ...PAY_FROM], tx);
       }
       for (const o of paid) outcomes.set(o.id, { outcome: 'paid' });
       return items.map((i): Settled => {

@@ -3,8 +3,9 @@ import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
-import { conflict, DomainError, notFound } from '../domain/errors.js';
-import type { OrderStatus, PaymentStatus } from '../domain/order.js';
+import { DomainError, notFound } from '../domain/errors.js';
+import { ORDER, PAYMENT, REFUND, STOCK, type OrderStatus, type PaymentStatus, type StockState } from '../domain/order-lifecycle.js';
+import { assertRefundFits, cancelDecision, hasRefundableCapture, refundOnCancel } from '../domain/order-rules.js';
 import type { CaptureContext, PaymentStore, RefundView, SettleOutcome } from '../domain/payment-ports.js';
 import type { Capture } from '../domain/payment-gateway.js';
 import { createCaptureBatches, LOCK_IN_ORDER, type LockedOrder } from './payment-capture.batch.js';
@@ -44,7 +45,7 @@ async function releaseStock(db: Database, tx: Transaction, orderId: string, from
     [orderId, from],
     tx,
   );
-  await db.rows(`UPDATE orders SET stock_state = 'released' WHERE id = $1`, [orderId], tx);
+  await db.rows(`UPDATE orders SET stock_state = 'released' WHERE id = $1 AND stock_state = ANY($2::text[])`, [orderId, STOCK.fromStatesFor('released')], tx);
 }
 
 async function insertRefund(db: Database, tx: Transaction, r: { orderId: string; shopId: string; key: string; hash: string; amountMinor: number; currency: string; reason: string | null }) {
@@ -76,8 +77,8 @@ async function refundTheRest(
   shopId: string,
   o: { payment_status: PaymentStatus; captured_minor: number; currency: string },
 ): Promise<string | null> {
-  if (o.payment_status !== 'captured' && o.payment_status !== 'partially_refunded') return null;
-  const remaining = o.captured_minor - (await committedRefunds(db, tx, orderId));
+  if (!hasRefundableCapture(o.payment_status)) return null;
+  const remaining = refundOnCancel({ paymentStatus: o.payment_status, capturedMinor: o.captured_minor, committedMinor: await committedRefunds(db, tx, orderId) });
   if (remaining <= 0) return null;
   const refund = await insertRefund(db, tx, {
     orderId, shopId, key: `cancel:${orderId}`, hash: 'cancel', amountMinor: remaining, currency: o.currency, reason: 'order cancelled',
@@ -91,8 +92,9 @@ async function refundTheRest(
  */
 async function refundLateCapture(db: Database, tx: Transaction, o: LockedOrder, capture: Capture): Promise<SettleOutcome> {
   await db.rows(
-    `UPDATE orders SET payment_status = 'captured', provider_reference = $2, captured_minor = $3, updated_at = now() WHERE id = $1`,
-    [o.id, capture.providerReference, capture.amountMinor],
+    `UPDATE orders SET payment_status = 'captured', provider_reference = $2, captured_minor = $3, updated_at = now()
+      WHERE id = $1 AND payment_status = ANY($4::text[])`,
+    [o.id, capture.providerReference, capture.amountMinor, PAYMENT.fromStatesFor('captured')],
     tx,
   );
   const key = `auto-refund:${o.id}`;
@@ -103,6 +105,9 @@ async function refundLateCapture(db: Database, tx: Transaction, o: LockedOrder, 
   const [existing] = refund ? [refund] : await db.rows<RefundRow>(`SELECT id FROM refunds WHERE shop_id = $1 AND idempotency_key = $2`, [o.shop_id, key], tx);
   return { outcome: 'refunding', refundId: existing!.id };
 }
+
+/** A payment that fails gives back stock that was only held, never stock that was sold. */
+const RELEASE_HELD = 'reserved' satisfies StockState;
 
 export function createPaymentRepository(db: Database, outbox: EventOutbox): PaymentStore {
   const batches = createCaptureBatches(db, outbox, (tx, o, capture) => refundLateCapture(db, tx, o, capture));
@@ -117,13 +122,13 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
       db.transaction(async (tx) => {
         const [o] = await db.rows<{ shop_id: string }>(
           `UPDATE orders SET status = 'payment_failed', status_reason = $2, payment_status = 'failed', updated_at = now()
-            WHERE id = $1 AND status = 'placed' AND payment_status = 'pending' AND stock_state = 'reserved' RETURNING shop_id`,
-          [orderId, reason],
+            WHERE id = $1 AND status = ANY($3::text[]) AND payment_status = ANY($4::text[]) AND stock_state = $5 RETURNING shop_id`,
+          [orderId, reason, ORDER.fromStatesFor('payment_failed'), PAYMENT.fromStatesFor('failed'), RELEASE_HELD],
           tx,
         );
         if (!o) return false;
-        await outbox.record(tx, { orderId, shopId: o.shop_id, type: 'order.payment_failed' });
-        await releaseStock(db, tx, orderId, 'reserved');
+        await outbox.record(tx, { orderId, shopId: o.shop_id, type: ORDER.eventFor('placed', 'payment_failed')! });
+        await releaseStock(db, tx, orderId, RELEASE_HELD);
         return true;
       }),
 
@@ -147,11 +152,8 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
           }
           return { refund: toRefund(prior), created: false };
         }
-        if (o.payment_status !== 'captured' && o.payment_status !== 'partially_refunded') throw conflict('the order has no captured payment to refund');
-        const committed = await committedRefunds(db, tx, r.orderId);
-        if (committed + r.amountMinor > o.captured_minor) {
-          throw conflict(`refunds would exceed the captured amount (${o.captured_minor} captured, ${committed} already refunded or pending)`);
-        }
+        const committedMinor = await committedRefunds(db, tx, r.orderId);
+        assertRefundFits({ paymentStatus: o.payment_status, capturedMinor: o.captured_minor, committedMinor, amountMinor: r.amountMinor });
         const refund = await insertRefund(db, tx, {
           orderId: r.orderId, shopId: r.shopId, key: r.idempotencyKey, hash: r.requestHash, amountMinor: r.amountMinor,
           currency: o.currency, reason: r.reason ?? null,
@@ -179,44 +181,49 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
     completeRefund: (refundId, outcome) =>
       db.transaction(async (tx) => {
         if (outcome.status === 'failed') {
-          await db.rows(`UPDATE refunds SET status = 'failed', failure_reason = $2, updated_at = now() WHERE id = $1 AND status = 'pending'`, [refundId, outcome.reason], tx);
+          await db.rows(
+            `UPDATE refunds SET status = 'failed', failure_reason = $2, updated_at = now() WHERE id = $1 AND status = ANY($3::text[])`,
+            [refundId, outcome.reason, REFUND.fromStatesFor('failed')],
+            tx,
+          );
           return;
         }
         const [r] = await db.rows<{ order_id: string; amount_minor: number }>(
-          `UPDATE refunds SET status = 'succeeded', provider_refund_id = $2, updated_at = now() WHERE id = $1 AND status = 'pending' RETURNING order_id, amount_minor`,
-          [refundId, outcome.providerRefundId],
+          `UPDATE refunds SET status = 'succeeded', provider_refund_id = $2, updated_at = now() WHERE id = $1 AND status = ANY($3::text[])
+           RETURNING order_id, amount_minor`,
+          [refundId, outcome.providerRefundId, REFUND.fromStatesFor('succeeded')],
           tx,
         );
         if (!r) return;
         const [o] = await db.rows<{ shop_id: string }>(
           `UPDATE orders SET refunded_minor = refunded_minor + $2,
                   payment_status = CASE WHEN refunded_minor + $2 >= captured_minor THEN 'refunded' ELSE 'partially_refunded' END,
-                  status = CASE WHEN refunded_minor + $2 >= captured_minor AND status IN ('paid', 'shipped', 'delivered') THEN 'refunded' ELSE status END,
+                  status = CASE WHEN refunded_minor + $2 >= captured_minor AND status = ANY($3::text[]) THEN 'refunded' ELSE status END,
                   updated_at = now()
             WHERE id = $1 RETURNING shop_id`,
-          [r.order_id, r.amount_minor],
+          [r.order_id, r.amount_minor, ORDER.fromStatesFor('refunded')],
           tx,
         );
-        await outbox.record(tx, { orderId: r.order_id, shopId: o!.shop_id, type: 'order.refunded' });
+        await outbox.record(tx, { orderId: r.order_id, shopId: o!.shop_id, type: REFUND.eventFor('pending', 'succeeded')! });
       }),
 
     cancel: (shopId, orderId) =>
       db.transaction(async (tx) => {
         if (!isUuid(orderId)) throw notFound('order');
-        const [o] = await db.rows<{ status: OrderStatus; stock_state: string; payment_status: PaymentStatus; captured_minor: number; currency: string }>(
+        const [o] = await db.rows<{ status: OrderStatus; stock_state: StockState; payment_status: PaymentStatus; captured_minor: number; currency: string }>(
           'SELECT status, stock_state, payment_status, captured_minor, currency FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE',
           [orderId, shopId],
           tx,
         );
         if (!o) throw notFound('order');
-        if (o.status === 'cancelled') return { refundId: null };
-        if (!['received', 'placed', 'paid'].includes(o.status)) throw conflict(`an order that is ${o.status} cannot be cancelled`);
+        if (cancelDecision(o.status) === 'already_cancelled') return { refundId: null };
         await db.rows(
-          `UPDATE orders SET status = 'cancelled', status_reason = 'cancelled_by_shop', cancelled_at = now(), updated_at = now() WHERE id = $1`,
-          [orderId],
+          `UPDATE orders SET status = 'cancelled', status_reason = 'cancelled_by_shop', cancelled_at = now(), updated_at = now()
+            WHERE id = $1 AND status = ANY($2::text[])`,
+          [orderId, ORDER.fromStatesFor('cancelled')],
           tx,
         );
-        await outbox.record(tx, { orderId, shopId, type: 'order.cancelled' });
+        await outbox.record(tx, { orderId, shopId, type: ORDER.eventFor(o.status, 'cancelled')! });
         const refundId = await refundTheRest(db, tx, orderId, shopId, o);
         // Shared product rows last: a hot SKU stays locked only for this statement and the commit.
         if (o.stock_state === 'reserved' || o.stock_state === 'sold') await releaseStock(db, tx, orderId, o.stock_state);
@@ -225,12 +232,12 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
 
     async findStalePayments(before, limit) {
       const placed = await db.rows<{ id: string; placed_at: Date }>(
-        `SELECT id, coalesce(placed_at, updated_at) AS placed_at FROM orders WHERE status = 'placed' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
-        [before, limit],
+        `SELECT id, coalesce(placed_at, updated_at) AS placed_at FROM orders WHERE status = ANY($3::text[]) AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+        [before, limit, ORDER.statesNeeding('capture')],
       );
       const refunds = await db.rows<{ id: string }>(
-        `SELECT id FROM refunds WHERE status = 'pending' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
-        [before, limit],
+        `SELECT id FROM refunds WHERE status = ANY($3::text[]) AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+        [before, limit, REFUND.statesNeeding('refund')],
       );
       return { placed: placed.map((r) => ({ orderId: r.id, placedAt: r.placed_at })), pendingRefunds: refunds.map((r) => r.id) };
     },

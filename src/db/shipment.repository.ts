@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from './database.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
-import { conflict, notFound } from '../domain/errors.js';
-import type { CarrierCode, ShipmentStatus } from '../domain/carrier.js';
+import { notFound } from '../domain/errors.js';
+import type { CarrierCode } from '../domain/carrier.js';
+import { ORDER, SHIPMENT, type OrderStatus, type ShipmentStatus } from '../domain/order-lifecycle.js';
+import { assertMayShip } from '../domain/order-rules.js';
 import type { ShipmentStore, ShipmentView, TrackedShipment } from '../domain/tracking-ports.js';
 
 interface ShipmentRow {
@@ -35,7 +37,7 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
     create: (s) =>
       db.transaction(async (tx) => {
         if (!isUuid(s.orderId)) throw notFound('order');
-        const [o] = await db.rows<{ status: string; to_city: string | null; phone: string | null }>(
+        const [o] = await db.rows<{ status: OrderStatus; to_city: string | null; phone: string | null }>(
           `SELECT status, shipping_address->>'city' AS to_city, customer->>'phone' AS phone
              FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE`,
           [s.orderId, s.shopId],
@@ -48,16 +50,16 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
           tx,
         );
         if (existing) return { shipment: toView(existing), created: false };
-        if (o.status !== 'paid' && o.status !== 'shipped') throw conflict(`only a paid order can be shipped; this one is ${o.status}`);
+        assertMayShip(o.status);
         const [row] = await db.rows<ShipmentRow>(
           `INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, from_city, to_city, phone, next_poll_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
           [randomUUID(), s.orderId, s.shopId, s.carrier, s.trackingNumber, s.fromCity ?? null, o.to_city, o.phone, s.claimUntil],
           tx,
         );
-        await db.rows(`UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = $1 AND status = 'paid'`, [s.orderId], tx);
+        await db.rows(`UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = $1 AND status = ANY($2::text[])`, [s.orderId, ORDER.fromStatesFor('shipped')], tx);
         // The first parcel ships the order; each further one is news about its shipments.
-        await outbox.record(tx, { orderId: s.orderId, shopId: s.shopId, type: o.status === 'paid' ? 'order.shipped' : 'shipment.updated' });
+        await outbox.record(tx, { orderId: s.orderId, shopId: s.shopId, type: ORDER.eventFor(o.status, 'shipped') ?? 'shipment.updated' });
         return { shipment: toView(row!), created: true };
       }),
 
@@ -100,7 +102,9 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
           [id],
           tx,
         );
-        if (!before) return { changed: false };
+        // A parcel the table lets go no further (delivered, exception) keeps what it has.
+        const moves = before && (before.status === u.snapshot.status || SHIPMENT.canTransition(before.status, u.snapshot.status));
+        if (!moves) return { changed: false };
         const ev = u.snapshot.events;
         const inserted = ev.length
           ? await db.rows<{ at: Date }>(
@@ -118,8 +122,8 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
           `UPDATE shipments SET status = $2, picked_up_at = coalesce(picked_up_at, $3), estimated_delivery_at = $4,
                   estimate_source = $5, delivered_at = $6, next_poll_at = $7, last_polled_at = now(), poll_failures = 0,
                   updated_at = CASE WHEN $8 THEN now() ELSE updated_at END
-            WHERE id = $1`,
-          [id, u.snapshot.status, u.pickedUpAt, u.estimate.at, u.estimate.source, u.deliveredAt, u.nextPollAt, changed],
+            WHERE id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
+          [id, u.snapshot.status, u.pickedUpAt, u.estimate.at, u.estimate.source, u.deliveredAt, u.nextPollAt, changed, SHIPMENT.fromStatesFor(u.snapshot.status)],
           tx,
         );
         if (!changed) return { changed };
@@ -130,13 +134,13 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         if (u.snapshot.status === 'delivered') {
           const [done] = await db.rows<{ id: string }>(
             `UPDATE orders SET status = 'delivered', updated_at = now()
-              WHERE id = $1 AND status = 'shipped'
+              WHERE id = $1 AND status = ANY($2::text[])
                 AND NOT EXISTS (SELECT 1 FROM shipments WHERE order_id = $1 AND status <> 'delivered')
               RETURNING id`,
-            [before.order_id],
+            [before.order_id, ORDER.fromStatesFor('delivered')],
             tx,
           );
-          if (done) await outbox.record(tx, { ...event, type: 'order.delivered' });
+          if (done) await outbox.record(tx, { ...event, type: ORDER.eventFor('shipped', 'delivered')! });
         }
         return { changed };
       }),

@@ -28,7 +28,9 @@ interface StateSpec<S extends string> {
 }
 
 export interface Lifecycle<S extends string> {
+  /** Every state; the first is where each one starts. */
   readonly states: readonly S[];
+  readonly initial: S;
   readonly spec: { readonly [K in S]: StateSpec<S> };
   canTransition(from: S, to: S): boolean;
   /** The states from which every one of `to` may be reached: a conditional UPDATE's `WHERE status = ANY(...)`. */
@@ -47,6 +49,7 @@ function lifecycle<const S extends string>(states: readonly S[], spec: { readonl
   const moves = (from: S) => Object.keys(spec[from]?.to ?? {}) as S[];
   return Object.freeze({
     states,
+    initial: states[0]!,
     spec,
     canTransition: (from: S, to: S) => Object.hasOwn(spec[from]?.to ?? {}, to),
     fromStatesFor: (...to: S[]) => states.filter((s) => to.every((t) => moves(s).includes(t))),

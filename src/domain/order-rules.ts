@@ -1,0 +1,65 @@
+import { conflict } from './errors.js';
+import { ORDER, PAYMENT, type OrderStatus, type PaymentStatus } from './order-lifecycle.js';
+
+/**
+ * The decisions the repositories take while they hold an order's row lock, as pure functions: the SQL reads
+ * and writes, these say what is allowed.
+ */
+
+/** A parcel may be added to an order that may become `shipped`, or already is (a second parcel). */
+export function assertMayShip(status: OrderStatus): void {
+  if (!ORDER.canTransition(status, 'shipped') && status !== 'shipped') throw conflict(`only a paid order can be shipped; this one is ${status}`);
+}
+
+/** Whether a cancel moves the order; a cancelled order's second cancel is a no-op, anything else past shipment a 409. */
+export function cancelDecision(status: OrderStatus): 'cancel' | 'already_cancelled' {
+  if (status === 'cancelled') return 'already_cancelled';
+  if (!ORDER.canTransition(status, 'cancelled')) throw conflict(`an order that is ${status} cannot be cancelled`);
+  return 'cancel';
+}
+
+/** Only a captured payment (in full or partly refunded) has money to give back. */
+export const hasRefundableCapture = (status: PaymentStatus) => PAYMENT.canTransition(status, 'refunded');
+
+/**
+ * A shop's refund adds up with the refunds already succeeded or pending to at most the captured amount.
+ * `committedMinor` counts pending ones too: two concurrent requests must not both fit.
+ */
+export function assertRefundFits(r: { paymentStatus: PaymentStatus; capturedMinor: number; committedMinor: number; amountMinor: number }): void {
+  if (!hasRefundableCapture(r.paymentStatus)) throw conflict('the order has no captured payment to refund');
+  if (r.committedMinor + r.amountMinor > r.capturedMinor) {
+    throw conflict(`refunds would exceed the captured amount (${r.capturedMinor} captured, ${r.committedMinor} already refunded or pending)`);
+  }
+}
+
+/** On cancel: what is left to refund of the capture, or 0 when nothing was captured or it is all refunded. */
+export function refundOnCancel(r: { paymentStatus: PaymentStatus; capturedMinor: number; committedMinor: number }): number {
+  return hasRefundableCapture(r.paymentStatus) ? Math.max(0, r.capturedMinor - r.committedMinor) : 0;
+}
+
+/**
+ * Stock for a batch of priced orders, given in id order (arrival order for UUIDv7 ids): each takes all of
+ * its quantities or none, so an order that does not fit is out of stock while a later, smaller one may still
+ * fit. `stock` is what each product has left; returns what the placed orders take per product.
+ */
+export function allocateStock<T extends { reservations: ReadonlyMap<number, number> }>(
+  orders: readonly T[],
+  stock: ReadonlyMap<number, number>,
+): { placed: T[]; outOfStock: T[]; taken: Map<number, number> } {
+  const left = new Map(stock);
+  const taken = new Map<number, number>();
+  const placed: T[] = [];
+  const outOfStock: T[] = [];
+  for (const o of orders) {
+    if (![...o.reservations].every(([id, qty]) => (left.get(id) ?? 0) >= qty)) {
+      outOfStock.push(o);
+      continue;
+    }
+    for (const [id, qty] of o.reservations) {
+      left.set(id, left.get(id)! - qty);
+      taken.set(id, (taken.get(id) ?? 0) + qty);
+    }
+    placed.push(o);
+  }
+  return { placed, outOfStock, taken };
+}
