@@ -1,7 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { Database } from './database.js';
 import { newOrderId } from '../domain/ids.js';
-import type { OrderEventType } from '../webhooks/order-events.js';
+import type { OrderEventType } from '../domain/order-lifecycle.js';
 
 /**
  * The transactional outbox as the repositories use it: an event is written in the same transaction as the
