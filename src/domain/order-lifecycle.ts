@@ -1,6 +1,6 @@
 /**
  * The order's life, as data: every status an order, its payment, its stock, its shipments and its refunds can
- * have, where each may move next, the event the shop hears when it does (CONTRACT.md section 8), and the
+ * have, where each may move next, the event the shop hears when it does (docs/api.md section 8), and the
  * follow-up work each state needs. Modelled on Vendure's default order process (`State: { to: [...] }`).
  *
  * The repositories write these moves as conditional SQL (`UPDATE ... WHERE status = ANY($from)`, what makes a
