@@ -14,6 +14,7 @@ import { paymentCaptureProcessor } from './payment-capture.worker.js';
 import { paymentRefundProcessor } from './payment-refund.worker.js';
 import { paymentCaptureJob } from '../jobs/payment-capture.job.js';
 import { TRACKING_SCHEDULER_ID, trackingPollJob } from '../jobs/tracking-poll.job.js';
+import { scheduleEvery } from './job-schedulers.js';
 import { trackingPollProcessor } from './tracking-poll.worker.js';
 import { loadCarrierClients } from '../src/carriers/configured-carriers.js';
 import { createRedisRateLimiter } from '../src/queue/rate-limiter.js';
@@ -104,19 +105,19 @@ export async function createWorkerProcess(infra: Infrastructure) {
     workers,
     async start() {
       if (config.workerQueues.includes('maintenance')) {
-        await queues.maintenance.upsertJobScheduler(
-          'repair-sweep',
-          { every: config.sweepEveryMs },
-          { name: 'repair-sweep', data: { v: 1, task: 'repair-sweep' }, opts: maintenanceJob.options(config.retryBaseDelayMs) },
-        );
+        await scheduleEvery(queues.maintenance, 'repair-sweep', config.sweepEveryMs, {
+          name: 'repair-sweep',
+          data: { v: 1, task: 'repair-sweep' },
+          opts: maintenanceJob.options(config.retryBaseDelayMs),
+        });
       }
       if (config.workerQueues.includes('tracking-poll')) {
-        await queues['tracking-poll'].upsertJobScheduler(
-          TRACKING_SCHEDULER_ID,
-          { every: config.trackingRefreshEveryMs },
-          // A tick leaves little worth keeping: the last hundred are enough to see that it runs.
-          { name: 'fan-out', data: { v: 1, kind: 'fan-out' }, opts: { ...trackingPollJob.options(config.retryBaseDelayMs), removeOnComplete: { count: 100 } } },
-        );
+        // A tick leaves little worth keeping: the last hundred are enough to see that it runs.
+        await scheduleEvery(queues['tracking-poll'], TRACKING_SCHEDULER_ID, config.trackingRefreshEveryMs, {
+          name: 'fan-out',
+          data: { v: 1, kind: 'fan-out' },
+          opts: { ...trackingPollJob.options(config.retryBaseDelayMs), removeOnComplete: { count: 100 } },
+        });
       }
       for (const w of workers) void w.run().catch((err) => logger.error({ err, queue: w.name }, 'worker stopped'));
       logger.info({ queues: workers.map((w) => w.name) }, 'workers running');
