@@ -130,7 +130,7 @@ export interface AppEnv {
 }
 
 /** The app's settings for a chaos run: short backoffs and locks so a few minutes hold many retries and repairs. */
-export function appEnv(opts: { databaseUrl: string; redisUrl: string; port: number }): AppEnv {
+export function appEnv(opts: { databaseUrl: string; redisUrl: string; port: number; providerTimeoutMs: number }): AppEnv {
   const common = {
     DATABASE_URL: opts.databaseUrl,
     REDIS_URL: opts.redisUrl,
@@ -143,7 +143,7 @@ export function appEnv(opts: { databaseUrl: string; redisUrl: string; port: numb
     NODE_ENV: 'development',
     RETRY_BASE_DELAY_MS: '100',
     PAYMENT_RETRY_BASE_MS: '200',
-    PAYMENT_TIMEOUT_MS: '1000',
+    PAYMENT_TIMEOUT_MS: String(opts.providerTimeoutMs),
     WEBHOOK_RETRY_BASE_MS: '100',
     JOB_LOCK_MS: '3000',
     SWEEP_EVERY_MS: '1000',

@@ -17,8 +17,20 @@ export interface ChaosOptions {
   redisDownMs: number;
   /** Length of each injected provider and carrier fault window. */
   faultWindowMs: number;
-  /** Hard cap on the whole run; quiescence is cut short to fit it. */
+  /** Hard cap on the whole run, a backstop against a hang; quiescence is cut short to fit it. */
   seconds: number;
+  /**
+   * After the load, quiescence is awaited for as long as anything still moves (orders, events, refunds); the
+   * wait gives up once nothing has changed for this long. A busy machine is slow, not stuck.
+   */
+  quietSeconds: number;
+  /** How long the shop waits for one HTTP answer before it counts as a timeout (outage answers must be 202 or 503). */
+  httpTimeoutSeconds: number;
+  /**
+   * PAYMENT_TIMEOUT_MS of the system under test. Timeout faults resolve after it; too short for the machine and
+   * every call to the sandbox (served by the web process) times out, which tests load, not resilience.
+   */
+  providerTimeoutMs: number;
   /** A non-final order not updated for this long at the end counts as stuck. */
   stuckAfterSeconds: number;
   /** Keep the temp dir (data and logs) even when every invariant passes. */
@@ -38,6 +50,9 @@ export const FULL: ChaosOptions = {
   redisDownMs: 3_000,
   faultWindowMs: 6_000,
   seconds: 480,
+  quietSeconds: 60,
+  httpTimeoutSeconds: 15,
+  providerTimeoutMs: 3_000,
   stuckAfterSeconds: 30,
   keep: false,
   verbose: true,
@@ -47,7 +62,7 @@ export const FULL: ChaosOptions = {
 const KEYS: Record<string, keyof ChaosOptions> = {
   ORDERS: 'orders', RATE: 'rate', KILLS: 'kills', REDIS_RESTARTS: 'redisRestarts', POSTGRES_OUTAGES: 'postgresOutages',
   POSTGRES_DOWN_MS: 'postgresDownMs', REDIS_DOWN_MS: 'redisDownMs', FAULT_WINDOW_MS: 'faultWindowMs', SECONDS: 'seconds',
-  STUCK_AFTER_SECONDS: 'stuckAfterSeconds', KEEP: 'keep', VERBOSE: 'verbose', SEED: 'seed',
+  QUIET_SECONDS: 'quietSeconds', HTTP_TIMEOUT_SECONDS: 'httpTimeoutSeconds', PROVIDER_TIMEOUT_MS: 'providerTimeoutMs', STUCK_AFTER_SECONDS: 'stuckAfterSeconds', KEEP: 'keep', VERBOSE: 'verbose', SEED: 'seed',
 };
 
 export function parseOptions(env: NodeJS.ProcessEnv, argv: string[], base: ChaosOptions = FULL): ChaosOptions {

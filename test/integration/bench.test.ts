@@ -14,7 +14,8 @@ const dir = mkdtempSync(path.join(tmpdir(), 'ow-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('benchmark harness (tiny)', () => {
-  it('prints and writes the table with every row, and the flash sale does not oversell', { timeout: 240_000 }, async () => {
+  // The timeout is a backstop: about a minute on a quiet machine, a few on one shared with other test runs.
+  it('prints and writes the table with every row, and the flash sale does not oversell', { timeout: 600_000 }, async () => {
     const output = path.join(dir, 'BENCHMARKS.md');
     const env = {
       ...process.env,
@@ -27,10 +28,10 @@ describe('benchmark harness (tiny)', () => {
     for (const expected of [
       /^1 intake: POST \/v1\/orders answered 202, 64 connections$/,
       /^1 intake: latency p50 \/ p99$/,
-      /^2 pipeline: 150 orders, first POST to all `paid`$/,
-      /^3 flash sale: 200 orders for 1 SKU with 20 in stock/,
+      /^2 pipeline: 60 orders, first POST to all `paid`$/,
+      /^3 flash sale: 60 orders for 1 SKU with 10 in stock/,
       /^3 flash sale: no oversell$/,
-      /^4 backlog: drain to `paid` with 200 queued$/,
+      /^4 backlog: drain to `paid` with 60 queued$/,
       /^5 memory: peak RSS, worker process/,
       /^5 memory: peak RSS, web process$/,
       /^5 memory: Redis used_memory/,
@@ -45,7 +46,7 @@ describe('benchmark harness (tiny)', () => {
       expect(typeof r.met).toBe('boolean');
     }
 
-    expect(result.flash).toMatchObject({ sold: 20, rejectedOutOfStock: 180, stockLeft: 0, noOversell: true, exact: true });
+    expect(result.flash).toMatchObject({ sold: 10, rejectedOutOfStock: 50, stockLeft: 0, noOversell: true, exact: true });
 
     const written = readFileSync(output, 'utf8');
     expect(written).toContain(result.markdown);

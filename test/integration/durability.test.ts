@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createShop, orderBody, waitForStatus } from '../support/client.js';
+import { createShop, orderBody, waitForAll, waitForStatus } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
-import { exited, sleep, spawnWorker } from '../support/processes.js';
+import { exited, serving, sleep, spawnWorker } from '../support/processes.js';
 import { createDatabase } from '../../src/db/database.js';
 
 /** Placement only: these tests look at stock as placement leaves it (payments have their own tests). */
@@ -22,7 +22,7 @@ describe('never oversell', () => {
       Array.from({ length: 50 }, (_, i) => shop.call('POST', '/v1/orders', orderBody([{ sku: 'HOT', quantity: 1 }]), { 'idempotency-key': `hot-${i}` })),
     );
     expect(accepted.every((r) => r.status === 202)).toBe(true);
-    const finals = await Promise.all(accepted.map((r) => waitForStatus(shop.call, r.json.id, ['placed', 'rejected'])));
+    const finals = await waitForAll(shop.call, accepted.map((r) => r.json.id), ['placed', 'rejected']);
     expect(finals.filter((o) => o.status === 'placed')).toHaveLength(10);
     expect(finals.filter((o) => o.status === 'rejected' && o.statusReason === 'out_of_stock')).toHaveLength(40);
     expect((await shop.call('GET', '/v1/products/HOT')).json).toMatchObject({ stock: 0, reserved: 10 });
@@ -52,6 +52,8 @@ describe('never lose an accepted order', () => {
     let killedMidJob = 0;
     for (let round = 0; round < 4; round++) {
       const worker = spawnWorker(sys.env);
+      // Bounded from when it serves, not from its start: a busy machine starts processes slowly.
+      await serving(placement, 1, [worker]);
       const t0 = Date.now();
       while ((await placement.getActiveCount()) === 0 && Date.now() - t0 < 15_000) await sleep(5);
       if ((await placement.getActiveCount()) > 0) killedMidJob++;
@@ -63,7 +65,8 @@ describe('never lose an accepted order', () => {
 
     const survivor = spawnWorker(sys.env);
     try {
-      const finals = await Promise.all(ids.map((id) => waitForStatus(shop.call, id, ['placed', 'rejected'], 45_000)));
+      await serving(placement, 1, [survivor]);
+      const finals = await waitForAll(shop.call, ids, ['placed', 'rejected'], 45_000);
       const placed = finals.filter((o) => o.status === 'placed');
       expect(placed).toHaveLength(100);
       expect(finals.filter((o) => o.statusReason === 'out_of_stock')).toHaveLength(60);
@@ -94,6 +97,7 @@ describe('never lose an accepted order', () => {
     expect(await sys.web.queues['order-placement'].count()).toBe(0);
     const worker = spawnWorker(sys.env);
     try {
+      await serving(sys.web.queues['order-placement'], 1, [worker]);
       for (const x of r) expect((await waitForStatus(shop.call, x.json.id, ['placed'], 30_000)).totalMinor).toBe(5);
     } finally {
       worker.kill('SIGTERM');
@@ -115,6 +119,7 @@ describe('never lose an accepted order', () => {
       expect((await fetch(`${cut.base}/readyz`)).status).toBe(503);
       const worker = spawnWorker(healthy.env);
       try {
+        await serving(healthy.web.queues['order-placement'], 1, [worker]);
         expect((await waitForStatus(shop.call, r.json.id, ['placed'], 30_000)).status).toBe('placed');
       } finally {
         worker.kill('SIGTERM');

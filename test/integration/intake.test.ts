@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
+import { client, createShop, orderBody, waitForAll, waitForStatus, type Client } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
 
 let sys: TestSystem;
@@ -181,7 +181,7 @@ describe('GET /v1/orders', () => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toEqual([...ids].reverse());
-    await Promise.all(ids.map((id) => waitForStatus(shop.call, id, ['placed'])));
+    await waitForAll(shop.call, ids, ['placed']);
     const placed = (await shop.call('GET', '/v1/orders?status=placed&limit=50')).json.data;
     expect(placed).toHaveLength(7);
     expect((await shop.call('GET', '/v1/orders?status=rejected')).json).toEqual({ data: [], nextCursor: null });

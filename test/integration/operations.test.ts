@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createShop, orderBody, waitForStatus } from '../support/client.js';
+import { client, createShop, orderBody, waitForAll, waitForStatus } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
 
 let sys: TestSystem;
@@ -26,7 +26,7 @@ describe('GET /metrics', () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push((await shop('POST', '/v1/orders', orderBody([{ sku: 'M', quantity: 1 }]), { 'idempotency-key': `m-${i}` })).json.id);
     const bad = await shop('POST', '/v1/orders', orderBody([{ sku: 'M', quantity: 1 }], { payment: { method: 'card', token: 'tok_decline' } }), { 'idempotency-key': 'm-bad' });
-    await Promise.all(ids.map((id) => waitForStatus(shop, id, ['paid'])));
+    await waitForAll(shop, ids, ['paid']);
     await waitForStatus(shop, bad.json.id, ['payment_failed']);
     await shop('GET', `/v1/orders/${ids[0]}`);
 

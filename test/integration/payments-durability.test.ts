@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { client, createShop, orderBody, waitForStatus } from '../support/client.js';
+import { client, createShop, orderBody, waitForAll, waitForStatus } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
-import { exited, sleep, spawnWorker } from '../support/processes.js';
+import { exited, serving, sleep, spawnWorker } from '../support/processes.js';
 import { createDatabase } from '../../src/db/database.js';
 import { loadPaymentGateways } from '../../src/runtime.js';
 
@@ -31,6 +31,8 @@ describe('never charge twice', () => {
     let killedMidJob = 0;
     for (let round = 0; round < 5; round++) {
       const worker = spawnWorker(captureEnv);
+      // Bounded from when it serves, not from its start: a busy machine starts processes slowly.
+      await serving(captureQueue, 1, [worker]);
       const t0 = Date.now();
       while ((await captureQueue.getActiveCount()) === 0 && Date.now() - t0 < 15_000) await sleep(5);
       await sleep(Math.random() * 40);
@@ -41,7 +43,8 @@ describe('never charge twice', () => {
     expect(killedMidJob).toBeGreaterThan(0);
     const survivor = spawnWorker(captureEnv);
     try {
-      const finals = await Promise.all(ids.map((id) => waitForStatus(shop.call, id, ['paid', 'payment_failed'], 45_000)));
+      await serving(captureQueue, 1, [survivor]);
+      const finals = await waitForAll(shop.call, ids, ['paid', 'payment_failed'], 45_000);
       expect(finals.map((o) => o.status)).toEqual(ids.map(() => 'paid'));
       for (const id of ids) expect(await charges(sys.base, id), id).toHaveLength(1);
       expect((await shop.call('GET', '/v1/products/P')).json).toMatchObject({ stock: 9_940, reserved: 0 });
@@ -65,6 +68,7 @@ describe('holds that expire', () => {
     await sys.web.queues['payment-capture'].obliterate({ force: true });
     const worker = spawnWorker({ ...sys.env, WORKER_QUEUES: 'payment-capture' });
     try {
+      await serving(sys.web.queues['payment-capture'], 1, [worker]);
       const o = await waitForStatus(shop.call, r.json.id, ['payment_failed', 'paid'], 20_000);
       expect(o).toMatchObject({ status: 'payment_failed', statusReason: 'payment_timeout', payment: { status: 'failed' } });
       expect((await shop.call('GET', '/v1/products/H')).json).toMatchObject({ stock: 5, reserved: 0 });

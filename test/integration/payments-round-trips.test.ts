@@ -7,7 +7,7 @@ import { loadPaymentGateways } from '../../src/runtime.js';
 import { stripeSignatureHeader } from '../../src/payments/stripe.signing.js';
 import { loadSandboxCredentials, type SandboxCredentials } from '../../src/sandbox/sandbox-credentials.js';
 import { createSandboxLedger } from '../../src/sandbox/payments/sandbox-ledger.js';
-import { createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
+import { createShop, orderBody, waitForAll, type Client } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
 
 /** A Database that counts the statements it sends (a transaction's START and COMMIT count as two). */
@@ -38,7 +38,7 @@ const place = async (sku: string, n: number, token = 'tok_ok') => {
     const r = await shop('POST', '/v1/orders', orderBody([{ sku, quantity: 1 }], { payment: { method: 'card', token } }), { 'idempotency-key': `${sku}-${token}-${i}` });
     ids.push(r.json.id);
   }
-  return Promise.all(ids.map((id) => waitForStatus(shop, id, ['placed', 'paid'])));
+  return waitForAll(shop, ids, ['placed', 'paid']);
 };
 
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createShop, orderBody, waitForStatus } from '../support/client.js';
+import { createShop, orderBody, waitForAll, waitForStatus } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
-import { exited, spawnWorker } from '../support/processes.js';
+import { exited, serving, spawnWorker } from '../support/processes.js';
 import { startRedisCluster } from '../support/redis-cluster.js';
 
 let cluster: Awaited<ReturnType<typeof startRedisCluster>>;
@@ -21,6 +21,9 @@ describe('on a three-master Redis Cluster', () => {
   it('runs orders through placement, payment and tracking with two worker processes', async () => {
     const workers = [spawnWorker(sys.env), spawnWorker(sys.env)];
     try {
+      // The orders go in once both workers run, so the waits below measure the pipeline, not how long a busy
+      // machine takes to start two processes.
+      await serving(sys.web.queues['order-placement'], 2, workers);
       const shop = await createShop(sys.base);
       await shop.call('PUT', '/v1/products/C', { name: 'C', priceMinor: 500, currency: 'CNY', stock: 30 });
       const accepted = await Promise.all(
@@ -28,7 +31,7 @@ describe('on a three-master Redis Cluster', () => {
           shop.call('POST', '/v1/orders', orderBody([{ sku: 'C', quantity: 1 }], { payment: { method: ['alipay', 'card'][i % 2], token: 'tok_ok' } }), { 'idempotency-key': `c-${i}` }),
         ),
       );
-      const finals = await Promise.all(accepted.map((r) => waitForStatus(shop.call, r.json.id, ['paid', 'rejected'], 30_000)));
+      const finals = await waitForAll(shop.call, accepted.map((r) => r.json.id), ['paid', 'rejected'], 30_000);
       expect(finals.filter((o) => o.status === 'paid')).toHaveLength(30);
       expect(finals.filter((o) => o.statusReason === 'out_of_stock')).toHaveLength(10);
       const shipped = finals.find((o) => o.status === 'paid');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createShop, orderBody, waitForStatus } from '../support/client.js';
+import { client, createShop, orderBody, waitForAll } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
-import { exited, sleep, spawnWeb, spawnWorker } from '../support/processes.js';
+import { exited, ready, serving, sleep, spawnWeb, spawnWorker } from '../support/processes.js';
 import { freePort } from '../../src/local/local-services.js';
 
 let sys: TestSystem;
@@ -11,18 +11,6 @@ beforeAll(async () => {
 });
 afterAll(() => sys?.close());
 
-async function untilReady(base: string) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${base}/readyz`)).status === 200) return;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`${base} never became ready`);
-}
-
 describe('graceful shutdown', () => {
   it('SIGTERM during load: web and worker exit 0 in time, no job stalled, no accepted order lost', async () => {
     const port = await freePort();
@@ -30,7 +18,8 @@ describe('graceful shutdown', () => {
     const base = `http://127.0.0.1:${port}`;
     const web = spawnWeb(env);
     const worker = spawnWorker({ ...env, WORKER_CONCURRENCY: '8' });
-    await untilReady(base);
+    await ready(base, web);
+    await serving(sys.web.queues['order-placement'], 1, [worker]);
     const shop = await createShop(base);
     await shop.call('PUT', '/v1/products/G', { name: 'G', priceMinor: 100, currency: 'CNY', stock: 100_000 });
 
@@ -68,9 +57,10 @@ describe('graceful shutdown', () => {
     const again = spawnWorker(env);
     const web2 = spawnWeb(env);
     try {
-      await untilReady(base);
+      await ready(base, web2);
+      await serving(sys.web.queues['order-placement'], 1, [again]);
       const view = client(base, { bearer: shop.apiKey });
-      for (const id of accepted) expect((await waitForStatus(view, id, ['paid'], 30_000)).status).toBe('paid');
+      expect((await waitForAll(view, accepted, ['paid'], 30_000)).map((o) => o.status)).toEqual(accepted.map(() => 'paid'));
     } finally {
       again.kill('SIGTERM');
       web2.kill('SIGTERM');

@@ -47,14 +47,35 @@ export function orderBody(items: Array<{ sku: string; quantity: number }>, overr
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `GET /v1/orders/{id}` until its status is one of `want`. */
-export async function waitForStatus(call: Client, id: string, want: string[], ms = 20_000): Promise<any> {
-  const t0 = Date.now();
-  let last: Reply | undefined;
-  while (Date.now() - t0 < ms) {
-    last = await call('GET', `/v1/orders/${id}`);
-    if (last.status === 200 && want.includes(last.json.status)) return last.json;
+/**
+ * Polls `GET /v1/orders/{id}` until its status is one of `want`. Bounded by progress, not by the clock: it gives
+ * up only once the order has shown no change at all (status, payment, shipments, timestamps) for `quietMs`, so a
+ * busy machine that moves the order slowly still passes, and an order that stopped moving fails with what it
+ * last showed. `quietMs` must exceed the longest timer the order waits on (a hold's expiry, a backoff).
+ */
+export async function waitForStatus(call: Client, id: string, want: string[], quietMs = 20_000): Promise<any> {
+  const [order] = await waitForAll(call, [id], want, quietMs);
+  return order;
+}
+
+/** `waitForStatus` for many orders at once: any order's change counts as progress for all of them. */
+export async function waitForAll(call: Client, ids: string[], want: string[], quietMs = 20_000): Promise<any[]> {
+  const seen = new Map<string, string>();
+  const done = new Map<string, any>();
+  let movedAt = Date.now();
+  for (;;) {
+    for (const id of ids.filter((i) => !done.has(i))) {
+      const r = await call('GET', `/v1/orders/${id}`);
+      if (r.status !== 200) continue;
+      if (seen.get(id) !== r.text) movedAt = Date.now();
+      seen.set(id, r.text);
+      if (want.includes(r.json.status)) done.set(id, r.json);
+    }
+    if (done.size === ids.length) return ids.map((id) => done.get(id));
+    if (Date.now() - movedAt > quietMs) {
+      const waiting = ids.filter((i) => !done.has(i));
+      throw new Error(`${waiting.length} of ${ids.length} orders not in ${want.join('|')}, none changed for ${quietMs} ms: ${seen.get(waiting[0]!) ?? 'never read'}`);
+    }
     await sleep(100);
   }
-  throw new Error(`order ${id} not in ${want.join('|')} after ${ms} ms: ${last?.text}`);
 }

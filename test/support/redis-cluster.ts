@@ -22,14 +22,14 @@ export async function startRedisCluster(): Promise<{ nodes: string[]; stop(): Pr
       try {
         if (cli(port, 'ping').trim() === 'PONG') break;
       } catch {
-        if (i > 50) throw new Error(`redis-server on ${port} did not start`);
+        if (i > 300) throw new Error(`redis-server on ${port} did not start`);
       }
       await sleep(100);
     }
   }
   execFileSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
   for (let i = 0; !cli(ports[0]!, 'cluster', 'info').includes('cluster_state:ok'); i++) {
-    if (i > 100) throw new Error('the cluster did not reach cluster_state:ok');
+    if (i > 600) throw new Error('the cluster did not reach cluster_state:ok');
     await sleep(100);
   }
   return {

@@ -39,7 +39,9 @@ export async function startSystem(opts: { env?: Record<string, string>; workers?
     DB_POOL_MAX: '5',
     WEBHOOK_RETRY_BASE_MS: '50',
     PAYMENT_RETRY_BASE_MS: '100',
-    PAYMENT_TIMEOUT_MS: '1000',
+    // Long enough that a busy machine's sandbox still answers in time: a short one turns load into provider
+    // timeouts (ambiguous captures, retries running out). tok_timeout and timeout faults take this long to resolve.
+    PAYMENT_TIMEOUT_MS: '5000',
     SWEEP_EVERY_MS: '500',
     SWEEP_STALE_AFTER_MS: '1000',
     JOB_LOCK_MS: '2000',
