@@ -42,6 +42,13 @@ module.exports = {
       to: { path: '^bin/' },
     },
     {
+      name: 'database-driver-in-db',
+      severity: 'error',
+      comment: 'Sequelize and pg stay inside src/db (src/local starts a Postgres server of its own); the rest uses Database.',
+      from: { path: '^(bin|src|workers|jobs)/', pathNot: '^src/(db|local)/' },
+      to: { path: '^node_modules/(sequelize|pg|pg-[a-z-]+)/' },
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       comment: 'An import that does not resolve to a file.',

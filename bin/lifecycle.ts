@@ -3,9 +3,14 @@ import { TransientError } from '../src/domain/errors.js';
 import type { Logger } from '../src/logger.js';
 
 /** Parses the environment or stops the process with one line naming the bad variable. */
-export function loadConfigOrExit(env: NodeJS.ProcessEnv, options: { local?: boolean } = {}): Config {
+export function loadConfigOrExit(env: NodeJS.ProcessEnv, options: Parameters<typeof loadConfig>[1] = {}): Config {
+  return configOrExit(() => loadConfig(env, options));
+}
+
+/** Runs a config loader; a ConfigError stops the process with its one line. */
+export function configOrExit<T>(load: () => T): T {
   try {
-    return loadConfig(env, options);
+    return load();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`orderworks: ${error.message}\n`);

@@ -5,7 +5,7 @@ import { operatorAuthenticator } from '../src/http/auth.js';
 import { loadConfigOrExit, onShutdown, startWhenReady } from './lifecycle.js';
 
 /** Procfile `worker`: the workers of every queue in WORKER_QUEUES. */
-const infra = createInfrastructure(loadConfigOrExit(process.env), 'worker');
+const infra = createInfrastructure(loadConfigOrExit(process.env, { role: 'worker' }), 'worker');
 const workers = await startWhenReady(infra.logger, 'worker', async () => {
   const w = await createWorkerProcess(infra);
   await w.start();

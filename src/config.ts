@@ -130,19 +130,23 @@ const DEFAULT_CONCURRENCY: Record<QueueName, number> = {
 };
 
 /** `local`: `npm start` provisioned Postgres and/or Redis itself (contract section 1, local mode). */
-export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } = {}): Config {
-  const parsed = schema.safeParse(stripEmpty(env));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
-  }
-  const e = parsed.data;
+/**
+ * `role`: each process asks only for what it uses. The operator credentials guard `web`'s /admin and /v1/admin,
+ * which a `worker` serves only for its /metrics (METRICS_PORT), where METRICS_TOKEN does as well; `release` has
+ * its own, smaller loader (loadReleaseConfig).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; role?: 'web' | 'worker' } = {}): Config {
+  const e = parse(schema, env);
   const mode = options.local ? 'local' : 'deployed';
-  if (!e.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required (or run `npm start`, which provides Postgres itself)');
+  const databaseUrl = requireDatabaseUrl(e.DATABASE_URL);
   const clusterNodes = e.REDIS_CLUSTER_NODES?.split(',') ?? [];
   if (!e.REDIS_URL && !clusterNodes.length) throw new ConfigError('REDIS_URL', 'is required (or run `npm start`, which provides Redis itself)');
-  if (mode === 'deployed' && !(e.ADMIN_USER && e.ADMIN_PASSWORD)) {
+  const operatorLogin = Boolean(e.ADMIN_USER && e.ADMIN_PASSWORD);
+  if (mode === 'deployed' && (options.role ?? 'web') === 'web' && !operatorLogin) {
     throw new ConfigError(e.ADMIN_USER ? 'ADMIN_PASSWORD' : 'ADMIN_USER', 'is required outside local mode');
+  }
+  if (mode === 'deployed' && options.role === 'worker' && e.METRICS_PORT && !operatorLogin && !e.METRICS_TOKEN) {
+    throw new ConfigError('METRICS_PORT', 'needs ADMIN_USER and ADMIN_PASSWORD, or METRICS_TOKEN, to guard /metrics');
   }
   const workerQueues = parseQueues(e.WORKER_QUEUES);
   const concurrency = Object.fromEntries(
@@ -153,7 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
   return Object.freeze({
     mode,
     production: e.NODE_ENV === 'production',
-    databaseUrl: e.DATABASE_URL,
+    databaseUrl,
     redisUrl: e.REDIS_URL ?? '',
     redisClusterNodes: Object.freeze(clusterNodes),
     port: e.PORT,
@@ -185,6 +189,35 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean } 
     operatorAuthFailuresPerMinute: e.OPERATOR_AUTH_FAILURES_PER_MINUTE,
     providers: providerSettings(e),
   });
+}
+
+/** What `release` (the migrations) uses: the database, the log level, and whether the sandbox's tables belong. */
+export interface ReleaseConfig {
+  readonly databaseUrl: string;
+  readonly logLevel: string;
+  readonly sandbox: boolean;
+}
+
+const releaseSchema = schema.pick({ DATABASE_URL: true, LOG_LEVEL: true, SANDBOX: true });
+
+/** `release` reads and checks only its own variables: no Redis, no operator credentials, no providers. */
+export function loadReleaseConfig(env: NodeJS.ProcessEnv): ReleaseConfig {
+  const e = parse(releaseSchema, env);
+  return Object.freeze({ databaseUrl: requireDatabaseUrl(e.DATABASE_URL), logLevel: e.LOG_LEVEL, sandbox: e.SANDBOX ?? false });
+}
+
+function parse<S extends z.ZodType>(s: S, env: NodeJS.ProcessEnv): z.output<S> {
+  const parsed = s.safeParse(stripEmpty(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  return parsed.data;
+}
+
+function requireDatabaseUrl(url: string | undefined): string {
+  if (!url) throw new ConfigError('DATABASE_URL', 'is required (or run `npm start`, which provides Postgres itself)');
+  return url;
 }
 
 function parseQueues(raw: string | undefined): QueueName[] {

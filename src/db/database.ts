@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { BaseError, ConnectionError, DatabaseError, QueryTypes, Sequelize, TimeoutError, type Transaction } from 'sequelize';
+import { BaseError, ConnectionError, DatabaseError, QueryTypes, Sequelize, TimeoutError, type Transaction as DriverTransaction } from 'sequelize';
 import { TransientError } from '../domain/errors.js';
 
 /**
@@ -12,14 +12,34 @@ pg.types.setTypeParser(20, (v: string) => {
   return n;
 });
 
+declare const opaque: unique symbol;
+
+/**
+ * A transaction as the code sees it: a handle to hand back to `rows`, and a hook for work that must wait for
+ * the commit. Only `transaction` makes one; Sequelize's own type stays inside src/db.
+ */
+export interface Transaction {
+  /** Runs `fn` once the transaction has committed; never if it rolls back. */
+  afterCommit(fn: () => void): void;
+  readonly [opaque]: true;
+}
+
 export interface Database {
-  readonly sequelize: Sequelize;
   /** Rows of a parameterised statement ($1, $2 ... bound, never interpolated). */
   rows<T>(sql: string, bind?: unknown[], tx?: Transaction): Promise<T[]>;
   /** Runs `fn` in one transaction; commits when it returns, rolls back when it throws. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+const drivers = new WeakMap<Database, Sequelize>();
+
+/** The Sequelize instance behind `db`, for src/db alone: migrations' single connection, the cold paths' models. */
+export function sequelizeOf(db: Database): Sequelize {
+  const sequelize = drivers.get(db);
+  if (!sequelize) throw new Error('not a database made by createDatabase');
+  return sequelize;
 }
 
 export function createDatabase(url: string, options: { poolMax: number; logging?: boolean }): Database {
@@ -30,18 +50,17 @@ export function createDatabase(url: string, options: { poolMax: number; logging?
     pool: { max: options.poolMax, min: 0, idle: 10_000, acquire: 10_000 },
     dialectOptions: { connectionTimeoutMillis: 5_000, application_name: 'orderworks' },
   });
-  return {
-    sequelize,
+  const db: Database = {
     async rows<T>(sql: string, bind: unknown[] = [], tx?: Transaction) {
       try {
-        return (await sequelize.query(sql, { bind, type: QueryTypes.SELECT, transaction: tx ?? null })) as T[];
+        return (await sequelize.query(sql, { bind, type: QueryTypes.SELECT, transaction: (tx as DriverTransaction | undefined) ?? null })) as T[];
       } catch (error) {
         throw classify(error);
       }
     },
     async transaction(fn) {
       try {
-        return await sequelize.transaction((tx) => fn(tx));
+        return await sequelize.transaction((tx) => fn(tx as unknown as Transaction));
       } catch (error) {
         throw classify(error);
       }
@@ -51,6 +70,8 @@ export function createDatabase(url: string, options: { poolMax: number; logging?
     },
     close: () => sequelize.close(),
   };
+  drivers.set(db, sequelize);
+  return db;
 }
 
 /**

@@ -1,5 +1,4 @@
-import type { Transaction } from 'sequelize';
-import type { Database } from './database.js';
+import type { Database, Transaction } from './database.js';
 import { newOrderId } from '../domain/ids.js';
 import type { OrderEventType } from '../domain/order-lifecycle.js';
 

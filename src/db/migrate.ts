@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { Database } from './database.js';
+import { type Database, sequelizeOf } from './database.js';
 import { migrations as all } from './migrations/index.js';
 import type { Logger } from '../logger.js';
 
@@ -12,7 +12,7 @@ const MIGRATION_LOCK = 720_401;
  * also records it, so a migration and its record commit together or not at all.
  */
 export async function migrate(db: Database, logger?: Logger, migrations = all): Promise<string[]> {
-  const conn = (await db.sequelize.connectionManager.getConnection({ type: 'write' })) as unknown as PoolClient;
+  const conn = (await sequelizeOf(db).connectionManager.getConnection({ type: 'write' })) as unknown as PoolClient;
   try {
     await conn.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
@@ -33,7 +33,7 @@ export async function migrate(db: Database, logger?: Logger, migrations = all): 
       await conn.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    db.sequelize.connectionManager.releaseConnection(conn as never);
+    sequelizeOf(db).connectionManager.releaseConnection(conn as never);
   }
 }
 

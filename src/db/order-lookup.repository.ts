@@ -1,4 +1,4 @@
-import type { Database } from './database.js';
+import { type Database, sequelizeOf } from './database.js';
 import { defineOrderSummaries } from './models/order-summary.model.js';
 import type { OrderLookupStore } from '../domain/order-lookup.ports.js';
 
@@ -6,7 +6,7 @@ import type { OrderLookupStore } from '../domain/order-lookup.ports.js';
 const LATEST_EVENTS = 20;
 
 export function createOrderLookupRepository(db: Database): OrderLookupStore {
-  const summaries = defineOrderSummaries(db.sequelize);
+  const summaries = defineOrderSummaries(sequelizeOf(db));
   return {
     search: summaries.search,
     shopOf: summaries.shopOf,

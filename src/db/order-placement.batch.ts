@@ -1,5 +1,4 @@
-import type { Transaction } from 'sequelize';
-import type { Database } from './database.js';
+import type { Database, Transaction } from './database.js';
 import type { EventOutbox } from './event-outbox.js';
 import { isUuid } from '../domain/ids.js';
 import { ORDER, type OrderStatus } from '../domain/order-lifecycle.js';

@@ -1,11 +1,10 @@
-import type { Transaction } from 'sequelize';
 import { createBatcher } from '../batcher.js';
 import { notFound, TransientError } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import { ORDER, PAYMENT, type OrderStatus, type PaymentStatus } from '../domain/order-lifecycle.js';
 import type { Capture } from '../domain/payment-gateway.js';
 import type { CaptureContext, SettleOutcome } from '../domain/payment-ports.js';
-import type { Database } from './database.js';
+import type { Database, Transaction } from './database.js';
 import type { EventOutbox } from './event-outbox.js';
 
 /**

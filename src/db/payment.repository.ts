@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'sequelize';
-import type { Database } from './database.js';
+import type { Database, Transaction } from './database.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import { DomainError, notFound } from '../domain/errors.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.js';
+import { sequelizeOf, type Database } from '../../src/db/database.js';
 import { createEventOutbox } from '../../src/db/event-outbox.js';
 import { createOrderRepository } from '../../src/db/order.repository.js';
 import { createPaymentRepository } from '../../src/db/payment.repository.js';
@@ -156,7 +156,7 @@ async function scenarios(spy: Database) {
 beforeAll(async () => {
   testDb = await createTestDatabase();
   db = testDb.db;
-  await db.sequelize.query(TRIGGERS);
+  await sequelizeOf(db).query(TRIGGERS);
   const spy: Database = { ...db, rows: (sql, bind, tx) => (executed.push(normalise(sql)), db.rows(sql, bind, tx)) };
   await scenarios(spy);
 });

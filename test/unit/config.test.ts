@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, loadReleaseConfig } from '../../src/config.js';
 
 const base = { DATABASE_URL: 'postgres://p@h/db', REDIS_URL: 'redis://h:6379', ADMIN_USER: 'ops', ADMIN_PASSWORD: 'long-enough' };
 
-const failure = (env: Record<string, string>, local = false) => {
+const failure = (env: Record<string, string>, local = false, load: (env: Record<string, string>) => unknown = (e) => loadConfig(e, { local })) => {
   try {
-    loadConfig(env, { local });
+    load(env);
   } catch (e) {
     if (e instanceof ConfigError) return e.variable;
     throw e;
@@ -43,5 +43,22 @@ describe('config', () => {
     expect(c.workerConcurrency['order-placement']).toBe(48);
     expect(c.workerConcurrency['payment-capture']).toBe(8);
     expect(failure({ ...base, WORKER_CONCURRENCY_ORDER_PLACEMENT: '0' })).toBe('WORKER_CONCURRENCY_ORDER_PLACEMENT');
+  });
+
+  it('asks each process only for the settings it uses', () => {
+    const { DATABASE_URL, REDIS_URL } = base;
+    // release: the database alone; Redis, operator credentials and everything else are none of its business.
+    expect(loadReleaseConfig({ DATABASE_URL })).toEqual({ databaseUrl: DATABASE_URL, logLevel: 'info', sandbox: false });
+    expect(loadReleaseConfig({ DATABASE_URL, SANDBOX: '1', LOG_LEVEL: 'warn', PORT: 'eighty' })).toMatchObject({ sandbox: true, logLevel: 'warn' });
+    expect(failure({ REDIS_URL }, false, loadReleaseConfig)).toBe('DATABASE_URL');
+    expect(failure({ DATABASE_URL, LOG_LEVEL: 'loud' }, false, loadReleaseConfig)).toBe('LOG_LEVEL');
+    // worker: no operator credentials, unless it serves /metrics without a METRICS_TOKEN.
+    const worker = (env: Record<string, string>) => loadConfig(env, { role: 'worker' });
+    expect(worker({ DATABASE_URL, REDIS_URL }).workerQueues.length).toBeGreaterThan(0);
+    expect(failure({ DATABASE_URL }, false, worker)).toBe('REDIS_URL');
+    expect(failure({ DATABASE_URL, REDIS_URL, METRICS_PORT: '9100' }, false, worker)).toBe('METRICS_PORT');
+    expect(worker({ DATABASE_URL, REDIS_URL, METRICS_PORT: '9100', METRICS_TOKEN: 'a-token-of-16-chars' }).metricsPort).toBe(9100);
+    // web: the operator credentials guard its admin routes.
+    expect(failure({ DATABASE_URL, REDIS_URL })).toBe('ADMIN_USER');
   });
 });
