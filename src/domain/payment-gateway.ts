@@ -57,8 +57,25 @@ export interface PaymentNotification {
   reference: string;
   status: 'captured' | 'failed' | 'other';
   providerReference?: string;
+  /** What the provider says was paid; a capture notification without both is refused. */
   amountMinor?: number;
+  /** ISO 4217, upper case. */
+  currency?: string;
 }
+
+/** A notification exactly as it arrived: signatures are over these bytes. */
+export interface RawNotification {
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/**
+ * What a notification claims, read from its shape before anything in it is trusted:
+ *  - `acts`: it may change a payment here; `reference` is the merchant reference it names in clear (absent
+ *    when only the verified content tells, as with WeChat Pay's encrypted resource);
+ *  - otherwise it is an event we never act on, acknowledged with `reply` and never verified.
+ */
+export type NotificationClaim = { acts: true; reference?: string } | { acts: false; reply: NotificationReply };
 
 export interface NotificationReply {
   status: number;
@@ -74,9 +91,15 @@ export interface PaymentGateway {
   refund(req: RefundRequest): Promise<RefundOutcome>;
   lookupRefund(req: RefundRequest): Promise<RefundOutcome>;
   /**
+   * The cheap look at a notification that comes before any verification (for PayPal an outbound call):
+   * throws PermanentError('provider_rejected') when the body or headers are not shaped like this provider's
+   * notification. Verifies nothing.
+   */
+  inspectNotification(raw: RawNotification): NotificationClaim;
+  /**
    * Verifies the provider's signature on a notification (raw body bytes and headers exactly as received)
    * and decodes it; throws PermanentError('provider_rejected') when the signature or the timestamp is wrong.
    * `reply` is what the provider expects back on success.
    */
-  parseNotification(raw: { headers: Record<string, string | string[] | undefined>; body: Buffer }): Promise<{ notification: PaymentNotification; reply: NotificationReply }>;
+  parseNotification(raw: RawNotification): Promise<{ notification: PaymentNotification; reply: NotificationReply }>;
 }

@@ -1,6 +1,6 @@
-import { DomainError, PermanentError, TransientError, notFound } from './errors.js';
+import { DomainError, PermanentError, TransientError } from './errors.js';
 import { fingerprint } from './ids.js';
-import type { CaptureRequest, PaymentGateway } from './payment-gateway.js';
+import type { CaptureRequest, PaymentGateway, RawNotification } from './payment-gateway.js';
 import type { CaptureContext, PaymentJobs, PaymentStore, SettleOutcome } from './payment-ports.js';
 import type { PaymentMethod } from './order.js';
 
@@ -104,25 +104,41 @@ export async function cancelOrder(deps: PaymentDeps, shopId: string, orderId: st
   if (refundId) await deps.jobs.refund(refundId);
 }
 
-/** A provider's notification: verified by the gateway, then settled like any capture answer. */
-export async function handleNotification(
-  deps: PaymentDeps,
-  method: PaymentMethod,
-  raw: { headers: Record<string, string | string[] | undefined>; body: Buffer },
-) {
-  const { notification, reply } = await deps.gateways[method].parseNotification(raw);
-  if (notification.status === 'captured' && notification.providerReference) {
-    const ctx = await deps.payments.captureContext(notification.reference);
-    if (!ctx) throw notFound('order');
-    if (notification.amountMinor !== undefined && notification.amountMinor !== ctx.amountMinor) {
-      throw new PermanentError('provider_rejected', 'the notified amount does not match the order');
-    }
-    // Most notifications tell of a capture the job has already settled. A captured payment never goes back to
-    // pending or failed, so this unlocked read is enough to answer them: no lock, no transaction.
-    if (ctx.paymentStatus !== 'pending' && ctx.paymentStatus !== 'failed') return reply;
-    await settle(deps, ctx.orderId, { providerReference: notification.providerReference, amountMinor: ctx.amountMinor });
+/**
+ * A provider's notification, as received on the route of `method`. The cheap checks come first (its shape,
+ * and that the order it names exists and pays with this method), so a forgery costs no verification; then
+ * the gateway verifies it, and a capture is settled like any capture answer, with the amount and currency
+ * the provider states.
+ */
+export async function handleNotification(deps: PaymentDeps, method: PaymentMethod, raw: RawNotification) {
+  const gateway = deps.gateways[method];
+  const claim = gateway.inspectNotification(raw);
+  if (!claim.acts) return claim.reply;
+  const claimed = claim.reference === undefined ? undefined : await notifiedOrder(deps, method, claim.reference);
+  const { notification, reply } = await gateway.parseNotification(raw);
+  if (claim.reference !== undefined && notification.reference !== claim.reference) throw rejected('its verified content names another order');
+  if (notification.status !== 'captured') return reply;
+  if (notification.amountMinor === undefined || !notification.currency) throw rejected('it states no amount and currency');
+  if (!notification.providerReference) throw rejected('it names no provider reference');
+  const ctx = claimed ?? (await notifiedOrder(deps, method, notification.reference));
+  if (notification.amountMinor !== ctx.amountMinor || notification.currency !== ctx.currency.toUpperCase()) {
+    throw rejected('the notified amount does not match the order');
   }
+  // Most notifications tell of a capture the job has already settled. A captured payment never goes back to
+  // pending or failed, so this unlocked read is enough to answer them: no lock, no transaction.
+  if (ctx.paymentStatus !== 'pending' && ctx.paymentStatus !== 'failed') return reply;
+  await settle(deps, ctx.orderId, { providerReference: notification.providerReference, amountMinor: notification.amountMinor });
   return reply;
+}
+
+const rejected = (why: string) => new PermanentError('provider_rejected', `notification refused: ${why}`);
+
+/** The order a notification names, if it is ours and pays with the method whose route the notification came by. */
+async function notifiedOrder(deps: PaymentDeps, method: PaymentMethod, reference: string) {
+  const ctx = reference ? await deps.payments.captureContext(reference) : null;
+  if (!ctx) throw rejected('it names no order of ours');
+  if (ctx.method !== method) throw rejected(`the order it names is not paid with ${method}`);
+  return ctx;
 }
 
 /**

@@ -1,9 +1,9 @@
 import { PermanentError, TransientError } from '../domain/errors.js';
 import type { Capture, CaptureLookup, CaptureRequest, PaymentGateway, RefundOutcome, RefundRequest } from '../domain/payment-gateway.js';
-import { alipayTimestamp, extractAlipayResponse, signAlipayParams, verifyAlipayNotification, type AlipayParams } from './alipay.signing.js';
+import { alipayNotifications } from './alipay.notification.js';
+import { alipayTimestamp, signAlipayParams, verifyAlipayResponse, type AlipayParams } from './alipay.signing.js';
 import { formatDecimal, parseDecimal } from './decimal-amount.js';
 import { providerFetch } from './provider-http.js';
-import { rsaVerify } from './rsa.js';
 
 /** Alipay OpenAPI v2 (docs/providers.md section 1): bar-code pay with the shop's token as the buyer's auth_code. */
 export interface AlipayGatewayOptions {
@@ -16,6 +16,8 @@ export interface AlipayGatewayOptions {
   alipayPublicKey: string;
   timeoutMs?: number;
   notifyUrl?: string;
+  /** The clock that judges notifications' age; the real one unless a test replays an old notification. */
+  now?: () => number;
 }
 
 type Node = Record<string, string | undefined>;
@@ -107,38 +109,8 @@ export function createAlipayGateway(options: AlipayGatewayOptions): PaymentGatew
       if (node.code === '10000' || node.sub_code === 'ACQ.TRADE_NOT_EXIST') return { status: 'failed', reason: 'not_found' };
       throw gatewayError('fastpay.refund.query', node);
     },
-    async parseNotification(raw) {
-      const params = Object.fromEntries(new URLSearchParams(raw.body.toString('utf8')));
-      if (!verifyAlipayNotification(params, options.alipayPublicKey) || params.app_id !== options.appId) {
-        throw new PermanentError('provider_rejected', 'alipay notification signature did not verify');
-      }
-      // notify_time is when Alipay sent this notification (each retry sends afresh): older than five minutes is a replay.
-      if (!isRecentBeijingTime(params.notify_time ?? '', NOTIFICATION_MAX_AGE_SECONDS)) {
-        throw new PermanentError('provider_rejected', 'alipay notification is stale (notify_time more than five minutes away)');
-      }
-      const status = params.trade_status;
-      const amount = params.total_amount;
-      return {
-        notification: {
-          reference: params.out_trade_no ?? '',
-          status: status === 'TRADE_SUCCESS' || status === 'TRADE_FINISHED' ? 'captured' : status === 'TRADE_CLOSED' ? 'failed' : 'other',
-          ...(params.trade_no ? { providerReference: params.trade_no } : {}),
-          ...(amount ? { amountMinor: parseDecimal(amount, params.trans_currency ?? 'CNY') } : {}),
-        },
-        reply: { status: 200, contentType: 'text/plain', body: 'success' },
-      };
-    },
+    ...alipayNotifications(options),
   };
-}
-
-const NOTIFICATION_MAX_AGE_SECONDS = 300;
-
-/** `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8), as Alipay writes times, within `maxAge` seconds of now. */
-export function isRecentBeijingTime(text: string, maxAgeSeconds: number, now = Date.now()): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text);
-  if (!m) return false;
-  const at = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]! - 8, +m[5]!, +m[6]!);
-  return Math.abs(now - at) <= maxAgeSeconds * 1000;
 }
 
 function captured(node: Node, currency: string): Capture {
@@ -151,16 +123,10 @@ function captured(node: Node, currency: string): Capture {
  * not a success, so a forged reply can at worst fail a payment, never fake one.
  */
 function verifiedNode(raw: string, method: string, key: string): Node {
-  const found = extractAlipayResponse(raw, method);
-  if (!found) throw new TransientError('provider_unavailable', `alipay ${method}: unreadable answer`, { ambiguous: true });
-  let node: Node;
-  try {
-    node = JSON.parse(found.node) as Node;
-  } catch {
-    throw new TransientError('provider_unavailable', `alipay ${method}: unreadable answer`, { ambiguous: true });
-  }
-  const signed = found.sign !== undefined && rsaVerify(found.node, found.sign, key);
-  if (!signed && (found.sign !== undefined || node.code === '10000')) {
+  const found = verifyAlipayResponse(raw, method, key);
+  const node = found?.node.startsWith('{') ? (JSON.parse(found.node) as Node) : undefined;
+  if (!found || !node) throw new TransientError('provider_unavailable', `alipay ${method}: unreadable answer`, { ambiguous: true });
+  if (found.signature === 'invalid' || (found.signature === 'absent' && node.code === '10000')) {
     throw new PermanentError('provider_rejected', `alipay ${method}: the response signature did not verify`);
   }
   return node;

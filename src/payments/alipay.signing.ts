@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { rawJsonMembers } from './raw-json.js';
 import { rsaSign, rsaVerify } from './rsa.js';
 
 /**
@@ -36,21 +37,35 @@ export function verifyAlipayNotification(params: AlipayParams, key: string | Key
 export const responseKey = (method: string) => `${method.replace(/\./g, '_')}_response`;
 
 /**
- * The raw text of the response node and the signature, without re-serialising anything: from the `{` after
- * `"<key>":` up to the `,"sign"` that follows the node (Alipay always puts the node first, `sign` last).
+ * The raw text of the response node and the signature, without re-serialising anything: the node's value
+ * exactly as Alipay wrote it, wherever `sign` and other members (`alipay_cert_sn`) stand beside it.
  */
 export function extractAlipayResponse(raw: string, method: string): { key: string; node: string; sign?: string } | undefined {
+  const members = rawJsonMembers(raw.trim());
+  if (!members) return undefined;
+  const sign = members.get('sign');
+  const signText = sign?.startsWith('"') ? (JSON.parse(sign) as string) : undefined;
   for (const key of [responseKey(method), 'error_response']) {
-    const marker = `"${key}":`;
-    const start = raw.indexOf(marker);
-    if (start < 0) continue;
-    const signAt = raw.lastIndexOf(',"sign":');
-    const end = signAt > start ? signAt : raw.lastIndexOf('}');
-    const node = raw.slice(start + marker.length, end).trim();
-    const sign = signAt > start ? /^,"sign":"([^"]*)"/.exec(raw.slice(signAt))?.[1] : undefined;
-    return sign === undefined ? { key, node } : { key, node, sign };
+    const node = members.get(key);
+    if (node === undefined) continue;
+    return signText === undefined ? { key, node } : { key, node, sign: signText };
   }
   return undefined;
+}
+
+/**
+ * A gateway answer: its response node's raw text, and whether it carries a signature that Alipay's key made
+ * over exactly that text. Undefined when the answer holds no node for `method` (nor an `error_response`).
+ */
+export function verifyAlipayResponse(
+  raw: string,
+  method: string,
+  key: string | KeyObject,
+): { key: string; node: string; signature: 'valid' | 'invalid' | 'absent' } | undefined {
+  const found = extractAlipayResponse(raw, method);
+  if (!found) return undefined;
+  const signature = found.sign === undefined ? 'absent' : rsaVerify(found.node, found.sign, key) ? 'valid' : 'invalid';
+  return { key: found.key, node: found.node, signature };
 }
 
 /** The sandbox's side: `{"<key>":<node>,"sign":"..."}` with the node serialised once and signed as sent. */

@@ -1,7 +1,7 @@
 import { PermanentError, TransientError } from '../domain/errors.js';
 import type { Capture, CaptureLookup, CaptureRequest, PaymentGateway, RefundOutcome, RefundRequest } from '../domain/payment-gateway.js';
-import { headerValue, parseJson, providerFetch } from './provider-http.js';
-import { verifyStripeSignature } from './stripe.signing.js';
+import { cardNotifications } from './card.notification.js';
+import { parseJson, providerFetch } from './provider-http.js';
 
 /** Cards through a Stripe-style PaymentIntents API (docs/providers.md section 4): the token is a PaymentMethod id. */
 export interface CardGatewayOptions {
@@ -100,23 +100,6 @@ export function createCardGateway(options: CardGatewayOptions): PaymentGateway {
       const found = (a.json.data ?? []).find((r) => r.metadata?.refund_id === req.refundId);
       return found ? refundOutcome(found) : { status: 'failed', reason: 'not_found' };
     },
-    async parseNotification(raw) {
-      const body = raw.body.toString('utf8');
-      if (!verifyStripeSignature(headerValue(raw.headers, 'stripe-signature'), body, options.webhookSecret)) {
-        throw new PermanentError('provider_rejected', 'card notification signature or timestamp did not verify');
-      }
-      const event = parseJson<{ type?: string; data?: { object?: Intent } }>(body);
-      const pi = event?.data?.object ?? {};
-      const type = event?.type ?? '';
-      return {
-        notification: {
-          reference: pi.metadata?.order_id ?? '',
-          status: type === 'payment_intent.succeeded' ? 'captured' : type === 'payment_intent.payment_failed' ? 'failed' : 'other',
-          ...(pi.id ? { providerReference: pi.id } : {}),
-          ...(pi.amount_received !== undefined || pi.amount !== undefined ? { amountMinor: pi.amount_received ?? pi.amount ?? 0 } : {}),
-        },
-        reply: { status: 200, contentType: 'application/json', body: '{"received":true}' },
-      };
-    },
+    ...cardNotifications(options),
   };
 }

@@ -1,7 +1,8 @@
 import { PermanentError, TransientError } from '../domain/errors.js';
 import type { Capture, CaptureLookup, CaptureRequest, PaymentGateway, RefundOutcome, RefundRequest } from '../domain/payment-gateway.js';
 import { formatDecimal, parseDecimal } from './decimal-amount.js';
-import { headerValue, parseJson, providerFetch } from './provider-http.js';
+import { paypalNotifications } from './paypal.notification.js';
+import { parseJson, providerFetch } from './provider-http.js';
 
 /** PayPal REST v2 (docs/providers.md section 3): the shop's token is the PayPal order its buyer approved. */
 export interface PaypalGatewayOptions {
@@ -20,6 +21,11 @@ interface PaypalCapture { id?: string; status?: string; custom_id?: string; amou
 interface PaypalOrder { id?: string; status?: string; purchase_units?: Array<{ custom_id?: string; payments?: { captures?: PaypalCapture[] } }> }
 interface PaypalError { name?: string; message?: string; details?: Array<{ issue?: string }> }
 interface Answer<T> { status: number; json: T & PaypalError }
+
+/** A request body that is JSON text already, sent as is. */
+class RawJson {
+  constructor(readonly text: string) {}
+}
 
 const DECLINE_ISSUES = new Set(['INSTRUMENT_DECLINED', 'TRANSACTION_REFUSED', 'PAYER_CANNOT_PAY', 'PAYEE_BLOCKED_TRANSACTION']);
 const issueOf = (e: PaypalError) => e.details?.[0]?.issue ?? e.name ?? '';
@@ -56,7 +62,7 @@ export function createPaypalGateway(options: PaypalGatewayOptions): PaymentGatew
       method,
       url: `${options.baseUrl}${path}`,
       headers: { authorization: `Bearer ${await accessToken()}`, 'content-type': 'application/json', ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(body === undefined ? {} : { body: body instanceof RawJson ? body.text : JSON.stringify(body) }),
     }, options.timeoutMs);
     if (res.status === 401 && !retried) {
       token = undefined; // revoked or expired early: one fresh token, then give up
@@ -134,28 +140,9 @@ export function createPaypalGateway(options: PaypalGatewayOptions): PaymentGatew
     lookupRefund(req: RefundRequest): Promise<RefundOutcome> {
       return this.refund(req);
     },
-    async parseNotification(raw) {
-      const get = (n: string) => headerValue(raw.headers, n);
-      const event = parseJson<{ event_type?: string; resource?: PaypalCapture }>(raw.body.toString('utf8'));
-      const fields = ['paypal-auth-algo', 'paypal-cert-url', 'paypal-transmission-id', 'paypal-transmission-sig', 'paypal-transmission-time'].map(get);
-      if (!event || fields.some((f) => !f)) throw new PermanentError('provider_rejected', 'paypal notification without transmission headers');
-      const [auth_algo, cert_url, transmission_id, transmission_sig, transmission_time] = fields;
-      const v = await call<{ verification_status?: string }>('POST', '/v1/notifications/verify-webhook-signature', {
-        auth_algo, cert_url, transmission_id, transmission_sig, transmission_time, webhook_id: options.webhookId, webhook_event: event,
-      });
-      if (v.status !== 200) throw rejected('webhook verification', v);
-      if (v.json.verification_status !== 'SUCCESS') throw new PermanentError('provider_rejected', 'paypal notification signature did not verify');
-      const cap = event.resource ?? {};
-      const type = event.event_type ?? '';
-      return {
-        notification: {
-          reference: cap.custom_id ?? '',
-          status: type === 'PAYMENT.CAPTURE.COMPLETED' ? 'captured' : type === 'PAYMENT.CAPTURE.DECLINED' || type === 'PAYMENT.CAPTURE.DENIED' ? 'failed' : 'other',
-          ...(cap.id ? { providerReference: cap.id } : {}),
-          ...(cap.amount?.value ? { amountMinor: parseDecimal(cap.amount.value, cap.amount.currency_code ?? 'USD') } : {}),
-        },
-        reply: { status: 200, contentType: 'text/plain', body: '' },
-      };
-    },
+    ...paypalNotifications({
+      webhookId: options.webhookId,
+      postJson: (path, body) => call<{ verification_status?: unknown }>('POST', path, new RawJson(body)),
+    }),
   };
 }

@@ -1,7 +1,8 @@
 import { PermanentError, TransientError } from '../domain/errors.js';
 import type { Capture, CaptureLookup, CaptureRequest, PaymentGateway, RefundOutcome, RefundRequest } from '../domain/payment-gateway.js';
 import { headerValue, parseJson, providerFetch } from './provider-http.js';
-import { buildWechatAuthorization, decryptWechatResource, verifyWechatMessage, type WechatResource } from './wechat-pay.signing.js';
+import { wechatPayNotifications } from './wechat-pay.notification.js';
+import { buildWechatAuthorization, verifyWechatMessage } from './wechat-pay.signing.js';
 
 /** WeChat Pay API v3 (docs/providers.md section 2): payment-code pay with the shop's token as payer.auth_code. */
 export interface WechatPayGatewayOptions {
@@ -16,12 +17,14 @@ export interface WechatPayGatewayOptions {
   platformPublicKey: string;
   /** When set, answers and callbacks signed under another serial are refused. */
   platformSerial?: string;
-  /** The 32-character APIv3 key that decrypts callback resources. */
+  /** The APIv3 key (32 characters) that decrypts callback resources. */
   apiV3Key: string;
   timeoutMs?: number;
   notifyUrl?: string;
   /** scene_info.store_info.out_id, required by codepay. */
   storeId?: string;
+  /** The clock that judges callbacks' age; the real one unless a test replays an old callback. */
+  now?: () => number;
 }
 
 interface Transaction {
@@ -128,29 +131,6 @@ export function createWechatPayGateway(options: WechatPayGatewayOptions): Paymen
       if (a.status !== 200) throw rejected('refund query', a);
       return refundOutcome(a);
     },
-    async parseNotification(raw) {
-      const body = raw.body.toString('utf8');
-      const get = (n: string) => headerValue(raw.headers, n);
-      if (!verifyWechatMessage(get, body, options.platformPublicKey, { serial: options.platformSerial })) {
-        throw new PermanentError('provider_rejected', 'wechat_pay notification signature did not verify');
-      }
-      const event = parseJson<{ event_type?: string; resource?: WechatResource }>(body);
-      let t: Transaction;
-      try {
-        t = JSON.parse(decryptWechatResource(event!.resource!, options.apiV3Key)) as Transaction;
-      } catch (cause) {
-        throw new PermanentError('provider_rejected', 'wechat_pay notification resource did not decrypt', { cause });
-      }
-      const found = event?.event_type === 'TRANSACTION.SUCCESS' ? fromTransaction(t) : undefined;
-      return {
-        notification: {
-          reference: t.out_trade_no ?? '',
-          status: found?.status === 'captured' ? 'captured' : t.trade_state === 'PAYERROR' || t.trade_state === 'CLOSED' ? 'failed' : 'other',
-          ...(t.transaction_id ? { providerReference: t.transaction_id } : {}),
-          ...(t.amount?.total !== undefined ? { amountMinor: t.amount.total } : {}),
-        },
-        reply: { status: 200, contentType: 'application/json', body: '{"code":"SUCCESS","message":"OK"}' },
-      };
-    },
+    ...wechatPayNotifications(options),
   };
 }

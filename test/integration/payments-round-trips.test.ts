@@ -100,7 +100,7 @@ describe('a provider notification for an order already paid', () => {
     const before = (await shop('GET', `/v1/orders/${placed!.id}`)).json;
     const body = JSON.stringify({
       id: 'evt_note', object: 'event', type: 'payment_intent.succeeded',
-      data: { object: { id: 'pi_note', object: 'payment_intent', status: 'succeeded', amount: 700, amount_received: 700, metadata: { order_id: placed!.id } } },
+      data: { object: { id: 'pi_note', object: 'payment_intent', status: 'succeeded', amount: 700, amount_received: 700, currency: 'cny', metadata: { order_id: placed!.id } } },
     });
     const c = counting(db);
     const deps: PaymentDeps = {

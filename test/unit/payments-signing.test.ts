@@ -134,7 +134,7 @@ describe('amounts and Retry-After', () => {
 
 describe('alipay notification freshness', () => {
   it('accepts a notify_time within five minutes (Beijing time) and refuses older, newer or malformed ones', async () => {
-    const { isRecentBeijingTime } = await import('../../src/payments/alipay.gateway.js');
+    const { isRecentBeijingTime } = await import('../../src/payments/alipay.notification.js');
     const now = Date.UTC(2026, 10, 26, 0, 0, 0); // 08:00:00 in Beijing
     expect(isRecentBeijingTime('2026-11-26 08:00:00', 300, now)).toBe(true);
     expect(isRecentBeijingTime('2026-11-26 07:55:30', 300, now)).toBe(true);
