@@ -51,6 +51,10 @@ const schema = z.object({
   RETRY_BASE_DELAY_MS: positiveInt.default(1_000),
   DB_POOL_MAX: positiveInt.max(200).default(20),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  /** Provider notifications (unauthenticated): largest body, bodies in hand at once, time for a body to arrive. */
+  NOTIFY_BODY_LIMIT_BYTES: positiveInt.default(65_536),
+  NOTIFY_MAX_CONCURRENT: positiveInt.default(64),
+  NOTIFY_BODY_TIMEOUT_MS: positiveInt.default(10_000),
   /** Where this deployment's web process is reached (provider notify URLs, the sandbox). */
   PUBLIC_URL: url(['http:', 'https:']).optional(),
   /** Where the bundled sandbox providers and carrier are served; defaults to PUBLIC_URL + /sandbox. */
@@ -96,6 +100,7 @@ export interface Config {
   readonly retryBaseDelayMs: number;
   readonly dbPoolMax: number;
   readonly bodyLimitBytes: number;
+  readonly notify: { readonly limitBytes: number; readonly maxConcurrent: number; readonly timeoutMs: number };
   readonly publicUrl: string;
   readonly sandboxBaseUrl: string;
   readonly paymentRetryBaseMs: number;
@@ -178,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
     retryBaseDelayMs: e.RETRY_BASE_DELAY_MS,
     dbPoolMax: e.DB_POOL_MAX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    notify: Object.freeze({ limitBytes: e.NOTIFY_BODY_LIMIT_BYTES, maxConcurrent: e.NOTIFY_MAX_CONCURRENT, timeoutMs: e.NOTIFY_BODY_TIMEOUT_MS }),
     publicUrl,
     sandboxBaseUrl: e.SANDBOX_BASE_URL ?? `${publicUrl}/sandbox`,
     paymentRetryBaseMs: e.PAYMENT_RETRY_BASE_MS,

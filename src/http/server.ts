@@ -25,7 +25,7 @@ import { requestLog } from './request-log.js';
 import { rateLimitPerShop } from './rate-limit.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'admin' | 'viewer' | 'metricsToken' | 'operatorAuthFailuresPerMinute' | 'bodyLimitBytes' | 'shopRateLimitPerSecond'>;
+  config: Pick<Config, 'admin' | 'viewer' | 'metricsToken' | 'operatorAuthFailuresPerMinute' | 'bodyLimitBytes' | 'notify' | 'shopRateLimitPerSecond'>;
   logger: Logger;
   metrics: Metrics;
   /** Extra routers mounted before the API (documentation). */
@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs, onEnqueueFailed }));
   app.use('/v1/orders', shop, body, orderPaymentsRouter({ ...deps.payment, orders: deps.orders }));
   app.use('/v1/orders', shop, body, shipmentsRouter(deps.tracking));
-  app.use('/v1/payments', notifyRouter(deps.payment, deps.config.bodyLimitBytes));
+  app.use('/v1/payments', notifyRouter(deps.payment, deps.config.notify));
   app.use('/v1', shop, body, webhooksRouter(deps.webhooks));
   if (deps.sandbox) app.use('/sandbox', deps.sandbox);
   app.use(notFoundHandler);

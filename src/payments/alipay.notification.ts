@@ -4,7 +4,7 @@ import { verifyAlipayNotification } from './alipay.signing.js';
 import { parseDecimal } from './decimal-amount.js';
 
 /**
- * Alipay's asynchronous notifications (PROVIDERS.md section 1): a form POST, signed RSA2 over its decoded
+ * Alipay's asynchronous notifications (docs/providers.md section 1): a form POST, signed RSA2 over its decoded
  * fields without `sign` and `sign_type`, answered with the body `success`.
  */
 

@@ -4,7 +4,7 @@ import { headerValue, parseJson } from './provider-http.js';
 import { decryptWechatResource, verifyWechatMessage, WECHAT_RESOURCE_ALGORITHM, type WechatResource } from './wechat-pay.signing.js';
 
 /**
- * WeChat Pay API v3 callbacks (PROVIDERS.md section 2): the platform key signs `ts\nnonce\nbody\n` in the
+ * WeChat Pay API v3 callbacks (docs/providers.md section 2): the platform key signs `ts\nnonce\nbody\n` in the
  * `Wechatpay-*` headers, and the transaction travels encrypted in `resource` under the APIv3 key, so the
  * merchant reference is only known once the callback is verified and decrypted.
  */

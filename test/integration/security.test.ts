@@ -446,7 +446,7 @@ describe('provider notifications', () => {
       id: `evt_${Math.random().toString(36).slice(2)}`,
       object: 'event',
       type: 'payment_intent.succeeded',
-      data: { object: { id: orderA.payment.providerReference, object: 'payment_intent', status: 'succeeded', amount, amount_received: amount, metadata: { order_id: orderId } } },
+      data: { object: { id: orderA.payment.providerReference, object: 'payment_intent', status: 'succeeded', amount, amount_received: amount, currency: 'cny', metadata: { order_id: orderId } } },
     });
   const header = (secret: string, body: string, t: number) => `t=${t},v1=${stripeSignature(secret, body, t)}`;
 

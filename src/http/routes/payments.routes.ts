@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.js';
 import { getOrder } from '../../domain/order.service.js';
@@ -7,6 +7,7 @@ import { PAYMENT_METHODS } from '../../domain/order.js';
 import type { OrderStore } from '../../domain/ports.js';
 import { cancelOrder, handleNotification, requestRefund, type PaymentDeps } from '../../domain/payment.service.js';
 import type { RefundView } from '../../domain/payment-ports.js';
+import { notifyBody, type NotifyBodyLimits } from '../notify-body.js';
 import { HttpProblem, zodIssues } from '../problem.js';
 import { shopOf } from '../auth.js';
 import { orderView } from '../views.js';
@@ -42,16 +43,19 @@ const methodParam = z.enum(PAYMENT_METHODS);
 
 /**
  * `POST /v1/payments/notify/{method}`: providers' notifications. No shop credentials: the provider's own
- * signature over the raw body is the authentication, so the body must reach the gateway byte for byte.
+ * signature over the raw body is the authentication, so the body reaches the gateway byte for byte, read
+ * within the bounds of `notifyBody` (anyone can call this route). The method comes from the route: a
+ * notification is only ever checked against that method's provider and orders.
  */
-export function notifyRouter(deps: PaymentDeps, bodyLimit: number): Router {
+export function notifyRouter(deps: PaymentDeps, limits: NotifyBodyLimits): Router {
   const r = Router();
-  r.post('/notify/:method', express.raw({ type: () => true, limit: bodyLimit }), async (req, res) => {
-    const method = methodParam.safeParse(req.params.method);
-    if (!method.success) throw new HttpProblem(404, 'not_found', `no payment method ${req.params.method}`);
+  const known: RequestHandler = (req, _res, next) =>
+    next(methodParam.safeParse(req.params.method).success ? undefined : new HttpProblem(404, 'not_found', `no payment method ${req.params.method}`));
+  r.post('/notify/:method', known, notifyBody(limits), async (req, res) => {
+    const method = methodParam.parse(req.params.method);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     try {
-      const reply = await handleNotification(deps, method.data, { headers: req.headers, body });
+      const reply = await handleNotification(deps, method, { headers: req.headers, body });
       res.status(reply.status).type(reply.contentType).send(reply.body);
     } catch (error) {
       if (error instanceof DomainError && error.code === 'provider_rejected') {
