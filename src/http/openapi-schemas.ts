@@ -140,6 +140,7 @@ export const ERROR_RESPONSES = {
   400: problem('malformed JSON, or fields that fail validation (each named in `errors`)'),
   401: problem('missing or wrong credentials'),
   404: problem('unknown, or not yours'),
+  408: problem('the body did not arrive in time'),
   409: problem('conflicting state, or an idempotency key reused with another body'),
   413: problem('body too large'),
   415: problem('body is not JSON'),

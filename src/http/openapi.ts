@@ -125,7 +125,7 @@ function paths(): Record<string, Record<string, unknown>> {
         requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
         responses: {
           200: { description: 'the acknowledgement the provider expects (its own format)', content: { '*/*': { schema: { type: 'string' } } } },
-          ...errors(400, 404, 413, 503),
+          ...errors(400, 404, 408, 413, 415, 429, 503),
         },
       },
     },
