@@ -10,6 +10,7 @@ import { problemType } from './http/problem.js';
 import { createApp } from './http/server.js';
 import { createOrderJobInspector } from './queue/order-jobs.js';
 import { warnOnUnsafeRedis } from './queue/redis.js';
+import type { PaymentGateways } from './payments/configured-gateways.js';
 import { createApplication, loadPaymentGateways, type Infrastructure } from './runtime.js';
 import { sandboxRouter } from './sandbox/sandbox.router.js';
 
@@ -31,8 +32,14 @@ function answerMalformedHttp(err: NodeJS.ErrnoException, socket: Duplex): void {
 /** How long in-flight requests get to finish when the web process stops. */
 const CLOSE_GRACE_MS = 8_000;
 
-/** Builds the web process from its infrastructure: the composition root of `web`. */
-export async function createWebProcess(infra: Infrastructure): Promise<{ app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> }> {
+/**
+ * Builds the web process from its infrastructure: the composition root of `web`. `gateways` replaces some of
+ * the configured payment gateways (a test points one provider at a stand-in server).
+ */
+export async function createWebProcess(
+  infra: Infrastructure,
+  options: { gateways?: Partial<PaymentGateways> } = {},
+): Promise<{ app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> }> {
   const { config, logger, db, redis, queues, metrics } = infra;
   const { stores, jobs } = createApplication(infra);
   const app = createApp({
@@ -44,7 +51,7 @@ export async function createWebProcess(infra: Infrastructure): Promise<{ app: Ex
     ...stores,
     jobs: jobs.orders,
     orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(queues) },
-    payment: { payments: stores.payments, gateways: await loadPaymentGateways(config, db, metrics), jobs: jobs.payments },
+    payment: { payments: stores.payments, gateways: { ...(await loadPaymentGateways(config, db, metrics)), ...options.gateways }, jobs: jobs.payments },
     tracking: { shipments: stores.shipments, jobs: jobs.tracking, refreshEveryMs: config.trackingRefreshEveryMs },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,

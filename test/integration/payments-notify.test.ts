@@ -1,13 +1,10 @@
 import net from 'node:net';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/server.js';
+import { createWebProcess } from '../../src/web-process.js';
 import { alipayTimestamp, signAlipayParams } from '../../src/payments/alipay.signing.js';
-import { loadPaymentGateways } from '../../src/payments/configured-gateways.js';
 import { createPaypalGateway } from '../../src/payments/paypal.gateway.js';
 import { stripeSignatureHeader } from '../../src/payments/stripe.signing.js';
-import { createApplication } from '../../src/runtime.js';
 import { loadSandboxCredentials, type SandboxCredentials } from '../../src/sandbox/sandbox-credentials.js';
 import { client, createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
 import { rawRequest, type RawResponse } from '../support/raw-http.js';
@@ -128,29 +125,20 @@ describe('the notify route bounds what an anonymous caller can make it hold', ()
 
 describe('PayPal webhooks: verified by PayPal over the exact bytes received, and only after the cheap checks', () => {
   let paypal: Awaited<ReturnType<typeof startReplayServer>>;
-  let server: Server;
+  let web: Awaited<ReturnType<typeof createWebProcess>>;
   let base: string;
   let paypalOrder: { id: string; totalMinor: number };
   let cardOrder: { id: string };
 
   beforeAll(async () => {
     paypal = await startReplayServer();
-    // The same app as the web process, with PayPal at the replay server (the other methods at the sandbox).
-    const infra = sys.web;
-    const { stores, jobs } = createApplication(infra);
-    const gateways = {
-      ...(await loadPaymentGateways(sys.config, infra.db)),
-      paypal: createPaypalGateway({ baseUrl: paypal.url, clientId: 'client', clientSecret: 'secret', webhookId: 'WH1TEST' }),
-    };
-    const app = createApp({
-      config: sys.config, logger: infra.logger, metrics: infra.metrics, ...stores, jobs: jobs.orders,
-      payment: { payments: stores.payments, gateways, jobs: jobs.payments },
-      tracking: { shipments: stores.shipments, jobs: jobs.tracking, refreshEveryMs: sys.config.trackingRefreshEveryMs },
-      webhooks: { store: stores.webhooks, jobs: jobs.webhooks }, allowPrivateWebhooks: true, readiness: {},
+    // The web process as `web` builds it, with PayPal at the replay server (the other methods at the sandbox).
+    web = await createWebProcess(sys.web, {
+      gateways: { paypal: createPaypalGateway({ baseUrl: paypal.url, clientId: 'client', clientSecret: 'secret', webhookId: 'WH1TEST' }) },
     });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    web.server.listen(0, '127.0.0.1');
+    await new Promise((resolve) => web.server.once('listening', resolve));
+    base = `http://127.0.0.1:${(web.server.address() as AddressInfo).port}`;
 
     const placed = async (method: string, key: string) => {
       const r = await shop('POST', '/v1/orders', orderBody([{ sku: 'TEA', quantity: 2 }], { payment: { method, token: 'tok_ok' } }), { 'idempotency-key': key });
@@ -160,7 +148,7 @@ describe('PayPal webhooks: verified by PayPal over the exact bytes received, and
     cardOrder = await placed('card', 'card-1');
   });
   afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await web?.close();
     await paypal?.close();
   });
 
