@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics.js';
 import { createWebProcess } from '../../src/web-process.js';
 import { alipayTimestamp, signAlipayParams } from '../../src/payments/alipay.signing.js';
 import { createPaypalGateway } from '../../src/payments/paypal.gateway.js';
@@ -133,7 +134,8 @@ describe('PayPal webhooks: verified by PayPal over the exact bytes received, and
   beforeAll(async () => {
     paypal = await startReplayServer();
     // The web process as `web` builds it, with PayPal at the replay server (the other methods at the sandbox).
-    web = await createWebProcess(sys.web, {
+    // Its own metrics registry: the system's web process has registered its metrics already.
+    web = await createWebProcess({ ...sys.web, metrics: createMetrics() }, {
       gateways: { paypal: createPaypalGateway({ baseUrl: paypal.url, clientId: 'client', clientSecret: 'secret', webhookId: 'WH1TEST' }) },
     });
     web.server.listen(0, '127.0.0.1');
