@@ -1,6 +1,6 @@
 import { PermanentError, TransientError } from '../domain/errors.js';
 import type { Capture, CaptureLookup, CaptureRequest, PaymentGateway, RefundOutcome, RefundRequest } from '../domain/payment-gateway.js';
-import { headerValue, parseJson, providerFetch } from './provider-http.js';
+import { parseJson, providerFetch } from './provider-http.js';
 import { wechatPayNotifications } from './wechat-pay.notification.js';
 import { buildWechatAuthorization, verifyWechatMessage } from './wechat-pay.signing.js';
 
