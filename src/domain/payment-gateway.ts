@@ -95,7 +95,7 @@ export interface PaymentGateway {
    * throws PermanentError('provider_rejected') when the body or headers are not shaped like this provider's
    * notification. Verifies nothing.
    */
-  inspectNotification(raw: RawNotification): NotificationClaim;
+  inspectNotification(raw: RawNotification): Promise<NotificationClaim>;
   /**
    * Verifies the provider's signature on a notification (raw body bytes and headers exactly as received)
    * and decodes it; throws PermanentError('provider_rejected') when the signature or the timestamp is wrong.

@@ -112,7 +112,7 @@ export async function cancelOrder(deps: PaymentDeps, shopId: string, orderId: st
  */
 export async function handleNotification(deps: PaymentDeps, method: PaymentMethod, raw: RawNotification) {
   const gateway = deps.gateways[method];
-  const claim = gateway.inspectNotification(raw);
+  const claim = await gateway.inspectNotification(raw);
   if (!claim.acts) return claim.reply;
   const claimed = claim.reference === undefined ? undefined : await notifiedOrder(deps, method, claim.reference);
   const { notification, reply } = await gateway.parseNotification(raw);

@@ -32,7 +32,7 @@ function formFields(raw: RawNotification): Record<string, string> {
 
 export function alipayNotifications(options: AlipayNotificationOptions): Pick<PaymentGateway, 'inspectNotification' | 'parseNotification'> {
   return {
-    inspectNotification(raw): NotificationClaim {
+    async inspectNotification(raw): Promise<NotificationClaim> {
       const f = formFields(raw);
       if (!f.sign || !f.notify_type) throw rejected('is not a signed Alipay notification');
       if (f.notify_type !== 'trade_status_sync') return { acts: false, reply: REPLY };

@@ -31,7 +31,7 @@ function inspect(raw: RawNotification): { type: string; intent: Intent } {
 
 export function cardNotifications(options: { webhookSecret: string }): Pick<PaymentGateway, 'inspectNotification' | 'parseNotification'> {
   return {
-    inspectNotification(raw) {
+    async inspectNotification(raw) {
       const { type, intent } = inspect(raw);
       if (!ACTED_ON[type]) return { acts: false, reply: REPLY };
       const reference = intent.metadata?.order_id;

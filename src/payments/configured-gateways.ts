@@ -32,8 +32,5 @@ function unconfigured(method: PaymentMethod): PaymentGateway {
   const refuse = async (): Promise<never> => {
     throw new PermanentError('provider_rejected', `payment method ${method} is not configured on this deployment`);
   };
-  const inspectNotification = (): never => {
-    throw new PermanentError('provider_rejected', `payment method ${method} is not configured on this deployment`);
-  };
-  return { method, capture: refuse, lookup: refuse, refund: refuse, lookupRefund: refuse, inspectNotification, parseNotification: refuse };
+  return { method, capture: refuse, lookup: refuse, refund: refuse, lookupRefund: refuse, inspectNotification: refuse, parseNotification: refuse };
 }

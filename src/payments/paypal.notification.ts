@@ -72,7 +72,7 @@ function inspect(raw: RawNotification): Inspected {
 
 export function paypalNotifications(options: PaypalNotificationOptions): Pick<PaymentGateway, 'inspectNotification' | 'parseNotification'> {
   return {
-    inspectNotification(raw) {
+    async inspectNotification(raw) {
       const { type, capture } = inspect(raw);
       if (!ACTED_ON[type]) return { acts: false, reply: REPLY };
       if (typeof capture.custom_id !== 'string' || !capture.custom_id) throw rejected('names no custom_id');

@@ -44,7 +44,7 @@ function callbackOf(raw: RawNotification): Callback & { resource: WechatResource
 
 export function wechatPayNotifications(options: WechatPayNotificationOptions): Pick<PaymentGateway, 'inspectNotification' | 'parseNotification'> {
   return {
-    inspectNotification(raw) {
+    async inspectNotification(raw) {
       callbackOf(raw);
       return { acts: true };
     },

@@ -108,7 +108,7 @@ describe('Alipay notifications (alipay-sdk-nodejs-all)', () => {
 
   it('the adapter takes the trade notification off the wire: its order, amount and currency', async () => {
     const alipay = gateway(trade.form.app_id, trade.alipayPublicKeyBase64, sentAt(trade.form.notify_time));
-    expect(alipay.inspectNotification(form(trade.form))).toEqual({ acts: true, reference: '20190815155618536-564-57' });
+    await expect(alipay.inspectNotification(form(trade.form))).resolves.toEqual({ acts: true, reference: '20190815155618536-564-57' });
     expect(await alipay.parseNotification(form(trade.form))).toEqual({
       notification: { reference: '20190815155618536-564-57', status: 'captured', providerReference: '2019081522001468450512505578', amountMinor: 10, currency: 'CNY' },
       reply: { status: 200, contentType: 'text/plain', body: 'success' },
@@ -129,7 +129,7 @@ describe('Alipay notifications (alipay-sdk-nodejs-all)', () => {
 
   it('the adapter verifies the notification signed with sign_type, and does not act on a notification that is not about a trade', async () => {
     const alipay = gateway(market.form.app_id, market.alipayPublicKeyPem, sentAt(market.form.notify_time));
-    expect(alipay.inspectNotification(form(market.form))).toEqual({ acts: false, reply: { status: 200, contentType: 'text/plain', body: 'success' } });
+    await expect(alipay.inspectNotification(form(market.form))).resolves.toEqual({ acts: false, reply: { status: 200, contentType: 'text/plain', body: 'success' } });
     expect((await alipay.parseNotification(form(market.form))).notification).toEqual({ reference: '', status: 'other' });
     expect(await refusal(alipay.parseNotification(form({ ...market.form, total_price: '0.01' })))).toBe('provider_rejected');
   });
@@ -198,7 +198,7 @@ describe('WeChat Pay callback (wechatpay-go)', () => {
 
   it('the adapter accepts the callback as received, and acts on nothing in it (it is not a transaction)', async () => {
     const raw: RawNotification = { headers, body: Buffer.from(v.body) };
-    expect(gateway(sentAt).inspectNotification(raw)).toEqual({ acts: true });
+    await expect(gateway(sentAt).inspectNotification(raw)).resolves.toEqual({ acts: true });
     expect((await gateway(sentAt).parseNotification(raw)).notification).toEqual({ reference: '', status: 'other' });
   });
 
