@@ -1,10 +1,12 @@
 import net from 'node:net';
+import { crc32 } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics.js';
 import { createWebProcess } from '../../src/web-process.js';
 import { alipayTimestamp, signAlipayParams } from '../../src/payments/alipay.signing.js';
 import { createPaypalGateway } from '../../src/payments/paypal.gateway.js';
+import { rsaSign } from '../../src/payments/rsa.js';
 import { stripeSignatureHeader } from '../../src/payments/stripe.signing.js';
 import { loadSandboxCredentials, type SandboxCredentials } from '../../src/sandbox/sandbox-credentials.js';
 import { client, createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
@@ -205,6 +207,29 @@ describe('PayPal webhooks: verified by PayPal over the exact bytes received, and
       webhook_event: JSON.parse(raw),
     });
     expect(verify!.headers.authorization).toBe('Bearer A21AAF');
+  });
+
+  it('the sandbox PayPal, like PayPal, verifies the event bytes as sent: our own route and it agree', async () => {
+    const { paypal: pp } = creds;
+    const signed = (body: string): Array<[string, string]> => {
+      const id = `tx-${Math.random().toString(36).slice(2)}`;
+      const time = new Date().toISOString();
+      return transmission().map(([k, v]): [string, string] => {
+        if (k === 'PAYPAL-TRANSMISSION-ID') return [k, id];
+        if (k === 'PAYPAL-TRANSMISSION-TIME') return [k, time];
+        if (k === 'PAYPAL-TRANSMISSION-SIG') return [k, rsaSign(`${id}|${time}|${pp.webhookId}|${crc32(body)}`, pp.webhookPrivateKey)];
+        return [k, v];
+      });
+    };
+    const raw = event(paypalOrder.id, '39.98');
+    const atSandbox = (body: string, headers: Array<[string, string]>) =>
+      rawRequest(sys.base, { method: 'POST', path: '/v1/payments/notify/paypal', headers, body });
+    const ok = await atSandbox(raw, signed(raw));
+    expect(ok.status, ok.body).toBe(200);
+    // The same event compacted is the same JSON but not the bytes that were signed.
+    const compact = JSON.stringify(JSON.parse(raw));
+    const moved = await atSandbox(compact, signed(raw));
+    expect(moved.status, moved.body).toBe(400);
   });
 
   it('refuses what PayPal does not verify, and changes nothing', async () => {

@@ -4,6 +4,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import type { Logger } from '../../logger.js';
 import { parseDecimal } from '../../payments/decimal-amount.js';
 import { parseJson } from '../../payments/provider-http.js';
+import { rawJsonMembers } from '../../payments/raw-json.js';
 import { rsaVerify } from '../../payments/rsa.js';
 import type { SandboxCredentials } from '../sandbox-credentials.js';
 import { applyPatch } from './paypal-patch.js';
@@ -191,8 +192,12 @@ export function paypalSandbox(deps: { ledger: SandboxLedger; credentials: Sandbo
   });
 
   router.post('/v1/notifications/verify-webhook-signature', (req, res) => {
-    const b = parseJson<Record<string, unknown>>(bodyText(req)) ?? {};
-    const message = `${b.transmission_id}|${b.transmission_time}|${b.webhook_id}|${crc32(JSON.stringify(b.webhook_event ?? null))}`;
+    const text = bodyText(req);
+    const b = parseJson<Record<string, unknown>>(text) ?? {};
+    // As PayPal does: the CRC is over the event's text as the caller sent it, so a caller that parsed and
+    // serialised the event again (other whitespace, key order or escapes) fails, as it would at PayPal.
+    const event = rawJsonMembers(text)?.get('webhook_event') ?? 'null';
+    const message = `${b.transmission_id}|${b.transmission_time}|${b.webhook_id}|${crc32(event)}`;
     const ok = b.webhook_id === c.webhookId && b.auth_algo === 'SHA256withRSA' && typeof b.transmission_sig === 'string' && rsaVerify(message, b.transmission_sig, c.webhookPublicKey);
     res.json({ verification_status: ok ? 'SUCCESS' : 'FAILURE' });
   });
