@@ -17,16 +17,22 @@ function instrument<T extends object>(method: string, gateway: T, count: Outcome
   const wrapped: Record<string, unknown> = { ...(gateway as Record<string, unknown>) };
   for (const [call, fn] of Object.entries(gateway)) {
     if (typeof fn !== 'function') continue;
-    wrapped[call] = async (...args: unknown[]) => {
-      try {
-        const result: unknown = await fn.apply(gateway, args);
-        const status = (result as { status?: unknown } | null)?.status;
-        count({ method, call, outcome: typeof status === 'string' ? status : 'ok' });
-        return result;
-      } catch (error) {
-        count({ method, call, outcome: error instanceof DomainError ? error.code : 'error' });
-        throw error;
-      }
+    // Only calls that answer with a promise go to the provider; a synchronous helper (a merchant account, a
+    // reference) passes through untouched and uncounted.
+    wrapped[call] = (...args: unknown[]) => {
+      const answer: unknown = fn.apply(gateway, args);
+      if (!(answer instanceof Promise)) return answer;
+      return answer.then(
+        (result: unknown) => {
+          const status = (result as { status?: unknown } | null)?.status;
+          count({ method, call, outcome: typeof status === 'string' ? status : 'ok' });
+          return result;
+        },
+        (error: unknown) => {
+          count({ method, call, outcome: error instanceof DomainError ? error.code : 'error' });
+          throw error;
+        },
+      );
     };
   }
   return wrapped as T;
