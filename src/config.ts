@@ -44,7 +44,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long a crashed worker's job stays locked before BullMQ hands it to another worker. */
   JOB_LOCK_MS: positiveInt.default(30_000),
-  /** How often the repair sweep runs, and how old a non-final order must be before it is repaired. */
+  /** How often the reconciler runs, and how old work left without a job must be before it is restarted. */
   SWEEP_EVERY_MS: positiveInt.default(30_000),
   SWEEP_STALE_AFTER_MS: positiveInt.default(60_000),
   /** Base delay of the exponential retry backoff of every queue (tests shrink it). */

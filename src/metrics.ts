@@ -35,8 +35,14 @@ export function createMetrics() {
     }),
     repairs: new Counter({
       name: 'orderworks_repairs_total',
-      help: 'Work the repair sweep put back on track, by kind',
+      help: 'Work the reconciler restarted because its job was lost, failed or finished, by kind',
       labelNames: ['kind'] as const,
+      registers,
+    }),
+    followUps: new Counter({
+      name: 'orderworks_follow_ups_total',
+      help: 'Follow-up work started after a commit, by work and outcome: queued, or failed (the reconciler starts it later)',
+      labelNames: ['work', 'outcome'] as const,
       registers,
     }),
     orderEvents: new Counter({

@@ -65,7 +65,7 @@ export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 
       metrics.webhookDeliveries.inc({ outcome: a.outcome });
     },
   };
-  const jobs = createPublishers(queues, config, webhooks, logger);
+  const jobs = createPublishers(queues, config, webhooks, logger, metrics);
   const outbox = createEventOutbox(db, (orderId) => void jobs.webhooks.deliver(orderId), (type) => metrics.orderEvents.inc({ type }));
   const stores = {
     shops: createShopRepository(db),

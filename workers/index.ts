@@ -12,12 +12,13 @@ import { maintenanceProcessor } from './maintenance.worker.js';
 import { orderPlacementProcessor } from './order-placement.worker.js';
 import { paymentCaptureProcessor } from './payment-capture.worker.js';
 import { paymentRefundProcessor } from './payment-refund.worker.js';
-import { paymentCaptureJob } from '../jobs/payment-capture.job.js';
 import { TRACKING_SCHEDULER_ID, trackingPollJob } from '../jobs/tracking-poll.job.js';
 import { scheduleEvery } from './job-schedulers.js';
 import { trackingPollProcessor } from './tracking-poll.worker.js';
 import { loadCarrierClients } from '../src/carriers/configured-carriers.js';
 import { createRedisRateLimiter } from '../src/queue/rate-limiter.js';
+import { createReconcileRepository } from '../src/db/reconcile.repository.js';
+import { createReconcilerCursors } from '../src/queue/reconciler-cursors.js';
 
 /** How long a clean stop waits for active jobs before handing them back to the queue. */
 const CLOSE_TIMEOUT_MS = 10_000;
@@ -53,8 +54,9 @@ export async function createWorkerProcess(infra: Infrastructure) {
       logger,
     }),
     maintenance: maintenanceProcessor({
-      orders, inspect: jobs.orders, payment, webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
-      staleAfterMs: config.sweepStaleAfterMs, holdExpiresMs: config.holdExpiresMs, logger,
+      reconciler: { ...jobs.reconciler, candidates: createReconcileRepository(db), cursors: createReconcilerCursors(redis, config.queuePrefix) },
+      options: { staleAfterMs: config.sweepStaleAfterMs, holdExpiresMs: config.holdExpiresMs },
+      logger,
     }),
   };
 
@@ -63,9 +65,8 @@ export async function createWorkerProcess(infra: Infrastructure) {
     if (job.processedOn && job.finishedOn) metrics.jobDuration.observe({ queue, outcome }, (job.finishedOn - job.processedOn) / 1000);
   };
   const countRepairs = (result: unknown) => {
-    for (const [kind, n] of Object.entries((result ?? {}) as Record<string, unknown>)) {
-      if (typeof n === 'number' && n > 0) metrics.repairs.inc({ kind }, n);
-    }
+    const restarted = (result as { restarted?: Record<string, number> } | undefined)?.restarted ?? {};
+    for (const [kind, n] of Object.entries(restarted)) if (n > 0) metrics.repairs.inc({ kind }, n);
   };
 
   const workers = processorsFor(config.workerQueues, processors).map(([name, processor]) => {
@@ -75,7 +76,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
       concurrency: config.workerConcurrency[name],
       lockDuration: config.jobLockMs,
       stalledInterval: Math.min(config.jobLockMs, 30_000),
-      // A job whose worker died is handed back this many times before it fails; the sweep covers the rest.
+      // A job whose worker died is handed back this many times before it fails; the reconciler covers the rest.
       maxStalledCount: 3,
       autorun: false,
       settings: { backoffStrategy },
@@ -91,12 +92,6 @@ export async function createWorkerProcess(infra: Infrastructure) {
       observe(name, job, final ? 'failed' : 'retried');
       if (!final) return;
       logger.error({ queue: name, jobId: job.id, err: err.message }, 'job failed for good');
-      // A capture out of attempts gives up on the payment (asking the provider first). If this process dies
-      // before it can enqueue that, the repair sweep does it.
-      const data = paymentCaptureJob.payload.safeParse(job.data);
-      if (name === 'payment-capture' && data.success && data.data.kind === 'capture') {
-        jobs.payments.abandon(data.data.orderId, 'payment_retries_exhausted').catch((e) => logger.warn({ err: e }, 'could not enqueue abandon'));
-      }
     });
     return worker;
   });

@@ -1,5 +1,5 @@
 import { paymentCaptureJob } from '../jobs/payment-capture.job.js';
-import { abandonPayment, capturePayment, type PaymentDeps } from '../src/domain/payment.service.js';
+import { abandonPayment, capturePayment, giveUpCapture, type PaymentDeps } from '../src/domain/payment.service.js';
 import type { Logger } from '../src/logger.js';
 import { runner } from './job-runner.js';
 
@@ -13,5 +13,8 @@ export function paymentCaptureProcessor(deps: PaymentDeps & { logger: Logger }) 
       return result;
     },
     deps.logger,
+    // A capture out of attempts gives up on the payment itself; an abandon job out of attempts is retried by
+    // the reconciler, which finds the order still placed with its capture failed.
+    { onGivenUp: (job) => (job.kind === 'capture' ? giveUpCapture(deps, job.orderId) : Promise.resolve()) },
   );
 }

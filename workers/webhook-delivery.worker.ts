@@ -4,8 +4,9 @@ import type { Logger } from '../src/logger.js';
 import { runner } from './job-runner.js';
 
 /**
- * `webhook-delivery`: an order's pending events, in order, or one redelivery. Retries (5xx, timeouts, the
- * order's lock held by another job) follow the job's exponential backoff; no custom backoff strategy needed.
+ * `webhook-delivery`: an order's pending events, in order, or one redelivery. Failures (5xx, timeouts) are
+ * retried under the job's backoff; waiting for another run of the order, or yielding after a long run, puts the
+ * job back without using an attempt (the runner's Postponed).
  */
 export function webhookDeliveryProcessor(deps: WebhookDeliveryDeps & { logger: Logger }) {
   return runner(

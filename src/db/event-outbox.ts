@@ -5,7 +5,7 @@ import type { OrderEventType } from '../domain/order-lifecycle.js';
 /**
  * The transactional outbox as the repositories use it: an event is written in the same transaction as the
  * state change it reports, and once that transaction commits, `notify` starts its delivery. A notify that
- * is lost (the process dies right after the commit) is made good by the repair sweep.
+ * is lost (the process dies right after the commit) is made good by the reconciler.
  */
 /** `hasWebhook: false`: the caller already knows the shop takes no webhooks; the event is only counted. */
 export type OutboxEvent = { orderId: string; shopId: string; type: OrderEventType; hasWebhook?: boolean };
@@ -40,7 +40,7 @@ export function createEventOutbox(
 /**
  * Records an event in the outbox, inside the caller's transaction: the event exists if and only if the state
  * change it reports committed. After the commit, the caller enqueues delivery (`webhookJobs(...).deliver`); if
- * that enqueue is lost, the event stays `pending` for a repair sweep to find (`repairWebhookDeliveries`).
+ * that enqueue is lost, the event stays `pending` for the reconciler to find.
  *
  * Call it while holding the order's row lock (`SELECT ... FOR UPDATE`), as every state change does: `seq`
  * is taken at insert, so two unserialised transactions of one order could commit their events out of order.

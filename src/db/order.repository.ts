@@ -90,14 +90,6 @@ export function createOrderRepository(db: Database, outbox: EventOutbox): OrderS
 
     place: batchedPlacement(db, outbox),
 
-    async findStale(statuses, before, limit) {
-      const rows = await db.rows<{ id: string; status: OrderStatus; payment_method: PaymentMethod }>(
-        `SELECT id, status, payment_method FROM orders
-          WHERE status = ANY($1::text[]) AND updated_at < $2 ORDER BY updated_at LIMIT $3`,
-        [statuses, before, limit],
-      );
-      return rows.map((r) => ({ id: r.id, status: r.status, paymentMethod: r.payment_method }));
-    },
   };
 }
 

@@ -229,16 +229,5 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
         return { refundId };
       }),
 
-    async findStalePayments(before, limit) {
-      const placed = await db.rows<{ id: string; placed_at: Date }>(
-        `SELECT id, coalesce(placed_at, updated_at) AS placed_at FROM orders WHERE status = ANY($3::text[]) AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
-        [before, limit, ORDER.statesNeeding('capture')],
-      );
-      const refunds = await db.rows<{ id: string }>(
-        `SELECT id FROM refunds WHERE status = ANY($3::text[]) AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
-        [before, limit, REFUND.statesNeeding('refund')],
-      );
-      return { placed: placed.map((r) => ({ orderId: r.id, placedAt: r.placed_at })), pendingRefunds: refunds.map((r) => r.id) };
-    },
   };
 }

@@ -110,14 +110,6 @@ export function createWebhookRepository(db: Database): WebhookStore {
       return row?.seq ?? null;
     },
 
-    async stalledOrders(before, limit) {
-      const rows = await db.rows<{ order_id: string }>(
-        `SELECT DISTINCT order_id FROM order_events WHERE state = 'pending' AND created_at < $1 LIMIT $2`,
-        [before, limit],
-      );
-      return rows.map((r) => r.order_id);
-    },
-
     async listDeliveries(shopId, q) {
       const rows = await db.rows<DeliveryRow>(
         `SELECT d.id, d.event_id, e.type AS event_type, e.order_id, d.url, d.attempt, d.status_code, d.error, d.duration_ms,

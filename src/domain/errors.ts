@@ -63,3 +63,14 @@ export class TransientError extends DomainError {
 
 export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
 export const conflict = (message: string) => new DomainError('conflict', message);
+
+/**
+ * Not a failure: the work has to wait (a lock another run holds, a deliberate yield). The job runner puts the
+ * job back for `delayMs` without using up one of its attempts, so the attempt budget counts failures only.
+ */
+export class Postponed extends Error {
+  constructor(message: string, readonly delayMs: number) {
+    super(message);
+    this.name = 'Postponed';
+  }
+}

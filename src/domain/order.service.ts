@@ -3,18 +3,17 @@ import { fingerprint, newOrderId } from './ids.js';
 import type { Order, OrderStatus } from './order.js';
 import type { OrderInput } from './order-input.js';
 import { priceOrder } from './pricing.js';
-import type { JobInspector, JobPublisher, ListQuery, OrderStore, PlacementOutcome } from './ports.js';
+import type { JobPublisher, ListQuery, OrderStore, PlacementOutcome } from './ports.js';
 import type { PaymentJobs } from './payment-ports.js';
 
 export interface OrderDeps {
   orders: OrderStore;
   jobs: JobPublisher;
-  onEnqueueFailed?: (orderId: string, error: unknown) => void;
 }
 
 /**
  * Accepts an order. The order is durable in Postgres before this returns; the placement job is only a
- * nudge: if Redis loses it, the repair sweep enqueues it again (see README, "Durability").
+ * nudge: if Redis loses it, the reconciler enqueues it again (see README, "Durability").
  */
 export async function submitOrder(
   deps: OrderDeps,
@@ -27,13 +26,8 @@ export async function submitOrder(
   if (stored.requestHash !== requestHash) {
     throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
   }
-  if (stored.status === 'received') {
-    try {
-      await deps.jobs.placeOrder(stored.id);
-    } catch (error) {
-      deps.onEnqueueFailed?.(stored.id, error);
-    }
-  }
+  // Never throws: a placement Redis did not take is started later by the reconciler.
+  if (stored.status === 'received') await deps.jobs.placeOrder(stored.id);
   return { id: stored.id, status: stored.status, created: stored.created, createdAt: stored.createdAt };
 }
 
@@ -78,24 +72,4 @@ export async function placeOrder(deps: { orders: OrderStore; payments: Pick<Paym
   const result = await deps.orders.place(orderId, priceOrder);
   if (result.outcome === 'placed' || (result.outcome === 'skipped' && result.status === 'placed')) await deps.payments.capture(orderId);
   return result;
-}
-
-/**
- * The repair sweep for the intake: a `received` order whose job is gone (Redis restarted without
- * persistence, an operator removed it) or failed for good (the database was down through every retry) is
- * put back on the queue.
- */
-export async function repairReceivedOrders(
-  deps: { orders: OrderStore; inspect: JobInspector },
-  staleAfterMs: number,
-  now = Date.now(),
-): Promise<{ requeued: number }> {
-  const stale = await deps.orders.findStale(['received'], new Date(now - staleAfterMs), 500);
-  let requeued = 0;
-  for (const { id } of stale) {
-    if ((await deps.inspect.placementState(id)) === 'pending') continue;
-    await deps.inspect.requeuePlacement(id);
-    requeued++;
-  }
-  return { requeued };
 }

@@ -56,15 +56,11 @@ export interface PaymentStore {
   completeRefund(refundId: string, outcome: Exclude<RefundOutcome, { status: 'pending' }>): Promise<void>;
   /** Cancels before shipment: releases stock, and returns the id of the refund of what was captured, if any. */
   cancel(shopId: string, orderId: string): Promise<{ refundId: string | null }>;
-  /** `placed` orders untouched since `before`, and refunds still pending since `before`. */
-  findStalePayments(before: Date, limit: number): Promise<{ placed: { orderId: string; placedAt: Date }[]; pendingRefunds: string[] }>;
 }
 
+/** Payment work started after a commit; never rejects (false: not queued, the reconciler will start it). */
 export interface PaymentJobs {
-  capture(orderId: string): Promise<void>;
-  abandon(orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted'): Promise<void>;
-  refund(refundId: string): Promise<void>;
-  /** Whether the order's capture job is waiting, delayed or running; failed for good; or not there. */
-  captureState(orderId: string): Promise<'in_flight' | 'failed' | 'none'>;
-  refundInFlight(refundId: string): Promise<boolean>;
+  capture(orderId: string): Promise<boolean>;
+  abandon(orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted'): Promise<boolean>;
+  refund(refundId: string): Promise<boolean>;
 }

@@ -62,6 +62,20 @@ export async function abandonPayment(deps: PaymentDeps, orderId: string, reason:
 /** Why a capture or an abandon did nothing: a duplicate, or a retry of a payment already settled or given up. */
 const NOT_WAITING = 'the order no longer waits for a payment (paid, failed, cancelled or not placed): nothing to charge; a new payment needs a new order';
 
+/**
+ * A capture that failed for good or used up its attempts gives up on the payment from inside its own job:
+ * the provider is asked first (abandonPayment), so the order ends `payment_failed` only if nothing was
+ * charged. If the provider cannot answer now, an `abandon` job takes over with attempts of its own.
+ */
+export async function giveUpCapture(deps: PaymentDeps, orderId: string) {
+  try {
+    return await abandonPayment(deps, orderId, 'payment_retries_exhausted');
+  } catch {
+    await deps.jobs.abandon(orderId, 'payment_retries_exhausted');
+    return { outcome: 'abandon_queued' as const };
+  }
+}
+
 /** Settles a capture however it arrived (the capture answer, a lookup, a provider notification). */
 export async function settle(deps: PaymentDeps, orderId: string, capture: { providerReference: string; amountMinor: number }) {
   const outcome = await deps.payments.settleCapture(orderId, { status: 'captured', ...capture });
@@ -139,36 +153,4 @@ async function notifiedOrder(deps: PaymentDeps, method: PaymentMethod, reference
   if (!ctx) throw rejected('it names no order of ours');
   if (ctx.method !== method) throw rejected(`the order it names is not paid with ${method}`);
   return ctx;
-}
-
-/**
- * The payment half of the repair sweep. For each `placed` order left alone for a while: a capture job still
- * waiting or running is left to finish; one that failed for good abandons the payment
- * (`payment_retries_exhausted`); a hold older than `holdExpiresMs` with no capture in flight is abandoned
- * (`payment_timeout`); otherwise the lost capture job is enqueued again. Pending refunds whose job vanished
- * are enqueued again.
- */
-export async function repairPayments(deps: PaymentDeps, opts: { staleAfterMs: number; holdExpiresMs: number }, now = Date.now()) {
-  const { placed, pendingRefunds } = await deps.payments.findStalePayments(new Date(now - opts.staleAfterMs), 500);
-  const done = { abandoned: 0, recaptured: 0, refunds: 0 };
-  for (const { orderId, placedAt } of placed) {
-    const state = await deps.jobs.captureState(orderId);
-    if (state === 'in_flight') continue;
-    if (state === 'failed') {
-      await deps.jobs.abandon(orderId, 'payment_retries_exhausted');
-      done.abandoned++;
-    } else if (now - placedAt.getTime() >= opts.holdExpiresMs) {
-      await deps.jobs.abandon(orderId, 'payment_timeout');
-      done.abandoned++;
-    } else {
-      await deps.jobs.capture(orderId);
-      done.recaptured++;
-    }
-  }
-  for (const refundId of pendingRefunds) {
-    if (await deps.jobs.refundInFlight(refundId)) continue;
-    await deps.jobs.refund(refundId);
-    done.refunds++;
-  }
-  return done;
 }

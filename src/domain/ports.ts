@@ -1,4 +1,4 @@
-import type { Order, OrderStatus, RejectionReason, PaymentMethod } from './order.js';
+import type { Order, OrderStatus, RejectionReason } from './order.js';
 import type { CatalogEntry, PricingResult } from './pricing.js';
 import type { OrderInput, ProductInput } from './order-input.js';
 
@@ -69,19 +69,12 @@ export interface OrderStore {
    * nothing, and mark it `placed`; or mark it `rejected` with the pricing's or the stock's reason.
    */
   place(orderId: string, price: (lines: { sku: string; quantity: number }[], catalog: Map<string, CatalogEntry>, currency: string) => PricingResult): Promise<PlacementOutcome>;
-  /** Orders in `statuses` not updated since `before`: candidates for the repair sweep. */
-  findStale(statuses: OrderStatus[], before: Date, limit: number): Promise<{ id: string; status: OrderStatus; paymentMethod: PaymentMethod }[]>;
 }
 
-/** Starts background work. Implementations make each call idempotent per business key. */
+/**
+ * Starts background work after the commit that made it necessary. Implementations make each call idempotent
+ * per business key, and never reject: a start Redis refused resolves to false, and the reconciler makes it good.
+ */
 export interface JobPublisher {
-  placeOrder(orderId: string): Promise<void>;
-}
-
-/** What a job publisher says about the job behind an order, for the repair sweep. */
-export type JobState = 'missing' | 'pending' | 'failed' | 'done';
-export interface JobInspector {
-  placementState(orderId: string): Promise<JobState>;
-  /** Puts the placement job back on the queue whatever is left of the old one (retries a failed one). */
-  requeuePlacement(orderId: string): Promise<void>;
+  placeOrder(orderId: string): Promise<boolean>;
 }

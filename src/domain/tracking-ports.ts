@@ -53,7 +53,8 @@ export interface ShipmentStore {
 }
 
 export interface TrackingJobs {
-  poll(carrier: CarrierCode, shipmentIds: string[]): Promise<void>;
+  /** Never rejects: false when the poll was not queued (the shipment's claim runs out and a later tick polls it). */
+  poll(carrier: CarrierCode, shipmentIds: string[]): Promise<boolean>;
 }
 
 /** A limit on calls per carrier shared by every process: how long to wait before the next call, 0 = go. */

@@ -64,8 +64,6 @@ export function createApp(deps: AppDeps): Express {
   const admin = requireAdmin(deps.config.admin.user, deps.config.admin.password, throttle);
   const shop = [requireShop(deps.shops), rateLimitPerShop(deps.config.shopRateLimitPerSecond)];
   const body = jsonBody(deps.config.bodyLimitBytes);
-  const onEnqueueFailed = (orderId: string, err: unknown) =>
-    deps.logger.warn({ err, orderId }, 'enqueue failed; the order is stored and the repair sweep will enqueue it');
 
   app.use(healthRouter(deps.readiness));
   if (deps.metricsRouter) {
@@ -77,7 +75,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/admin', admin, body, adminRouter(deps.shops, deps.allowPrivateWebhooks));
   app.use('/v1/admin', admin, adminOrdersRouter(deps.orderLookup));
   app.use('/v1/products', shop, body, productsRouter(deps.products));
-  app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs, onEnqueueFailed }));
+  app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs }));
   app.use('/v1/orders', shop, body, orderPaymentsRouter({ ...deps.payment, orders: deps.orders }));
   app.use('/v1/orders', shop, body, shipmentsRouter(deps.tracking));
   app.use('/v1/payments', notifyRouter(deps.payment, deps.config.notify));

@@ -5,7 +5,7 @@ import { withTimeout } from '../timeout.js';
 
 /**
  * How long an enqueue may wait for Redis. Past it the caller moves on: the order is already durable in
- * Postgres and the repair sweep enqueues it later; an add that lands late is harmless (same job id).
+ * Postgres and the reconciler enqueues it later; an add that lands late is harmless (same job id).
  */
 const ENQUEUE_TIMEOUT_MS = 2_000;
 

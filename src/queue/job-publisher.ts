@@ -4,8 +4,10 @@ import type { JobDefinition } from '../../jobs/job-definition.js';
 import { orderPlacementJob } from '../../jobs/order-placement.job.js';
 import { paymentCaptureJob } from '../../jobs/payment-capture.job.js';
 import { paymentRefundJob } from '../../jobs/payment-refund.job.js';
-import type { JobInspector, JobPublisher, JobState } from '../domain/ports.js';
+import { webhookDeliveryJob } from '../../jobs/webhook-delivery.job.js';
+import type { JobPublisher } from '../domain/ports.js';
 import type { PaymentJobs } from '../domain/payment-ports.js';
+import type { ReconcilerDeps, JobState, Restart, Stream } from '../domain/reconciler.js';
 import type { TrackingJobs } from '../domain/tracking-ports.js';
 import { trackingPollJob } from '../../jobs/tracking-poll.job.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
@@ -13,16 +15,8 @@ import { webhookJobs, type WebhookJobs } from './webhook-publisher.js';
 import type { Queues } from './queues.js';
 import { enqueue } from './enqueue.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { CarrierCode } from '../domain/carrier.js';
-
-async function stateOf(queue: Queue, jobId: string): Promise<JobState> {
-  const job = await queue.getJob(jobId);
-  if (!job) return 'missing';
-  const state = await job.getState();
-  if (state === 'failed') return 'failed';
-  if (state === 'completed' || state === 'unknown') return 'done';
-  return 'pending';
-}
 
 /**
  * Puts a job back whatever is left of the old one: a failed job is retried in place; a finished one is
@@ -37,62 +31,97 @@ async function requeue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>,
 }
 
 export interface Publishers {
-  orders: JobPublisher & JobInspector;
+  orders: JobPublisher;
   payments: PaymentJobs;
   tracking: TrackingJobs;
   webhooks: WebhookJobs;
+  /** What the reconciler asks of the queues: its candidates' job states, a page at a time, and restarts. */
+  reconciler: Pick<ReconcilerDeps, 'jobStates' | 'restart'>;
 }
 
 /**
- * Work that follows a committed state change (a capture after placement, a refund, a first poll, a webhook
- * delivery) is a nudge: Postgres already holds what must happen, and the repair sweep starts it if the
- * enqueue fails. So a failed nudge is logged, never thrown into the request or job that made the change.
+ * Follow-up work starts one way. It follows a committed state change (a placement after the intake, a
+ * capture after placement, a refund, a first poll, a webhook delivery), so Postgres already holds what must
+ * happen: a start that Redis refuses is logged and counted, never thrown into the request or job that made
+ * the change, and the reconciler starts that work later. Each start resolves to whether the job was queued.
  */
-const nudging =
-  (logger: Logger | undefined) =>
-  <A extends unknown[]>(what: string, fn: (...args: A) => Promise<unknown>) =>
-  async (...args: A): Promise<void> => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      logger?.warn({ err, what, args }, 'enqueue failed; the repair sweep will start this work');
-    }
-  };
+function followUps(logger: Logger | undefined, metrics: Pick<Metrics, 'followUps'> | undefined) {
+  return <A extends unknown[]>(work: string, fn: (...args: A) => Promise<unknown>) =>
+    async (...args: A): Promise<boolean> => {
+      try {
+        await fn(...args);
+        metrics?.followUps.inc({ work, outcome: 'queued' });
+        return true;
+      } catch (err) {
+        metrics?.followUps.inc({ work, outcome: 'failed' });
+        logger?.warn({ err, work, args }, 'could not queue follow-up work; the reconciler will start it');
+        return false;
+      }
+    };
+}
+
+/** BullMQ's job states as the reconciler reads them: waiting, delayed or running work is under way. */
+const asJobState = (state: string): JobState =>
+  state === 'unknown' ? 'missing' : state === 'failed' ? 'failed' : state === 'completed' ? 'done' : 'pending';
 
 export function createPublishers(
   queues: Queues,
   base: { retryBaseDelayMs: number; paymentRetryBaseMs: number; webhookRetryBaseMs: number },
   events: Pick<WebhookStore, 'latestPendingSeq'>,
   logger?: Logger,
+  metrics?: Pick<Metrics, 'followUps'>,
 ): Publishers {
-  const nudge = nudging(logger);
+  const start = followUps(logger, metrics);
   const webhooks = webhookJobs(queues['webhook-delivery'], base.webhookRetryBaseMs, events);
   const placement = queues['order-placement'];
   const capture = queues['payment-capture'];
   const refund = queues['payment-refund'];
+  const delivery = queues['webhook-delivery'];
   const pay = base.paymentRetryBaseMs;
+
+  const payments: PaymentJobs = {
+    capture: start('capture', (orderId: string) => requeue(capture, paymentCaptureJob, { kind: 'capture', orderId }, pay)),
+    abandon: start('abandon', (orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted') =>
+      requeue(capture, paymentCaptureJob, { kind: 'abandon', orderId, reason }, pay)),
+    refund: start('refund', (refundId: string) => requeue(refund, paymentRefundJob, { refundId }, pay)),
+  };
+  const replace = {
+    place: start('place', (orderId: string) => requeue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
+    deliver: start('deliver', (orderId: string, seq: number) => requeue(delivery, webhookDeliveryJob, { kind: 'deliver', orderId, seq }, base.webhookRetryBaseMs)),
+  };
+  const jobOf: Record<Stream, { queue: Queue; id(c: { id: string; seq?: number }): string }> = {
+    placement: { queue: placement, id: (c) => orderPlacementJob.jobId({ v: 1, orderId: c.id }) },
+    capture: { queue: capture, id: (c) => paymentCaptureJob.jobId({ v: 1, kind: 'capture', orderId: c.id }) },
+    refund: { queue: refund, id: (c) => paymentRefundJob.jobId({ v: 1, refundId: c.id }) },
+    delivery: { queue: delivery, id: (c) => webhookDeliveryJob.jobId({ v: 1, kind: 'deliver', orderId: c.id, seq: c.seq ?? 0 }) },
+  };
+
   return {
     orders: {
-      placeOrder: async (orderId) => void (await enqueue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
-      placementState: (orderId) => stateOf(placement, orderPlacementJob.jobId({ v: 1, orderId })),
-      requeuePlacement: (orderId) => requeue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs),
+      placeOrder: start('place', (orderId: string) => enqueue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
     },
-    payments: {
-      capture: nudge('capture', (orderId: string) => requeue(capture, paymentCaptureJob, { kind: 'capture', orderId }, pay)),
-      abandon: nudge('abandon', (orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted') =>
-        requeue(capture, paymentCaptureJob, { kind: 'abandon', orderId, reason }, pay)),
-      refund: nudge('refund', (refundId: string) => requeue(refund, paymentRefundJob, { refundId }, pay)),
-      async captureState(orderId) {
-        const state = await stateOf(capture, paymentCaptureJob.jobId({ v: 1, kind: 'capture', orderId }));
-        return state === 'pending' ? 'in_flight' : state === 'failed' ? 'failed' : 'none';
-      },
-      refundInFlight: async (refundId) => (await stateOf(refund, paymentRefundJob.jobId({ v: 1, refundId }))) === 'pending',
-    },
-    webhooks: { ...webhooks, deliver: nudge('webhook delivery', webhooks.deliver) },
+    payments,
+    webhooks: { ...webhooks, deliver: start('deliver', webhooks.deliver) },
     tracking: {
-      // A lost poll is not repaired by the sweep but by the next tick once the shipment's claim runs out.
-      poll: nudge('tracking poll', (carrier: CarrierCode, shipmentIds: string[]) =>
+      // A lost poll is not restarted by the reconciler but by the next tick once the shipment's claim runs out.
+      poll: start('poll', (carrier: CarrierCode, shipmentIds: string[]) =>
         enqueue(queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds }, base.retryBaseDelayMs)),
+    },
+    reconciler: {
+      // One script call per job, all sent at once on one connection: a page costs about one round trip.
+      async jobStates(stream, candidates) {
+        const { queue, id } = jobOf[stream];
+        return (await Promise.all(candidates.map((c) => queue.getJobState(id(c))))).map(asJobState);
+      },
+      restart(r: Restart) {
+        switch (r.work) {
+          case 'place': return replace.place(r.orderId);
+          case 'capture': return payments.capture(r.orderId);
+          case 'abandon': return payments.abandon(r.orderId, r.reason);
+          case 'refund': return payments.refund(r.refundId);
+          case 'deliver': return replace.deliver(r.orderId, r.seq);
+        }
+      },
     },
   };
 }

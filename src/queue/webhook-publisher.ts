@@ -8,8 +8,9 @@ export interface WebhookJobs {
   /**
    * Enqueues delivery of the order's pending events; call it after the transaction that recorded an event
    * commits. Nothing pending: nothing enqueued. A job for the same latest event already queued: a no-op.
+   * As the publishers hand it out, it never rejects and says whether it queued (see job-publisher.ts).
    */
-  deliver(orderId: string): Promise<void>;
+  deliver(orderId: string): Promise<unknown>;
   /** One more attempt of one event, whatever its state (a shop's redelivery). */
   redeliver(orderId: string, eventId: string): Promise<void>;
 }

@@ -1,9 +1,16 @@
-import { DomainError, TransientError } from '../domain/errors.js';
+import { DomainError, Postponed, TransientError } from '../domain/errors.js';
 import type { OutboxEvent, SendResult, WebhookSender, WebhookStore } from './webhook-ports.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 import { RETRY_HORIZON_MS } from '../../jobs/webhook-delivery.job.js';
 
 const MAX_RUN_MS = 2 * 60_000;
+/**
+ * How long a job waits when another run holds the order's lease. That run sends whatever is pending when it
+ * reads next, so this job mostly finds nothing left; it only has to come back after the run has ended.
+ */
+export const LEASE_WAIT_MS = 5_000;
+/** A run that yielded goes back to the end of the queue, and runs again as soon as a worker is free. */
+const YIELD_MS = 0;
 
 export interface WebhookDeliveryDeps {
   store: WebhookStore;
@@ -23,7 +30,8 @@ export interface DeliveryRun {
 
 /**
  * The `webhook-delivery` job: sends an order's pending events, oldest first, one at a time, under the
- * order's lock (so two jobs of one order never interleave and events arrive in order).
+ * order's lock (so two jobs of one order never interleave and events arrive in order). A job that finds the
+ * lock taken waits (`Postponed`): waiting is not a failed attempt.
  *
  * - no webhookUrl (now): the event is `skipped`, never sent later even if the shop adds a URL;
  * - 2xx: `delivered`, on to the next event;
@@ -36,7 +44,7 @@ export interface DeliveryRun {
  */
 export async function deliverOrderEvents(deps: WebhookDeliveryDeps, orderId: string): Promise<DeliveryRun> {
   const locked = await deps.store.withOrderLock(orderId, () => drain(deps, orderId));
-  if (!locked.acquired) throw new TransientError('conflict', 'another delivery of this order is running; retrying later');
+  if (!locked.acquired) throw new Postponed('another delivery of this order is running', LEASE_WAIT_MS);
   return locked.value;
 }
 
@@ -54,23 +62,8 @@ export async function redeliverEvent(deps: WebhookDeliveryDeps, orderId: string,
     const r = await attempt(deps, event, event.webhookUrl, { retrying: false });
     return { delivered: r.kind === 'delivered' ? 1 : 0, failed: r.kind === 'delivered' ? 0 : 1, skipped: 0 };
   });
-  if (!locked.acquired) throw new TransientError('conflict', 'another delivery of this order is running; retrying later');
+  if (!locked.acquired) throw new Postponed('another delivery of this order is running', LEASE_WAIT_MS);
   return locked.value;
-}
-
-/**
- * The webhook half of a repair sweep: orders whose events are still pending a while after they were recorded
- * get a delivery job. The job id comes from the order's latest pending event, so an order whose job is still
- * waiting or retrying is not enqueued twice.
- */
-export async function repairWebhookDeliveries(
-  deps: { store: Pick<WebhookStore, 'stalledOrders'>; jobs: { deliver(orderId: string): Promise<void> } },
-  opts: { staleAfterMs: number; limit?: number },
-  now = Date.now(),
-): Promise<{ enqueued: number }> {
-  const orders = await deps.store.stalledOrders(new Date(now - opts.staleAfterMs), opts.limit ?? 500);
-  for (const orderId of orders) await deps.jobs.deliver(orderId);
-  return { enqueued: orders.length };
 }
 
 async function drain(deps: WebhookDeliveryDeps, orderId: string, opts = { rethrow: true }): Promise<DeliveryRun> {
@@ -80,8 +73,8 @@ async function drain(deps: WebhookDeliveryDeps, orderId: string, opts = { rethro
   const started = Date.now();
   // Read afresh each time round: an event recorded while this runs is sent by this run, in order.
   for (let event = await deps.store.nextPending(orderId); event; event = await deps.store.nextPending(orderId)) {
-    // A long run yields now and then (its job goes on after a retry), so one order cannot hog a worker.
-    if (Date.now() - started > MAX_RUN_MS) throw new TransientError('dependency_unavailable', 'delivery run yields to stay inside its lease');
+    // A long run yields now and then (its job runs again, without using an attempt), so one order cannot hog a worker.
+    if (Date.now() - started > MAX_RUN_MS) throw new Postponed('delivery run yields to stay inside its lease', YIELD_MS);
     if (!event.webhookUrl) {
       await deps.store.settle(event.id, 'skipped');
       run.skipped++;

@@ -56,8 +56,6 @@ export interface WebhookStore {
   settle(eventId: string, state: Exclude<EventState, 'pending'>): Promise<void>;
   /** The highest seq among the order's pending events: what a delivery job id is built from. */
   latestPendingSeq(orderId: string): Promise<number | null>;
-  /** Orders with a pending event recorded before `before`: candidates for the repair sweep. */
-  stalledOrders(before: Date, limit: number): Promise<string[]>;
   listDeliveries(shopId: string, q: { limit: number; after?: string | undefined; eventId?: string | undefined }): Promise<DeliveryView[]>;
   findDelivery(shopId: string, deliveryId: string): Promise<{ eventId: string; orderId: string } | null>;
 }

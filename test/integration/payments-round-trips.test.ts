@@ -106,7 +106,7 @@ describe('a provider notification for an order already paid', () => {
     const deps: PaymentDeps = {
       payments: createPaymentRepository(c.db, createEventOutbox(c.db)),
       gateways,
-      jobs: { capture: async () => {}, abandon: async () => {}, refund: async () => {}, captureState: async () => 'none', refundInFlight: async () => false },
+      jobs: { capture: async () => true, abandon: async () => true, refund: async () => true },
     };
     const notify = () => handleNotification(deps, 'card', { headers: { 'stripe-signature': stripeSignatureHeader(creds.card.webhookSecret, body) }, body: Buffer.from(body) });
     expect((await notify()).status).toBe(200);

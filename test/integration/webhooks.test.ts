@@ -17,8 +17,13 @@ import { webhooksRouter } from '../../src/http/routes/webhooks.routes.js';
 import { orderView } from '../../src/http/views.js';
 import { createLogger } from '../../src/logger.js';
 import { webhookJobs } from '../../src/queue/webhook-publisher.js';
+import { createPublishers } from '../../src/queue/job-publisher.js';
+import type { Queues } from '../../src/queue/queues.js';
+import { createReconcileRepository } from '../../src/db/reconcile.repository.js';
+import { reconcile } from '../../src/domain/reconciler.js';
+import { QUEUE_NAMES } from '../../jobs/index.js';
 import type { OrderEventType } from '../../src/webhooks/order-events.js';
-import { deliverOrderEvents, repairWebhookDeliveries, type WebhookDeliveryDeps } from '../../src/webhooks/webhook-delivery.service.js';
+import { deliverOrderEvents, LEASE_WAIT_MS, type WebhookDeliveryDeps } from '../../src/webhooks/webhook-delivery.service.js';
 import { createWebhookSender } from '../../src/webhooks/webhook-sender.js';
 import { webhookDeliveryProcessor } from '../../workers/webhook-delivery.worker.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix } from '../support/db.js';
@@ -122,7 +127,8 @@ describe('webhook delivery', () => {
     sink.answer = () => 200;
     const runs = await Promise.allSettled([deliverOrderEvents(deps(), orderId), deliverOrderEvents(deps(), orderId)]);
     expect(runs.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect(runs.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'conflict', permanent: false } });
+    // The other run waits (postponed, no attempt used up) rather than failing.
+    expect(runs.find((r) => r.status === 'rejected')).toMatchObject({ reason: { name: 'Postponed', delayMs: LEASE_WAIT_MS } });
     expect(forOrder(orderId).map((h) => JSON.parse(h.body).id)).toEqual(ids);
   });
 
@@ -247,26 +253,36 @@ describe('delivery log and redelivery', () => {
   });
 });
 
-describe('publisher and repair', () => {
-  it('enqueues one job per latest event, a new one after a newer event, and the sweep finds lost enqueues', async () => {
+describe('publisher and reconciler', () => {
+  it('enqueues one job per latest event, a new one after a newer event, and the reconciler finds lost enqueues', async () => {
     const shop = await newShop(sink.url);
     const orderId = await newOrder(shop.id);
     const jobs = webhookJobs(queue, 50, store());
-    await record(shop.id, orderId, 'order.placed');
-    // The enqueue was lost: the event waits, pending, until the sweep enqueues it.
-    expect(await repairWebhookDeliveries({ store: store(), jobs }, { staleAfterMs: 60_000 })).toEqual({ enqueued: 0 });
-    const swept = await repairWebhookDeliveries({ store: store(), jobs }, { staleAfterMs: 0 }, Date.now() + 1_000);
-    expect(swept.enqueued).toBeGreaterThanOrEqual(1); // other tests' pending events may be swept too
-    await eventually(() => forOrder(orderId).length === 1);
-    await jobs.deliver(orderId); // nothing pending any more: no job
-    await record(shop.id, orderId, 'order.paid');
-    await jobs.deliver(orderId);
-    await eventually(() => forOrder(orderId).length === 2);
-    const seqs = (await db.rows<{ seq: number }>('SELECT seq FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId])).map((r) => r.seq);
-    const jobIds = async () => (await queue.getJobs(['completed', 'waiting', 'active', 'delayed'])).map((j) => j.id).filter((id) => id?.includes(orderId)).sort();
-    // The sweep's job and the first deliver() were one job; the newer event got its own.
-    expect(await jobIds()).toEqual(seqs.map((seq) => `webhook-${orderId}-${seq}`).sort());
-    await jobs.deliver(orderId); // nothing pending: nothing enqueued
-    expect(await jobIds()).toHaveLength(2);
+    const others = QUEUE_NAMES.filter((n) => n !== 'webhook-delivery').map((n) => new Queue(n, { connection: redis, prefix }));
+    const queues = Object.fromEntries([...others, queue].map((q) => [q.name, q])) as unknown as Queues;
+    const publishers = createPublishers(queues, { retryBaseDelayMs: 50, paymentRetryBaseMs: 50, webhookRetryBaseMs: 50 }, store());
+    const deliveries = { ...publishers.reconciler, candidates: createReconcileRepository(db), cursors: { get: async () => null, set: async () => {} } };
+    const reconcileDeliveries = (staleAfterMs: number, now?: number) =>
+      reconcile(deliveries, { staleAfterMs, holdExpiresMs: 60_000, streams: ['delivery'] }, now);
+    try {
+      await record(shop.id, orderId, 'order.placed');
+      // The enqueue was lost: the event waits, pending, until the reconciler restarts its delivery.
+      expect((await reconcileDeliveries(60_000)).restarted.deliver).toBe(0);
+      const swept = await reconcileDeliveries(0, Date.now() + 1_000);
+      expect(swept.restarted.deliver).toBeGreaterThanOrEqual(1); // other tests' pending events may be restarted too
+      await eventually(() => forOrder(orderId).length === 1);
+      await jobs.deliver(orderId); // nothing pending any more: no job
+      await record(shop.id, orderId, 'order.paid');
+      await jobs.deliver(orderId);
+      await eventually(() => forOrder(orderId).length === 2);
+      const seqs = (await db.rows<{ seq: number }>('SELECT seq FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId])).map((r) => r.seq);
+      const jobIds = async () => (await queue.getJobs(['completed', 'waiting', 'active', 'delayed'])).map((j) => j.id).filter((id) => id?.includes(orderId)).sort();
+      // The reconciler's job and the first deliver() were one job; the newer event got its own.
+      expect(await jobIds()).toEqual(seqs.map((seq) => `webhook-${orderId}-${seq}`).sort());
+      await jobs.deliver(orderId); // nothing pending: nothing enqueued
+      expect(await jobIds()).toHaveLength(2);
+    } finally {
+      await Promise.all(others.map((q) => q.close()));
+    }
   });
 });
