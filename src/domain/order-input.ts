@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PAYMENT_METHODS } from './order.js';
+import { chargesAtOnce, FLOWS_OF, PAYMENT_FLOWS, PAYMENT_METHODS } from './order.js';
 
 /** What a shop may send to `POST /v1/orders`. Unknown fields are refused, so a typo is an error, not a silent no-op. */
 
@@ -49,12 +49,9 @@ export const orderInputSchema = z.strictObject({
     postalCode: text(20),
     country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as CN'),
   }),
-  payment: z.strictObject({
-    method: z.enum(PAYMENT_METHODS, { error: `must be one of ${PAYMENT_METHODS.join(', ')}` }),
-    token: text(512),
-  }),
+  payment: z.lazy(() => paymentInputSchema),
 });
-export type OrderInput = z.infer<typeof orderInputSchema>;
+export type OrderInput = z.output<typeof orderInputSchema>;
 
 export const idempotencyKeySchema = z
   .string({ error: 'is required' })
@@ -67,3 +64,45 @@ export const productInputSchema = z.strictObject({
   stock: z.number().int('must be a whole number').min(0).max(1_000_000_000),
 });
 export type ProductInput = z.infer<typeof productInputSchema>;
+
+/**
+ * How the buyer pays (docs/api.md section 6), with its flow resolved: a body with `token` and no `flow` means
+ * `barcode` for the wallets and `token` for PayPal and card (the contract before buyer-driven flows); without
+ * either, each method's default (QR for the wallets, PayPal's approve link). `token` is '' when the flow needs none.
+ */
+export const paymentInputSchema = z
+  .strictObject({
+    method: z.enum(PAYMENT_METHODS, { error: `must be one of ${PAYMENT_METHODS.join(', ')}` }),
+    flow: z.enum(PAYMENT_FLOWS, { error: `must be one of ${PAYMENT_FLOWS.join(', ')}` }).optional(),
+    token: text(512).optional(),
+    payer: z
+      .strictObject({
+        openid: z.string().regex(/^[0-9A-Za-z_-]{1,128}$/, 'must be a WeChat openid (letters, digits, _ and -)').optional(),
+        device: z.enum(['mobile', 'desktop'], { error: 'must be mobile or desktop' }).optional(),
+        clientIp: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' }).optional(),
+      })
+      .optional(),
+    returnUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(512, 'must be at most 512 characters').optional(),
+  })
+  .transform((p, ctx) => {
+    const flows = FLOWS_OF[p.method];
+    const flow = p.flow ?? (p.token !== undefined ? (flows.includes('barcode') ? 'barcode' : 'token') : flows[0]!);
+    if (!flows.includes(flow)) {
+      ctx.addIssue({ code: 'custom', path: ['flow'], message: `${p.method} takes flow ${flows.join(', ')}` });
+      return z.NEVER;
+    }
+    if (chargesAtOnce(flow) && p.token === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['token'], message: `is required for ${p.method} with flow ${flow}` });
+      return z.NEVER;
+    }
+    if (!chargesAtOnce(flow) && p.token !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['token'], message: `is not taken with flow ${flow}: the buyer pays through payment.action` });
+      return z.NEVER;
+    }
+    if (flow === 'jsapi' && !p.payer?.openid) {
+      ctx.addIssue({ code: 'custom', path: ['payer', 'openid'], message: 'is required for wechat_pay with flow jsapi' });
+      return z.NEVER;
+    }
+    return { ...p, flow, token: p.token ?? '' };
+  });
+export type PaymentInput = z.output<typeof paymentInputSchema>;

@@ -10,7 +10,7 @@
 
 /** The events a shop hears about. */
 export const ORDER_EVENT_TYPES = [
-  'order.placed', 'order.rejected', 'order.paid', 'order.payment_failed', 'order.shipped', 'shipment.updated',
+  'order.placed', 'order.rejected', 'order.payment_action_required', 'order.paid', 'order.payment_failed', 'order.shipped', 'shipment.updated',
   'order.delivered', 'order.cancelled', 'order.refunded',
 ] as const;
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
@@ -85,12 +85,15 @@ export const ORDER = lifecycle(ORDER_STATUSES, {
 /** Statuses with no more work of ours (a delivered order may still be refunded by the shop). */
 export const FINAL_STATUSES: readonly OrderStatus[] = ['delivered', 'rejected', 'payment_failed', 'cancelled', 'refunded'];
 
-export const PAYMENT_STATUSES = ['pending', 'captured', 'failed', 'partially_refunded', 'refunded'] as const;
+export const PAYMENT_STATUSES = ['pending', 'action_required', 'captured', 'failed', 'partially_refunded', 'refunded'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 /** The payment (`orders.payment_status`). A capture is reported by the order's own move (`order.paid`). */
 export const PAYMENT = lifecycle(PAYMENT_STATUSES, {
-  pending: { to: { captured: null, failed: null }, work: 'capture' },
+  pending: { to: { action_required: 'order.payment_action_required', captured: null, failed: null }, work: 'capture' },
+  // The trade is open at the provider and waits for the buyer; the capture job follows it until it is paid,
+  // closed or past the hold (then it closes it at the provider first).
+  action_required: { to: { captured: null, failed: null }, work: 'capture' },
   // Money that arrives after the order gave up is recorded, then refunded in full.
   failed: { to: { captured: null } },
   captured: { to: { partially_refunded: 'order.refunded', refunded: 'order.refunded' } },

@@ -8,6 +8,27 @@ export { FINAL_STATUSES, ORDER_STATUSES, type OrderStatus, type PaymentStatus } 
 export const PAYMENT_METHODS = ['alipay', 'wechat_pay', 'paypal', 'card'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 
+/** How a buyer pays (docs/api.md section 6): the first two charge at once, the others wait for the buyer. */
+export const PAYMENT_FLOWS = ['barcode', 'token', 'qr', 'redirect', 'jsapi', 'h5'] as const;
+export type PaymentFlow = (typeof PAYMENT_FLOWS)[number];
+/** The flows each method offers, its default first. */
+export const FLOWS_OF: Record<PaymentMethod, readonly PaymentFlow[]> = {
+  alipay: ['qr', 'redirect', 'barcode'],
+  wechat_pay: ['qr', 'jsapi', 'h5', 'barcode'],
+  paypal: ['redirect', 'token'],
+  card: ['token'],
+};
+/** A flow that charges at once, without the buyer acting. */
+export const chargesAtOnce = (flow: PaymentFlow) => flow === 'barcode' || flow === 'token';
+
+/** Our merchant reference of an order's trade: its id as 32 hex digits, which every provider accepts. */
+export const merchantReference = (orderId: string) => orderId.replace(/-/g, '').toLowerCase();
+/** The order id a merchant reference names (either form), or the reference unchanged when it is neither. */
+export const orderIdOf = (reference: string) => {
+  const hex = reference.replace(/-/g, '').toLowerCase();
+  return /^[0-9a-f]{32}$/.test(hex) ? `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}` : reference;
+};
+
 export type RejectionReason = 'unknown_sku' | 'out_of_stock' | 'currency_mismatch' | 'total_too_large';
 
 export interface OrderLine {
@@ -33,9 +54,27 @@ export interface Address {
   country: string;
 }
 
+/** What the shop shows its buyer (docs/api.md section 6). */
+export type PaymentAction =
+  | { type: 'qr_code'; qrContent: string }
+  | { type: 'redirect'; url: string }
+  | { type: 'jsapi'; params: Record<string, string> };
+
+export interface PaymentEvent {
+  at: string;
+  type: string;
+  detail: string | null;
+}
+
 export interface Payment {
   method: PaymentMethod;
+  flow: PaymentFlow;
   status: PaymentStatus;
+  /** What the buyer must do while `status` is `action_required`; null otherwise. */
+  action: PaymentAction | null;
+  /** The end of the stock hold while the order waits for its payment. */
+  expiresAt: string | null;
+  events: PaymentEvent[];
   providerReference: string | null;
   capturedMinor: number;
   refundedMinor: number;

@@ -1,4 +1,6 @@
-import type { PaymentMethod } from './order.js';
+import type { PaymentAction, PaymentFlow, PaymentMethod } from './order.js';
+
+export type { PaymentAction };
 
 /**
  * The port every payment provider adapter implements. Adapters classify provider answers where they are
@@ -10,21 +12,53 @@ import type { PaymentMethod } from './order.js';
  */
 
 export interface CaptureRequest {
-  /** Our merchant reference: the order id. The provider's idempotency key for the charge derives from it. */
+  /**
+   * Our merchant reference of the trade: the order id as 32 hex digits (`merchantReference`), which every
+   * provider accepts (WeChat Pay's `out_trade_no` is at most 32 characters). The provider's idempotency key
+   * for the charge derives from it.
+   */
   reference: string;
   amountMinor: number;
   /** ISO 4217, upper case. */
   currency: string;
-  /** What the shop sent as `payment.token`: an Alipay auth_code, a PayPal approved order id, a card PaymentMethod... */
+  /** How the buyer pays (docs/api.md section 6). `barcode` and `token` charge at once; the others need the buyer. */
+  flow: PaymentFlow;
+  /** What the shop sent as `payment.token` ('' when the flow needs none): an auth_code, a PayPal order id, a card PaymentMethod... */
   token: string;
   description: string;
+  /** The provider's id of the trade the buyer acts on, once `capture` answered an action: a PayPal order, a PaymentIntent. */
+  trade?: string | undefined;
+  payer?: { openid?: string | undefined; device?: 'mobile' | 'desktop' | undefined; clientIp?: string | undefined } | undefined;
+  /** Where the provider sends the buyer's browser back to after a redirect flow. */
+  returnUrl?: string | undefined;
+  /** The end of the stock hold: the trade must not be payable after it. */
+  expiresAt: Date;
+  /**
+   * The shop's own merchant account at this provider (partner mode: WeChat `sub_mchid`, Alipay `app_auth_token`,
+   * PayPal `payee.merchant_id`, Stripe `Stripe-Account`); undefined: the platform's own account.
+   */
+  merchant?: string | undefined;
 }
 
 export interface Capture {
   status: 'captured';
   /** The provider's id of the charge (trade_no, transaction_id, capture id, PaymentIntent id). */
   providerReference: string;
+  /** What the buyer paid, as the provider's record says. */
   amountMinor: number;
+  /** ISO 4217, upper case, as the provider's record says. */
+  currency: string;
+  /** The merchant account the provider says was paid, where its record names one. */
+  merchant?: string | undefined;
+}
+
+
+/** The trade is open at the provider and waits for the buyer. */
+export interface ActionRequired {
+  status: 'action_required';
+  action: PaymentAction;
+  /** The provider's id of the open trade when it has one of its own (PayPal order id, PaymentIntent id). */
+  trade?: string | undefined;
 }
 
 export type CaptureLookup =
@@ -85,9 +119,24 @@ export interface NotificationReply {
 
 export interface PaymentGateway {
   readonly method: PaymentMethod;
-  capture(req: CaptureRequest): Promise<Capture>;
-  /** Looks the charge up by our merchant reference: the way out of an ambiguous capture. */
+  /** The platform's own merchant account at this provider: what a capture without `merchant` must name. */
+  readonly platformMerchant?: string | undefined;
+  /**
+   * Charges at once (`barcode`, `token`), or opens the trade the buyer acts on and answers its action
+   * (QR, redirect, JSAPI, H5, PayPal approval, 3-D Secure). Idempotent on `reference`.
+   */
+  capture(req: CaptureRequest): Promise<Capture | ActionRequired>;
+  /**
+   * Looks the charge up by our merchant reference (or `trade`): the way out of an ambiguous capture and how an
+   * open trade is followed. A trade the buyer approved but the merchant must still complete (PayPal) is completed here.
+   */
   lookup(req: CaptureRequest): Promise<CaptureLookup>;
+  /**
+   * Closes the trade at the provider so it can no longer be paid (Alipay close/cancel, WeChat close/reverse,
+   * PaymentIntent cancel, PayPal: nothing to close, an uncaptured order is never charged). Answers the capture
+   * instead when the buyer paid first; `failed` once closed or when there was never a trade.
+   */
+  close(req: CaptureRequest): Promise<CaptureLookup>;
   refund(req: RefundRequest): Promise<RefundOutcome>;
   lookupRefund(req: RefundRequest): Promise<RefundOutcome>;
   /**

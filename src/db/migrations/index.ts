@@ -4,6 +4,7 @@ import * as m000005 from './000005-webhooks.js';
 import * as m000006 from './000006-shipments.js';
 import * as m000007 from './000007-webhook-leases.js';
 import * as m000009 from './000009-status-checks.js';
+import * as m000010 from './000010-wallet-checkouts.js';
 
 export interface Migration {
   name: string;
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   { name: '000006-shipments', up: m000006.up },
   { name: '000007-webhook-leases', up: m000007.up },
   { name: '000009-status-checks', up: m000009.up },
+  { name: '000010-wallet-checkouts', up: m000010.up },
 ];
