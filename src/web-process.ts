@@ -51,7 +51,7 @@ export async function createWebProcess(
     ...stores,
     jobs: jobs.orders,
     orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(queues) },
-    payment: { payments: stores.payments, gateways: { ...(await loadPaymentGateways(config, db, metrics)), ...options.gateways }, jobs: jobs.payments },
+    payment: { payments: stores.payments, gateways: { ...(await loadPaymentGateways(config, db, metrics)), ...options.gateways }, jobs: jobs.payments, holdExpiresMs: config.holdExpiresMs },
     tracking: { shipments: stores.shipments, jobs: jobs.tracking, refreshEveryMs: config.trackingRefreshEveryMs },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,

@@ -28,7 +28,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
   const { config, logger, db, redis, queues, metrics } = infra;
   const { stores, jobs } = createApplication(infra);
   const { orders } = stores;
-  const payment = { payments: stores.payments, gateways: await loadPaymentGateways(config, db, metrics), jobs: jobs.payments };
+  const payment = { payments: stores.payments, gateways: await loadPaymentGateways(config, db, metrics), jobs: jobs.payments, holdExpiresMs: config.holdExpiresMs };
 
   const tracking = {
     shipments: stores.shipments,

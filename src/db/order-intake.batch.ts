@@ -3,6 +3,10 @@ import { TransientError } from '../domain/errors.js';
 import type { OrderStatus } from '../domain/order.js';
 import type { NewOrder, ReceivedOrder } from '../domain/ports.js';
 
+/** What a buyer-driven flow needs later (who pays, where the browser returns); null when nothing. */
+const checkoutOf = (p: NewOrder['input']['payment']) =>
+  p.payer || p.returnUrl ? JSON.stringify({ ...(p.payer ? { payer: p.payer } : {}), ...(p.returnUrl ? { returnUrl: p.returnUrl } : {}) }) : null;
+
 type Row = { id: string; shop_id: string; idempotency_key: string; request_hash: string; status: OrderStatus; created_at: Date };
 
 /**
@@ -16,14 +20,14 @@ export async function insertReceivedOrders(db: Database, orders: NewOrder[]): Pr
   const inserted = await db.rows<Row>(
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[],
-                            $9::text[], $10::text[])
+                            $9::text[], $10::text[], $15::text[], $16::jsonb[])
          AS t(id, shop_id, idempotency_key, request_hash, external_id, currency, customer, shipping_address,
-              payment_method, payment_token)
+              payment_method, payment_token, payment_flow, payment_checkout)
      ), ins AS (
        INSERT INTO orders (id, shop_id, idempotency_key, request_hash, external_id, status, currency, customer,
-                           shipping_address, payment_method, payment_token)
+                           shipping_address, payment_method, payment_token, payment_flow, payment_checkout)
        SELECT id, shop_id, idempotency_key, request_hash, external_id, 'received', currency, customer, shipping_address,
-              payment_method, payment_token
+              payment_method, payment_token, payment_flow, payment_checkout
          FROM input ORDER BY shop_id, idempotency_key -- one lock order for all batches: no deadlocks
        ON CONFLICT (shop_id, idempotency_key) DO NOTHING
        RETURNING id, shop_id, idempotency_key, request_hash, status, created_at
@@ -49,6 +53,8 @@ export async function insertReceivedOrders(db: Database, orders: NewOrder[]): Pr
       lines.map((l) => l.lineNo),
       lines.map((l) => l.sku),
       lines.map((l) => l.quantity),
+      orders.map((o) => o.input.payment.flow),
+      orders.map((o) => checkoutOf(o.input.payment)),
     ],
   );
   const byId = new Map(inserted.map((r) => [r.id, r]));

@@ -1,7 +1,7 @@
 import type { Database } from './database.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
-import type { Order, OrderStatus, PaymentMethod, PaymentStatus } from '../domain/order.js';
+import type { Order, OrderStatus, PaymentAction, PaymentEvent, PaymentFlow, PaymentMethod, PaymentStatus } from '../domain/order.js';
 import type { NewOrder, OrderStore, PlacementOutcome } from '../domain/ports.js';
 import { TransientError } from '../domain/errors.js';
 import { createBatcher, type Batcher } from '../batcher.js';
@@ -20,7 +20,11 @@ interface OrderRow {
   customer: Order['customer'];
   shipping_address: Order['shippingAddress'];
   payment_method: PaymentMethod;
+  payment_flow: PaymentFlow;
   payment_status: PaymentStatus;
+  payment_action: PaymentAction | null;
+  payment_expires_at: Date | null;
+  payment_events: PaymentEvent[];
   provider_reference: string | null;
   captured_minor: number;
   refunded_minor: number;
@@ -37,7 +41,8 @@ interface OrderRow {
 
 const SELECT_ORDER = `
   SELECT o.id, o.shop_id, o.external_id, o.status, o.status_reason, o.currency, o.total_minor, o.customer,
-         o.shipping_address, o.payment_method, o.payment_status, o.provider_reference, o.captured_minor,
+         o.shipping_address, o.payment_method, o.payment_flow, o.payment_status, o.payment_action, o.payment_expires_at,
+         o.payment_events, o.provider_reference, o.captured_minor,
          o.refunded_minor, o.payment_attempts, o.created_at, o.updated_at,
          (SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unitPriceMinor', i.unit_price_minor,
                                             'lineTotalMinor', i.line_total_minor) ORDER BY i.line_no)
@@ -132,7 +137,11 @@ function toOrder(r: OrderRow): Order {
     shippingAddress: r.shipping_address,
     payment: {
       method: r.payment_method,
+      flow: r.payment_flow,
       status: r.payment_status,
+      action: r.payment_status === 'action_required' ? r.payment_action : null,
+      expiresAt: (r.payment_status === 'action_required' || r.payment_status === 'pending') && r.payment_expires_at ? r.payment_expires_at.toISOString() : null,
+      events: r.payment_events,
       providerReference: r.provider_reference,
       capturedMinor: r.captured_minor,
       refundedMinor: r.refunded_minor,

@@ -15,19 +15,32 @@ import type { EventOutbox } from './event-outbox.js';
  * At low load a batch is one item and waits for nothing.
  */
 
-const CAPTURE_COLUMNS = `id, shop_id, status, payment_status, payment_method, payment_token, total_minor, currency, payment_attempts`;
+const CAPTURE_COLUMNS = `id, shop_id, status, payment_status, payment_method, payment_flow, payment_token, total_minor, currency,
+  payment_attempts, placed_at, payment_checkout, payment_trade, payment_action`;
+/**
+ * The shop's own account at the order's provider (contract section 6, partner mode), as `shops.merchants`
+ * holds it: `{ "wechat_pay": { "subMchid" }, "alipay": { "appAuthToken" }, "paypal": { "payeeMerchantId" }, "card": { "account" } }`.
+ */
+export const MERCHANT_OF_O = `(SELECT s.merchants -> o.payment_method ->> (CASE o.payment_method WHEN 'wechat_pay' THEN 'subMchid'
+  WHEN 'alipay' THEN 'appAuthToken' WHEN 'paypal' THEN 'payeeMerchantId' ELSE 'account' END) FROM shops s WHERE s.id = o.shop_id) AS merchant`;
 /** The same columns of `orders o`, for a statement that joins it. */
-const CAPTURE_COLUMNS_OF_O = CAPTURE_COLUMNS.split(', ').map((c) => `o.${c}`).join(', ');
+const CAPTURE_COLUMNS_OF_O = `${CAPTURE_COLUMNS.split(/,\s*/).map((c) => `o.${c}`).join(', ')}, ${MERCHANT_OF_O}`;
 interface CaptureRow {
   id: string;
   shop_id: string;
   status: OrderStatus;
   payment_status: PaymentStatus;
   payment_method: CaptureContext['method'];
+  payment_flow: CaptureContext['flow'];
   payment_token: string;
   total_minor: number;
   currency: string;
   payment_attempts: number;
+  placed_at: Date | null;
+  payment_checkout: { payer?: CaptureContext['payer']; returnUrl?: string } | null;
+  payment_trade: string | null;
+  payment_action: CaptureContext['action'];
+  merchant: string | null;
 }
 const toCapture = (r: CaptureRow): CaptureContext => ({
   orderId: r.id,
@@ -35,10 +48,17 @@ const toCapture = (r: CaptureRow): CaptureContext => ({
   status: r.status,
   paymentStatus: r.payment_status,
   method: r.payment_method,
+  flow: r.payment_flow,
   token: r.payment_token,
   amountMinor: r.total_minor,
   currency: r.currency,
   attempts: r.payment_attempts,
+  placedAt: r.placed_at,
+  payer: r.payment_checkout?.payer ?? undefined,
+  returnUrl: r.payment_checkout?.returnUrl ?? undefined,
+  trade: r.payment_trade,
+  action: r.payment_action,
+  merchant: r.merchant,
 });
 
 /** An order as a settle finds it, locked. */
@@ -67,7 +87,10 @@ const PAY = `
   WITH c AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS c(id, provider_reference, amount_minor)),
   paid AS (
     UPDATE orders o SET status = 'paid', payment_status = 'captured', provider_reference = c.provider_reference,
-           captured_minor = c.amount_minor, stock_state = 'sold', updated_at = now()
+           captured_minor = c.amount_minor, stock_state = 'sold', payment_action = NULL, updated_at = now(),
+           payment_events = CASE WHEN o.payment_flow IN ('barcode', 'token') THEN o.payment_events
+             ELSE o.payment_events || jsonb_build_array(jsonb_build_object('at', now(), 'type', 'captured',
+               'detail', 'paid in full at the provider (' || c.provider_reference || ')')) END
       FROM c WHERE o.id = c.id AND o.status = ANY($4::text[]) AND o.payment_status = ANY($5::text[])
     RETURNING o.id),
   q AS (SELECT product_id, sum(quantity)::int AS qty FROM order_items WHERE order_id IN (SELECT id FROM paid) GROUP BY product_id),
@@ -106,11 +129,12 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
         if (!ids.length) continue;
         // Rows locked in id order, as every statement locking several orders does (placement batches,
         // settles): an UPDATE over ANY(...) alone would lock them in whatever order the scan meets them.
+        // Following a trade that waits for its buyer is not an attempt to charge: only `pending` counts.
         const rows = await db.rows<CaptureRow>(
           `WITH locked AS (
              SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[]) AND payment_status = ANY($3::text[])
               ORDER BY id FOR UPDATE)
-           UPDATE orders o SET payment_attempts = o.payment_attempts + 1
+           UPDATE orders o SET payment_attempts = o.payment_attempts + CASE WHEN o.payment_status = 'pending' THEN 1 ELSE 0 END
              FROM locked WHERE o.id = locked.id
            RETURNING ${CAPTURE_COLUMNS_OF_O}`,
           [ids, ORDER.statesNeeding('capture'), PAYMENT.statesNeeding('capture')],
@@ -127,7 +151,7 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
   const contexts = createBatcher<string, CaptureContext | null>(
     async (orderIds) => {
       const ids = [...new Set(orderIds)];
-      const rows = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS} FROM orders WHERE id = ANY($1::uuid[])`, [ids]);
+      const rows = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS_OF_O} FROM orders o WHERE o.id = ANY($1::uuid[])`, [ids]);
       const found = new Map(rows.map((row) => [row.id, toCapture(row)]));
       return orderIds.map((id) => found.get(id) ?? null);
     },

@@ -7,7 +7,16 @@ import { ORDER, PAYMENT, REFUND, STOCK, type OrderStatus, type PaymentStatus, ty
 import { assertRefundFits, cancelDecision, hasRefundableCapture, refundOnCancel } from '../domain/order-rules.js';
 import type { CaptureContext, PaymentStore, RefundView, SettleOutcome } from '../domain/payment-ports.js';
 import type { Capture } from '../domain/payment-gateway.js';
-import { createCaptureBatches, LOCK_IN_ORDER, type LockedOrder } from './payment-capture.batch.js';
+import { createCaptureBatches, LOCK_IN_ORDER, MERCHANT_OF_O, type LockedOrder } from './payment-capture.batch.js';
+
+/**
+ * Refunds orderworks starts itself are keyed in a namespace a shop cannot write: a shop's Idempotency-Key is
+ * printable ASCII, and these begin with a character that is not.
+ */
+export const SYSTEM_KEY = (what: 'cancel' | 'auto-refund', orderId: string) => `\u00a7${what}:${orderId}`;
+
+/** One entry of `payment.events` as a jsonb array to append with `||`. */
+export const paymentEvent = (type: string, detail: string | null) => JSON.stringify([{ at: new Date().toISOString(), type, detail }]);
 
 interface RefundRow {
   id: string;
@@ -80,7 +89,7 @@ async function refundTheRest(
   const remaining = refundOnCancel({ paymentStatus: o.payment_status, capturedMinor: o.captured_minor, committedMinor: await committedRefunds(db, tx, orderId) });
   if (remaining <= 0) return null;
   const refund = await insertRefund(db, tx, {
-    orderId, shopId, key: `cancel:${orderId}`, hash: 'cancel', amountMinor: remaining, currency: o.currency, reason: 'order cancelled',
+    orderId, shopId, key: SYSTEM_KEY('cancel', orderId), hash: 'cancel', amountMinor: remaining, currency: o.currency, reason: 'order cancelled',
   });
   return refund?.id ?? null;
 }
@@ -89,17 +98,19 @@ async function refundTheRest(
  * Money arrived for an order that no longer wants it (cancelled or given up meanwhile): record it and give it
  * back in full. The caller holds the order's row lock.
  */
-async function refundLateCapture(db: Database, tx: Transaction, o: LockedOrder, capture: Capture): Promise<SettleOutcome> {
+async function refundLateCapture(db: Database, tx: Transaction, o: LockedOrder, capture: Capture, why = `captured after the order became ${o.status}`): Promise<SettleOutcome> {
   await db.rows(
-    `UPDATE orders SET payment_status = 'captured', provider_reference = $2, captured_minor = $3, updated_at = now()
+    `UPDATE orders SET payment_status = 'captured', provider_reference = $2, captured_minor = $3, payment_action = NULL, updated_at = now(),
+            payment_events = payment_events || $5::jsonb
       WHERE id = $1 AND payment_status = ANY($4::text[])`,
-    [o.id, capture.providerReference, capture.amountMinor, PAYMENT.fromStatesFor('captured')],
+    [o.id, capture.providerReference, capture.amountMinor, PAYMENT.fromStatesFor('captured'),
+      paymentEvent('refunding', `${capture.amountMinor} ${capture.currency} arrived at the provider (${capture.providerReference}) and are refunded in full: ${why}`)],
     tx,
   );
-  const key = `auto-refund:${o.id}`;
+  const key = SYSTEM_KEY('auto-refund', o.id);
   const refund = await insertRefund(db, tx, {
     orderId: o.id, shopId: o.shop_id, key, hash: 'auto', amountMinor: capture.amountMinor, currency: o.currency,
-    reason: `captured after the order became ${o.status}`,
+    reason: why,
   });
   const [existing] = refund ? [refund] : await db.rows<RefundRow>(`SELECT id FROM refunds WHERE shop_id = $1 AND idempotency_key = $2`, [o.shop_id, key], tx);
   return { outcome: 'refunding', refundId: existing!.id };
@@ -110,6 +121,21 @@ const RELEASE_HELD = 'reserved' satisfies StockState;
 
 export function createPaymentRepository(db: Database, outbox: EventOutbox): PaymentStore {
   const batches = createCaptureBatches(db, outbox, (tx, o, capture) => refundLateCapture(db, tx, o, capture));
+
+  /** Ends a `placed` order that waits for its payment `payment_failed` and gives its held stock back, once. */
+  const failHeld = async (tx: Transaction, orderId: string, reason: string, detail: string | null) => {
+    const [o] = await db.rows<{ shop_id: string }>(
+      `UPDATE orders SET status = 'payment_failed', status_reason = $2, payment_status = 'failed', payment_action = NULL, updated_at = now(),
+              payment_events = CASE WHEN $6::text IS NULL THEN payment_events ELSE payment_events || $7::jsonb END
+        WHERE id = $1 AND status = ANY($3::text[]) AND payment_status = ANY($4::text[]) AND stock_state = $5 RETURNING shop_id`,
+      [orderId, reason, ORDER.fromStatesFor('payment_failed'), PAYMENT.fromStatesFor('failed'), RELEASE_HELD, detail, paymentEvent(reason, detail)],
+      tx,
+    );
+    if (!o) return false;
+    await outbox.record(tx, { orderId, shopId: o.shop_id, type: ORDER.eventFor('placed', 'payment_failed')! });
+    await releaseStock(db, tx, orderId, RELEASE_HELD);
+    return true;
+  };
   return {
     beginCapture: batches.beginCapture,
 
@@ -117,18 +143,35 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
 
     settleCapture: batches.settleCapture,
 
-    failPayment: (orderId, reason) =>
+    failPayment: (orderId, reason, detail) => db.transaction((tx) => failHeld(tx, orderId, reason, detail ?? null)),
+
+    recordAction: (orderId, answer, expiresAt) =>
       db.transaction(async (tx) => {
         const [o] = await db.rows<{ shop_id: string }>(
-          `UPDATE orders SET status = 'payment_failed', status_reason = $2, payment_status = 'failed', updated_at = now()
-            WHERE id = $1 AND status = ANY($3::text[]) AND payment_status = ANY($4::text[]) AND stock_state = $5 RETURNING shop_id`,
-          [orderId, reason, ORDER.fromStatesFor('payment_failed'), PAYMENT.fromStatesFor('failed'), RELEASE_HELD],
+          `UPDATE orders SET payment_status = 'action_required', payment_action = $2::jsonb, payment_trade = $3, payment_expires_at = $7,
+                  updated_at = now(),
+                  payment_events = payment_events || $6::jsonb
+            WHERE id = $1 AND status = ANY($4::text[]) AND payment_status = ANY($5::text[]) RETURNING shop_id`,
+          [orderId, JSON.stringify(answer.action), answer.trade ?? null, ORDER.statesNeeding('capture'), PAYMENT.fromStatesFor('action_required'),
+            paymentEvent('action_required', `trade opened at the provider; the buyer pays through a ${answer.action.type} action`), expiresAt],
           tx,
         );
         if (!o) return false;
-        await outbox.record(tx, { orderId, shopId: o.shop_id, type: ORDER.eventFor('placed', 'payment_failed')! });
-        await releaseStock(db, tx, orderId, RELEASE_HELD);
+        await outbox.record(tx, { orderId, shopId: o.shop_id, type: PAYMENT.eventFor('pending', 'action_required')! });
         return true;
+      }),
+
+    refuseCapture: (orderId, capture, reason, detail) =>
+      db.transaction(async (tx) => {
+        await failHeld(tx, orderId, reason, detail);
+        const [o] = await db.rows<LockedOrder>(
+          `SELECT o.id, o.status, o.payment_status, o.shop_id, o.currency, false AS has_webhook FROM orders o WHERE o.id = $1 FOR UPDATE`,
+          [orderId],
+          tx,
+        );
+        if (!o) throw notFound('order');
+        if (!PAYMENT.canTransition(o.payment_status, 'captured')) return { outcome: 'already_settled' as const };
+        return refundLateCapture(db, tx, o, capture, detail);
       }),
 
     requestRefund: (r) =>
@@ -163,9 +206,10 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
     async refundContext(refundId) {
       const [row] = await db.rows<{
         id: string; order_id: string; status: RefundView['status']; amount_minor: number; captured_minor: number; currency: string;
-        payment_method: CaptureContext['method']; payment_token: string; provider_reference: string;
+        payment_method: CaptureContext['method']; payment_token: string; provider_reference: string; payment_trade: string | null; merchant: string | null;
       }>(
-        `SELECT r.id, r.order_id, r.status, r.amount_minor, o.captured_minor, r.currency, o.payment_method, o.payment_token, o.provider_reference
+        `SELECT r.id, r.order_id, r.status, r.amount_minor, o.captured_minor, r.currency, o.payment_method, o.payment_token, o.provider_reference,
+                o.payment_trade, ${MERCHANT_OF_O}
            FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1`,
         [refundId],
       );
@@ -173,6 +217,7 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
         ? {
             refundId: row.id, orderId: row.order_id, status: row.status, amountMinor: row.amount_minor, capturedMinor: row.captured_minor,
             currency: row.currency, method: row.payment_method, token: row.payment_token, providerReference: row.provider_reference,
+            trade: row.payment_trade, merchant: row.merchant,
           }
         : null;
     },

@@ -63,3 +63,29 @@ export function allocateStock<T extends { reservations: ReadonlyMap<number, numb
   }
   return { placed, outOfStock, taken };
 }
+
+/**
+ * Why money the provider's record shows does not pay this order (contract section 6, "When an order is paid"),
+ * or null when it does: exactly the order's amount, in its currency, to the merchant account the order was
+ * charged through. The merchant reference and the method are checked where the record is found (a lookup by
+ * our reference on the order's own provider, a notification on its method's route).
+ */
+export function settlementMismatch(
+  order: { amountMinor: number; currency: string; merchant: string | null },
+  platformMerchant: string | undefined,
+  paid: { amountMinor: number; currency: string; merchant?: string | undefined },
+): { reason: 'payment_currency_mismatch' | 'payment_amount_mismatch' | 'payment_merchant_mismatch'; detail: string } | null {
+  const expected = `${order.amountMinor} ${order.currency.toUpperCase()}`;
+  const got = `${paid.amountMinor} ${paid.currency.toUpperCase()}`;
+  if (paid.currency.toUpperCase() !== order.currency.toUpperCase()) {
+    return { reason: 'payment_currency_mismatch', detail: `the provider's record shows ${got} paid for an order of ${expected}` };
+  }
+  if (paid.amountMinor !== order.amountMinor) {
+    return { reason: 'payment_amount_mismatch', detail: `the provider's record shows ${got} paid for an order of ${expected}` };
+  }
+  const account = order.merchant ?? platformMerchant;
+  if (paid.merchant !== undefined && account !== undefined && paid.merchant !== account) {
+    return { reason: 'payment_merchant_mismatch', detail: `the provider's record shows the money paid to merchant ${paid.merchant}, not ${account}` };
+  }
+  return null;
+}

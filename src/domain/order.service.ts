@@ -44,7 +44,7 @@ export function receivedOrder(id: string, shopId: string, input: OrderInput, cre
     items: input.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceMinor: null, lineTotalMinor: null })),
     customer: input.customer,
     shippingAddress: input.shippingAddress,
-    payment: { method: input.payment.method, status: 'pending', providerReference: null, capturedMinor: 0, refundedMinor: 0, attempts: 0 },
+    payment: { method: input.payment.method, flow: input.payment.flow, status: 'pending', action: null, expiresAt: null, events: [], providerReference: null, capturedMinor: 0, refundedMinor: 0, attempts: 0 },
     shipments: [],
     createdAt,
     updatedAt: createdAt,

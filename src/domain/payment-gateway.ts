@@ -79,6 +79,10 @@ export interface RefundRequest {
   providerReference: string;
   /** The original capture request's token, for providers whose refunds hang off it. */
   token: string;
+  /** The provider's id of the trade (PayPal order, PaymentIntent), when it has one. */
+  trade?: string | undefined;
+  /** The shop's own merchant account the charge went to (partner mode); undefined: the platform's. */
+  merchant?: string | undefined;
 }
 
 export type RefundOutcome =

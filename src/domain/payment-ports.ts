@@ -1,5 +1,5 @@
-import type { Capture, RefundOutcome } from './payment-gateway.js';
-import type { OrderStatus, PaymentMethod, PaymentStatus } from './order.js';
+import type { ActionRequired, Capture, RefundOutcome } from './payment-gateway.js';
+import type { OrderStatus, PaymentAction, PaymentFlow, PaymentMethod, PaymentStatus } from './order.js';
 
 /** What a capture needs to know of an order. */
 export interface CaptureContext {
@@ -8,10 +8,20 @@ export interface CaptureContext {
   status: OrderStatus;
   paymentStatus: PaymentStatus;
   method: PaymentMethod;
+  flow: PaymentFlow;
   token: string;
   amountMinor: number;
   currency: string;
   attempts: number;
+  /** When the stock hold began (null before placement). */
+  placedAt: Date | null;
+  payer?: { openid?: string; device?: 'mobile' | 'desktop'; clientIp?: string } | undefined;
+  returnUrl?: string | undefined;
+  /** The provider's id of the open trade, once its action was recorded. */
+  trade: string | null;
+  action: PaymentAction | null;
+  /** The shop's own merchant account at this order's provider (partner mode); null: the platform's. */
+  merchant: string | null;
 }
 
 export type SettleOutcome =
@@ -30,6 +40,8 @@ export interface RefundContext {
   method: PaymentMethod;
   token: string;
   providerReference: string;
+  trade: string | null;
+  merchant: string | null;
 }
 
 export interface RefundView {
@@ -49,7 +61,14 @@ export interface PaymentStore {
   /** Records a capture once. A capture of an order that no longer wants it becomes a full refund. */
   settleCapture(orderId: string, capture: Capture): Promise<SettleOutcome>;
   /** Ends a `placed` order `payment_failed` and releases its stock, once. False if it was not `placed`. */
-  failPayment(orderId: string, reason: string): Promise<boolean>;
+  failPayment(orderId: string, reason: string, detail?: string): Promise<boolean>;
+  /** Records the open trade and what the buyer must do (payment `action_required`), once; tells the shop. */
+  recordAction(orderId: string, answer: ActionRequired, expiresAt: Date): Promise<boolean>;
+  /**
+   * Money the provider's record shows that does not settle this order (another amount, currency or merchant):
+   * the order is not paid. It ends `payment_failed` if it still waited, the money is recorded and refunded in full.
+   */
+  refuseCapture(orderId: string, capture: Capture, reason: string, detail: string): Promise<SettleOutcome>;
   /** Creates a refund unless the shop already used this key; 409s on overdraw or a reused key. */
   requestRefund(r: { shopId: string; orderId: string; idempotencyKey: string; requestHash: string; amountMinor: number; reason?: string | undefined }): Promise<{ refund: RefundView; created: boolean }>;
   refundContext(refundId: string): Promise<RefundContext | null>;

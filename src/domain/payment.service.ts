@@ -1,61 +1,105 @@
-import { DomainError, PermanentError, TransientError } from './errors.js';
+import { DomainError, PermanentError, Postponed, TransientError } from './errors.js';
 import { fingerprint } from './ids.js';
-import type { CaptureRequest, PaymentGateway, RawNotification } from './payment-gateway.js';
+import { chargesAtOnce, merchantReference, orderIdOf, type PaymentMethod } from './order.js';
+import { settlementMismatch } from './order-rules.js';
+import type { Capture, CaptureRequest, PaymentGateway, RawNotification } from './payment-gateway.js';
 import type { CaptureContext, PaymentJobs, PaymentStore, SettleOutcome } from './payment-ports.js';
-import type { PaymentMethod } from './order.js';
 
 export interface PaymentDeps {
   payments: PaymentStore;
   gateways: Record<PaymentMethod, PaymentGateway>;
   jobs: PaymentJobs;
+  /** How long a placed order holds its stock while it waits for its payment (HOLD_EXPIRES_MS). */
+  holdExpiresMs: number;
 }
 
-const captureRequest = (c: CaptureContext): CaptureRequest => ({
-  reference: c.orderId,
+type Outcome = SettleOutcome | { outcome: 'skipped'; reason: string } | { outcome: 'declined' } | { outcome: 'failed' };
+
+/** The end of an order's stock hold: its trade must not be payable after it. */
+const expiresAt = (deps: PaymentDeps, c: CaptureContext) => new Date((c.placedAt?.getTime() ?? Date.now()) + deps.holdExpiresMs);
+
+const captureRequest = (deps: PaymentDeps, c: CaptureContext): CaptureRequest => ({
+  reference: merchantReference(c.orderId),
   amountMinor: c.amountMinor,
   currency: c.currency,
+  flow: c.flow,
   token: c.token,
   description: `order ${c.orderId}`,
+  trade: c.trade ?? undefined,
+  payer: c.payer,
+  returnUrl: c.returnUrl,
+  expiresAt: expiresAt(deps, c),
+  merchant: c.merchant ?? undefined,
 });
 
+/** How often a trade that waits for its buyer is asked about: soon at first, then less often, never past the hold. */
+export function followDelayMs(sinceMs: number, untilExpiryMs: number): number {
+  const delay = Math.min(Math.max(sinceMs / 10, 1_000), 30_000);
+  return Math.max(250, Math.min(delay, untilExpiryMs + 250));
+}
+
 /**
- * The `payment-capture` job. Charges a placed order once: the provider's idempotency is keyed on the order
- * id, and any attempt after the first asks the provider what happened before charging (the previous one may
- * have charged and then timed out). A decline ends the order `payment_failed` and releases its stock; a
- * transient failure is thrown for the queue to retry with backoff.
+ * The `payment-capture` job. A flow that charges at once (`barcode`, `token`) charges a placed order once:
+ * the provider's idempotency is keyed on the order, and any attempt after the first asks the provider what
+ * happened before charging again. A buyer-driven flow opens the trade and records its action; the same job
+ * then follows the trade (Postponed, which uses no attempt) until the provider says it is paid or closed, or
+ * the hold ends and it closes the trade there first. A decline ends the order `payment_failed` and releases
+ * its stock; a transient failure is thrown for the queue to retry with backoff.
  */
-export async function capturePayment(deps: PaymentDeps, orderId: string): Promise<SettleOutcome | { outcome: 'skipped'; reason: string } | { outcome: 'declined' }> {
+export async function capturePayment(deps: PaymentDeps, orderId: string): Promise<Outcome> {
   const ctx = await deps.payments.beginCapture(orderId);
   if (!ctx) return { outcome: 'skipped', reason: NOT_WAITING };
   const gateway = deps.gateways[ctx.method];
-  const req = captureRequest(ctx);
-  if (ctx.attempts > 1) {
+  const req = captureRequest(deps, ctx);
+  if (ctx.paymentStatus === 'action_required') return followTrade(deps, ctx, req);
+  if (ctx.attempts > 1 && chargesAtOnce(ctx.flow)) {
     const found = await gateway.lookup(req);
-    if (found.status === 'captured') return settle(deps, orderId, found);
+    if (found.status === 'captured') return settle(deps, ctx, found);
     if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider still processes the previous attempt');
   }
   try {
-    return await settle(deps, orderId, await gateway.capture(req));
+    const answer = await gateway.capture(req);
+    if (answer.status === 'captured') return await settle(deps, ctx, answer);
+    await deps.payments.recordAction(orderId, answer, req.expiresAt);
+    throw new Postponed('the trade waits for the buyer', followDelayMs(0, req.expiresAt.getTime() - Date.now()));
   } catch (error) {
     if (error instanceof DomainError && error.permanent) {
-      await deps.payments.failPayment(orderId, error.code === 'payment_declined' ? 'payment_declined' : 'payment_rejected');
+      await deps.payments.failPayment(orderId, error.code === 'payment_declined' ? 'payment_declined' : 'payment_rejected', error.message);
       return { outcome: 'declined' };
     }
     throw error;
   }
 }
 
+/** One look at a trade that waits for its buyer. */
+async function followTrade(deps: PaymentDeps, ctx: CaptureContext, req: CaptureRequest): Promise<Outcome> {
+  const found = await deps.gateways[ctx.method].lookup(req);
+  if (found.status === 'captured') return settle(deps, ctx, found);
+  if (found.status === 'failed') {
+    // The provider ended the trade unpaid (the buyer's payment refused, 3-D Secure failed): nothing to wait for.
+    await deps.payments.failPayment(ctx.orderId, 'payment_declined', found.reason);
+    return { outcome: 'declined' };
+  }
+  const left = req.expiresAt.getTime() - Date.now();
+  if (left <= 0) return abandonPayment(deps, ctx.orderId, 'payment_timeout');
+  throw new Postponed('the trade waits for the buyer', followDelayMs(Date.now() - (ctx.placedAt?.getTime() ?? Date.now()), left));
+}
+
 /**
  * Gives up on an order's payment (its hold expired, or its capture ran out of attempts) without ever
- * failing an order that was in fact charged: the provider is asked first.
+ * failing an order that was in fact charged: the trade is closed at the provider first (a closed trade can no
+ * longer be paid), and the provider's answer says whether the buyer paid before.
  */
-export async function abandonPayment(deps: PaymentDeps, orderId: string, reason: string): Promise<SettleOutcome | { outcome: 'skipped'; reason: string } | { outcome: 'failed' }> {
+export async function abandonPayment(deps: PaymentDeps, orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted'): Promise<Outcome> {
   const ctx = await deps.payments.captureContext(orderId);
-  if (!ctx || ctx.status !== 'placed' || ctx.paymentStatus !== 'pending') return { outcome: 'skipped', reason: NOT_WAITING };
-  const found = ctx.attempts > 0 ? await deps.gateways[ctx.method].lookup(captureRequest(ctx)) : { status: 'not_found' as const };
-  if (found.status === 'captured') return settle(deps, orderId, found);
+  if (!ctx || ctx.status !== 'placed' || (ctx.paymentStatus !== 'pending' && ctx.paymentStatus !== 'action_required')) {
+    return { outcome: 'skipped', reason: NOT_WAITING };
+  }
+  const opened = ctx.attempts > 0 || ctx.paymentStatus === 'action_required';
+  const found = opened ? await deps.gateways[ctx.method].close(captureRequest(deps, ctx)) : { status: 'not_found' as const };
+  if (found.status === 'captured') return settle(deps, ctx, found);
   if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider has not settled the payment yet');
-  await deps.payments.failPayment(orderId, reason);
+  await deps.payments.failPayment(orderId, reason, opened ? `the trade was closed at the provider (${found.status === 'failed' ? found.reason : 'no trade'})` : undefined);
   return { outcome: 'failed' };
 }
 
@@ -76,9 +120,16 @@ export async function giveUpCapture(deps: PaymentDeps, orderId: string) {
   }
 }
 
-/** Settles a capture however it arrived (the capture answer, a lookup, a provider notification). */
-export async function settle(deps: PaymentDeps, orderId: string, capture: { providerReference: string; amountMinor: number }) {
-  const outcome = await deps.payments.settleCapture(orderId, { status: 'captured', ...capture });
+/**
+ * Settles money the provider's record shows for this order, however it arrived (the capture answer, a lookup,
+ * a provider notification). Only exactly the order's amount, currency and merchant account pays it; any other
+ * money is refused: refunded in full and recorded in the order's payment events.
+ */
+export async function settle(deps: PaymentDeps, ctx: CaptureContext, capture: Capture): Promise<SettleOutcome> {
+  const mismatch = settlementMismatch(ctx, deps.gateways[ctx.method].platformMerchant, capture);
+  const outcome = mismatch
+    ? await deps.payments.refuseCapture(ctx.orderId, capture, mismatch.reason, mismatch.detail)
+    : await deps.payments.settleCapture(ctx.orderId, capture);
   if (outcome.outcome === 'refunding') await deps.jobs.refund(outcome.refundId);
   return outcome;
 }
@@ -88,13 +139,15 @@ export async function processRefund(deps: PaymentDeps, refundId: string) {
   const r = await deps.payments.refundContext(refundId);
   if (!r || r.status !== 'pending') return { outcome: 'skipped' as const };
   const outcome = await deps.gateways[r.method].refund({
-    reference: r.orderId,
+    reference: merchantReference(r.orderId),
     refundId: r.refundId,
     amountMinor: r.amountMinor,
     capturedMinor: r.capturedMinor,
     currency: r.currency,
     providerReference: r.providerReference,
     token: r.token,
+    trade: r.trade ?? undefined,
+    merchant: r.merchant ?? undefined,
   });
   if (outcome.status === 'pending') throw new TransientError('provider_unavailable', 'the provider is still processing the refund');
   await deps.payments.completeRefund(refundId, outcome);
@@ -121,8 +174,9 @@ export async function cancelOrder(deps: PaymentDeps, shopId: string, orderId: st
 /**
  * A provider's notification, as received on the route of `method`. The cheap checks come first (its shape,
  * and that the order it names exists and pays with this method), so a forgery costs no verification; then
- * the gateway verifies it, and a capture is settled like any capture answer, with the amount and currency
- * the provider states.
+ * the gateway verifies it. A capture it states for exactly the order's amount and currency is settled at
+ * once; one that states anything else is not believed on its own: the provider's record is asked, and that
+ * decides (a replay or a stale one changes nothing, an order already settled is answered as it is).
  */
 export async function handleNotification(deps: PaymentDeps, method: PaymentMethod, raw: RawNotification) {
   const gateway = deps.gateways[method];
@@ -135,13 +189,16 @@ export async function handleNotification(deps: PaymentDeps, method: PaymentMetho
   if (notification.amountMinor === undefined || !notification.currency) throw rejected('it states no amount and currency');
   if (!notification.providerReference) throw rejected('it names no provider reference');
   const ctx = claimed ?? (await notifiedOrder(deps, method, notification.reference));
-  if (notification.amountMinor !== ctx.amountMinor || notification.currency !== ctx.currency.toUpperCase()) {
-    throw rejected('the notified amount does not match the order');
-  }
   // Most notifications tell of a capture the job has already settled. A captured payment never goes back to
   // pending or failed, so this unlocked read is enough to answer them: no lock, no transaction.
-  if (ctx.paymentStatus !== 'pending' && ctx.paymentStatus !== 'failed') return reply;
-  await settle(deps, ctx.orderId, { providerReference: notification.providerReference, amountMinor: notification.amountMinor });
+  if (ctx.paymentStatus !== 'pending' && ctx.paymentStatus !== 'action_required' && ctx.paymentStatus !== 'failed') return reply;
+  const stated = { status: 'captured' as const, providerReference: notification.providerReference, amountMinor: notification.amountMinor, currency: notification.currency };
+  if (settlementMismatch(ctx, undefined, stated)) {
+    const found = await gateway.lookup(captureRequest(deps, ctx));
+    if (found.status === 'captured') await settle(deps, ctx, found);
+    return reply;
+  }
+  await settle(deps, ctx, stated);
   return reply;
 }
 
@@ -149,7 +206,7 @@ const rejected = (why: string) => new PermanentError('provider_rejected', `notif
 
 /** The order a notification names, if it is ours and pays with the method whose route the notification came by. */
 async function notifiedOrder(deps: PaymentDeps, method: PaymentMethod, reference: string) {
-  const ctx = reference ? await deps.payments.captureContext(reference) : null;
+  const ctx = reference ? await deps.payments.captureContext(orderIdOf(reference)) : null;
   if (!ctx) throw rejected('it names no order of ours');
   if (ctx.method !== method) throw rejected(`the order it names is not paid with ${method}`);
   return ctx;

@@ -32,5 +32,5 @@ function unconfigured(method: PaymentMethod): PaymentGateway {
   const refuse = async (): Promise<never> => {
     throw new PermanentError('provider_rejected', `payment method ${method} is not configured on this deployment`);
   };
-  return { method, capture: refuse, lookup: refuse, refund: refuse, lookupRefund: refuse, inspectNotification: refuse, parseNotification: refuse };
+  return { method, capture: refuse, lookup: refuse, close: refuse, refund: refuse, lookupRefund: refuse, inspectNotification: refuse, parseNotification: refuse };
 }

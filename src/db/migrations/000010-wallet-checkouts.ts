@@ -11,6 +11,7 @@ ALTER TABLE orders ADD CONSTRAINT orders_payment_flow_check CHECK (payment_flow 
 ALTER TABLE orders ADD COLUMN payment_checkout jsonb;
 ALTER TABLE orders ADD COLUMN payment_action jsonb;
 ALTER TABLE orders ADD COLUMN payment_trade text;
+ALTER TABLE orders ADD COLUMN payment_expires_at timestamptz;
 ALTER TABLE orders ADD COLUMN payment_events jsonb NOT NULL DEFAULT '[]';
 ALTER TABLE orders DROP CONSTRAINT orders_payment_status_check;
 ALTER TABLE orders ADD CONSTRAINT orders_payment_status_check CHECK (payment_status IN (
