@@ -118,7 +118,7 @@ async function scenarios(spy: Database) {
     await orders.place(id, (await import('../../src/domain/pricing.js')).priceOrder);
     return id;
   };
-  const capture = (id: string, amountMinor = 500) => payments.settleCapture(id, { status: 'captured', providerReference: `pi_${id}`, amountMinor });
+  const capture = (id: string, amountMinor = 500) => payments.settleCapture(id, { status: 'captured', providerReference: `pi_${id}`, amountMinor, currency: 'CNY' });
   const poll = (status: ShipmentStatus): ShipmentUpdate => ({
     snapshot: { status, events: [{ at: new Date(), status, description: status, location: null }], estimatedDeliveryAt: null },
     pickedUpAt: new Date(), estimate: { at: new Date(Date.now() + 86_400_000), source: 'carrier' },

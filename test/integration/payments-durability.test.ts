@@ -4,6 +4,7 @@ import { startSystem, type TestSystem } from '../support/system.js';
 import { exited, serving, sleep, spawnWorker } from '../support/processes.js';
 import { createDatabase } from '../../src/db/database.js';
 import { loadPaymentGateways } from '../../src/runtime.js';
+import { merchantReference } from '../../src/domain/order.js';
 
 let sys: TestSystem | undefined;
 afterEach(async () => {
@@ -93,7 +94,7 @@ describe('a capture answer lost on the way back', () => {
       for (const method of ['alipay', 'card']) {
         const r = await shop.call('POST', '/v1/orders', orderBody([{ sku: 'N', quantity: 1 }], { payment: { method, token: 'tok_timeout' } }), { 'idempotency-key': `n-${method}` });
         await waitForStatus(shop.call, r.json.id, ['placed']);
-        const req = { reference: r.json.id, amountMinor: 4200, currency: 'CNY', token: 'tok_timeout', description: 'x' };
+        const req = { reference: merchantReference(r.json.id), amountMinor: 4200, currency: 'CNY', token: 'tok_timeout', description: 'x', flow: method === 'card' ? 'token' as const : 'barcode' as const, expiresAt: new Date(Date.now() + 60_000) };
         await expect(gateways[method as 'alipay'].capture(req)).rejects.toMatchObject({ options: { ambiguous: true } });
         const o = await waitForStatus(shop.call, r.json.id, ['paid'], 15_000);
         expect(o.payment).toMatchObject({ status: 'captured', capturedMinor: 4200, attempts: 0 });

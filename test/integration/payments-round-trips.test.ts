@@ -60,7 +60,7 @@ describe('settles of concurrent captures are one transaction', () => {
     expect(await product('HOT')).toMatchObject({ stock: 92, reserved: 8 });
     const c = counting(db);
     const payments = createPaymentRepository(c.db, createEventOutbox(c.db));
-    const capture = { status: 'captured' as const, providerReference: 'pi_test', amountMinor: 500 };
+    const capture = { status: 'captured' as const, providerReference: 'pi_test', amountMinor: 500, currency: 'CNY' };
     const unknown = '00000000-0000-7000-8000-000000000000';
     const outcomes = await Promise.all([...orders.map((o) => payments.settleCapture(o.id, capture)), payments.settleCapture(unknown, capture).catch((e: unknown) => e)]);
     expect(outcomes.slice(0, 8)).toEqual(orders.map(() => ({ outcome: 'paid' })));
@@ -95,7 +95,7 @@ describe('a provider notification for an order already paid', () => {
     await shop('PUT', '/v1/products/NOTE', { name: 'Note', priceMinor: 700, currency: 'CNY', stock: 10 });
     const [placed] = await place('NOTE', 1);
     const gateways = await loadPaymentGateways(sys.config, db);
-    const paid = await createPaymentRepository(db, createEventOutbox(db)).settleCapture(placed!.id, { status: 'captured', providerReference: 'pi_note', amountMinor: 700 });
+    const paid = await createPaymentRepository(db, createEventOutbox(db)).settleCapture(placed!.id, { status: 'captured', providerReference: 'pi_note', amountMinor: 700, currency: 'CNY' });
     expect(paid).toEqual({ outcome: 'paid' });
     const before = (await shop('GET', `/v1/orders/${placed!.id}`)).json;
     const body = JSON.stringify({
@@ -107,14 +107,15 @@ describe('a provider notification for an order already paid', () => {
       payments: createPaymentRepository(c.db, createEventOutbox(c.db)),
       gateways,
       jobs: { capture: async () => true, abandon: async () => true, refund: async () => true },
+      holdExpiresMs: 60_000,
     };
     const notify = () => handleNotification(deps, 'card', { headers: { 'stripe-signature': stripeSignatureHeader(creds.card.webhookSecret, body) }, body: Buffer.from(body) });
     expect((await notify()).status).toBe(200);
-    expect(c.seen).toEqual(['SELECT id,']);
+    expect(c.seen).toEqual(['SELECT o.id,']);
     // Copies that arrive together (a provider's retries) share that one read.
     c.reset();
     expect((await Promise.all([notify(), notify(), notify()])).map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(c.seen).toEqual(['SELECT id,']);
+    expect(c.seen).toEqual(['SELECT o.id,']);
     // Over HTTP too: answered, and the order is as it was.
     const http = await fetch(`${sys.base}/v1/payments/notify/card`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': stripeSignatureHeader(creds.card.webhookSecret, body) }, body,

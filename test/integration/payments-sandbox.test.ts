@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
-import { PAYMENT_METHODS, type PaymentMethod } from '../../src/domain/order.js';
-import type { CaptureRequest, PaymentGateway, RefundRequest } from '../../src/domain/payment-gateway.js';
+import { merchantReference, PAYMENT_METHODS, type PaymentMethod } from '../../src/domain/order.js';
+import type { ActionRequired, Capture, CaptureRequest, PaymentGateway, RefundRequest } from '../../src/domain/payment-gateway.js';
 import { createPaymentGateways } from '../../src/payments/payment-gateways.js';
 import { sandboxPaymentGatewaysOptions } from '../../src/sandbox/sandbox-gateways.js';
 import { decryptWechatResource, type WechatResource } from '../../src/payments/wechat-pay.signing.js';
@@ -55,8 +55,16 @@ afterAll(async () => {
 });
 
 const currencyOf = (m: PaymentMethod) => (m === 'alipay' || m === 'wechat_pay' ? 'CNY' : 'USD');
-const captureReq = (method: PaymentMethod, token: string, amountMinor = 1999): CaptureRequest =>
-  ({ reference: randomUUID(), amountMinor, currency: currencyOf(method), token, description: 'orderworks test order' });
+const captureReq = (method: PaymentMethod, token: string, amountMinor = 1999): CaptureRequest => ({
+  reference: merchantReference(randomUUID()), amountMinor, currency: currencyOf(method), token, description: 'orderworks test order',
+  flow: method === 'alipay' || method === 'wechat_pay' ? 'barcode' : 'token', expiresAt: new Date(Date.now() + 3_600_000),
+});
+/** A capture that charges at once (barcode, token): anything else is a failure of the test. */
+const charged = async (p: Promise<Capture | ActionRequired>): Promise<Capture> => {
+  const r = await p;
+  if (r.status !== 'captured') throw new Error(`expected a capture, got ${JSON.stringify(r)}`);
+  return r;
+};
 const refundReq = (c: CaptureRequest, providerReference: string, refundId: string, amountMinor: number): RefundRequest =>
   ({ reference: c.reference, refundId, amountMinor, capturedMinor: c.amountMinor, currency: c.currency, providerReference, token: c.token });
 
@@ -92,9 +100,9 @@ describe.each(PAYMENT_METHODS)('%s adapter against the sandbox', (method) => {
 
   it('captures tok_ok once; the same reference again is the same charge', async () => {
     const req = captureReq(method, 'tok_ok');
-    const first = await gw().capture(req);
+    const first = await charged(gw().capture(req));
     expect(first).toMatchObject({ status: 'captured', amountMinor: 1999 });
-    const second = await gw().capture(req);
+    const second = await charged(gw().capture(req));
     expect(second.providerReference).toBe(first.providerReference);
     expect(await gw().lookup(req)).toEqual(first);
     const rows = await ledger(req.reference);
@@ -105,7 +113,7 @@ describe.each(PAYMENT_METHODS)('%s adapter against the sandbox', (method) => {
 
   it('charges once when the same reference is captured concurrently', async () => {
     const req = captureReq(method, 'tok_ok');
-    const all = await Promise.all([gw().capture(req), gw().capture(req), gw().capture(req)]);
+    const all = await Promise.all([charged(gw().capture(req)), charged(gw().capture(req)), charged(gw().capture(req))]);
     expect(new Set(all.map((c) => c.providerReference)).size).toBe(1);
     expect(await ledger(req.reference)).toHaveLength(1);
   });
@@ -136,7 +144,7 @@ describe.each(PAYMENT_METHODS)('%s adapter against the sandbox', (method) => {
     expect(error.options.ambiguous).toBe(true);
     const found = await gw().lookup(req);
     expect(found).toMatchObject({ status: 'captured', amountMinor: 1999 });
-    const retried = await gw().capture(req);
+    const retried = await charged(gw().capture(req));
     expect(retried.providerReference).toBe(found.status === 'captured' ? found.providerReference : 'none');
     expect(await ledger(req.reference)).toHaveLength(1);
 
@@ -154,7 +162,7 @@ describe.each(PAYMENT_METHODS)('%s adapter against the sandbox', (method) => {
 
   it('partial refunds add up, a replayed refund id refunds once, an over-refund is refused', async () => {
     const req = captureReq(method, 'tok_ok', 1000);
-    const { providerReference } = await gw().capture(req);
+    const { providerReference } = await charged(gw().capture(req));
     const r1 = refundReq(req, providerReference, `rf-${randomUUID()}`, 300);
     await expect(gw().refund(r1)).resolves.toMatchObject({ status: 'succeeded' });
     await expect(gw().refund(r1)).resolves.toMatchObject({ status: 'succeeded' });
