@@ -111,10 +111,10 @@ describe('PayPal redirect flow', () => {
 
 describe('PayPal token flow (the shop had its buyer approve the order)', () => {
   /** A first attempt that bound the order (PATCH applied) and died before capturing. */
-  const bindAsAFirstAttempt = async (req: CaptureRequest, customId = req.reference) => {
+  const bindAsAFirstAttempt = async (req: CaptureRequest, customId = req.reference, value = '19.99') => {
     const patched = await sb.paypal('PATCH', `/v2/checkout/orders/${encodeURIComponent(sandboxPaypalOrderId(req))}`, [
       { op: 'add', path: "/purchase_units/@reference_id=='default'/custom_id", value: customId },
-      { op: 'replace', path: "/purchase_units/@reference_id=='default'/amount", value: { currency_code: 'USD', value: '19.99' } },
+      { op: 'replace', path: "/purchase_units/@reference_id=='default'/amount", value: { currency_code: 'USD', value } },
     ]);
     expect(patched.status).toBe(204);
   };
@@ -134,6 +134,15 @@ describe('PayPal token flow (the shop had its buyer approve the order)', () => {
       const entries = await sb.ledger(req.reference);
       expect(entries.filter((e) => e.status === 'captured')).toHaveLength(1);
     }
+  });
+
+  it('where our custom_id is set but the amount is not ours, PATCHes only the amount', async () => {
+    const req = request({ flow: 'token', token: 'tok_ok' });
+    await bindAsAFirstAttempt(req, req.reference, '1.00');
+    const refusedBefore = strict.refused.length;
+    expect(await strict.gateway.capture(req)).toMatchObject({ status: 'captured', amountMinor: 1999, currency: 'USD' });
+    expect(strict.refused.slice(refusedBefore)).toEqual(['INVALID_PATCH_OPERATION']);
+    expect((await sb.ledger(req.reference))[0]).toMatchObject({ status: 'captured', amountMinor: 1999, requestedMinor: 1999 });
   });
 
   it('refuses for good an order another reference bound', async () => {
