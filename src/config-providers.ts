@@ -26,9 +26,15 @@ export const providerEnv = {
   PAYPAL_CLIENT_ID: opt,
   PAYPAL_CLIENT_SECRET: opt,
   PAYPAL_WEBHOOK_ID: opt,
+  /** The platform's own PayPal merchant id: a capture that names another payee (and no shop account) is refused. */
+  PAYPAL_MERCHANT_ID: opt,
   CARD_BASE_URL: origin,
   CARD_SECRET_KEY: opt,
   CARD_WEBHOOK_SECRET: opt,
+  /** The platform's own Stripe account id (acct_...). */
+  CARD_ACCOUNT_ID: opt,
+  /** Where a card buyer's browser returns after 3-D Secure when the order gives no returnUrl. */
+  CARD_RETURN_URL: origin,
   CARRIER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   KUAIDI100_BASE_URL: origin,
   KUAIDI100_CUSTOMER: opt,
@@ -61,6 +67,9 @@ export function providerSettings(e: Env) {
       return required && { ...required, ...(e.WECHATPAY_PLATFORM_SERIAL ? { platformSerial: e.WECHATPAY_PLATFORM_SERIAL } : {}) };
     })(),
     paypal: all({ baseUrl: e.PAYPAL_BASE_URL ?? 'https://api-m.paypal.com', clientId: e.PAYPAL_CLIENT_ID, clientSecret: e.PAYPAL_CLIENT_SECRET, webhookId: e.PAYPAL_WEBHOOK_ID }),
+    paypalMerchantId: e.PAYPAL_MERCHANT_ID,
+    cardAccountId: e.CARD_ACCOUNT_ID,
+    cardReturnUrl: e.CARD_RETURN_URL,
     card: all({ baseUrl: e.CARD_BASE_URL ?? 'https://api.stripe.com', secretKey: e.CARD_SECRET_KEY, webhookSecret: e.CARD_WEBHOOK_SECRET }),
     carrierTimeoutMs: e.CARRIER_TIMEOUT_MS,
     kuaidi100: (() => {

@@ -75,13 +75,15 @@ export async function capturePayment(deps: PaymentDeps, orderId: string): Promis
 async function followTrade(deps: PaymentDeps, ctx: CaptureContext, req: CaptureRequest): Promise<Outcome> {
   const found = await deps.gateways[ctx.method].lookup(req);
   if (found.status === 'captured') return settle(deps, ctx, found);
+  const left = req.expiresAt.getTime() - Date.now();
+  // The trade carries the hold's end as its own expiry, so a provider whose clock runs a little ahead closes it
+  // before we look: a trade ended unpaid near the end of the hold timed out, one ended earlier was refused.
+  if (left <= Math.min(60_000, deps.holdExpiresMs / 10)) return abandonPayment(deps, ctx.orderId, 'payment_timeout');
   if (found.status === 'failed') {
     // The provider ended the trade unpaid (the buyer's payment refused, 3-D Secure failed): nothing to wait for.
     await deps.payments.failPayment(ctx.orderId, 'payment_declined', found.reason);
     return { outcome: 'declined' };
   }
-  const left = req.expiresAt.getTime() - Date.now();
-  if (left <= 0) return abandonPayment(deps, ctx.orderId, 'payment_timeout');
   throw new Postponed('the trade waits for the buyer', followDelayMs(Date.now() - (ctx.placedAt?.getTime() ?? Date.now()), left));
 }
 

@@ -26,6 +26,9 @@ export interface AlipayGatewayOptions {
 
 type Node = Record<string, string | undefined>;
 
+/** Alipay's expiry has whole seconds: rounded up, so the trade never ends before the hold does. */
+const ceilSecond = (at: Date) => new Date(Math.ceil(at.getTime() / 1000) * 1000);
+
 /** 40004 sub_codes that are not the buyer's payment being refused. */
 const NOT_A_DECLINE = new Set(['ACQ.TRADE_HAS_SUCCESS', 'ACQ.SYSTEM_ERROR', 'ACQ.CONTEXT_INCONSISTENT', 'ACQ.INVALID_PARAMETER']);
 
@@ -112,7 +115,7 @@ export function createAlipayGateway(options: AlipayGatewayOptions): PaymentGatew
     const node = await call('alipay.trade.precreate', {
       out_trade_no: req.reference,
       subject: req.description.slice(0, 256),
-      time_expire: alipayTimestamp(req.expiresAt),
+      time_expire: alipayTimestamp(ceilSecond(req.expiresAt)),
       ...amount(req),
     }, req.merchant, true);
     if (node.code === '10000' && node.qr_code) return { status: 'action_required', action: { type: 'qr_code', qrContent: node.qr_code } };
@@ -133,7 +136,7 @@ export function createAlipayGateway(options: AlipayGatewayOptions): PaymentGatew
       out_trade_no: req.reference,
       subject: req.description.slice(0, 256),
       product_code: wap ? 'QUICK_WAP_WAY' : 'FAST_INSTANT_TRADE_PAY',
-      time_expire: alipayTimestamp(req.expiresAt),
+      time_expire: alipayTimestamp(ceilSecond(req.expiresAt)),
       ...amount(req),
     }, { notify_url: options.notifyUrl, return_url: req.returnUrl, app_auth_token: req.merchant });
     return { status: 'action_required', action: { type: 'redirect', url: `${options.baseUrl}/gateway.do?${params.toString()}` } };

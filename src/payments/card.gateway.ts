@@ -145,7 +145,7 @@ export function createCardGateway(options: CardGatewayOptions): PaymentGateway {
       return best(found);
     },
     async refund(req: RefundRequest): Promise<RefundOutcome> {
-      const a = await call<Refund>('POST', '/v1/refunds', undefined, {
+      const a = await call<Refund>('POST', '/v1/refunds', req, {
         payment_intent: req.providerReference,
         amount: String(req.amountMinor),
         'metadata[refund_id]': req.refundId,
@@ -159,7 +159,7 @@ export function createCardGateway(options: CardGatewayOptions): PaymentGateway {
       throw rejected('refund', a);
     },
     async lookupRefund(req: RefundRequest): Promise<RefundOutcome> {
-      const a = await call<{ data?: Refund[] }>('GET', `/v1/refunds?payment_intent=${encodeURIComponent(req.providerReference)}&limit=100`, undefined);
+      const a = await call<{ data?: Refund[] }>('GET', `/v1/refunds?payment_intent=${encodeURIComponent(req.providerReference)}&limit=100`, req);
       if (a.status !== 200) throw rejected('refund list', a);
       const found = (a.json.data ?? []).find((r) => r.metadata?.refund_id === req.refundId);
       return found ? refundOutcome(found) : { status: 'failed', reason: 'not_found' };

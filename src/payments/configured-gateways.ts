@@ -23,8 +23,8 @@ export function configuredPaymentGateways(config: Pick<Config, 'providers' | 'pa
   return {
     alipay: p.alipay ? createAlipayGateway({ ...p.alipay, ...notify('alipay') }) : unconfigured('alipay'),
     wechat_pay: p.wechatPay ? createWechatPayGateway({ ...p.wechatPay, ...notify('wechat_pay') }) : unconfigured('wechat_pay'),
-    paypal: p.paypal ? createPaypalGateway({ ...p.paypal, timeoutMs: common.timeoutMs }) : unconfigured('paypal'),
-    card: p.card ? createCardGateway({ ...p.card, timeoutMs: common.timeoutMs }) : unconfigured('card'),
+    paypal: p.paypal ? createPaypalGateway({ ...p.paypal, merchantId: p.paypalMerchantId, timeoutMs: common.timeoutMs }) : unconfigured('paypal'),
+    card: p.card ? createCardGateway({ ...p.card, accountId: p.cardAccountId, returnUrl: p.cardReturnUrl, timeoutMs: common.timeoutMs }) : unconfigured('card'),
   };
 }
 

@@ -53,7 +53,8 @@ const DECLINES = new Set(['NOTENOUGH', 'AUTHCODEEXPIRE', 'AUTH_CODE_INVALID', 'B
 
 /** RFC 3339 in Beijing time, as WeChat Pay's `time_expire` is written in its docs. */
 export function wechatTime(at: Date): string {
-  const b = new Date(at.getTime() + 8 * 3600_000).toISOString().slice(0, 19);
+  // Whole seconds, rounded up: the trade never ends before the hold does.
+  const b = new Date(Math.ceil(at.getTime() / 1000) * 1000 + 8 * 3600_000).toISOString().slice(0, 19);
   return `${b}+08:00`;
 }
 

@@ -3,6 +3,8 @@ import type { Database } from '../db/database.js';
 import { createPaymentGateways, type PaymentGatewaysOptions } from '../payments/payment-gateways.js';
 import { notifyUrlTemplate, type PaymentGateways } from '../payments/configured-gateways.js';
 import { loadSandboxCredentials, type SandboxCredentials } from './sandbox-credentials.js';
+import { cardPlatformAccount } from './payments/card-intent.js';
+import { paypalPlatformMerchant } from './payments/paypal-order.js';
 
 /** The payment gateways of a SANDBOX=1 deployment: every provider is the bundled sandbox, keys shared through Postgres. */
 export async function sandboxPaymentGateways(config: Pick<Config, 'sandboxBaseUrl' | 'paymentTimeoutMs' | 'publicUrl'>, db: Database): Promise<PaymentGateways> {
@@ -39,8 +41,8 @@ export function sandboxPaymentGatewaysOptions(
       platformSerial: wechatPay.platformSerial,
       apiV3Key: wechatPay.apiV3Key,
     },
-    paypal: { baseUrl: `${base}/paypal`, clientId: paypal.clientId, clientSecret: paypal.clientSecret, webhookId: paypal.webhookId, orderIdFor: sandboxPaypalOrderId },
-    card: { baseUrl: `${base}/card`, secretKey: card.secretKey, webhookSecret: card.webhookSecret },
+    paypal: { baseUrl: `${base}/paypal`, clientId: paypal.clientId, clientSecret: paypal.clientSecret, webhookId: paypal.webhookId, orderIdFor: sandboxPaypalOrderId, merchantId: paypalPlatformMerchant(paypal) },
+    card: { baseUrl: `${base}/card`, secretKey: card.secretKey, webhookSecret: card.webhookSecret, accountId: cardPlatformAccount(card) },
     ...extra,
   };
 }

@@ -39,7 +39,7 @@ async function checkoutUrl(action: any): Promise<string> {
   if (action.type === 'jsapi') return `${sys.base}/sandbox/checkout/${String(action.params.package).replace(/^prepay_id=/, '')}`;
   const page = await fetch(action.type === 'qr_code' ? action.qrContent : action.url, { redirect: 'follow' });
   expect(page.status).toBe(200);
-  expect(await page.text()).toContain('Pay');
+  expect(await page.text()).toContain('id="pay"');
   const m = /^(.*\/sandbox\/checkout\/[^/?#]+)/.exec(page.url);
   expect(m, page.url).toBeTruthy();
   return m![1]!;
@@ -76,3 +76,97 @@ describe('each buyer-driven flow: 202, an action, the buyer pays on the checkout
     expect((await pay(url)).status).toBe(409);
   });
 });
+
+describe('PayPal approve link and card 3-D Secure', () => {
+  it('paypal redirect: the buyer approves on the page, orderworks captures once', async () => {
+    const o = await orderWithAction(shop, 'pp-redirect', { method: 'paypal', returnUrl: 'https://shop.example/back' });
+    expect(o.payment).toMatchObject({ flow: 'redirect', status: 'action_required', action: { type: 'redirect' } });
+    const url = await checkoutUrl(o.payment.action);
+    expect((await pay(url)).status).toBeLessThan(300);
+    const done = await waitForStatus(shop, o.id, ['paid', 'payment_failed']);
+    expect(done).toMatchObject({ status: 'paid', payment: { capturedMinor: 3998 } });
+    expect((await ledger(o.id)).map((c) => [c.status, c.amountMinor])).toEqual([['captured', 3998]]);
+  });
+
+  it('card tok_3ds: the bank asks for 3-D Secure, the buyer passes it, paid once', async () => {
+    const o = await orderWithAction(shop, 'card-3ds', { method: 'card', token: 'tok_3ds', returnUrl: 'https://shop.example/back' });
+    expect(o.payment).toMatchObject({ flow: 'token', status: 'action_required', action: { type: 'redirect' } });
+    const url = await checkoutUrl(o.payment.action);
+    expect((await pay(url)).status).toBeLessThan(300);
+    const done = await waitForStatus(shop, o.id, ['paid', 'payment_failed']);
+    expect(done).toMatchObject({ status: 'paid', payment: { capturedMinor: 3998 } });
+    expect((await ledger(o.id)).map((c) => [c.status, c.amountMinor])).toEqual([['captured', 3998]]);
+  });
+
+  it('card tok_3ds declined on the page: payment_failed, stock back, nothing charged', async () => {
+    const before = (await shop('GET', '/v1/products/TEA')).json.reserved;
+    const o = await orderWithAction(shop, 'card-3ds-decline', { method: 'card', token: 'tok_3ds' });
+    const url = await checkoutUrl(o.payment.action);
+    await fetch(`${url}/decline`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const done = await waitForStatus(shop, o.id, ['paid', 'payment_failed']);
+    expect(done).toMatchObject({ status: 'payment_failed', statusReason: 'payment_declined', payment: { status: 'failed', capturedMinor: 0 } });
+    expect((await shop('GET', '/v1/products/TEA')).json.reserved).toBe(before);
+    expect((await ledger(o.id)).filter((c) => c.amountMinor > 0)).toEqual([]);
+  });
+});
+
+describe('money checks: only the exact amount pays an order', () => {
+  it.each([['alipay'], ['wechat_pay']] as const)('%s: the buyer pays a wrong amount: not paid, refunded in full, recorded', async (method) => {
+    const o = await orderWithAction(shop, `wrong-amount-${method}`, { method, flow: 'qr' });
+    const url = await checkoutUrl(o.payment.action);
+    expect((await pay(url, { amountMinor: 1 })).status).toBeLessThan(300);
+    const done = await waitForStatus(shop, o.id, ['payment_failed', 'paid']);
+    expect(done).toMatchObject({ status: 'payment_failed', statusReason: 'payment_amount_mismatch', payment: { status: expect.stringMatching(/refund/) } });
+    const refunded = await waitForStatus(shop, o.id, ['payment_failed'], 20_000).then(async () => {
+      for (let i = 0; i < 200; i++) {
+        const c = await ledger(o.id);
+        if (c[0]?.status === 'refunded') return c;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return ledger(o.id);
+    });
+    expect(refunded).toMatchObject([{ amountMinor: 1, status: 'refunded', refundedMinor: 1 }]);
+    const after = (await shop('GET', `/v1/orders/${o.id}`)).json;
+    expect(after.payment.events.map((e: any) => e.type)).toEqual(['action_required', 'payment_amount_mismatch', 'refunding']);
+    expect(after.payment.events[1].detail).toContain('1 CNY paid for an order of 3998 CNY');
+  });
+});
+
+describe('the buyer never pays: the trade is closed at the provider when the hold ends', () => {
+  let short: TestSystem;
+  let call: Client;
+  beforeAll(async () => {
+    short = await startSystem({ env: { HOLD_EXPIRES_MS: '2500' } });
+    call = (await createShop(short.base)).call;
+    await call('PUT', '/v1/products/TEA', { name: 'Tea', priceMinor: 1999, currency: 'CNY', stock: 10 });
+  });
+  afterAll(() => short?.close());
+
+  const cases = [
+    ['alipay', { method: 'alipay', flow: 'qr' }],
+    ['alipay', { method: 'alipay', flow: 'redirect' }],
+    ['wechat_pay', { method: 'wechat_pay', flow: 'qr' }],
+    ['wechat_pay', { method: 'wechat_pay', flow: 'jsapi', payer: { openid: 'oBuyer1' } }],
+    ['card', { method: 'card', token: 'tok_3ds' }],
+  ] as const;
+  it.each(cases)('%s %j', async (_method, payment) => {
+    const o = await orderWithAction(call, `expire-${JSON.stringify(payment)}`, payment);
+    // The buyer opens the page (scans the code) and walks away.
+    const url = await checkoutUrlOn(short.base, o.payment.action);
+    const done = await waitForStatus(call, o.id, ['payment_failed', 'paid']);
+    expect(done).toMatchObject({ status: 'payment_failed', statusReason: 'payment_timeout', payment: { status: 'failed', action: null } });
+    expect(done.payment.events.map((e: any) => e.type)).toEqual(['action_required', 'payment_timeout']);
+    expect((await call('GET', '/v1/products/TEA')).json).toMatchObject({ stock: 10, reserved: 0 });
+    const charges = (await client(short.base)('GET', `/sandbox/charges?reference=${o.id}`)).json.data as Charge[];
+    expect(charges.map((c) => c.status)).toEqual(['closed']);
+    // Paying afterwards is refused by the provider, and the order is never paid.
+    expect((await pay(url)).status).toBe(409);
+    expect((await call('GET', `/v1/orders/${o.id}`)).json.status).toBe('payment_failed');
+  });
+});
+
+async function checkoutUrlOn(base: string, action: any): Promise<string> {
+  if (action.type === 'jsapi') return `${base}/sandbox/checkout/${String(action.params.package).replace(/^prepay_id=/, '')}`;
+  const page = await fetch(action.type === 'qr_code' ? action.qrContent : action.url, { redirect: 'follow' });
+  return /^(.*\/sandbox\/checkout\/[^/?#]+)/.exec(page.url)![1]!;
+}
