@@ -16,7 +16,7 @@ import type { EventOutbox } from './event-outbox.js';
  */
 
 const CAPTURE_COLUMNS = `id, shop_id, status, payment_status, payment_method, payment_flow, payment_token, total_minor, currency,
-  payment_attempts, placed_at, payment_checkout, payment_trade, payment_action`;
+  payment_attempts, placed_at, payment_checkout, payment_trade, payment_action, payment_trade_no`;
 /**
  * The shop's own account at the order's provider (contract section 6, partner mode), as `shops.merchants`
  * holds it: `{ "wechat_pay": { "subMchid" }, "alipay": { "appAuthToken" }, "paypal": { "payeeMerchantId" }, "card": { "account" } }`.
@@ -40,6 +40,7 @@ interface CaptureRow {
   payment_checkout: { payer?: CaptureContext['payer']; returnUrl?: string } | null;
   payment_trade: string | null;
   payment_action: CaptureContext['action'];
+  payment_trade_no: number;
   merchant: string | null;
 }
 const toCapture = (r: CaptureRow): CaptureContext => ({
@@ -59,6 +60,7 @@ const toCapture = (r: CaptureRow): CaptureContext => ({
   trade: r.payment_trade,
   action: r.payment_action,
   merchant: r.merchant,
+  tradeNo: r.payment_trade_no,
 });
 
 /** An order as a settle finds it, locked. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Transaction } from './database.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
-import { DomainError, notFound } from '../domain/errors.js';
+import { conflict, DomainError, notFound } from '../domain/errors.js';
 import { ORDER, PAYMENT, REFUND, STOCK, type OrderStatus, type PaymentStatus, type StockState } from '../domain/order-lifecycle.js';
 import { assertRefundFits, cancelDecision, hasRefundableCapture, refundOnCancel } from '../domain/order-rules.js';
 import type { CaptureContext, PaymentStore, RefundView, SettleOutcome } from '../domain/payment-ports.js';
@@ -123,12 +123,13 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
   const batches = createCaptureBatches(db, outbox, (tx, o, capture) => refundLateCapture(db, tx, o, capture));
 
   /** Ends a `placed` order that waits for its payment `payment_failed` and gives its held stock back, once. */
-  const failHeld = async (tx: Transaction, orderId: string, reason: string, detail: string | null) => {
+  const failHeld = async (tx: Transaction, orderId: string, reason: string, detail: string | null, tradeNo?: number) => {
     const [o] = await db.rows<{ shop_id: string }>(
       `UPDATE orders SET status = 'payment_failed', status_reason = $2, payment_status = 'failed', payment_action = NULL, updated_at = now(),
               payment_events = CASE WHEN $6::text IS NULL THEN payment_events ELSE payment_events || $7::jsonb END
-        WHERE id = $1 AND status = ANY($3::text[]) AND payment_status = ANY($4::text[]) AND stock_state = $5 RETURNING shop_id`,
-      [orderId, reason, ORDER.fromStatesFor('payment_failed'), PAYMENT.fromStatesFor('failed'), RELEASE_HELD, detail, paymentEvent(reason, detail)],
+        WHERE id = $1 AND status = ANY($3::text[]) AND payment_status = ANY($4::text[]) AND stock_state = $5
+          AND ($8::int IS NULL OR payment_trade_no = $8) RETURNING shop_id`,
+      [orderId, reason, ORDER.fromStatesFor('payment_failed'), PAYMENT.fromStatesFor('failed'), RELEASE_HELD, detail, paymentEvent(reason, detail), tradeNo ?? null],
       tx,
     );
     if (!o) return false;
@@ -143,17 +144,59 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
 
     settleCapture: batches.settleCapture,
 
-    failPayment: (orderId, reason, detail) => db.transaction((tx) => failHeld(tx, orderId, reason, detail ?? null)),
+    failPayment: (orderId, reason, detail, tradeNo) => db.transaction((tx) => failHeld(tx, orderId, reason, detail ?? null, tradeNo)),
 
-    recordAction: (orderId, answer, expiresAt) =>
+    async switchDone(shopId, idempotencyKey, orderId, requestHash) {
+      const [used] = await db.rows<{ order_id: string; request_hash: string }>(
+        'SELECT order_id, request_hash FROM payment_switches WHERE shop_id = $1 AND idempotency_key = $2', [shopId, idempotencyKey]);
+      if (!used) return false;
+      if (used.order_id !== orderId || used.request_hash !== requestHash) {
+        throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
+      }
+      return true;
+    },
+
+    switchMethod: (s) =>
+      db.transaction(async (tx) => {
+        const [prior] = await db.rows<{ order_id: string; request_hash: string }>(
+          `INSERT INTO payment_switches (shop_id, idempotency_key, order_id, request_hash, trade_no) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (shop_id, idempotency_key) DO NOTHING RETURNING order_id, request_hash`,
+          [s.shopId, s.idempotencyKey, s.orderId, s.requestHash, s.fromTradeNo + 1],
+          tx,
+        );
+        if (!prior) {
+          const [used] = await db.rows<{ order_id: string; request_hash: string }>(
+            'SELECT order_id, request_hash FROM payment_switches WHERE shop_id = $1 AND idempotency_key = $2', [s.shopId, s.idempotencyKey], tx);
+          if (used?.order_id !== s.orderId || used.request_hash !== s.requestHash) {
+            throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
+          }
+          return { switched: false, replay: true };
+        }
+        const p = s.payment;
+        const checkout = p.payer || p.returnUrl ? JSON.stringify({ ...(p.payer ? { payer: p.payer } : {}), ...(p.returnUrl ? { returnUrl: p.returnUrl } : {}) }) : null;
+        const [o] = await db.rows<{ id: string }>(
+          `UPDATE orders SET payment_method = $3, payment_flow = $4, payment_token = $5, payment_checkout = $6::jsonb,
+                  payment_status = 'pending', payment_action = NULL, payment_trade = NULL, payment_expires_at = NULL, payment_attempts = 0,
+                  payment_trade_no = payment_trade_no + 1, updated_at = now(), payment_events = payment_events || $9::jsonb
+            WHERE id = $1 AND shop_id = $2 AND status = ANY($7::text[]) AND payment_status = ANY($8::text[]) AND payment_trade_no = $10
+            RETURNING id`,
+          [s.orderId, s.shopId, p.method, p.flow, p.token, checkout, ORDER.statesNeeding('capture'), PAYMENT.statesNeeding('capture'),
+            paymentEvent('method_switched', `the buyer switched to ${p.method} (${p.flow}); the previous trade was closed at the provider`), s.fromTradeNo],
+          tx,
+        );
+        if (!o) throw conflict('the order no longer waits for a payment (paid, failed, cancelled, or switched meanwhile)');
+        return { switched: true, replay: false };
+      }),
+
+    recordAction: (orderId, answer, expiresAt, tradeNo) =>
       db.transaction(async (tx) => {
         const [o] = await db.rows<{ shop_id: string }>(
           `UPDATE orders SET payment_status = 'action_required', payment_action = $2::jsonb, payment_trade = $3, payment_expires_at = $7,
                   updated_at = now(),
                   payment_events = payment_events || $6::jsonb
-            WHERE id = $1 AND status = ANY($4::text[]) AND payment_status = ANY($5::text[]) RETURNING shop_id`,
+            WHERE id = $1 AND status = ANY($4::text[]) AND payment_status = ANY($5::text[]) AND payment_trade_no = $8 RETURNING shop_id`,
           [orderId, JSON.stringify(answer.action), answer.trade ?? null, ORDER.statesNeeding('capture'), PAYMENT.fromStatesFor('action_required'),
-            paymentEvent('action_required', `trade opened at the provider; the buyer pays through a ${answer.action.type} action`), expiresAt],
+            paymentEvent('action_required', `trade opened at the provider; the buyer pays through a ${answer.action.type} action`), expiresAt, tradeNo],
           tx,
         );
         if (!o) return false;
@@ -206,10 +249,10 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
     async refundContext(refundId) {
       const [row] = await db.rows<{
         id: string; order_id: string; status: RefundView['status']; amount_minor: number; captured_minor: number; currency: string;
-        payment_method: CaptureContext['method']; payment_token: string; provider_reference: string; payment_trade: string | null; merchant: string | null;
+        payment_method: CaptureContext['method']; payment_token: string; provider_reference: string; payment_trade: string | null; merchant: string | null; payment_trade_no: number;
       }>(
         `SELECT r.id, r.order_id, r.status, r.amount_minor, o.captured_minor, r.currency, o.payment_method, o.payment_token, o.provider_reference,
-                o.payment_trade, ${MERCHANT_OF_O}
+                o.payment_trade, o.payment_trade_no, ${MERCHANT_OF_O}
            FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1`,
         [refundId],
       );
@@ -217,7 +260,7 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
         ? {
             refundId: row.id, orderId: row.order_id, status: row.status, amountMinor: row.amount_minor, capturedMinor: row.captured_minor,
             currency: row.currency, method: row.payment_method, token: row.payment_token, providerReference: row.provider_reference,
-            trade: row.payment_trade, merchant: row.merchant,
+            trade: row.payment_trade, merchant: row.merchant, tradeNo: row.payment_trade_no,
           }
         : null;
     },

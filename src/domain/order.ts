@@ -21,13 +21,26 @@ export const FLOWS_OF: Record<PaymentMethod, readonly PaymentFlow[]> = {
 /** A flow that charges at once, without the buyer acting. */
 export const chargesAtOnce = (flow: PaymentFlow) => flow === 'barcode' || flow === 'token';
 
-/** Our merchant reference of an order's trade: its id as 32 hex digits, which every provider accepts. */
-export const merchantReference = (orderId: string) => orderId.replace(/-/g, '').toLowerCase();
+/**
+ * Our merchant reference of an order's trade: the order id as 32 hex digits, which every provider accepts
+ * (WeChat Pay's `out_trade_no` is at most 32 characters). An order's first trade carries the id as is; after
+ * the buyer switches method, trade `n` (1 to 15) puts `n` in place of the id's version digit (always 7 in our
+ * UUIDv7 ids), so each trade has its own reference and every reference still names its order.
+ */
+const TRADE_DIGITS = '7012345689abcdef';
+export const MAX_TRADES = TRADE_DIGITS.length;
+export const merchantReference = (orderId: string, tradeNo = 0) => {
+  const hex = orderId.replace(/-/g, '').toLowerCase();
+  return `${hex.slice(0, 12)}${TRADE_DIGITS[tradeNo] ?? '7'}${hex.slice(13)}`;
+};
 /** The order id a merchant reference names (either form), or the reference unchanged when it is neither. */
 export const orderIdOf = (reference: string) => {
   const hex = reference.replace(/-/g, '').toLowerCase();
-  return /^[0-9a-f]{32}$/.test(hex) ? `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}` : reference;
+  if (!/^[0-9a-f]{32}$/.test(hex)) return reference;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${hex.slice(13, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 };
+/** Which of its order's trades a merchant reference is (0: the first). */
+export const tradeNoOf = (reference: string) => Math.max(0, TRADE_DIGITS.indexOf(reference.replace(/-/g, '').toLowerCase()[12] ?? '7'));
 
 export type RejectionReason = 'unknown_sku' | 'out_of_stock' | 'currency_mismatch' | 'total_too_large';
 

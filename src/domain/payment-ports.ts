@@ -22,6 +22,8 @@ export interface CaptureContext {
   action: PaymentAction | null;
   /** The shop's own merchant account at this order's provider (partner mode); null: the platform's. */
   merchant: string | null;
+  /** Which of the order's trades is current (0 until the buyer switches method): part of its merchant reference. */
+  tradeNo: number;
 }
 
 export type SettleOutcome =
@@ -42,6 +44,15 @@ export interface RefundContext {
   providerReference: string;
   trade: string | null;
   merchant: string | null;
+  tradeNo: number;
+}
+
+export interface PaymentSwitch {
+  method: PaymentMethod;
+  flow: PaymentFlow;
+  token: string;
+  payer?: CaptureContext['payer'];
+  returnUrl?: string | undefined;
 }
 
 export interface RefundView {
@@ -61,9 +72,19 @@ export interface PaymentStore {
   /** Records a capture once. A capture of an order that no longer wants it becomes a full refund. */
   settleCapture(orderId: string, capture: Capture): Promise<SettleOutcome>;
   /** Ends a `placed` order `payment_failed` and releases its stock, once. False if it was not `placed`. */
-  failPayment(orderId: string, reason: string, detail?: string): Promise<boolean>;
-  /** Records the open trade and what the buyer must do (payment `action_required`), once; tells the shop. */
-  recordAction(orderId: string, answer: ActionRequired, expiresAt: Date): Promise<boolean>;
+  failPayment(orderId: string, reason: string, detail?: string, tradeNo?: number): Promise<boolean>;
+  /**
+   * Records the open trade and what the buyer must do (payment `action_required`), once; tells the shop.
+   * Only for trade `tradeNo`: an answer about a trade the buyer has since switched away from changes nothing.
+   */
+  recordAction(orderId: string, answer: ActionRequired, expiresAt: Date, tradeNo: number): Promise<boolean>;
+  /**
+   * The buyer picks another method while the order waits for its payment (its previous trade already closed at
+   * the provider): a new trade, `pending` again. Once per Idempotency-Key; null when the order no longer waits.
+   */
+  /** True when this Idempotency-Key already switched this order with this request; throws when it was used for another. */
+  switchDone(shopId: string, idempotencyKey: string, orderId: string, requestHash: string): Promise<boolean>;
+  switchMethod(s: { shopId: string; orderId: string; idempotencyKey: string; requestHash: string; fromTradeNo: number; payment: PaymentSwitch }): Promise<{ switched: boolean; replay: boolean }>;
   /**
    * Money the provider's record shows that does not settle this order (another amount, currency or merchant):
    * the order is not paid. It ends `payment_failed` if it still waited, the money is recorded and refunded in full.

@@ -1,6 +1,7 @@
-import { DomainError, PermanentError, Postponed, TransientError } from './errors.js';
+import { conflict, DomainError, notFound, PermanentError, Postponed, TransientError } from './errors.js';
 import { fingerprint } from './ids.js';
-import { chargesAtOnce, merchantReference, orderIdOf, type PaymentMethod } from './order.js';
+import { chargesAtOnce, MAX_TRADES, merchantReference, orderIdOf, tradeNoOf, type PaymentMethod } from './order.js';
+import type { PaymentInput } from './order-input.js';
 import { settlementMismatch } from './order-rules.js';
 import type { Capture, CaptureRequest, PaymentGateway, RawNotification } from './payment-gateway.js';
 import type { CaptureContext, PaymentJobs, PaymentStore, SettleOutcome } from './payment-ports.js';
@@ -19,7 +20,7 @@ type Outcome = SettleOutcome | { outcome: 'skipped'; reason: string } | { outcom
 const expiresAt = (deps: PaymentDeps, c: CaptureContext) => new Date((c.placedAt?.getTime() ?? Date.now()) + deps.holdExpiresMs);
 
 const captureRequest = (deps: PaymentDeps, c: CaptureContext): CaptureRequest => ({
-  reference: merchantReference(c.orderId),
+  reference: merchantReference(c.orderId, c.tradeNo),
   amountMinor: c.amountMinor,
   currency: c.currency,
   flow: c.flow,
@@ -60,11 +61,11 @@ export async function capturePayment(deps: PaymentDeps, orderId: string): Promis
   try {
     const answer = await gateway.capture(req);
     if (answer.status === 'captured') return await settle(deps, ctx, answer);
-    await deps.payments.recordAction(orderId, answer, req.expiresAt);
+    await deps.payments.recordAction(orderId, answer, req.expiresAt, ctx.tradeNo);
     throw new Postponed('the trade waits for the buyer', followDelayMs(0, req.expiresAt.getTime() - Date.now()));
   } catch (error) {
     if (error instanceof DomainError && error.permanent) {
-      await deps.payments.failPayment(orderId, error.code === 'payment_declined' ? 'payment_declined' : 'payment_rejected', error.message);
+      await deps.payments.failPayment(orderId, error.code === 'payment_declined' ? 'payment_declined' : 'payment_rejected', error.message, ctx.tradeNo);
       return { outcome: 'declined' };
     }
     throw error;
@@ -81,7 +82,7 @@ async function followTrade(deps: PaymentDeps, ctx: CaptureContext, req: CaptureR
   if (left <= Math.min(60_000, deps.holdExpiresMs / 10)) return abandonPayment(deps, ctx.orderId, 'payment_timeout');
   if (found.status === 'failed') {
     // The provider ended the trade unpaid (the buyer's payment refused, 3-D Secure failed): nothing to wait for.
-    await deps.payments.failPayment(ctx.orderId, 'payment_declined', found.reason);
+    await deps.payments.failPayment(ctx.orderId, 'payment_declined', found.reason, ctx.tradeNo);
     return { outcome: 'declined' };
   }
   throw new Postponed('the trade waits for the buyer', followDelayMs(Date.now() - (ctx.placedAt?.getTime() ?? Date.now()), left));
@@ -101,7 +102,7 @@ export async function abandonPayment(deps: PaymentDeps, orderId: string, reason:
   const found = opened ? await deps.gateways[ctx.method].close(captureRequest(deps, ctx)) : { status: 'not_found' as const };
   if (found.status === 'captured') return settle(deps, ctx, found);
   if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider has not settled the payment yet');
-  await deps.payments.failPayment(orderId, reason, opened ? `the trade was closed at the provider (${found.status === 'failed' ? found.reason : 'no trade'})` : undefined);
+  await deps.payments.failPayment(orderId, reason, opened ? `the trade was closed at the provider (${found.status === 'failed' ? found.reason : 'no trade'})` : undefined, ctx.tradeNo);
   return { outcome: 'failed' };
 }
 
@@ -141,7 +142,7 @@ export async function processRefund(deps: PaymentDeps, refundId: string) {
   const r = await deps.payments.refundContext(refundId);
   if (!r || r.status !== 'pending') return { outcome: 'skipped' as const };
   const outcome = await deps.gateways[r.method].refund({
-    reference: merchantReference(r.orderId),
+    reference: merchantReference(r.orderId, r.tradeNo),
     refundId: r.refundId,
     amountMinor: r.amountMinor,
     capturedMinor: r.capturedMinor,
@@ -168,6 +169,31 @@ export async function requestRefund(
   return refund;
 }
 
+/**
+ * `POST /v1/orders/{id}/payment`: the buyer picks another method while the order is `placed` and unpaid. The
+ * current trade is closed at the provider first, so it can never be paid afterwards; if the buyer paid it
+ * meanwhile, that payment settles the order and the switch is refused. Then the order starts a new trade.
+ */
+export async function switchPayment(deps: PaymentDeps, shopId: string, orderId: string, idempotencyKey: string, payment: PaymentInput) {
+  const ctx = await deps.payments.captureContext(orderId);
+  if (!ctx || ctx.shopId !== shopId) throw notFound('order');
+  const requestHash = fingerprint(payment);
+  if (await deps.payments.switchDone(shopId, idempotencyKey, orderId, requestHash)) return;
+  const waiting = ctx.status === 'placed' && (ctx.paymentStatus === 'pending' || ctx.paymentStatus === 'action_required');
+  if (waiting && ctx.tradeNo + 1 >= MAX_TRADES) throw conflict(`an order may open at most ${MAX_TRADES} trades; place a new order`);
+  if (waiting && (ctx.attempts > 0 || ctx.paymentStatus === 'action_required')) {
+    const found = await deps.gateways[ctx.method].close(captureRequest(deps, ctx));
+    if (found.status === 'captured') {
+      await settle(deps, ctx, found);
+      throw conflict('the buyer paid the current trade before it could be closed: the order is settled by that payment');
+    }
+    if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider could not close the current trade yet; try again');
+  }
+  if (!waiting) throw conflict('the order no longer waits for a payment (paid, failed or cancelled): nothing to switch');
+  const { switched } = await deps.payments.switchMethod({ shopId, orderId, idempotencyKey, requestHash, fromTradeNo: ctx.tradeNo, payment });
+  if (switched) await deps.jobs.capture(orderId);
+}
+
 export async function cancelOrder(deps: PaymentDeps, shopId: string, orderId: string) {
   const { refundId } = await deps.payments.cancel(shopId, orderId);
   if (refundId) await deps.jobs.refund(refundId);
@@ -191,6 +217,8 @@ export async function handleNotification(deps: PaymentDeps, method: PaymentMetho
   if (notification.amountMinor === undefined || !notification.currency) throw rejected('it states no amount and currency');
   if (!notification.providerReference) throw rejected('it names no provider reference');
   const ctx = claimed ?? (await notifiedOrder(deps, method, notification.reference));
+  // A trade the buyer switched away from was closed at the provider before the switch: nothing can be paid on it.
+  if (tradeNoOf(notification.reference) !== ctx.tradeNo) return reply;
   // Most notifications tell of a capture the job has already settled. A captured payment never goes back to
   // pending or failed, so this unlocked read is enough to answer them: no lock, no transaction.
   if (ctx.paymentStatus !== 'pending' && ctx.paymentStatus !== 'action_required' && ctx.paymentStatus !== 'failed') return reply;

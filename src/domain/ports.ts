@@ -12,8 +12,23 @@ export interface Shop {
 }
 
 export interface ShopStore {
-  create(shop: Shop & { apiKeyHash: string }): Promise<void>;
+  create(shop: Shop & { apiKeyHash: string; merchants?: Merchants | undefined }): Promise<void>;
   findByApiKeyHash(hash: string): Promise<Shop | null>;
+  /** Applies a change (merchants merged per method, null removes one); null when there is no such shop. */
+  update(id: string, change: ShopChange): Promise<(Shop & { merchants: Merchants }) | null>;
+}
+
+/** A shop's own merchant account at each provider (partner mode, docs/api.md section 6). */
+export interface Merchants {
+  wechat_pay?: { subMchid: string };
+  alipay?: { appAuthToken: string };
+  paypal?: { payeeMerchantId: string };
+  card?: { account: string };
+}
+export interface ShopChange {
+  name?: string | undefined;
+  webhookUrl?: string | null | undefined;
+  merchants?: { [K in keyof Merchants]?: Merchants[K] | null } | undefined;
 }
 
 export interface Product extends ProductInput {

@@ -27,6 +27,8 @@ async function requeue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>,
   const state = job ? await job.getState() : 'unknown';
   if (job && state === 'failed') return job.retry('failed');
   if (job && state === 'completed') await job.remove();
+  // A capture following a trade waits delayed between its looks; new work for it (a switch of method) runs now.
+  if (job && state === 'delayed') return job.promote();
   await enqueue(queue, def, data, base);
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
-import { startSystem, type TestSystem } from '../support/system.js';
+import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
+import { merchantReference } from '../../src/domain/order.js';
 
 /**
  * Buyer-driven wallet checkouts end to end (docs/api.md section 6), as a shop and its buyer use them: the order
@@ -170,3 +171,72 @@ async function checkoutUrlOn(base: string, action: any): Promise<string> {
   const page = await fetch(action.type === 'qr_code' ? action.qrContent : action.url, { redirect: 'follow' });
   return /^(.*\/sandbox\/checkout\/[^/?#]+)/.exec(page.url)![1]!;
 }
+
+describe('the buyer switches method during the hold', () => {
+  it('the first trade is closed at the provider first; the second is paid; one charge in all', async () => {
+    const o = await orderWithAction(shop, 'switch-1', { method: 'alipay', flow: 'qr' });
+    const first = await checkoutUrl(o.payment.action); // scanned, not paid
+    const body = { method: 'wechat_pay', flow: 'qr' };
+    const r = await shop('POST', `/v1/orders/${o.id}/payment`, body, { 'idempotency-key': 'sw-1' });
+    expect(r.status, r.text).toBe(202);
+    expect(r.json.payment).toMatchObject({ method: 'wechat_pay', flow: 'qr' });
+    // The same key again: the same switch, nothing more; with another body: 409.
+    expect((await shop('POST', `/v1/orders/${o.id}/payment`, body, { 'idempotency-key': 'sw-1' })).status).toBe(202);
+    expect((await shop('POST', `/v1/orders/${o.id}/payment`, { method: 'paypal' }, { 'idempotency-key': 'sw-1' })).status).toBe(409);
+    expect((await pay(first)).status).toBe(409);
+    let o2 = (await shop('GET', `/v1/orders/${o.id}`)).json;
+    for (let i = 0; i < 200 && !(o2.payment.status === 'action_required' && o2.payment.method === 'wechat_pay'); i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      o2 = (await shop('GET', `/v1/orders/${o.id}`)).json;
+    }
+    expect(o2.payment).toMatchObject({ method: 'wechat_pay', status: 'action_required', action: { type: 'qr_code' } });
+    expect((await pay(await checkoutUrl(o2.payment.action))).status).toBeLessThan(300);
+    const done = await waitForStatus(shop, o.id, ['paid', 'payment_failed']);
+    expect(done).toMatchObject({ status: 'paid', payment: { method: 'wechat_pay', capturedMinor: 3998 } });
+    expect(done.payment.events.map((e: any) => e.type)).toEqual(['action_required', 'method_switched', 'action_required', 'captured']);
+    const firstTrade = await ledger(merchantReference(o.id, 0));
+    const secondTrade = await ledger(merchantReference(o.id, 1));
+    expect(firstTrade.map((c) => c.status)).toEqual(['closed']);
+    expect(secondTrade.map((c) => [c.status, c.amountMinor])).toEqual([['captured', 3998]]);
+    // Paid: nothing to switch any more.
+    expect((await shop('POST', `/v1/orders/${o.id}/payment`, body, { 'idempotency-key': 'sw-2' })).status).toBe(409);
+  });
+});
+
+describe('per-shop merchant accounts (partner mode)', () => {
+  it('a shop with its own accounts is charged through them; the platform account never sees the money', async () => {
+    const admin = client(sys.base, { basic: ADMIN });
+    const made = await createShop(sys.base, 'Partner shop');
+    const merchants = {
+      wechat_pay: { subMchid: '1900000109' },
+      alipay: { appAuthToken: '201510BBaabdb44d8fd04607abf8d5931ec75D84' },
+      paypal: { payeeMerchantId: 'SHOPMERCHANT1' },
+      card: { account: 'acct_shop1' },
+    };
+    const patched = await admin('PATCH', `/v1/admin/shops/${made.id}`, { merchants });
+    expect(patched).toMatchObject({ status: 200, json: { id: made.id, merchants } });
+    expect((await admin('PATCH', `/v1/admin/shops/${made.id}`, { merchants: { wechat_pay: { subMchid: 'x' } } })).status).toBe(400);
+    await made.call('PUT', '/v1/products/TEA', { name: 'Tea', priceMinor: 1999, currency: 'CNY', stock: 100 });
+    const cases = [
+      [{ method: 'alipay', flow: 'qr' }, merchants.alipay.appAuthToken],
+      [{ method: 'wechat_pay', flow: 'qr' }, merchants.wechat_pay.subMchid],
+      [{ method: 'paypal' }, merchants.paypal.payeeMerchantId],
+      [{ method: 'card', token: 'tok_ok' }, merchants.card.account],
+    ] as const;
+    for (const [payment, account] of cases) {
+      const r = await made.call('POST', '/v1/orders', orderBody([{ sku: 'TEA', quantity: 1 }], { payment }), { 'idempotency-key': `partner-${payment.method}` });
+      expect(r.status).toBe(202);
+      let o = await waitForStatus(made.call, r.json.id, ['placed', 'paid']);
+      for (let i = 0; i < 200 && o.status === 'placed' && o.payment.status !== 'action_required'; i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        o = (await made.call('GET', `/v1/orders/${r.json.id}`)).json;
+      }
+      if (o.payment.action) expect((await pay(await checkoutUrl(o.payment.action))).status).toBeLessThan(300);
+      const done = await waitForStatus(made.call, r.json.id, ['paid', 'payment_failed']);
+      expect(done.status, `${payment.method}: ${JSON.stringify(done.payment)}`).toBe('paid');
+      expect((await ledger(r.json.id)).map((c) => [c.status, c.merchant])).toEqual([['captured', account]]);
+    }
+    // Removing one account (null) sends that method's money to the platform's account again.
+    expect((await admin('PATCH', `/v1/admin/shops/${made.id}`, { merchants: { card: null } })).json.merchants).toEqual({ ...merchants, card: undefined });
+  });
+});

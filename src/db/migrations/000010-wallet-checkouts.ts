@@ -16,5 +16,17 @@ ALTER TABLE orders ADD COLUMN payment_events jsonb NOT NULL DEFAULT '[]';
 ALTER TABLE orders DROP CONSTRAINT orders_payment_status_check;
 ALTER TABLE orders ADD CONSTRAINT orders_payment_status_check CHECK (payment_status IN (
   'pending', 'action_required', 'captured', 'failed', 'partially_refunded', 'refunded'));
+ALTER TABLE orders ADD COLUMN payment_trade_no integer NOT NULL DEFAULT 0 CHECK (payment_trade_no BETWEEN 0 AND 15);
 ALTER TABLE shops ADD COLUMN merchants jsonb NOT NULL DEFAULT '{}';
+
+-- A buyer's switch to another method (POST /v1/orders/{id}/payment), once per Idempotency-Key.
+CREATE TABLE payment_switches (
+  shop_id         uuid NOT NULL REFERENCES shops(id),
+  idempotency_key text NOT NULL,
+  order_id        uuid NOT NULL REFERENCES orders(id),
+  request_hash    text NOT NULL,
+  trade_no        integer NOT NULL,
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (shop_id, idempotency_key)
+);
 `;

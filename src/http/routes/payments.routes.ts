@@ -2,10 +2,10 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.js';
 import { getOrder } from '../../domain/order.service.js';
-import { idempotencyKeySchema, text } from '../../domain/order-input.js';
+import { idempotencyKeySchema, paymentInputSchema, text } from '../../domain/order-input.js';
 import { PAYMENT_METHODS } from '../../domain/order.js';
 import type { OrderStore } from '../../domain/ports.js';
-import { cancelOrder, handleNotification, requestRefund, type PaymentDeps } from '../../domain/payment.service.js';
+import { cancelOrder, handleNotification, requestRefund, switchPayment, type PaymentDeps } from '../../domain/payment.service.js';
 import type { RefundView } from '../../domain/payment-ports.js';
 import { notifyBody, type NotifyBodyLimits } from '../notify-body.js';
 import { HttpProblem, zodIssues } from '../problem.js';
@@ -19,7 +19,7 @@ const refundInput = z.strictObject({
 
 const refundView = (r: RefundView) => ({ ...r, createdAt: r.createdAt.toISOString() });
 
-/** Cancel and refunds, under /v1/orders/{id}: shop-authenticated. */
+/** Cancel, refunds and a buyer's switch of payment method, under /v1/orders/{id}: shop-authenticated. */
 export function orderPaymentsRouter(deps: PaymentDeps & { orders: OrderStore }): Router {
   const r = Router();
   r.post('/:id/cancel', async (req, res) => {
@@ -35,6 +35,16 @@ export function orderPaymentsRouter(deps: PaymentDeps & { orders: OrderStore }):
     if (!key.success || !body.success) throw new HttpProblem(400, 'validation_failed', 'the refund is invalid', errors);
     const refund = await requestRefund(deps, shopOf(req).id, req.params.id, key.data, body.data);
     res.status(202).json(refundView(refund));
+  });
+
+  r.post('/:id/payment', async (req, res) => {
+    const key = idempotencyKeySchema.safeParse(req.get('idempotency-key'));
+    const body = paymentInputSchema.safeParse(req.body ?? {});
+    const errors = [...(key.success ? [] : zodIssues(key.error, 'header.Idempotency-Key')), ...(body.success ? [] : zodIssues(body.error))];
+    if (!key.success || !body.success) throw new HttpProblem(400, 'validation_failed', 'the payment is invalid', errors);
+    const shopId = shopOf(req).id;
+    await switchPayment(deps, shopId, req.params.id, key.data, body.data);
+    res.status(202).json(orderView(await getOrder(deps.orders, shopId, req.params.id)));
   });
   return r;
 }
