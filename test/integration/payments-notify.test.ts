@@ -290,10 +290,29 @@ describe('a notification is bound to its method\'s route and must state its amou
     await unchanged();
   });
 
+  it('a validly signed card notification of another amount or currency is not believed on its own: the order stays unpaid', async () => {
+    // The provider's own record decides (here it cannot be asked: the card provider answers 500, so the
+    // notification is answered with an error for the provider to send again later); nothing changes meanwhile.
+    for (const intent of [{ amount: 1, amount_received: 1, currency: 'cny' }, { amount: 3998, amount_received: 3998, currency: 'usd' }]) {
+      const r = await cardEvent(intent);
+      expect(r.status, `${JSON.stringify(intent)}: ${r.text}`).not.toBe(400);
+      await unchanged();
+    }
+  });
+
   it('the same notification with its amount and currency settles the order (the refusals above were the checks)', async () => {
     const r = await cardEvent({ amount: 3998, amount_received: 3998, currency: 'cny' });
     expect(r.status, r.text).toBe(200);
     const o = (await shop('GET', `/v1/orders/${order.id}`)).json;
     expect(o).toMatchObject({ status: 'paid', payment: { method: 'card', status: 'captured', capturedMinor: 3998, providerReference: 'pi_bound_1' } });
+  });
+
+  it('a replay of it, or one of another amount afterwards, changes nothing', async () => {
+    const before = (await shop('GET', `/v1/orders/${order.id}`)).json;
+    for (const intent of [{ amount: 3998, amount_received: 3998, currency: 'cny' }, { amount: 1, amount_received: 1, currency: 'cny' }]) {
+      expect((await cardEvent(intent)).status).toBe(200);
+    }
+    const after = (await shop('GET', `/v1/orders/${order.id}`)).json;
+    expect(after).toEqual(before);
   });
 });
