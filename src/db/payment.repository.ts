@@ -180,7 +180,7 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
                   payment_trade_no = payment_trade_no + 1, updated_at = now(), payment_events = payment_events || $9::jsonb
             WHERE id = $1 AND shop_id = $2 AND status = ANY($7::text[]) AND payment_status = ANY($8::text[]) AND payment_trade_no = $10
             RETURNING id`,
-          [s.orderId, s.shopId, p.method, p.flow, p.token, checkout, ORDER.statesNeeding('capture'), PAYMENT.statesNeeding('capture'),
+          [s.orderId, s.shopId, p.method, p.flow, p.token, checkout, ORDER.statesNeeding('capture'), ['pending', ...PAYMENT.fromStatesFor('pending')],
             paymentEvent('method_switched', `the buyer switched to ${p.method} (${p.flow}); the previous trade was closed at the provider`), s.fromTradeNo],
           tx,
         );

@@ -93,7 +93,8 @@ export const PAYMENT = lifecycle(PAYMENT_STATUSES, {
   pending: { to: { action_required: 'order.payment_action_required', captured: null, failed: null }, work: 'capture' },
   // The trade is open at the provider and waits for the buyer; the capture job follows it until it is paid,
   // closed or past the hold (then it closes it at the provider first).
-  action_required: { to: { captured: null, failed: null }, work: 'capture' },
+  // The buyer switching method goes back to `pending`: a new trade, its predecessor closed at the provider.
+  action_required: { to: { captured: null, failed: null, pending: null }, work: 'capture' },
   // Money that arrives after the order gave up is recorded, then refunded in full.
   failed: { to: { captured: null } },
   captured: { to: { partially_refunded: 'order.refunded', refunded: 'order.refunded' } },

@@ -109,7 +109,7 @@ async function scenarios(spy: Database) {
     externalId: undefined, currency: 'CNY', items: [{ sku, quantity }],
     customer: { name: 'Li Lei', phone: '+8613800000000' },
     shippingAddress: { name: 'Li Lei', line1: '1 Nanjing Rd', city: 'Shanghai', postalCode: '200001', country: 'CN' },
-    payment: { method: 'card', token: 'tok_ok' },
+    payment: { method: 'card', flow: 'token', token: 'tok_ok' },
   }) as OrderInput;
   const receive = async (sku = 'T', quantity = 1) =>
     (await orders.createReceived({ id: newOrderId(), shopId: shop.id, idempotencyKey: randomUUID(), requestHash: 'h', input: input(sku, quantity) })).id;
@@ -151,6 +151,13 @@ async function scenarios(spy: Database) {
   const f = await place();
   await capture(f);
   await payments.cancel(shop.id, f);
+  // A wallet checkout: an attempt counted, the trade's action recorded, the buyer switches method, then the
+  // money that arrives is the wrong amount (refused: not paid, refunded).
+  const g = await place();
+  await payments.beginCapture(g);
+  await payments.recordAction(g, { status: 'action_required', action: { type: 'qr_code', qrContent: 'https://pay.example/qr' } }, new Date(Date.now() + 60_000), 0);
+  await payments.switchMethod({ shopId: shop.id, orderId: g, idempotencyKey: randomUUID(), requestHash: 'h', fromTradeNo: 0, payment: { method: 'wechat_pay', flow: 'qr', token: '' } });
+  await payments.refuseCapture(g, { status: 'captured', providerReference: 'wx_1', amountMinor: 1, currency: 'CNY' }, 'payment_amount_mismatch', 'the wrong amount');
 }
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@ const valid = {
   items: [{ sku: 'TEA-001', quantity: 2 }],
   customer: { name: 'Li Lei', email: 'li@example.com', phone: '+8613800000000' },
   shippingAddress: { name: 'Li Lei', line1: '1 Nanjing Rd', city: 'Shanghai', postalCode: '200001', country: 'CN' },
-  payment: { method: 'alipay', token: 'tok_ok' },
+  payment: { method: 'alipay', flow: 'qr' },
 };
 
 const paths = (input: unknown) => {
@@ -18,7 +18,7 @@ const paths = (input: unknown) => {
 
 describe('order input', () => {
   it('accepts the contract example', () => {
-    expect(orderInputSchema.parse(valid)).toEqual(valid);
+    expect(orderInputSchema.parse(valid)).toEqual({ ...valid, payment: { ...valid.payment, token: '' } });
   });
 
   it('names each bad field', () => {

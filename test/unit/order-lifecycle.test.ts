@@ -46,7 +46,7 @@ describe('the order lifecycle tables', () => {
     expect(ORDER.statesNeeding('placement')).toEqual(['received']);
     expect(ORDER.statesNeeding('capture')).toEqual(['placed']);
     expect(ORDER.statesNeeding('tracking')).toEqual(['shipped']);
-    expect(PAYMENT.statesNeeding('capture')).toEqual(['pending']);
+    expect(PAYMENT.statesNeeding('capture')).toEqual(['pending', 'action_required']);
     expect(REFUND.statesNeeding('refund')).toEqual(['pending']);
   });
 
@@ -56,7 +56,7 @@ describe('the order lifecycle tables', () => {
   });
 
   it('a capture settles a pending payment, or one that failed (money that came late, to be refunded)', () => {
-    expect(PAYMENT.fromStatesFor('captured')).toEqual(['pending', 'failed']);
+    expect(PAYMENT.fromStatesFor('captured')).toEqual(['pending', 'action_required', 'failed']);
     expect(PAYMENT.canTransition('refunded', 'captured')).toBe(false);
     expect(PAYMENT.fromStatesFor('partially_refunded', 'refunded')).toEqual(['captured', 'partially_refunded']);
   });
