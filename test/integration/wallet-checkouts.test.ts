@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
 import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
 import { merchantReference } from '../../src/domain/order.js';
+import { startSink } from '../support/webhook-sink.js';
 
 /**
  * Buyer-driven wallet checkouts end to end (docs/api.md section 6), as a shop and its buyer use them: the order
@@ -14,12 +15,17 @@ let shop: Client;
 type Charge = { amountMinor: number; requestedMinor: number; status: string; refundedMinor: number; merchant: string; tradeRef: string };
 const ledger = async (orderId: string) => (await client(sys.base)('GET', `/sandbox/charges?reference=${orderId}`)).json.data as Charge[];
 
+let sink: Awaited<ReturnType<typeof startSink>>;
 beforeAll(async () => {
-  sys = await startSystem();
+  sink = await startSink();
+  sys = await startSystem({ env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1' } });
   shop = (await createShop(sys.base)).call;
   await shop('PUT', '/v1/products/TEA', { name: 'Tea', priceMinor: 1999, currency: 'CNY', stock: 1000 });
 });
-afterAll(() => sys?.close());
+afterAll(async () => {
+  await sys?.close();
+  sink?.close();
+});
 
 /** Places an order and waits until it shows its payment action. */
 export async function orderWithAction(call: Client, key: string, payment: Record<string, unknown>) {
@@ -238,5 +244,28 @@ describe('per-shop merchant accounts (partner mode)', () => {
     }
     // Removing one account (null) sends that method's money to the platform's account again.
     expect((await admin('PATCH', `/v1/admin/shops/${made.id}`, { merchants: { card: null } })).json.merchants).toEqual({ ...merchants, card: undefined });
+  });
+});
+
+describe('the shop hears of the action', () => {
+  it('order.payment_action_required carries the action, then order.paid', async () => {
+    const admin = client(sys.base, { basic: ADMIN });
+    const made = await admin('POST', '/v1/admin/shops', { name: 'Hooked', webhookUrl: sink.url });
+    const call = client(sys.base, { bearer: made.json.apiKey });
+    await call('PUT', '/v1/products/TEA', { name: 'Tea', priceMinor: 1999, currency: 'CNY', stock: 10 });
+    const o = await orderWithAction(call, 'hooked-1', { method: 'alipay', flow: 'qr' });
+    const events = async (want: string) => {
+      for (let i = 0; i < 400; i++) {
+        const found = sink.hits.map((h) => JSON.parse(h.body)).filter((b) => b.data.order.id === o.id);
+        if (found.some((b) => b.type === want)) return found;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no ${want} for ${o.id}`);
+    };
+    const first = (await events('order.payment_action_required')).find((b) => b.type === 'order.payment_action_required');
+    expect(first.data.order.payment).toMatchObject({ status: 'action_required', action: { type: 'qr_code', qrContent: o.payment.action.qrContent } });
+    await pay(await checkoutUrl(o.payment.action));
+    const all = await events('order.paid');
+    expect(all.map((b) => b.type)).toEqual(['order.placed', 'order.payment_action_required', 'order.paid']);
   });
 });
