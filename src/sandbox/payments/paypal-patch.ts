@@ -30,8 +30,6 @@ export function applyPatch(t: SandboxTrade, ops: unknown): PatchChange | PatchRe
     if (m[1] !== (t.details.reference_id ?? 'default')) return refuse('INVALID_PARAMETER_VALUE', `No purchase unit with reference_id ${m[1]}.`, path, 400);
     const field = m[2]!;
     if (op !== 'add' && op !== 'replace' && op !== 'remove') return refuse('INVALID_PARAMETER_VALUE', 'op must be add, replace or remove.', path, 400);
-    // LANDING: the adapters' retried `add` of the custom_id they already set passes until they send `replace`.
-    if (op === 'add' && field === 'custom_id' && raw.value === t.reference) continue;
     if (op === 'add' && present[field]) return refuse('INVALID_PATCH_OPERATION', "Cannot add a property that's already present, use replace.", path);
     if (op !== 'add' && !present[field]) return refuse('INVALID_PATCH_OPERATION', `Cannot ${op} a property that's not present, use add.`, path);
     if (op === 'remove') {

@@ -133,8 +133,7 @@ export function paypalSandbox(deps: { ledger: SandboxLedger; credentials: Sandbo
   router.patch('/v2/checkout/orders/:id', async (req, res) => {
     const t = await order(res, String(req.params.id), true);
     if (!t) return notFound(res);
-    // LANDING: ORDER_ALREADY_CAPTURED until the adapters know PayPal's ORDER_ALREADY_COMPLETED for a PATCH.
-    if (isPaid(t)) return unprocessable(res, 'ORDER_ALREADY_CAPTURED', 'The order cannot be patched after it is completed.');
+    if (isPaid(t)) return unprocessable(res, 'ORDER_ALREADY_COMPLETED', 'The order cannot be patched after it is completed.');
     if (t.status === 'closed') return unprocessable(res, 'ORDER_EXPIRED', 'The order has expired.');
     const ops = parseJson<unknown>(bodyText(req));
     const patched = applyPatch(t, ops);

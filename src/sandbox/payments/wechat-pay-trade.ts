@@ -60,8 +60,7 @@ export function wechatExpiry(value: unknown): Date | Error | undefined {
 /** Checks a merchant order number as WeChat Pay does: 6 to 32 of [0-9A-Za-z_-|*]. */
 export function outTradeNoProblem(value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '') return '缺少参数 out_trade_no';
-  // LANDING: the order id as a 36-character uuid passes until the adapters send its 32-character form.
-  if (value.length > 32 && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value)) return `输入源“/body/out_trade_no”映射到值字段“商户订单号”字符串规则校验失败，字节数 ${value.length}，大于最大值 32`;
+  if (value.length > 32) return `输入源“/body/out_trade_no”映射到值字段“商户订单号”字符串规则校验失败，字节数 ${value.length}，大于最大值 32`;
   if (value.length < 6) return `输入源“/body/out_trade_no”映射到值字段“商户订单号”字符串规则校验失败，字节数 ${value.length}，小于最小值 6`;
   if (!/^[0-9A-Za-z_\-|*]+$/.test(value)) return '输入源“/body/out_trade_no”映射到值字段“商户订单号”字符串规则校验失败，只能是数字、大小写字母_-|*';
   return undefined;
