@@ -22,6 +22,8 @@ export interface JobDefinition<S extends z.ZodType, Q extends string = string> {
   description: string;
   payload: S;
   jobId(payload: z.output<S>): string;
+  /** The job's name in Bull Board and the logs: what it does and for which order, refund or parcel. */
+  name(payload: z.output<S>): string;
   options(retryBaseDelayMs: number): JobOptions;
 }
 

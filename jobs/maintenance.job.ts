@@ -10,6 +10,7 @@ export const maintenanceJob: JobDefinition<typeof payload, 'maintenance'> = {
     "The reconciler's ticks: re-enqueues work whose job was lost and ends expired holds. FAILED: one tick could not finish (usually Postgres or Redis down); the next tick runs anyway, so a retry is harmless and rarely needed.",
   payload,
   jobId: (p) => `maintenance-${p.task}`,
+  name: () => 'reconcile: restart follow-up work whose job was lost',
   options: (base) => ({
     attempts: 1,
     backoff: { type: 'exponential', delay: base, jitter: 0.5 },

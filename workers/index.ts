@@ -101,7 +101,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
     async start() {
       if (config.workerQueues.includes('maintenance')) {
         await scheduleEvery(queues.maintenance, 'repair-sweep', config.sweepEveryMs, {
-          name: 'repair-sweep',
+          name: maintenanceJob.name({ v: 1, task: 'repair-sweep' }),
           data: { v: 1, task: 'repair-sweep' },
           opts: maintenanceJob.options(config.retryBaseDelayMs),
         });
@@ -109,7 +109,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
       if (config.workerQueues.includes('tracking-poll')) {
         // A tick leaves little worth keeping: the last hundred are enough to see that it runs.
         await scheduleEvery(queues['tracking-poll'], TRACKING_SCHEDULER_ID, config.trackingRefreshEveryMs, {
-          name: 'fan-out',
+          name: trackingPollJob.name({ v: 1, kind: 'fan-out' }),
           data: { v: 1, kind: 'fan-out' },
           opts: { ...trackingPollJob.options(config.retryBaseDelayMs), removeOnComplete: { count: 100 } },
         });

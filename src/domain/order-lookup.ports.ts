@@ -34,6 +34,8 @@ export interface OrderWorkKeys {
 export interface OrderJob {
   queue: string;
   id: string;
+  /** What the job does and for whom (`charge order ...`). */
+  name: string;
   state: string;
   attemptsMade: number;
   lastError: string | null;

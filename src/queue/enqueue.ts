@@ -12,6 +12,6 @@ const ENQUEUE_TIMEOUT_MS = 2_000;
 /** Adds a job as its definition says: validated payload, business-key job id, default options. */
 export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, retryBaseDelayMs: number) {
   const payload = def.payload.parse(data);
-  const add = queue.add(def.queue, payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) });
+  const add = queue.add(def.name(payload), payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) });
   return withTimeout(add, ENQUEUE_TIMEOUT_MS, `enqueue to ${def.queue} timed out`);
 }

@@ -37,6 +37,7 @@ async function describe(queue: string, job: Job): Promise<OrderJob> {
   return {
     queue,
     id: job.id ?? '',
+    name: job.name,
     state: await job.getState(),
     attemptsMade: job.attemptsMade,
     lastError: job.failedReason || null,

@@ -64,7 +64,7 @@ describe('operator order lookup', () => {
     );
     expect(retrying.json.order).toMatchObject({ id: r.json.id, shopId: acme.id, status: 'placed' });
     const capture = retrying.json.jobs.find((j: { queue: string }) => j.queue === 'payment-capture');
-    expect(capture).toMatchObject({ id: `capture-${r.json.id}`, attemptsMade: expect.any(Number) });
+    expect(capture).toMatchObject({ id: `capture-${r.json.id}`, name: `charge order ${r.json.id} (or follow its buyer's trade)`, attemptsMade: expect.any(Number) });
     expect(capture.attemptsMade).toBeGreaterThanOrEqual(1);
     expect(retrying.json.jobs).toContainEqual(expect.objectContaining({ queue: 'order-placement', id: `place-${r.json.id}`, state: 'completed' }));
 

@@ -15,6 +15,7 @@ const payload = z.object({ v: z.literal(1).default(1), n: z.number() });
 const def = (attempts: number): JobDefinition<typeof payload> => ({
   queue: 'runner-test',
   description: 'a test queue',
+  name: (p) => `test job ${p.n}`,
   payload,
   jobId: (p) => `job-${p.n}`,
   options: () => ({ attempts, backoff: { type: 'exponential', delay: 10, jitter: 0 }, removeOnComplete: { age: 60, count: 100 }, removeOnFail: { age: 60, count: 100 } }),
