@@ -19,7 +19,7 @@ import type { Teardown } from '../src/local/teardown.js';
  * reverse: the web server first, then the workers, then the connections.
  */
 export async function runWebAndWorker(config: Config, teardown: Teardown): Promise<{ port: number; logger: Logger; dashboardPath: string }> {
-  const logger = createLogger(config.logLevel, { process: 'start' });
+  const logger = createLogger(config.logLevel, { process: 'start' }, config.logFormat);
   await step(`migrating the database at ${where(config.databaseUrl)}`, async () => {
     const db = createDatabase(config.databaseUrl, { poolMax: 2 });
     try {

@@ -7,7 +7,7 @@ import { configOrExit } from './lifecycle.js';
 
 /** Procfile `release`: applies pending migrations; a no-op when there are none. */
 const config = configOrExit(() => loadReleaseConfig(process.env));
-const logger = createLogger(config.logLevel, { process: 'release' });
+const logger = createLogger(config.logLevel, { process: 'release' }, config.logFormat);
 const db = createDatabase(config.databaseUrl, { poolMax: 2 });
 try {
   const applied = await migrate(db, logger, config.sandbox ? migrationsWithSandbox : undefined);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { LogFormat } from './logger.js';
 import { providerEnv, providerSettings, type ProviderSettings } from './config-providers.js';
 import { QUEUE_NAMES, type QueueName } from '../jobs/index.js';
 
@@ -42,6 +43,8 @@ const schema = z.object({
   TRACKING_REFRESH_EVERY_MS: positiveInt.default(15 * 60_000),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines when stdout is a terminal, JSON otherwise (a log collector, a file, a pipe). */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** How long a crashed worker's job stays locked before BullMQ hands it to another worker. */
   JOB_LOCK_MS: positiveInt.default(30_000),
   /** How often the reconciler runs, and how old work left without a job must be before it is restarted. */
@@ -94,6 +97,7 @@ export interface Config {
   readonly trackingRefreshEveryMs: number;
   readonly webhookAllowPrivateNetworks: boolean;
   readonly logLevel: string;
+  readonly logFormat: LogFormat;
   readonly jobLockMs: number;
   readonly sweepEveryMs: number;
   readonly sweepStaleAfterMs: number;
@@ -177,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
     trackingRefreshEveryMs: e.TRACKING_REFRESH_EVERY_MS,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? mode === 'local',
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     jobLockMs: e.JOB_LOCK_MS,
     sweepEveryMs: e.SWEEP_EVERY_MS,
     sweepStaleAfterMs: e.SWEEP_STALE_AFTER_MS,
@@ -201,15 +206,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
 export interface ReleaseConfig {
   readonly databaseUrl: string;
   readonly logLevel: string;
+  readonly logFormat: LogFormat;
   readonly sandbox: boolean;
 }
 
-const releaseSchema = schema.pick({ DATABASE_URL: true, LOG_LEVEL: true, SANDBOX: true });
+const releaseSchema = schema.pick({ DATABASE_URL: true, LOG_LEVEL: true, LOG_FORMAT: true, SANDBOX: true });
 
 /** `release` reads and checks only its own variables: no Redis, no operator credentials, no providers. */
 export function loadReleaseConfig(env: NodeJS.ProcessEnv): ReleaseConfig {
   const e = parse(releaseSchema, env);
-  return Object.freeze({ databaseUrl: requireDatabaseUrl(e.DATABASE_URL), logLevel: e.LOG_LEVEL, sandbox: e.SANDBOX ?? false });
+  return Object.freeze({ databaseUrl: requireDatabaseUrl(e.DATABASE_URL), logLevel: e.LOG_LEVEL, logFormat: e.LOG_FORMAT, sandbox: e.SANDBOX ?? false });
 }
 
 function parse<S extends z.ZodType>(s: S, env: NodeJS.ProcessEnv): z.output<S> {

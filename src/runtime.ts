@@ -30,7 +30,7 @@ export interface Infrastructure {
 /** `shared`: what a process running web and workers together (npm start, tests) gives both: one logger, one registry. */
 export function createInfrastructure(config: Config, role: 'web' | 'worker', shared: { logger?: Logger; metrics?: Metrics } = {}): Infrastructure {
   const logger = shared.logger;
-  const log = logger ?? createLogger(config.logLevel, { role });
+  const log = logger ?? createLogger(config.logLevel, { role }, config.logFormat);
   const db = createDatabase(config.databaseUrl, { poolMax: config.dbPoolMax });
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, role === 'web' ? 'producer' : 'worker');
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
