@@ -48,7 +48,7 @@ describe('config', () => {
   it('asks each process only for the settings it uses', () => {
     const { DATABASE_URL, REDIS_URL } = base;
     // release: the database alone; Redis, operator credentials and everything else are none of its business.
-    expect(loadReleaseConfig({ DATABASE_URL })).toEqual({ databaseUrl: DATABASE_URL, logLevel: 'info', sandbox: false });
+    expect(loadReleaseConfig({ DATABASE_URL })).toEqual({ databaseUrl: DATABASE_URL, logLevel: 'info', logFormat: 'auto', sandbox: false });
     expect(loadReleaseConfig({ DATABASE_URL, SANDBOX: '1', LOG_LEVEL: 'warn', PORT: 'eighty' })).toMatchObject({ sandbox: true, logLevel: 'warn' });
     expect(failure({ REDIS_URL }, false, loadReleaseConfig)).toBe('DATABASE_URL');
     expect(failure({ DATABASE_URL, LOG_LEVEL: 'loud' }, false, loadReleaseConfig)).toBe('LOG_LEVEL');
