@@ -74,10 +74,13 @@ describe('the README walk-through', () => {
 
   it('uses nothing but curl, node and a POSIX shell', () => {
     // Quoted text is data (node programs, JSON bodies, messages), comments are prose: the rest names commands.
-    const code = block.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n').replace(/'[^']*'/g, "''").replace(/"[^"]*"/g, '""');
-    const commands = new Set(
-      code.split('\n').flatMap((l) => [...l.matchAll(/(?:^|[|;(]|\$\(|&&|\|\|)\s*([a-z][\w-]*)\b(?!=)/g)].map((m) => m[1]!)),
-    );
+    const code = block
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l))
+      .join('\n')
+      .replace(/'[^']*'/g, "''")
+      .replace(/"[^"]*"/g, '""');
+    const commands = new Set(code.split('\n').flatMap((l) => [...l.matchAll(/(?:^|[|;(]|\$\(|&&|\|\|)\s*([a-z][\w-]*)\b(?!=)/g)].map((m) => m[1]!)));
     const shell = ['set', 'case', 'esac', 'for', 'do', 'done', 'in', 'return', 'exit', 'echo', 'printf', 'sleep', 'shift', 'then', 'fi', 'if'];
     const functions = [...block.matchAll(/^([a-z_]+)\(\)/gm)].map((m) => m[1]!);
     expect([...commands].filter((c) => !['curl', 'node', ...shell, ...functions].includes(c))).toEqual([]);
@@ -113,6 +116,12 @@ describe('the README walk-through', () => {
     expect(run.stderr).toContain(`walk-through stopped: orderworks refused the admin login "${ADMIN.user}"`);
     expect(run.stderr + run.stdout).not.toMatch(/API key/i);
     expect(run.stdout).toBe('');
+  }, 60_000);
+
+  it('says where the admin login comes from when it has none', async () => {
+    const run = await runBlock(block, dir, { ORDERWORKS_URL: sys.base });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('walk-through stopped: no admin login');
   }, 60_000);
 
   it('says orderworks is not running when nothing answers', async () => {
