@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { CARRIERS, SHIPMENT_STATUSES } from '../domain/carrier.js';
-import { ORDER_STATUSES, PAYMENT_METHODS } from '../domain/order.js';
-import { idempotencyKeySchema, orderInputSchema, productInputSchema } from '../domain/order-input.js';
+import { chargesAtOnce, FLOWS_OF, ORDER_STATUSES, PAYMENT_FLOWS, PAYMENT_METHODS } from '../domain/order.js';
+import { ORDER_EVENT_TYPES, PAYMENT_STATUSES } from '../domain/order-lifecycle.js';
+import { idempotencyKeySchema, orderInputSchema, paymentInputSchema, productInputSchema } from '../domain/order-input.js';
 
 /**
  * The `components` of the OpenAPI document. Request bodies the domain already validates with zod are
@@ -27,12 +28,122 @@ const minor = int({ minimum: 0, description: 'integer minor units (fen, cents)' 
 const obj = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({ type: 'object', properties, required });
 const page = (item: string) => obj({ data: { type: 'array', items: ref(item) }, nextCursor: nullable(str({ description: 'pass as `cursor` for the next page; null on the last' })) });
 
-const orderInput = fromZod(orderInputSchema);
 const propsOf = (schema: Schema) => schema.properties as Record<string, Schema>;
+
+/**
+ * The rules zod checks in code (paymentInputSchema's transform), as JSON Schema conditionals built from the same
+ * tables (FLOWS_OF, chargesAtOnce), so a client's validator refuses what the API refuses.
+ */
+function paymentInput(): Schema {
+  const base = fromZod(paymentInputSchema);
+  const p = propsOf(base);
+  const atOnce = PAYMENT_FLOWS.filter(chargesAtOnce);
+  const buyerDriven = PAYMENT_FLOWS.filter((f) => !chargesAtOnce(f));
+  const whenFlow = (flows: readonly string[], then: Schema) => ({ if: { required: ['flow'], properties: { flow: { enum: [...flows] } } }, then });
+  return {
+    ...base,
+    description:
+      'How the buyer pays (docs/api.md section 6). Without `flow`: a body with `token` means `barcode` for the wallets and `token` for ' +
+      'PayPal and card; without either, the method\'s default (the first of its flows). `token` is required by `barcode` and `token`, and ' +
+      'refused by the buyer-driven flows (`qr`, `redirect`, `jsapi`, `h5`), whose buyer pays through `payment.action`.',
+    properties: {
+      ...p,
+      method: { ...p.method, description: 'alipay: qr (default), redirect, barcode; wechat_pay: qr (default), jsapi, h5, barcode; paypal: redirect (default), token; card: token' },
+      flow: { ...p.flow, description: 'how the buyer pays; each method takes only its own flows' },
+      token: { ...p.token, description: '`barcode`: the buyer\'s payment code; `token`: an approved PayPal order id or a card payment-method token. Sandbox scripts: tok_ok, tok_decline, tok_flaky, tok_timeout, tok_3ds (card), tok_pending (barcode)' },
+      payer: {
+        ...p.payer,
+        description: 'about the buyer, for the flows that need it',
+        properties: {
+          ...propsOf(p.payer!),
+          openid: { ...propsOf(p.payer!).openid, description: 'the buyer\'s WeChat openid under the merchant\'s app: required by wechat_pay jsapi' },
+          device: { ...propsOf(p.payer!).device, description: 'alipay redirect: `mobile` opens the WAP page (alipay.trade.wap.pay), else the desktop one' },
+          clientIp: { ...propsOf(p.payer!).clientIp, description: 'the buyer\'s IP address, which WeChat H5 asks for' },
+        },
+      },
+      returnUrl: { ...p.returnUrl, description: 'where the provider sends the buyer back after a redirect or 3-D Secure' },
+    },
+    allOf: [
+      ...PAYMENT_METHODS.map((m) => ({
+        if: { properties: { method: { const: m } } },
+        then: { properties: { flow: { enum: [...FLOWS_OF[m]] } }, ...(FLOWS_OF[m].every(chargesAtOnce) ? { required: ['token'] } : {}) },
+      })),
+      whenFlow(atOnce, { required: ['token'] }),
+      whenFlow(buyerDriven, { not: { required: ['token'] } }),
+      whenFlow(['jsapi'], { required: ['payer'], properties: { payer: { required: ['openid'] } } }),
+    ],
+    examples: [{ method: 'alipay', flow: 'qr' }, { method: 'wechat_pay', flow: 'jsapi', payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' } }, { method: 'card', token: 'tok_ok' }],
+  };
+}
+
+const ORDER_EXAMPLE = {
+  externalId: 'shop-ref-1001',
+  currency: 'CNY',
+  items: [{ sku: 'TEA-001', quantity: 2 }],
+  customer: { name: 'Li Lei', email: 'li@example.com', phone: '+8613800000000' },
+  shippingAddress: { name: 'Li Lei', line1: '1 Nanjing Rd', city: 'Shanghai', postalCode: '200001', country: 'CN' },
+  payment: { method: 'alipay', flow: 'qr' },
+};
+const orderInput = (() => {
+  const base = fromZod(orderInputSchema);
+  return { ...base, properties: { ...propsOf(base), payment: ref('PaymentInput') }, examples: [ORDER_EXAMPLE] };
+})();
+
+const merchantAccount = (field: string, description: string) => ({ ...obj({ [field]: str({ minLength: 1, maxLength: 128, description }) }), additionalProperties: false });
+/** A shop's own merchant account per method (docs/api.md section 6): its money goes there through the provider's partner mode. */
+const merchants = {
+  type: 'object',
+  properties: {
+    wechat_pay: merchantAccount('subMchid', 'WeChat Pay sub-merchant id (service-provider API, sp_mchid/sub_mchid)'),
+    alipay: merchantAccount('appAuthToken', 'Alipay app_auth_token the merchant granted'),
+    paypal: merchantAccount('payeeMerchantId', 'PayPal payee.merchant_id'),
+    card: merchantAccount('account', 'the connected account (Stripe-Account)'),
+  },
+  additionalProperties: false,
+  description: 'per-shop merchant accounts; a method without one is charged through the platform\'s own account',
+  examples: [{ wechat_pay: { subMchid: '1900000109' }, alipay: { appAuthToken: '202501BBxxxxx' } }],
+};
+const shopFields = { name: str({ minLength: 1, maxLength: 200 }), webhookUrl: str({ format: 'uri', maxLength: 2000, pattern: '^https?://' }), merchants: ref('Merchants') };
+
+const actionOf = (type: string, fields: Record<string, unknown>, description: string) => ({ ...obj({ type: { const: type }, ...fields }), description });
 
 const schemas: Record<string, unknown> = {
   OrderStatus: { enum: [...ORDER_STATUSES] },
   PaymentMethod: { enum: [...PAYMENT_METHODS] },
+  PaymentFlow: { enum: [...PAYMENT_FLOWS], description: '`barcode` and `token` charge at once; `qr`, `redirect`, `jsapi` and `h5` wait for the buyer' },
+  PaymentStatus: { enum: [...PAYMENT_STATUSES], description: '`action_required`: the trade is open at the provider and waits for the buyer (see `payment.action`)' },
+  PaymentInput: paymentInput(),
+  PaymentAction: {
+    oneOf: [ref('QrCodeAction'), ref('RedirectAction'), ref('JsapiAction')],
+    discriminator: { propertyName: 'type', mapping: { qr_code: '#/components/schemas/QrCodeAction', redirect: '#/components/schemas/RedirectAction', jsapi: '#/components/schemas/JsapiAction' } },
+    description: 'what the shop shows its buyer while the payment is `action_required`; in the sandbox each leads to `/sandbox/checkout/{tradeRef}`',
+  },
+  QrCodeAction: actionOf('qr_code', { qrContent: str({ description: 'encode it as a QR code for the buyer to scan (Alipay precreate, WeChat Native code_url)' }) }, 'show a QR code'),
+  RedirectAction: actionOf('redirect', { url: str({ format: 'uri', description: 'send the buyer there (Alipay page/WAP pay, WeChat H5, PayPal approve link, card 3-D Secure)' }) }, 'send the buyer to a page'),
+  JsapiAction: actionOf('jsapi', {
+    params: {
+      ...obj(Object.fromEntries(['appId', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign'].map((k) => [k, str()]))),
+      description: 'pass to WeixinJSBridge `getBrandWCPayRequest` in the buyer\'s WeChat; `package` is `prepay_id=<tradeRef>`',
+    },
+  }, 'start WeChat Pay inside WeChat (JSAPI)'),
+  PaymentEvent: obj({
+    at: dateTime,
+    type: str({ examples: ['action_required', 'captured', 'payment_timeout', 'payment_amount_mismatch', 'refunding'] }),
+    detail: nullable(str()),
+  }),
+  Payment: obj({
+    method: ref('PaymentMethod'),
+    flow: ref('PaymentFlow'),
+    status: ref('PaymentStatus'),
+    action: { anyOf: [ref('PaymentAction'), { type: 'null' }], description: 'set while `status` is `action_required`, else null' },
+    expiresAt: nullable(str({ format: 'date-time', description: 'the end of the stock hold while the order waits for its payment; at it the trade is closed at the provider' })),
+    providerReference: nullable(str()),
+    capturedMinor: minor,
+    refundedMinor: minor,
+    attempts: int({ minimum: 0 }),
+    events: { type: 'array', items: ref('PaymentEvent'), description: 'what happened to the payment, oldest first (why money was refunded, why it failed)' },
+  }),
+  Merchants: merchants,
   Problem: {
     ...obj({
       type: str({ format: 'uri' }),
@@ -43,14 +154,13 @@ const schemas: Record<string, unknown> = {
     }, ['type', 'title', 'status', 'detail']),
     description: 'RFC 9457 problem details; `errors` names each field that failed validation.',
   },
-  ShopInput: {
-    ...obj({ name: str({ minLength: 1, maxLength: 200 }), webhookUrl: str({ format: 'uri', maxLength: 2000, pattern: '^https?://' }) }, ['name']),
-    additionalProperties: false,
-  },
+  ShopInput: { ...obj(shopFields, ['name']), additionalProperties: false, examples: [{ name: 'Acme', webhookUrl: 'https://acme.example/hooks/orderworks' }] },
+  ShopUpdate: { ...obj(shopFields, []), additionalProperties: false, minProperties: 1, examples: [{ merchants: { wechat_pay: { subMchid: '1900000109' } } }] },
   ShopCreated: obj({
     id: uuid, name: str(), webhookUrl: nullable(str({ format: 'uri' })),
     apiKey: str({ description: 'shown once; stored only as a hash' }), webhookSecret: str({ description: 'signs webhooks (Orderworks-Signature)' }),
   }),
+  Shop: obj({ id: uuid, name: str(), webhookUrl: nullable(str({ format: 'uri' })), merchants: ref('Merchants') }),
   ProductInput: fromZod(productInputSchema),
   Product: obj({ sku: str(), name: str(), priceMinor: minor, currency: str({ pattern: '^[A-Z]{3}$' }), stock: int({ minimum: 0 }), reserved: int({ minimum: 0 }) }),
   OrderInput: orderInput,
@@ -58,20 +168,16 @@ const schemas: Record<string, unknown> = {
     id: uuid,
     externalId: nullable(str()),
     status: ref('OrderStatus'),
-    statusReason: nullable(str({ examples: ['out_of_stock', 'unknown_sku', 'currency_mismatch', 'declined'] })),
+    statusReason: nullable(str({
+      examples: ['out_of_stock', 'unknown_sku', 'currency_mismatch', 'payment_declined', 'payment_timeout', 'payment_amount_mismatch',
+        'payment_currency_mismatch', 'payment_merchant_mismatch', 'payment_retries_exhausted'],
+    })),
     currency: str({ pattern: '^[A-Z]{3}$' }),
     totalMinor: nullable(minor),
     items: { type: 'array', items: obj({ sku: str(), quantity: int({ minimum: 1 }), unitPriceMinor: nullable(minor), lineTotalMinor: nullable(minor) }) },
     customer: propsOf(orderInput).customer,
     shippingAddress: propsOf(orderInput).shippingAddress,
-    payment: obj({
-      method: ref('PaymentMethod'),
-      status: { enum: ['pending', 'captured', 'failed', 'partially_refunded', 'refunded'] },
-      providerReference: nullable(str()),
-      capturedMinor: minor,
-      refundedMinor: minor,
-      attempts: int({ minimum: 0 }),
-    }),
+    payment: ref('Payment'),
     shipments: { type: 'array', items: ref('Shipment') },
     createdAt: dateTime,
     updatedAt: dateTime,
@@ -123,6 +229,11 @@ const schemas: Record<string, unknown> = {
     outcome: { enum: ['delivered', 'failed', 'retrying'] }, createdAt: dateTime,
   }),
   WebhookDeliveryPage: page('WebhookDelivery'),
+  WebhookEventType: { enum: [...ORDER_EVENT_TYPES] },
+  WebhookEvent: obj({
+    id: uuid, type: ref('WebhookEventType'), createdAt: dateTime,
+    data: obj({ order: ref('Order') }),
+  }),
   Redelivery: obj({ eventId: uuid, orderId: uuid, status: { const: 'queued' } }),
   Health: obj({ status: { const: 'ok' } }),
   Readiness: obj({ status: { const: 'ready' }, checks: { type: 'object', additionalProperties: { enum: ['up', 'down'] } } }),

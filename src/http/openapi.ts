@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ORDER_EVENT_TYPES } from '../domain/order-lifecycle.js';
 import { openApiComponents, type ErrorStatus } from './openapi-schemas.js';
 
 /**
@@ -20,8 +21,10 @@ const errors = (...statuses: ErrorStatus[]) =>
   Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }]));
 const location = { Location: { description: 'the order: /v1/orders/{id}', schema: { type: 'string' } } };
 
-/** Every shop call can fail these ways: bad key, an unknown id, Postgres or Redis down. */
-const SHOP_ERRORS: ErrorStatus[] = [401, 404, 503];
+/** Every shop call can fail these ways: bad key, an unknown id, over the shop's rate limit, Postgres or Redis down. */
+const SHOP_ERRORS: ErrorStatus[] = [401, 404, 429, 503];
+/** Operator calls: wrong credentials, and too many wrong ones from one address (429). */
+const ADMIN_ERRORS: ErrorStatus[] = [401, 429, 503];
 /** ...and, with a JSON body, these. */
 const BODY_ERRORS: ErrorStatus[] = [400, 413, 415];
 const shop = (op: Op, errs: ErrorStatus[] = []): Op => ({
@@ -36,7 +39,16 @@ function paths(): Record<string, Record<string, unknown>> {
       post: {
         operationId: 'createShop', tags: ['operators'], summary: 'Create a shop and its API key (shown once)',
         security: [{ adminBasic: [] }], requestBody: body('ShopInput'),
-        responses: { 201: json('ShopCreated', 'the shop, its API key and webhook secret'), ...errors(400, 401, 413, 415, 503) },
+        responses: { 201: json('ShopCreated', 'the shop, its API key and webhook secret'), ...errors(400, 413, 415, ...ADMIN_ERRORS) },
+      },
+    },
+    '/v1/admin/shops/{id}': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: uuidSchema }],
+      patch: {
+        operationId: 'updateShop', tags: ['operators'],
+        summary: 'Change a shop: name, webhook URL, its own merchant accounts (`merchants`); the fields sent are replaced, the others kept',
+        security: [{ adminBasic: [] }], requestBody: body('ShopUpdate'),
+        responses: { 200: json('Shop', 'the shop as it now is (no API key, no webhook secret)'), ...errors(400, 404, 413, 415, ...ADMIN_ERRORS) },
       },
     },
     '/v1/admin/orders': {
@@ -48,7 +60,7 @@ function paths(): Record<string, Record<string, unknown>> {
           { name: 'q', in: 'query', description: 'an order id or an externalId', schema: { type: 'string', minLength: 1, maxLength: 255 } },
           param('Limit'), param('Cursor'),
         ],
-        responses: { 200: json('AdminOrderPage', 'one page of orders'), ...errors(400, 401, 503) },
+        responses: { 200: json('AdminOrderPage', 'one page of orders'), ...errors(400, ...ADMIN_ERRORS) },
       },
     },
     '/v1/admin/orders/{id}': {
@@ -56,7 +68,7 @@ function paths(): Record<string, Record<string, unknown>> {
       get: {
         operationId: 'adminGetOrder', tags: ['operators'], summary: 'An order of any shop with the state and last error of each of its jobs',
         security: [{ adminBasic: [] }],
-        responses: { 200: json('AdminOrder', 'the order and its jobs'), ...errors(401, 404, 503) },
+        responses: { 200: json('AdminOrder', 'the order and its jobs'), ...errors(404, ...ADMIN_ERRORS) },
       },
     },
     '/v1/products/{sku}': {
@@ -82,6 +94,15 @@ function paths(): Record<string, Record<string, unknown>> {
     '/v1/orders/{id}': {
       parameters: [param('OrderId')],
       get: shop({ operationId: 'getOrder', tags: ['orders'], summary: 'An order with its payment and shipments', responses: { 200: json('Order', 'the order') } }),
+    },
+    '/v1/orders/{id}/payment': {
+      parameters: [param('OrderId')],
+      post: shop({
+        operationId: 'changePayment', tags: ['orders'],
+        summary: 'The buyer picks another way to pay while the order is `placed` and unpaid: the previous trade is closed at the provider first',
+        parameters: [param('IdempotencyKey')], requestBody: body('PaymentInput'),
+        responses: { 202: json('Order', 'accepted: the order, its payment `pending` until the new trade answers (then `action_required` or paid)') },
+      }, [...BODY_ERRORS, 409]),
     },
     '/v1/orders/{id}/cancel': {
       parameters: [param('OrderId')],
@@ -157,6 +178,26 @@ function paths(): Record<string, Record<string, unknown>> {
   };
 }
 
+/** What orderworks sends a shop's `webhookUrl`: one entry per event type (docs/api.md section 8). */
+function webhooks(): Record<string, unknown> {
+  const signature = {
+    name: 'Orderworks-Signature', in: 'header', required: true, schema: { type: 'string', examples: ['t=1700000000,v1=5257a869…'] },
+    description: '`t=<unix seconds>,v1=<hex HMAC-SHA256(webhookSecret, "<t>.<raw body>")>`',
+  };
+  return Object.fromEntries(ORDER_EVENT_TYPES.map((type) => [type, {
+    post: {
+      operationId: `webhook_${type.replace('.', '_')}`, tags: ['webhooks'],
+      summary: `\`${type}\` to the shop's webhookUrl: at least once (drop duplicates by \`id\`), in order per order, retried for at least 24 hours`,
+      parameters: [signature],
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: { allOf: [ref('WebhookEvent'), { type: 'object', properties: { type: { const: type } } }] } } },
+      },
+      responses: { '2XX': { description: 'received; anything else (or no answer within 5 s) is retried with backoff' } },
+    },
+  }]));
+}
+
 let built: object | undefined;
 
 /** The document, built once (it depends on nothing at run time). */
@@ -172,6 +213,7 @@ export function openApiDocument(): object {
     servers: [{ url: '/' }],
     security: [{ shopKey: [] }],
     paths: paths(),
+    webhooks: webhooks(),
     components: openApiComponents(),
   });
   return built;
