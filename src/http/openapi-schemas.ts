@@ -3,6 +3,7 @@ import { CARRIERS, SHIPMENT_STATUSES } from '../domain/carrier.js';
 import { chargesAtOnce, FLOWS_OF, ORDER_STATUSES, PAYMENT_FLOWS, PAYMENT_METHODS } from '../domain/order.js';
 import { ORDER_EVENT_TYPES, PAYMENT_STATUSES } from '../domain/order-lifecycle.js';
 import { idempotencyKeySchema, orderInputSchema, paymentInputSchema, productInputSchema } from '../domain/order-input.js';
+import { merchantsSchema } from '../domain/shop-input.js';
 
 /**
  * The `components` of the OpenAPI document. Request bodies the domain already validates with zod are
@@ -89,19 +90,11 @@ const orderInput = (() => {
   return { ...base, properties: { ...propsOf(base), payment: ref('PaymentInput') }, examples: [ORDER_EXAMPLE] };
 })();
 
-const merchantAccount = (field: string, description: string) => ({ ...obj({ [field]: str({ minLength: 1, maxLength: 128, description }) }), additionalProperties: false });
 /** A shop's own merchant account per method (docs/api.md section 6): its money goes there through the provider's partner mode. */
 const merchants = {
-  type: 'object',
-  properties: {
-    wechat_pay: merchantAccount('subMchid', 'WeChat Pay sub-merchant id (service-provider API, sp_mchid/sub_mchid)'),
-    alipay: merchantAccount('appAuthToken', 'Alipay app_auth_token the merchant granted'),
-    paypal: merchantAccount('payeeMerchantId', 'PayPal payee.merchant_id'),
-    card: merchantAccount('account', 'the connected account (Stripe-Account)'),
-  },
-  additionalProperties: false,
+  ...fromZod(merchantsSchema),
   description: 'per-shop merchant accounts; a method without one is charged through the platform\'s own account',
-  examples: [{ wechat_pay: { subMchid: '1900000109' }, alipay: { appAuthToken: '202501BBxxxxx' } }],
+  examples: [{ wechat_pay: { subMchid: '1900000109' }, alipay: { appAuthToken: '201510BBaabdb44d8fd04607abf8d5931ec75D84' } }],
 };
 const shopFields = { name: str({ minLength: 1, maxLength: 200 }), webhookUrl: str({ format: 'uri', maxLength: 2000, pattern: '^https?://' }), merchants: ref('Merchants') };
 
@@ -216,6 +209,7 @@ const schemas: Record<string, unknown> = {
   AdminOrderPage: page('AdminOrderSummary'),
   OrderJob: obj({
     queue: str({ examples: ['payment-capture'] }), id: str({ examples: ['capture-0b6e…'] }),
+    name: str({ description: 'what the job does and for whom', examples: ['charge order 0b6e… (or follow its buyer\'s trade)'] }),
     state: str({ examples: ['completed', 'failed', 'delayed', 'waiting', 'active'] }), attemptsMade: int({ minimum: 0 }),
     lastError: nullable(str()), createdAt: nullable(dateTime), finishedAt: nullable(dateTime),
   }),
