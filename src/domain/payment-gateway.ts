@@ -99,6 +99,8 @@ export interface PaymentNotification {
   amountMinor?: number;
   /** ISO 4217, upper case. */
   currency?: string;
+  /** The merchant account the provider says was paid, where the notification names one. */
+  merchant?: string;
 }
 
 /** A notification exactly as it arrived: signatures are over these bytes. */

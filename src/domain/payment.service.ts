@@ -222,8 +222,11 @@ export async function handleNotification(deps: PaymentDeps, method: PaymentMetho
   // Most notifications tell of a capture the job has already settled. A captured payment never goes back to
   // pending or failed, so this unlocked read is enough to answer them: no lock, no transaction.
   if (ctx.paymentStatus !== 'pending' && ctx.paymentStatus !== 'action_required' && ctx.paymentStatus !== 'failed') return reply;
-  const stated = { status: 'captured' as const, providerReference: notification.providerReference, amountMinor: notification.amountMinor, currency: notification.currency };
-  if (settlementMismatch(ctx, undefined, stated)) {
+  const stated = {
+    status: 'captured' as const, providerReference: notification.providerReference, amountMinor: notification.amountMinor, currency: notification.currency,
+    ...(notification.merchant ? { merchant: notification.merchant } : {}),
+  };
+  if (settlementMismatch(ctx, gateway.platformMerchant, stated)) {
     const found = await gateway.lookup(captureRequest(deps, ctx));
     if (found.status === 'captured') await settle(deps, ctx, found);
     return reply;

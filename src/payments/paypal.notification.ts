@@ -15,12 +15,22 @@ export interface PaypalNotificationOptions {
   webhookId: string;
   /** POSTs an already-serialised JSON body to PayPal's API with the app's access token. */
   postJson(path: string, body: string): Promise<{ status: number; json: { verification_status?: unknown } }>;
+  /** The clock that judges a notification's age; the real one unless a test replays an old notification. */
+  now?: () => number;
 }
+
+/**
+ * PayPal retries an unacknowledged webhook up to 25 times over 3 days: a transmission older than that (or
+ * dated in the future beyond clock skew) is a replay, refused before it costs a verification call.
+ */
+const RETRY_WINDOW_MS = 3 * 24 * 3_600_000;
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 interface Capture {
   id?: unknown;
   custom_id?: unknown;
   amount?: { currency_code?: unknown; value?: unknown };
+  payee?: { merchant_id?: unknown };
 }
 
 /** The events that may change a payment here; any other is acknowledged and never verified. */
@@ -51,7 +61,7 @@ interface Inspected {
   capture: Capture;
 }
 
-function inspect(raw: RawNotification): Inspected {
+function inspect(raw: RawNotification, now: number): Inspected {
   const text = raw.body.toString('utf8');
   // Bytes that are not UTF-8 would reach PayPal altered: refuse them rather than send what was not received.
   if (!Buffer.from(text, 'utf8').equals(raw.body)) throw rejected('is not UTF-8');
@@ -65,6 +75,8 @@ function inspect(raw: RawNotification): Inspected {
     if (!value || !valid(value)) throw rejected(`has no valid ${header} header`);
     transmission[field] = value;
   }
+  const age = now - Date.parse(transmission.transmission_time);
+  if (age > RETRY_WINDOW_MS + CLOCK_SKEW_MS || age < -CLOCK_SKEW_MS) throw rejected('is stale (transmitted outside PayPal\'s 3-day retry window)');
   const resource = event.resource;
   const capture = typeof resource === 'object' && resource !== null && !Array.isArray(resource) ? (resource as Capture) : {};
   return { text, transmission, type: event.event_type, capture };
@@ -73,13 +85,13 @@ function inspect(raw: RawNotification): Inspected {
 export function paypalNotifications(options: PaypalNotificationOptions): Pick<PaymentGateway, 'inspectNotification' | 'parseNotification'> {
   return {
     async inspectNotification(raw) {
-      const { type, capture } = inspect(raw);
+      const { type, capture } = inspect(raw, options.now?.() ?? Date.now());
       if (!ACTED_ON[type]) return { acts: false, reply: REPLY };
       if (typeof capture.custom_id !== 'string' || !capture.custom_id) throw rejected('names no custom_id');
       return { acts: true, reference: capture.custom_id };
     },
     async parseNotification(raw) {
-      const { text, transmission, type, capture } = inspect(raw);
+      const { text, transmission, type, capture } = inspect(raw, options.now?.() ?? Date.now());
       const fields = Object.entries({ ...transmission, webhook_id: options.webhookId }).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
       const v = await options.postJson('/v1/notifications/verify-webhook-signature', `{${fields.join(',')},"webhook_event":${text}}`);
       if (v.status !== 200) throw new PermanentError('provider_rejected', `paypal webhook verification answered ${v.status}`);
@@ -103,6 +115,7 @@ function notificationOf(status: PaymentNotification['status'], capture: Capture)
     reference: typeof capture.custom_id === 'string' ? capture.custom_id : '',
     status,
     ...(typeof capture.id === 'string' && capture.id ? { providerReference: capture.id } : {}),
+    ...(typeof capture.payee?.merchant_id === 'string' && capture.payee.merchant_id ? { merchant: capture.payee.merchant_id } : {}),
     ...(amountMinor !== undefined ? { amountMinor, currency: (currency as string).toUpperCase() } : {}),
   };
 }

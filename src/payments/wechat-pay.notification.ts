@@ -26,7 +26,9 @@ interface Transaction {
   transaction_id?: string;
   out_trade_no?: string;
   trade_state?: string;
-  amount?: { total?: number; currency?: string };
+  mchid?: string;
+  sub_mchid?: string;
+  amount?: { total?: number; payer_total?: number; currency?: string };
 }
 
 const REPLY: NotificationReply = { status: 200, contentType: 'application/json', body: '{"code":"SUCCESS","message":"OK"}' };
@@ -72,6 +74,9 @@ function notificationOf(successEvent: boolean, t: Transaction): PaymentNotificat
     reference: t.out_trade_no ?? '',
     status: paid ? 'captured' : t.trade_state === 'PAYERROR' || t.trade_state === 'CLOSED' ? 'failed' : 'other',
     ...(t.transaction_id ? { providerReference: t.transaction_id } : {}),
-    ...(Number.isSafeInteger(amount?.total) && typeof amount?.currency === 'string' ? { amountMinor: amount.total!, currency: amount.currency.toUpperCase() } : {}),
+    ...(t.sub_mchid || t.mchid ? { merchant: (t.sub_mchid ?? t.mchid)! } : {}),
+    // What the buyer paid: payer_total once paid (total is what was asked).
+    ...(Number.isSafeInteger(amount?.payer_total ?? amount?.total) && typeof amount?.currency === 'string'
+      ? { amountMinor: (amount.payer_total ?? amount.total)!, currency: amount.currency.toUpperCase() } : {}),
   };
 }

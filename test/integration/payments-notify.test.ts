@@ -183,6 +183,7 @@ describe('PayPal webhooks: verified by PayPal over the exact bytes received, and
       ['no transmission headers', await notify(event(paypalOrder.id), [['Content-Type', 'application/json']]), 400],
       ['a transmission id outside the schema', await notify(event(paypalOrder.id), transmission().map(([k, v]) => [k, k === 'PAYPAL-TRANSMISSION-ID' ? '12345' : v])), 400],
       ['not JSON', await notify(`${event(paypalOrder.id)}}`), 400],
+      ['a replay transmitted four days ago, past PayPal\'s 3-day retry window', await notify(event(paypalOrder.id), transmission().map(([k, v]) => [k, k === 'PAYPAL-TRANSMISSION-TIME' ? new Date(Date.now() - 4 * 86_400_000).toISOString() : v])), 400],
       ['an event we never act on', await notify(event(paypalOrder.id, '39.98', 'BILLING.PLAN.CREATED')), 200],
     ];
     for (const [label, r, status] of forgeries) expect(r.status, `${label}: ${r.body}`).toBe(status);

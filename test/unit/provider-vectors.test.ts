@@ -199,7 +199,7 @@ describe('WeChat Pay callback (wechatpay-go)', () => {
   it('the adapter accepts the callback as received, and acts on nothing in it (it is not a transaction)', async () => {
     const raw: RawNotification = { headers, body: Buffer.from(v.body) };
     await expect(gateway(sentAt).inspectNotification(raw)).resolves.toEqual({ acts: true });
-    expect((await gateway(sentAt).parseNotification(raw)).notification).toEqual({ reference: '', status: 'other' });
+    expect((await gateway(sentAt).parseNotification(raw)).notification).toEqual({ reference: '', status: 'other', merchant: '1234567890' });
   });
 
   it('the adapter refuses the callback tampered, replayed later, or with its resource re-encoded', async () => {
