@@ -1,3 +1,4 @@
+import { withBuyers } from './buyer.js';
 import { pollEvery, postOrders, waitForOrders } from './load.js';
 import { whileAlive } from './processes.js';
 import { int, rate, type Row } from './report.js';
@@ -22,7 +23,7 @@ export async function drain(sys: BenchSystem, settings: BenchSettings, shop: Ben
   const worker = await sys.startWorker();
   let started: number | undefined;
   let placedAt: number | undefined;
-  const end = await whileAlive(
+  const { result: end } = await withBuyers(sys.pool, sys.base, shop, settings, () => whileAlive(
     [sys.web, worker],
     waitForOrders(sys.pool, shop.id, (c) => settled(c) === c.total, {
       timeoutMs: settings.waitTimeoutMs,
@@ -32,7 +33,7 @@ export async function drain(sys: BenchSystem, settings: BenchSettings, shop: Ben
         if (placedAt === undefined && !c.received) placedAt = at;
       },
     }),
-  );
+  ));
   const seconds = (end.at - started!) / 1000;
   const paid = end.counts.paid ?? 0;
   if (paid !== orders) throw new Error(`backlog of ${orders}: only ${paid} paid: ${JSON.stringify(end.counts)}`);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backlogScenario, drain } from './backlog.js';
+import { flowLabel } from './buyer.js';
 import { flashSaleScenario, type FlashOutcome } from './flash-sale.js';
 import { intakeScenario } from './intake.js';
 import { memoryScenario } from './memory.js';
@@ -45,7 +46,7 @@ async function runInfo(sys: BenchSystem, settings: BenchSettings, seconds: numbe
       `web and worker as separate processes (${settings.runtime === 'tsx' ? 'node --import tsx bin/*.ts' : 'node dist/bin/*.js'})`,
       `DB_POOL_MAX=${s.DB_POOL_MAX}`, `WORKER_CONCURRENCY=${s.WORKER_CONCURRENCY ?? 'defaults (placement 64, capture 32, refund 8, tracking 4, webhook 8)'}`, `RETRY_BASE_DELAY_MS=${s.RETRY_BASE_DELAY_MS}`,
       `PAYMENT_RETRY_BASE_MS=${s.PAYMENT_RETRY_BASE_MS}`, `SWEEP_EVERY_MS=${s.SWEEP_EVERY_MS}`, `SWEEP_STALE_AFTER_MS=${s.SWEEP_STALE_AFTER_MS}`, `SHOP_RATE_LIMIT_PER_SECOND=${s.SHOP_RATE_LIMIT_PER_SECOND} (off)`,
-      `SANDBOX=1 (payment method ${settings.paymentMethod}, token tok_ok)`, `LOG_LEVEL=${s.LOG_LEVEL}`, `NODE_ENV=${s.NODE_ENV}`,
+      `SANDBOX=1 (payment ${flowLabel(settings)})`, `LOG_LEVEL=${s.LOG_LEVEL}`, `NODE_ENV=${s.NODE_ENV}`,
       `${settings.connections} HTTP connections`, `${settings.skus} SKUs`,
     ],
     notes: [],

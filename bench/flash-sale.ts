@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { withBuyers } from './buyer.js';
 import { postAndSettle } from './load.js';
 import { int, rate, type Row } from './report.js';
 import type { BenchSettings } from './settings.js';
@@ -54,7 +55,8 @@ export async function flashSaleScenario(sys: BenchSystem, settings: BenchSetting
   const updatesPerSecond = await singleRowUpdates(sys, Number(product!.id), settings.updateCount, settings.updateConnections);
 
   const n = settings.flashOrders;
-  const run = await postAndSettle(sys.pool, sys.base, shop, n, settings.connections, (i) => orderBody(settings, SKU, i), settings.waitTimeoutMs);
+  const { result: run } = await withBuyers(sys.pool, sys.base, shop, settings, () =>
+    postAndSettle(sys.pool, sys.base, shop, n, settings.connections, (i) => orderBody(settings, SKU, i), settings.waitTimeoutMs));
   const { rows: [after] } = await sys.pool.query<{ stock: number; held: number }>(
     `SELECT p.stock,
             (SELECT coalesce(sum(i.quantity), 0)::int FROM order_items i JOIN orders o ON o.id = i.order_id

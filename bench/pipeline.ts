@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { RETENTION } from '../jobs/job-definition.js';
 import { bullPrefix } from '../src/queue/redis.js';
+import { flowLabel, withBuyers } from './buyer.js';
 import { perOrder, readCounters } from './counters.js';
 import { pollEvery, postAndSettle } from './load.js';
 import { peakRss, ROOT, sleep, spawnNode, stop, whileAlive, type Child } from './processes.js';
@@ -77,17 +78,17 @@ export async function pipelineScenario(sys: BenchSystem, settings: BenchSettings
   const shop = await createBenchShop(sys, 'bench-pipeline', plentyOf(settings, 'PL'));
   const n = settings.pipelineOrders;
   const before = await readCounters(sys);
-  const run = await whileAlive(
+  const { result: run, buyers } = await withBuyers(sys.pool, sys.base, shop, settings, () => whileAlive(
     sys.children(),
     postAndSettle(sys.pool, sys.base, shop, n, settings.connections, (i) => orderBody(settings, shop.skus[i % shop.skus.length]!, i), settings.waitTimeoutMs),
-  );
+  ));
   const paid = run.counts.paid ?? 0;
   const perSecond = paid / run.seconds;
   const after = await readCounters(sys);
   return [
     {
       scenario: '2 pipeline',
-      measure: `${n.toLocaleString('en-US')} orders, first POST to all \`paid\`${paid === n ? '' : ` (only ${paid} paid: ${JSON.stringify(run.counts)})`}`,
+      measure: `${n.toLocaleString('en-US')} orders, first POST to all \`paid\`${buyers ? ` (${flowLabel(settings)}: each buyer opens the action and pays)` : ''}${paid === n ? '' : ` (only ${paid} paid: ${JSON.stringify(run.counts)})`}`,
       orderworks: rate(perSecond),
       baseline: `${rate(raw.perSecond, 'jobs/s')} (raw BullMQ worker, 1 tx/job, concurrency ${settings.rawConcurrency})`,
       ratio: perSecond / raw.perSecond,
@@ -103,6 +104,15 @@ export async function pipelineScenario(sys: BenchSystem, settings: BenchSettings
       target: '',
       met: null,
     },
+    ...(buyers ? [{
+      scenario: '2 pipeline',
+      measure: "buyer's step: order read, action opened, Pay answered, p50 / p99; order created to Pay answered, p50 / p99",
+      orderworks: `${ms(buyers.buyerStep.p50)} / ${ms(buyers.buyerStep.p99)}; ${ms(buyers.createdToPay.p50)} / ${ms(buyers.createdToPay.p99)}`,
+      baseline: `${buyers.paid} paid by their buyers${buyers.refused || buyers.errors ? `, ${buyers.refused} refused, ${buyers.errors} errors` : ''}`,
+      ratio: null,
+      target: '',
+      met: null,
+    }] : []),
     {
       scenario: '2 pipeline',
       measure: 'server work per order (POST to paid)',

@@ -1,4 +1,5 @@
 import { runBenchmark } from './benchmark.js';
+import { flowLabel } from './buyer.js';
 import { table } from './report.js';
 import { loadSettings } from './settings.js';
 
@@ -8,7 +9,7 @@ import { loadSettings } from './settings.js';
  */
 const settings = loadSettings(process.env);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-log(`scale ${settings.scale}, report to ${settings.output}`);
+log(`scale ${settings.scale}, payment ${flowLabel(settings)}, report to ${settings.output}`);
 try {
   const result = await runBenchmark(settings, log);
   process.stdout.write(`\n${table(result.rows)}\n\nwritten to ${result.file}\n`);

@@ -25,6 +25,12 @@ export interface BenchSettings {
   /** SKUs the non-flash orders are spread over, so they do not all fight for one row. */
   skus: number;
   paymentMethod: 'alipay' | 'wechat_pay' | 'paypal' | 'card';
+  /**
+   * How each order pays: `token` (the default: the shop sends a token, charged at once, no buyer step) or a
+   * buyer-driven flow (`qr` for alipay and wechat_pay: the order gets a payment action, and the bench's buyers
+   * open it and pay on the sandbox's checkout page, so every figure to `paid` includes the buyer's step).
+   */
+  paymentFlow: 'token' | 'qr';
   /** How the web and worker children run: from source through tsx, or the compiled dist (`npm run build`). */
   runtime: 'tsx' | 'dist';
   /** Directory for --cpu-prof profiles of the children, when set. */
@@ -83,6 +89,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
     backlogLarge: int(env, 'BENCH_BACKLOG_LARGE', size.backlogLarge),
     skus: int(env, 'BENCH_SKUS', size.skus),
     paymentMethod: oneOf(env, 'BENCH_PAYMENT_METHOD', ['alipay', 'wechat_pay', 'paypal', 'card'] as const, 'card'),
+    paymentFlow: oneOf(env, 'BENCH_PAYMENT_FLOW', ['token', 'qr'] as const, 'token'),
     // Full size measures what production runs (the compiled dist, as the Procfile starts it); tiny runs from source.
     runtime: oneOf(env, 'BENCH_RUNTIME', ['tsx', 'dist'] as const, scale === 'full' ? 'dist' : 'tsx'),
     cpuProfDir: env.BENCH_CPU_PROF_DIR || undefined,
@@ -109,5 +116,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
     ...overrides,
   };
   if (settings.flashStock > settings.flashOrders) throw new Error('BENCH_FLASH_STOCK must not exceed BENCH_FLASH_ORDERS');
+  if (settings.paymentFlow === 'qr' && !['alipay', 'wechat_pay'].includes(settings.paymentMethod)) {
+    throw new Error('BENCH_PAYMENT_FLOW=qr needs BENCH_PAYMENT_METHOD=alipay or wechat_pay');
+  }
   return settings;
 }

@@ -50,7 +50,8 @@ export function orderBody(settings: BenchSettings, sku: string, i: number): stri
     items: [{ sku, quantity: 1 }],
     customer: { name: 'Li Lei', email: 'li@example.com', phone: '+8613800000000' },
     shippingAddress: { name: 'Li Lei', line1: '1 Nanjing Rd', city: 'Shanghai', postalCode: '200001', country: 'CN' },
-    payment: { method: settings.paymentMethod, token: 'tok_ok' },
+    // A token is charged at once; a buyer-driven flow takes none (the buyer pays through the order's action).
+    payment: settings.paymentFlow === 'token' ? { method: settings.paymentMethod, token: 'tok_ok' } : { method: settings.paymentMethod, flow: settings.paymentFlow },
   });
 }
 

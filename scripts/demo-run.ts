@@ -1,5 +1,5 @@
 import type { DemoOptions } from './demo-options.js';
-import { openDemoShop, submitOrder, type DemoShop } from './demo-shop.js';
+import { openDemoShop, payAsBuyer, submitOrder, type DemoShop } from './demo-shop.js';
 import { OrderTracker, type Counts } from './demo-tracker.js';
 
 export interface DemoSummary {
@@ -9,6 +9,8 @@ export interface DemoSummary {
   refused: number;
   /** Why orders failed: "rejected: out_of_stock" -> how many. */
   reasons: Record<string, number>;
+  /** Wallet QR orders whose buyer paid on the provider's checkout page. */
+  paidByBuyers: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -17,7 +19,7 @@ const MAX_CONCURRENT = 64;
 
 /**
  * A simulated upstream shop against a running orderworks: stocks products, submits `count` orders at `rate`
- * per second, ships every paid order with the sandbox carrier, and prints one progress line a second. It
+ * per second, has the buyers of its wallet QR orders pay on the provider's checkout page, ships every paid order with the sandbox carrier, and prints one progress line a second. It
  * stops submitting after `count` orders and stops altogether once every order is final or `seconds` have passed.
  */
 export async function runDemo(options: DemoOptions, print: (line: string) => void = console.log): Promise<DemoSummary> {
@@ -27,7 +29,7 @@ export async function runDemo(options: DemoOptions, print: (line: string) => voi
   const tracker = new OrderTracker(shop.call);
   const t0 = Date.now();
   const deadline = t0 + options.seconds * 1000;
-  const state = { refused: 0, submitting: true, parcels: 0, shipped: new Set<string>() };
+  const state = { refused: 0, submitting: true, parcels: 0, shipped: new Set<string>(), paidByBuyer: new Set<string>() };
 
   const submissions = submitAll(shop, options, deadline, t0, tracker, state).finally(() => (state.submitting = false));
   // The clock prints; the refresh runs beside it, so a slow system makes the figures lag, not the lines.
@@ -36,6 +38,7 @@ export async function runDemo(options: DemoOptions, print: (line: string) => voi
   const refresh = () =>
     (refreshing ??= (async () => {
       await tracker.refresh();
+      await payWaiting(options.url, tracker, state);
       await shipPaid(shop, tracker, state);
     })().catch((e) => void (failure = e)).finally(() => (refreshing = undefined)));
   for (let next = t0 + 1000; ; next += 1000) {
@@ -48,7 +51,9 @@ export async function runDemo(options: DemoOptions, print: (line: string) => voi
   state.submitting = false;
   await Promise.all([submissions, refreshing]);
 
-  const summary: DemoSummary = { seconds: (Date.now() - t0) / 1000, counts: tracker.counts(), refused: state.refused, reasons: Object.fromEntries(tracker.reasons) };
+  const summary: DemoSummary = {
+    seconds: (Date.now() - t0) / 1000, counts: tracker.counts(), refused: state.refused, reasons: Object.fromEntries(tracker.reasons), paidByBuyers: state.paidByBuyer.size,
+  };
   for (const line of summaryLines(summary)) print(line);
   return summary;
 }
@@ -65,6 +70,19 @@ async function submitAll(shop: DemoShop, options: DemoOptions, deadline: number,
     if (pending.size >= MAX_CONCURRENT) await Promise.race(pending);
   }
   await Promise.all(pending);
+}
+
+/**
+ * The buyers of the orders that wait for them (wallet QR checkouts): each opens its order's QR code and pays on
+ * the provider's page, once; one that could not is tried again at the next tick.
+ */
+async function payWaiting(base: string, tracker: OrderTracker, state: { paidByBuyer: Set<string> }) {
+  const due = [...tracker.actions].filter(([id]) => !state.paidByBuyer.has(id));
+  for (let i = 0; i < due.length; i += 16) {
+    await Promise.all(due.slice(i, i + 16).map(async ([id, action]) => {
+      if (await payAsBuyer(base, action).catch(() => false)) state.paidByBuyer.add(id);
+    }));
+  }
 }
 
 /** Ships each paid order once, as a warehouse would; a failed call is tried again at the next tick. */
@@ -94,6 +112,7 @@ export function summaryLines(s: DemoSummary): string[] {
       `${c.delivered} delivered + ${c.rejected + c.paymentFailed} failed + ${c.inFlight} in flight${c.other ? ` + ${c.other} cancelled/refunded` : ''}` +
       `; ${s.refused} submissions refused`,
     `failed: ${c.rejected} rejected, ${c.paymentFailed} payment_failed${reasons ? ` (${reasons})` : ''}`,
+    `buyers: ${s.paidByBuyers} wallet QR orders paid by their buyers on the provider's checkout page; the rest paid with tokens`,
   ];
   const open = c.inFlight + c.placed + c.paid + c.shipped;
   if (open > 0) {

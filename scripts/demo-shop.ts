@@ -38,7 +38,7 @@ export async function openDemoShop(options: DemoOptions): Promise<DemoShop> {
   return { call, run, hotSku, hotStock };
 }
 
-/** Mostly good cards; one in ten declined, one in ten flaky, one in twenty timing out. Deterministic per n. */
+/** Mostly good tokens; one in ten declined, one in ten flaky, one in twenty timing out. Deterministic per n. */
 export function tokenOf(n: number): string {
   const r = n % 20;
   if (r === 3 || r === 13) return 'tok_decline';
@@ -58,9 +58,47 @@ export function orderOf(shop: DemoShop, n: number) {
     items,
     customer: { name: `Customer ${n}`, email: `customer${n}@example.com`, phone: '+8613800000000' },
     shippingAddress: { name: `Customer ${n}`, line1: `${n} Nanjing Rd`, city: 'Shanghai', postalCode: '200001', country: 'CN' },
-    // The method shifts each cycle of twenty, so every method meets every token.
-    payment: { method: METHODS[(n + Math.floor(n / 20)) % METHODS.length]!, token: tokenOf(n) },
+    payment: paymentOf(n),
   };
+}
+
+/**
+ * How order n pays. The method shifts each cycle of twenty, so every method meets every token script. A wallet
+ * order (Alipay, WeChat Pay) with a good token is a QR checkout instead, as most wallet buyers pay: the order
+ * shows a QR code and its buyer pays on the provider's page (see `payAsBuyer`); cards and PayPal pay with tokens.
+ */
+export function paymentOf(n: number): { method: (typeof METHODS)[number]; token: string } | { method: 'alipay' | 'wechat_pay'; flow: 'qr' } {
+  const method = METHODS[(n + Math.floor(n / 20)) % METHODS.length]!;
+  const token = tokenOf(n);
+  if ((method === 'alipay' || method === 'wechat_pay') && token === 'tok_ok') return { method, flow: 'qr' };
+  return { method, token };
+}
+
+export interface PaymentAction {
+  type: string;
+  qrContent?: string;
+  url?: string;
+  params?: { package?: string };
+}
+
+/**
+ * The buyer's side of a wallet checkout: opens the order's payment action (scans the QR code: a GET of its
+ * content, redirects followed, lands on the provider's checkout page) and presses Pay. True when paid, or when
+ * the provider says it already is (a retry after a lost answer).
+ */
+export async function payAsBuyer(base: string, action: PaymentAction): Promise<boolean> {
+  let page: string;
+  if (action.type === 'jsapi') page = `${base}/sandbox/checkout/${String(action.params?.package).replace(/^prepay_id=/, '')}`;
+  else {
+    const opened = await fetch(action.type === 'qr_code' ? action.qrContent! : action.url!, { redirect: 'follow', signal: AbortSignal.timeout(10_000) });
+    await opened.arrayBuffer();
+    const m = /^(.*\/sandbox\/checkout\/[^/?#]+)/.exec(opened.url);
+    if (opened.status !== 200 || !m) return false;
+    page = m[1]!;
+  }
+  const paid = await fetch(`${page}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(10_000) });
+  await paid.arrayBuffer();
+  return paid.status < 300 || paid.status === 409;
 }
 
 /** Submits order n; the idempotency key makes a retry after a lost answer safe. */

@@ -1,4 +1,5 @@
 import type { Call } from './demo-api.js';
+import type { PaymentAction } from './demo-shop.js';
 
 /**
  * The demo's own bookkeeping of its orders, refreshed once a tick as cheaply as the API allows: one paged
@@ -26,6 +27,8 @@ export interface Counts {
 export class OrderTracker {
   private readonly status = new Map<string, string>();
   readonly reasons = new Map<string, number>();
+  /** Placed orders waiting for their buyer: the payment action the shop shows them (QR code, link). */
+  readonly actions = new Map<string, PaymentAction>();
 
   constructor(private readonly call: Call) {}
 
@@ -42,7 +45,11 @@ export class OrderTracker {
       for (let cursor: string | null = null, first = true; first || cursor; first = false) {
         const r = await this.call('GET', `/v1/orders?status=${status}&limit=100${cursor ? `&cursor=${cursor}` : ''}`);
         if (r.status !== 200) return; // a hiccup: keep what we knew, try again next tick
-        for (const o of r.json.data as Array<{ id: string; status: string }>) seen.set(o.id, o.status);
+        for (const o of r.json.data as Array<{ id: string; status: string; payment?: { status: string; action?: PaymentAction | null } }>) {
+          seen.set(o.id, o.status);
+          if (o.status === 'placed' && o.payment?.status === 'action_required' && o.payment.action) this.actions.set(o.id, o.payment.action);
+          else this.actions.delete(o.id);
+        }
         cursor = r.json.nextCursor;
       }
     }
@@ -52,6 +59,7 @@ export class OrderTracker {
       const now = seen.get(id);
       if (now) this.status.set(id, now);
       else ended.push(id);
+      if (now !== 'placed') this.actions.delete(id);
     }
     for (let i = 0; i < ended.length; i += 16) await Promise.all(ended.slice(i, i + 16).map((id) => this.settle(id)));
   }

@@ -130,12 +130,15 @@ export interface AppEnv {
 }
 
 /** The app's settings for a chaos run: short backoffs and locks so a few minutes hold many retries and repairs. */
-export function appEnv(opts: { databaseUrl: string; redisUrl: string; port: number; providerTimeoutMs: number }): AppEnv {
+export function appEnv(opts: { databaseUrl: string; redisUrl: string; port: number; providerTimeoutMs: number; notifyVia?: string }): AppEnv {
   const common = {
     DATABASE_URL: opts.databaseUrl,
     REDIS_URL: opts.redisUrl,
     PORT: String(opts.port),
-    PUBLIC_URL: `http://127.0.0.1:${opts.port}`,
+    // Providers send their notifications to PUBLIC_URL: through the notification relay when there is one
+    // (duplicates, replays); buyers reach the sandbox's pages on the web process itself.
+    PUBLIC_URL: opts.notifyVia ?? `http://127.0.0.1:${opts.port}`,
+    SANDBOX_BASE_URL: `http://127.0.0.1:${opts.port}/sandbox`,
     QUEUE_PREFIX: 'owchaos',
     ADMIN_USER: 'chaos',
     ADMIN_PASSWORD: 'chaos-admin-pw',

@@ -44,6 +44,7 @@ export async function disrupt(d: Deps, loadMs: number): Promise<void> {
   const tasks: Promise<void>[] = [];
   tasks.push(kills(d, loadMs));
   tasks.push(paymentFaults(d, at(0.12)));
+  tasks.push(providerDown(d, at(0.35)));
   for (let i = 0; i < d.opts.redisRestarts; i++) tasks.push(redisRestart(d, at(0.3 + (0.5 * i) / Math.max(1, d.opts.redisRestarts))));
   tasks.push(carrierFaults(d, at(0.45)));
   for (let i = 0; i < d.opts.postgresOutages; i++) tasks.push(postgresOutage(d, at(0.62 + (0.3 * i) / Math.max(1, d.opts.postgresOutages))));
@@ -124,6 +125,22 @@ async function paymentFaults(d: Deps, when: number): Promise<void> {
     }
     await sleep(w);
   }
+}
+
+/**
+ * A wallet provider down (Alipay answers 500 to every call: opening trades, queries, closes, refunds) for
+ * `providerDownMs`, while its buyers keep paying on its checkout page and its notifications keep coming.
+ */
+async function providerDown(d: Deps, when: number): Promise<void> {
+  const ms = d.opts.providerDownMs;
+  if (ms <= 0) return;
+  await until(when, d);
+  if (d.stopped()) return;
+  if (await setFault(d, '/faults', { method: 'alipay', mode: 'error500', forMs: ms })) {
+    d.tl.faultWindows.push(`alipay down (error500) ${ms / 1000}s`);
+    note(d.tl, `payment provider alipay: down for ${ms / 1000}s`, d.opts.verbose);
+  }
+  await sleep(ms);
 }
 
 /** The carrier answers 429, then 500, one window each. */

@@ -18,6 +18,26 @@ const check = (name: string, bad: unknown[], detail: string, evidence: string[] 
   name, pass: bad.length === 0, detail, evidence: evidence.length ? evidence : bad.slice(0, 10).map((b) => JSON.stringify(b)),
 });
 
+/** One trade of the provider's ledger (GET /sandbox/charges). */
+export interface WalletCharge {
+  tradeRef: string;
+  status: string;
+  amountMinor: number;
+  requestedMinor: number;
+  refundedMinor: number;
+  paidAt: string | null;
+}
+
+/** A wallet QR order, what its buyer did, and the provider's ledger of it read at the end. */
+export interface WalletOrder {
+  id: string;
+  n: number;
+  wrongAmount: boolean;
+  buyer: 'waiting' | 'paid' | 'gone';
+  attempts: number;
+  charges: WalletCharge[] | undefined;
+}
+
 export interface InvariantInput {
   pool: pg.Pool;
   accepted: Tracked[];
@@ -26,6 +46,7 @@ export interface InvariantInput {
   initialStock: Map<string, number>; // `${shopId}/${sku}`
   sink: WebhookSink;
   stuckAfterSeconds: number;
+  wallets: WalletOrder[];
 }
 
 export async function checkInvariants(x: InvariantInput): Promise<Check[]> {
@@ -77,7 +98,8 @@ export async function checkInvariants(x: InvariantInput): Promise<Check[]> {
   const charged = ['paid', 'shipped', 'delivered', 'refunded'];
   const badLedger = ledger.filter((o) =>
     charged.includes(o.status) ? o.charges !== 1 || o.amount !== o.total_minor || o.captured_minor !== o.amount
-    : ['payment_failed', 'rejected'].includes(o.status) ? o.charges !== 0
+    // A failed order keeps no money: no charge, or (a buyer who paid the wrong amount) every charge refunded.
+    : ['payment_failed', 'rejected'].includes(o.status) ? o.charges !== 0 && Number(o.refunded) !== Number(o.amount)
     : o.status === 'cancelled' ? o.charges > 1 || o.refunded !== o.amount
     : false);
   const orphans = await q<{ id: string; reference: string }>(
@@ -101,6 +123,46 @@ export async function checkInvariants(x: InvariantInput): Promise<Check[]> {
     r.refunded > r.captured || r.ledger_refunded > r.ledger_amount || r.succeeded !== r.refunded || r.ledger_refunded !== r.refunded || r.pending > 0);
   out.push(check('refunds never exceed captures (orders and ledger agree)', badRefunds,
     `${refunds.length} orders with refunds, ${refunds.reduce((s, r) => s + r.refunded, 0)} minor units refunded`));
+
+  // 5b. Wallet QR orders against the provider's own ledger (GET /sandbox/charges), read after every notification
+  // was delivered twice and replayed out of order: a paid one has exactly one captured charge of exactly its
+  // total; a wrong amount ends payment_failed with the buyer's money refunded; a buyer who paid right is never
+  // lost; no trade of theirs is left open.
+  const wallet = await q<{ id: string; status: string; status_reason: string | null; total_minor: number; captured_minor: number }>(
+    'SELECT id, status, status_reason, total_minor, captured_minor FROM orders WHERE id = ANY($1)', [x.wallets.map((w) => w.id)]);
+  const orderOf = new Map(wallet.map((o) => [o.id, o]));
+  const walletBad: string[] = [];
+  let walletPaid = 0;
+  let walletRefundedWrong = 0;
+  for (const w of x.wallets) {
+    const o = orderOf.get(w.id);
+    const charges = w.charges;
+    if (!o || !charges) {
+      walletBad.push(`${w.id}: ${o ? 'no ledger answer' : 'no order'}`);
+      continue;
+    }
+    const paid = charges.filter((c) => c.paidAt);
+    const open = charges.filter((c) => c.status === 'pending');
+    const say = (why: string) => walletBad.push(`${w.id} (#${w.n}, ${o.status}${o.status_reason ? `/${o.status_reason}` : ''}, total ${o.total_minor}, buyer ${w.buyer}): ${why}; ledger ${JSON.stringify(charges.map((c) => [c.status, c.amountMinor, c.refundedMinor]))}`);
+    if (open.length) say('a trade left open at the provider');
+    if (charged.includes(o.status)) {
+      walletPaid++;
+      if (w.wrongAmount) say('paid, though its buyer paid the wrong amount');
+      if (paid.length !== 1 || paid[0]!.amountMinor !== Number(o.total_minor) || Number(o.captured_minor) !== Number(o.total_minor)) say('not exactly one captured charge of exactly its total');
+    } else if (w.wrongAmount && w.buyer === 'paid') {
+      if (o.status !== 'payment_failed' || o.status_reason !== 'payment_amount_mismatch') say('a wrong amount did not end payment_failed (payment_amount_mismatch)');
+      else if (paid.length !== 1 || paid.some((c) => c.refundedMinor !== c.amountMinor || c.status !== 'refunded')) say('the wrong amount was not refunded in full');
+      else walletRefundedWrong++;
+    } else if (w.buyer === 'paid') {
+      say('its buyer paid the right amount, yet it never became paid');
+    } else if (paid.some((c) => c.refundedMinor !== c.amountMinor)) {
+      say('money kept for an order that was never paid');
+    }
+    if (w.buyer === 'waiting' && FINAL.includes(o.status) === false) say('its buyer never got to pay');
+  }
+  out.push(check('wallet QR orders: one captured charge of exactly the total; wrong amounts failed and refunded; none open', walletBad,
+    `${x.wallets.length} wallet QR orders: ${walletPaid} paid with one exact charge, ${walletRefundedWrong} wrong amounts failed and refunded, ` +
+    `${x.wallets.filter((w) => w.buyer === 'paid').length} paid by their buyers (${x.wallets.reduce((s, w) => s + w.attempts, 0)} attempts)`, walletBad.slice(0, 10)));
 
   // 6. Every event of a shop with a webhook URL reached it at least once, in order per order.
   const events = await q<{ id: string; order_id: string; seq: number; state: string }>(

@@ -17,6 +17,13 @@ export interface ChaosOptions {
   redisDownMs: number;
   /** Length of each injected provider and carrier fault window. */
   faultWindowMs: number;
+  /**
+   * How long one wallet provider (Alipay: every call answers 500) is down while QR buyers keep paying on its
+   * checkout page: a minute in the full run; scale it with the run (the small test uses a few seconds).
+   */
+  providerDownMs: number;
+  /** Share of providers' notifications the network delivers twice (the second copy after up to 5 s). */
+  duplicateNotifyShare: number;
   /** Hard cap on the whole run, a backstop against a hang; quiescence is cut short to fit it. */
   seconds: number;
   /**
@@ -49,6 +56,8 @@ export const FULL: ChaosOptions = {
   postgresDownMs: 5_000,
   redisDownMs: 3_000,
   faultWindowMs: 6_000,
+  providerDownMs: 60_000,
+  duplicateNotifyShare: 0.3,
   seconds: 480,
   quietSeconds: 60,
   httpTimeoutSeconds: 15,
@@ -61,7 +70,7 @@ export const FULL: ChaosOptions = {
 
 const KEYS: Record<string, keyof ChaosOptions> = {
   ORDERS: 'orders', RATE: 'rate', KILLS: 'kills', REDIS_RESTARTS: 'redisRestarts', POSTGRES_OUTAGES: 'postgresOutages',
-  POSTGRES_DOWN_MS: 'postgresDownMs', REDIS_DOWN_MS: 'redisDownMs', FAULT_WINDOW_MS: 'faultWindowMs', SECONDS: 'seconds',
+  POSTGRES_DOWN_MS: 'postgresDownMs', REDIS_DOWN_MS: 'redisDownMs', FAULT_WINDOW_MS: 'faultWindowMs', PROVIDER_DOWN_MS: 'providerDownMs', DUPLICATE_NOTIFY_SHARE: 'duplicateNotifyShare', SECONDS: 'seconds',
   QUIET_SECONDS: 'quietSeconds', HTTP_TIMEOUT_SECONDS: 'httpTimeoutSeconds', PROVIDER_TIMEOUT_MS: 'providerTimeoutMs', STUCK_AFTER_SECONDS: 'stuckAfterSeconds', KEEP: 'keep', VERBOSE: 'verbose', SEED: 'seed',
 };
 

@@ -14,9 +14,14 @@ export interface ChaosReport {
   checks: Check[];
   dir: string;
   seed: number;
+  /** Providers' notifications through the relay, by path, and the web process's answers by status. */
+  notify: { received: Record<string, number>; forwarded: Record<string, number>; duplicated: Record<string, number>; replayed: Record<string, number> };
+  /** Wallet QR orders and what their buyers did. */
+  wallets: { orders: number; paidByBuyer: number; wrongAmount: number; gone: number; waiting: number };
 }
 
 const n = (v: number) => v.toLocaleString('en-US');
+const tally = (m: Record<string, number>) => Object.entries(m).sort().map(([k, v]) => `${k.replace('/v1/payments/notify/', '')} ${n(v)}`).join(', ') || 'none';
 
 /** The report a person reads at the end of `npm run chaos`, and the one pasted into RELIABILITY.md. */
 export function formatReport(r: ChaosReport): string {
@@ -30,6 +35,9 @@ export function formatReport(r: ChaosReport): string {
     `  shop work    shipments ${n(s.shipments)}, cancels ${n(s.cancels)}, refunds ${n(s.refunds)}, over-refunds refused 409 ${s.overRefundsRefused}`,
     `  disruptions  worker SIGKILLs ${r.timeline.kills}, Redis restarts ${r.timeline.redisRestarts}, Postgres outages ${r.timeline.postgresOutages}`,
     `  fault windows ${r.timeline.faultWindows.join(', ') || 'none'}`,
+    `  wallet QR    ${r.wallets.orders} orders, paid by their buyers ${r.wallets.paidByBuyer} (${r.wallets.wrongAmount} of them the wrong amount), ` +
+      `could not pay ${r.wallets.gone}, still waiting ${r.wallets.waiting}`,
+    `  notifications ${tally(r.notify.received)}; answers ${tally(r.notify.forwarded)}; duplicated ${tally(r.notify.duplicated)}; replayed out of order ${tally(r.notify.replayed)}`,
     `  HTTP         ${Object.entries(r.http.byStatus).sort().map(([k, v]) => `${k}: ${n(v)}`).join(', ')}`,
     `  during outages (intake): 202 ${o.accepted}, 503+Retry-After ${o.unavailableWithRetryAfter}, 503 without Retry-After ${o.unavailableWithout}, ` +
       `refused ${o.refused}, timeouts ${o.timeouts}, 5xx ${o.e500}, other ${o.other}`,

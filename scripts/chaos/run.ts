@@ -5,10 +5,11 @@ import pg from 'pg';
 import { App, appEnv, PostgresServer, ports, RedisServer, sleep } from './cluster.js';
 import { disrupt, newTimeline, note } from './faults.js';
 import { httpClient, newStats } from './http.js';
-import { checkInvariants, FINAL, type Check } from './invariants.js';
+import { checkInvariants, FINAL, type Check, type WalletCharge } from './invariants.js';
 import { prng, type ChaosOptions } from './options.js';
 import type { ChaosReport } from './report.js';
-import { cancelEarly, newShopStats, onPaid, refundPartly, SKUS, submit, type ShopAccount, type Tracked } from './shop.js';
+import { actAsBuyer, cancelEarly, newShopStats, onPaid, refundPartly, SKUS, submit, type ShopAccount, type Tracked } from './shop.js';
+import { startNotifyRelay, type NotifyRelay } from './relay.js';
 import { startSink } from './sink.js';
 
 const WORKERS = 2;
@@ -26,7 +27,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const [redisPort, pgPort, webPort] = await ports(3);
   const redis = new RedisServer(redisPort!, path.join(dir, 'redis'), createWriteStream(path.join(logDir, 'redis.log'), { flags: 'a' }));
   const postgres = new PostgresServer(pgPort!, path.join(dir, 'postgres'), createWriteStream(path.join(logDir, 'postgres.log'), { flags: 'a' }));
-  const app = new App(appEnv({ databaseUrl: postgres.url, redisUrl: redis.url, port: webPort!, providerTimeoutMs: opts.providerTimeoutMs }), logDir, WORKERS);
+  // Providers' notifications reach the app through a relay that duplicates some and replays them all, out of order.
+  const relay: NotifyRelay = await startNotifyRelay(() => `http://127.0.0.1:${webPort}`, opts.duplicateNotifyShare, 5_000, random);
+  const app = new App(appEnv({ databaseUrl: postgres.url, redisUrl: redis.url, port: webPort!, providerTimeoutMs: opts.providerTimeoutMs, notifyVia: relay.url }), logDir, WORKERS);
   const pool = new pg.Pool({ connectionString: postgres.url, max: 3 });
   pool.on('error', () => undefined); // the outage cuts idle connections too
   let sink: Awaited<ReturnType<typeof startSink>> | undefined;
@@ -107,11 +110,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
     })();
 
+    // The buyers of wallet QR orders: each pays once its order shows its QR code, whatever is broken meanwhile.
+    const sandbox = `${app.base}/sandbox`;
+    const buying = (async () => {
+      while (!finished) {
+        const due = [...tracked.values()].filter((t) => t.wallet?.state === 'waiting');
+        await inBatches(due.map((t) => () => actAsBuyer(t, sandbox, random).catch(() => undefined)), 8);
+        await sleep(300);
+      }
+    })();
+
     await load;
     await disruptions;
     await Promise.all(submissions);
+    // Every notification so far delivered again, newest first: long after, and out of order.
+    const replayedAtEnd = await relay.replayAll();
     const loadEnded = Date.now();
-    note(tl, `load and disruptions over; waiting for quiescence`, opts.verbose);
+    note(tl, `load and disruptions over; ${replayedAtEnd} notifications replayed newest first; waiting for quiescence`, opts.verbose);
     let quiescentAt: number | null = null;
     const stalls = new Map<string, { since: number; what: string }>();
     let [lastBusy, lastMark] = ['', ''];
@@ -129,13 +144,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       await sleep(1_000);
     }
     if (quiescentAt === null) note(tl, `gave up waiting for quiescence: ${lastBusy}`, opts.verbose);
+    // Once everything ended, every notification once more, newest first: none may move an ended order.
+    const replayedLast = await relay.replayAll();
+    await sleep(2_000);
+    note(tl, `${replayedLast} notifications replayed again after quiescence`, opts.verbose);
     finished = true;
     await fulfil;
+    await buying;
+    // The provider's own ledger of every wallet QR order, as anyone reads it (GET /sandbox/charges).
+    const wallets = await inOrder([...tracked.values()].filter((t) => t.wallet), async (t) => ({
+      id: t.id, n: t.n, wrongAmount: t.wallet!.wrongAmount, buyer: t.wallet!.state, attempts: t.wallet!.attempts,
+      charges: ((await fetch(`${sandbox}/charges?reference=${t.id}`).then((r) => r.json(), () => ({ data: undefined }))) as { data?: WalletCharge[] }).data,
+    }));
     await app.stop(); // flushes the logs the last check reads
 
     const checks = await checkInvariants({
       pool, accepted: [...tracked.values()].filter((t) => t.n >= 0), shopIds: shops.map((s) => s.id), webhookShopIds: [shopA.id],
-      initialStock, sink, stuckAfterSeconds: opts.stuckAfterSeconds,
+      initialStock, sink, stuckAfterSeconds: opts.stuckAfterSeconds, wallets,
     });
     const stalled = [...stalls.entries()].filter(([, v]) => v.what.includes('stalled')).map(([id, v]) => `${id}: ${v.what}`);
     checks.push({
@@ -143,14 +168,27 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       pass: stalled.length === 0, detail: `${stalled.length} stalled`, evidence: stalled.slice(0, 10),
     });
     checks.push(...httpChecks(stats, shopStats, deaths), logCheck(logDir));
+    const notifyBad = Object.entries({ ...relay.duplicated, ...relay.replayed }).filter(([k]) => Number(k) >= 500 && k !== '503');
+    checks.push({
+      name: 'duplicated and replayed notifications never answered a 500', pass: notifyBad.length === 0 && relay.serverErrors.length === 0,
+      detail: `${Object.values(relay.received).reduce((a, b) => a + b, 0)} notifications; duplicates ${fmt(relay.duplicated)}; replays ${fmt(relay.replayed)}`,
+      evidence: relay.serverErrors.slice(0, 10),
+    });
     const pass = checks.every((c) => c.pass);
     return {
       pass, seconds: (Date.now() - started) / 1000, quiescentAfterSeconds: quiescentAt === null ? null : (quiescentAt - loadEnded) / 1000,
       shop: shopStats, http: stats, timeline: tl, probes, checks, dir, seed: opts.seed,
+      notify: { received: relay.received, forwarded: relay.forwarded, duplicated: relay.duplicated, replayed: relay.replayed },
+      wallets: {
+        orders: wallets.length, paidByBuyer: wallets.filter((w) => w.buyer === 'paid').length,
+        wrongAmount: wallets.filter((w) => w.wrongAmount && w.buyer === 'paid').length, gone: wallets.filter((w) => w.buyer === 'gone').length,
+        waiting: wallets.filter((w) => w.buyer === 'waiting').length,
+      },
     };
   } finally {
     finished = true;
     sink?.close();
+    relay.close();
     await pool.end().catch(() => undefined);
     await app.stop().catch(() => undefined);
     await redis.stop().catch(() => undefined);
@@ -179,6 +217,15 @@ async function fulfilPass(shops: ShopAccount[], tracked: Map<string, Tracked>, s
   }
   const refunding = [...tracked.values()].filter((t) => ['shipped', 'refund1', 'refund2'].includes(t.step));
   await inBatches(refunding.map((t) => () => refundPartly(t, t.captured ?? 0, stats)), 8);
+}
+
+const fmt = (m: Record<string, number>) => Object.entries(m).sort().map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+
+/** `each` over `items`, eight at a time, results in order. */
+async function inOrder<T, R>(items: T[], each: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += 8) out.push(...(await Promise.all(items.slice(i, i + 8).map(each))));
+  return out;
 }
 
 async function inBatches(work: Array<() => Promise<void>>, size: number): Promise<void> {

@@ -26,6 +26,17 @@ export interface Tracked {
   plan: Plan;
   step: 'new' | 'shipped' | 'refund1' | 'refund2' | 'done';
   captured?: number;
+  /** A wallet QR order: its buyer pays on the provider's checkout page (a wrong amount, for some). */
+  wallet?: WalletBuyer;
+}
+
+export interface WalletBuyer {
+  wrongAmount: boolean;
+  /** When the buyer, having the QR code, pays (ms since the epoch): soon after it shows, at a random moment. */
+  payAt?: number;
+  /** `paid`: the provider took the buyer's money; `gone`: the trade can no longer be paid (closed, expired) or the order ended first. */
+  state: 'waiting' | 'paid' | 'gone';
+  attempts: number;
 }
 
 export interface ShopStats {
@@ -63,6 +74,10 @@ export function planOf(n: number): Plan {
   return 'ship';
 }
 
+/** One order in five is a wallet QR checkout its buyer pays; one in seven of those pays the wrong amount. */
+export const isWalletQr = (n: number) => n % 5 === 1;
+export const paysWrongAmount = (n: number) => n % 35 === 1;
+
 export function orderOf(run: string, n: number) {
   const items =
     n % 10 === 5 ? [{ sku: 'HOT', quantity: 1 }]
@@ -74,8 +89,11 @@ export function orderOf(run: string, n: number) {
     items,
     customer: { name: `Customer ${n}`, email: `c${n}@example.com`, phone: '+8613800000000' },
     shippingAddress: { name: `Customer ${n}`, line1: `${n} Nanjing Rd`, city: 'Shanghai', postalCode: '200001', country: 'CN' },
-    // The method shifts every twenty orders, so every method meets every token script.
-    payment: { method: METHODS[(n + Math.floor(n / 20)) % METHODS.length]!, token: tokenOf(n) },
+    // The method shifts every twenty orders, so every method meets every token script; the QR checkouts
+    // alternate between Alipay and WeChat Pay.
+    payment: isWalletQr(n)
+      ? { method: Math.floor(n / 5) % 2 === 0 ? 'alipay' : 'wechat_pay', flow: 'qr' }
+      : { method: METHODS[(n + Math.floor(n / 20)) % METHODS.length]!, token: tokenOf(n) },
   };
 }
 
@@ -93,7 +111,7 @@ export async function submit(shop: ShopAccount, run: string, n: number, stats: S
     const a = await shop.call('POST', '/v1/orders', body, { 'idempotency-key': key });
     if (a.status === 202) {
       stats.accepted++;
-      return { n, shop, key, id: a.json.id, plan: planOf(n), step: 'new' };
+      return { n, shop, key, id: a.json.id, plan: planOf(n), step: 'new', ...(isWalletQr(n) ? { wallet: { wrongAmount: paysWrongAmount(n), state: 'waiting', attempts: 0 } } : {}) };
     }
     if (!retryable(a) || Date.now() > until) {
       if (retryable(a)) stats.gaveUp++;
@@ -182,5 +200,43 @@ export async function refundPartly(t: Tracked, captured: number, stats: ShopStat
     if (a.status === 409) stats.overRefundsRefused++;
     else stats.overRefundsAccepted.push(`${t.id}: a refund of ${captured} after ${2 * third} was answered 202`);
     t.step = 'done';
+  }
+}
+
+/**
+ * The buyer of a wallet QR order, at one look: reads the order as the shop shows it; once it shows its QR code
+ * (and the buyer's moment came), opens the code (a GET, redirects followed, to the provider's checkout page)
+ * and pays, the exact amount or, for some, not. A lost answer or an outage is tried again at the next look;
+ * a 409 (already paid, closed) is settled from the provider's ledger.
+ */
+export async function actAsBuyer(t: Tracked, sandbox: string, random: () => number): Promise<void> {
+  const w = t.wallet!;
+  if (w.state !== 'waiting') return;
+  const o = await t.shop.call('GET', `/v1/orders/${t.id}`);
+  if (o.status !== 200) return;
+  const action = o.json.payment?.action as { type: string; qrContent?: string } | null;
+  if (o.json.status !== 'placed' || o.json.payment?.status !== 'action_required' || !action) {
+    // Not (yet, or any more) waiting for its buyer: ended, or the trade is still being opened (the provider down).
+    if (!['received', 'placed'].includes(o.json.status)) w.state = 'gone';
+    return;
+  }
+  w.payAt ??= Date.now() + random() * 2_000;
+  if (Date.now() < w.payAt) return;
+  w.attempts++;
+  const page = await fetch(action.qrContent!, { redirect: 'follow', signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+  if (!page) return;
+  await page.arrayBuffer();
+  const ref = /\/sandbox\/checkout\/([^/?#]+)/.exec(page.url)?.[1];
+  if (page.status !== 200 || !ref) return;
+  const amount = w.wrongAmount ? { amountMinor: Number(o.json.totalMinor) - 1 } : {};
+  const paid = await fetch(`${sandbox}/checkout/${ref}/pay`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(amount), signal: AbortSignal.timeout(10_000),
+  }).catch(() => undefined);
+  if (!paid) return;
+  await paid.arrayBuffer();
+  if (paid.status < 300) w.state = 'paid';
+  else if (paid.status === 409) {
+    const ledger = await fetch(`${sandbox}/charges?reference=${t.id}`).then((r) => r.json(), () => undefined) as { data?: Array<{ tradeRef: string; paidAt: string | null }> } | undefined;
+    if (ledger?.data) w.state = ledger.data.some((c) => c.tradeRef === ref && c.paidAt) ? 'paid' : 'gone';
   }
 }

@@ -36,6 +36,9 @@ describe('npm run demo', () => {
     expect(summary.counts.paymentFailed).toBeGreaterThan(0);
     expect(summary.reasons).toHaveProperty(['payment_failed: payment_declined']);
     expect(summary.reasons).toHaveProperty(['rejected: out_of_stock']);
+    // Wallet QR orders were paid by their buyers on the provider's checkout page.
+    expect(summary.paidByBuyers).toBeGreaterThan(0);
+    expect(lines).toContain(`buyers: ${summary.paidByBuyers} wallet QR orders paid by their buyers on the provider's checkout page; the rest paid with tokens`);
     expect(summary.counts).toMatchObject({ accepted, delivered });
     // Its bookkeeping agrees with the server's own. Parcels may still move after its last look, so orders that
     // ended are compared exactly, the others as bounds.
