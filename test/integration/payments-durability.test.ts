@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { client, createShop, orderBody, waitForAll, waitForStatus } from '../support/client.js';
+import { client, createShop, orderBody, waitForAll, waitForStatus, type Client } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
 import { exited, serving, sleep, spawnWorker } from '../support/processes.js';
 import { createDatabase } from '../../src/db/database.js';
@@ -118,7 +118,7 @@ describe('a wallet payment whose worker dies inside the settle', () => {
     // The trades are opened with a notify_url nobody listens on: Alipay's notification of the payment is lost,
     // so only the capture job following the trade can settle this order (a notification would settle it in the
     // web process, and the worker's death would prove nothing). The buyer's pages stay on the real sandbox.
-    const workerEnv = { ...sys.env, PUBLIC_URL: `http://127.0.0.1:${await freePort()}`, SANDBOX_BASE_URL: `${sys.base}/sandbox`, LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'info' };
+    const workerEnv = { ...sys.env, PUBLIC_URL: `http://127.0.0.1:${await freePort()}`, SANDBOX_BASE_URL: `${sys.base}/sandbox`, LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'info' }; // WORKER_LOG_LEVEL=debug to see every job
     const holder = new pg.Client({ connectionString: sys.config.databaseUrl });
     await holder.connect();
     const first = spawnWorker(workerEnv);
@@ -183,7 +183,7 @@ describe('a wallet payment whose worker dies inside the settle', () => {
 });
 
 /** Polls an order until its payment status is `want`, bound by progress as waitForStatus is. */
-async function waitForPayment(call: Awaited<ReturnType<typeof createShop>>['call'], id: string, want: string, quietMs = 20_000) {
+async function waitForPayment(call: Client, id: string, want: string, quietMs = 20_000) {
   let last = '';
   let movedAt = Date.now();
   for (;;) {
