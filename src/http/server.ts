@@ -22,6 +22,7 @@ import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import type { WebhookJobs } from '../queue/webhook-publisher.js';
 import { webhooksRouter } from './routes/webhooks.routes.js';
 import { requestLog } from './request-log.js';
+import { openApiDocument } from './openapi.js';
 import { rateLimitPerShop } from './rate-limit.js';
 
 export interface AppDeps {
@@ -57,7 +58,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(helmet({ contentSecurityPolicy: false }));
-  app.use(requestLog(deps.logger, deps.metrics));
+  app.use(requestLog(deps.logger, deps.metrics, Object.keys((openApiDocument() as { paths: Record<string, unknown> }).paths)));
 
   // One throttle for every operator route: guessing on one does not reset on another.
   const throttle = createAuthThrottle(deps.config.operatorAuthFailuresPerMinute);

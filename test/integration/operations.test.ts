@@ -29,6 +29,9 @@ describe('GET /metrics', () => {
     await waitForAll(shop, ids, ['paid']);
     await waitForStatus(shop, bad.json.id, ['payment_failed']);
     await shop('GET', `/v1/orders/${ids[0]}`);
+    // Error answers carry their route's label too, however deep in a router they were raised.
+    expect((await shop('POST', `/v1/orders/${ids[0]}/refunds`, { amountMinor: -1 }, { 'idempotency-key': 'bad-refund' })).status).toBe(400);
+    expect((await shop('GET', '/v1/orders/01a23255-0000-7000-8000-000000000000')).status).toBe(404);
 
     // Counters move just after the commits the orders' statuses show: read until they have caught up.
     let res = await scrape(`Bearer ${TOKEN}`);
@@ -61,6 +64,8 @@ describe('GET /metrics', () => {
     expect(metric(text, 'orderworks_job_duration_seconds_count', { queue: 'order-placement', outcome: 'completed' })).toBeGreaterThanOrEqual(4);
     expect(metric(text, 'orderworks_http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status: '202' })).toBe(4);
     expect(metric(text, 'orderworks_http_request_duration_seconds_count', { method: 'GET', route: '/v1/orders/:id', status: '200' })).toBeGreaterThanOrEqual(1);
+    expect(metric(text, 'orderworks_http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders/:id/refunds', status: '400' })).toBe(1);
+    expect(metric(text, 'orderworks_http_request_duration_seconds_count', { method: 'GET', route: '/v1/orders/:id', status: '404' })).toBe(1);
     expect(text).toContain('# TYPE orderworks_webhook_deliveries_total counter');
     expect(text).not.toContain(ids[0]);
     expect(text).not.toContain('orderworks_process_process_');
