@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { z } from 'zod';
 import type { JobDefinition } from '../jobs/job-definition.js';
-import { DomainError, Postponed } from '../src/domain/errors.js';
+import { DomainError, Postponed, StoreUnavailable } from '../src/domain/errors.js';
 import type { Logger } from '../src/logger.js';
 
 export interface JobContext {
@@ -46,7 +46,8 @@ export function runner<S extends z.ZodType>(def: JobDefinition<S>, handler: Hand
       // usual outcome is not logged there: it would cost a Redis call per job on the hot path.
       if (isNotable(result)) await jobLog(job, `attempt ${attempt}: ${JSON.stringify(result)}`);
       return result;
-    } catch (error) {
+    } catch (caught) {
+      const error = ourDependencyDown(caught) ? new Postponed(`waiting for the database: ${(caught as Error).message}`, DEPENDENCY_WAIT_MS * (0.5 + Math.random())) : caught;
       if (error instanceof Postponed) {
         log.info({ reason: error.message, delayMs: error.delayMs }, 'job postponed');
         await job.moveToDelayed(Date.now() + error.delayMs, token);
@@ -64,6 +65,14 @@ export function runner<S extends z.ZodType>(def: JobDefinition<S>, handler: Hand
     }
   };
 }
+
+/**
+ * Our own database being down is not the work failing: the job waits for it (as a process start does) and
+ * keeps its attempts for the failures they are sized for (a provider's outage), instead of spending them all
+ * in a few seconds of a Postgres restart and then backing off for minutes after it is back.
+ */
+const DEPENDENCY_WAIT_MS = 2_000;
+const ourDependencyDown = (error: unknown) => error instanceof StoreUnavailable;
 
 const NOTABLE = new Set(['skipped', 'declined', 'failed', 'refused']);
 const isNotable = (result: unknown) => {

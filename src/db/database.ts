@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { BaseError, ConnectionError, DatabaseError, QueryTypes, Sequelize, TimeoutError, type Transaction as DriverTransaction } from 'sequelize';
-import { TransientError } from '../domain/errors.js';
+import { StoreUnavailable } from '../domain/errors.js';
 
 /**
  * Postgres hands BIGINT (oid 20) back as a string. Money and counters here stay far below 2^53, so convert
@@ -88,7 +88,7 @@ function classify(error: unknown): unknown {
   // ("Connection terminated unexpectedly" while Postgres restarts).
   const brokenConnection = error instanceof DatabaseError && code === '';
   if (error instanceof ConnectionError || error instanceof TimeoutError || brokenConnection || TRANSIENT_SQLSTATE.test(code)) {
-    return new TransientError('dependency_unavailable', 'the database is unavailable', { retryAfterSeconds: 5, cause: error });
+    return new StoreUnavailable('the database is unavailable', { retryAfterSeconds: 5, cause: error });
   }
   return error;
 }

@@ -61,6 +61,17 @@ export class TransientError extends DomainError {
   }
 }
 
+/**
+ * Our own store (Postgres) cannot be reached: transient like any outage, but not a failure of the work that
+ * met it. Jobs wait for it without spending attempts (the job runner); requests answer 503 with Retry-After.
+ */
+export class StoreUnavailable extends TransientError {
+  constructor(message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+    super('dependency_unavailable', message, options);
+    this.name = 'StoreUnavailable';
+  }
+}
+
 export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
 export const conflict = (message: string) => new DomainError('conflict', message);
 

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { JobDefinition } from '../../jobs/job-definition.js';
-import { Postponed, TransientError } from '../../src/domain/errors.js';
+import { Postponed, StoreUnavailable, TransientError } from '../../src/domain/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { runner, type Handler, type RunnerOptions } from '../../workers/job-runner.js';
 import { REDIS_URL, testQueuePrefix } from '../support/db.js';
@@ -60,6 +60,20 @@ describe('the job runner', () => {
     expect(outcome).toBe('completed');
     expect(calls).toBe(3);
     expect(job.attemptsStarted).toBe(3);
+  });
+
+  it('a job that meets our own database down waits for it without using an attempt; a provider\'s outage does use one', async () => {
+    let calls = 0;
+    const waited = await run(3, 1, async () => {
+      if (++calls <= 2) throw new StoreUnavailable('the database is unavailable');
+      return 'done';
+    });
+    expect(waited.outcome).toBe('completed');
+    expect(calls).toBe(3);
+    const failed = await run(4, 1, async () => {
+      throw new TransientError('provider_unavailable', 'alipay answered 503');
+    });
+    expect(failed.outcome).toBe('failed: alipay answered 503');
   });
 
   it('lets the job record its given-up work once, on its last failed attempt, not on the earlier ones', async () => {
