@@ -92,7 +92,7 @@ describe('the tracking scheduler', () => {
     const workers = [spawnWorker(two.env), spawnWorker(two.env)];
     try {
       const queue = two.web.queues['tracking-poll'];
-      const count = async () => (await queue.getJobs(['completed'], 0, 1000)).filter((j) => j.name === 'fan-out').length;
+      const count = async () => (await queue.getJobs(['completed'], 0, 1000)).filter((j) => (j.data as { kind?: string }).kind === 'fan-out').length;
       // Until the workers run (however long a busy machine takes to start them), nothing fires.
       while ((await count()) === 0) await sleep(50);
       const first = await count();
