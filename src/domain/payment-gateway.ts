@@ -93,7 +93,8 @@ export type RefundOutcome =
 /** A provider's asynchronous notification, verified and decoded. */
 export interface PaymentNotification {
   reference: string;
-  status: 'captured' | 'failed' | 'other';
+  /** `approved`: the buyer approved a trade the merchant must still complete (a PayPal order). */
+  status: 'captured' | 'approved' | 'failed' | 'other';
   providerReference?: string;
   /** What the provider says was paid; a capture notification without both is refused. */
   amountMinor?: number;

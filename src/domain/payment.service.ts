@@ -213,6 +213,12 @@ export async function handleNotification(deps: PaymentDeps, method: PaymentMetho
   const claimed = claim.reference === undefined ? undefined : await notifiedOrder(deps, method, claim.reference);
   const { notification, reply } = await gateway.parseNotification(raw);
   if (claim.reference !== undefined && notification.reference !== claim.reference) throw rejected('its verified content names another order');
+  if (notification.status === 'approved') {
+    // Completing it is the capture job's: started now rather than at its next look.
+    const ctx = claimed ?? (await notifiedOrder(deps, method, notification.reference));
+    if (ctx.paymentStatus === 'action_required' && tradeNoOf(notification.reference) === ctx.tradeNo) await deps.jobs.capture(ctx.orderId);
+    return reply;
+  }
   if (notification.status !== 'captured') return reply;
   if (notification.amountMinor === undefined || !notification.currency) throw rejected('it states no amount and currency');
   if (!notification.providerReference) throw rejected('it names no provider reference');

@@ -38,6 +38,8 @@ const ACTED_ON: Record<string, PaymentNotification['status']> = {
   'PAYMENT.CAPTURE.COMPLETED': 'captured',
   'PAYMENT.CAPTURE.DECLINED': 'failed',
   'PAYMENT.CAPTURE.DENIED': 'failed',
+  // The buyer approved an order orderworks created: it is completed (captured) at once instead of at the next look.
+  'CHECKOUT.ORDER.APPROVED': 'approved',
 };
 
 const REPLY: NotificationReply = { status: 200, contentType: 'text/plain', body: '' };
@@ -77,8 +79,12 @@ function inspect(raw: RawNotification, now: number): Inspected {
   }
   const age = now - Date.parse(transmission.transmission_time);
   if (age > RETRY_WINDOW_MS + CLOCK_SKEW_MS || age < -CLOCK_SKEW_MS) throw rejected('is stale (transmitted outside PayPal\'s 3-day retry window)');
-  const resource = event.resource;
-  const capture = typeof resource === 'object' && resource !== null && !Array.isArray(resource) ? (resource as Capture) : {};
+  const object = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {});
+  const resource = object(event.resource) as Capture & { purchase_units?: unknown };
+  // An order event names its purchase unit's custom_id and amount; a capture event its own.
+  const capture = event.event_type.startsWith('CHECKOUT.ORDER.')
+    ? (object(Array.isArray(resource.purchase_units) ? resource.purchase_units[0] : undefined) as Capture)
+    : resource;
   return { text, transmission, type: event.event_type, capture };
 }
 
@@ -87,8 +93,11 @@ export function paypalNotifications(options: PaypalNotificationOptions): Pick<Pa
     async inspectNotification(raw) {
       const { type, capture } = inspect(raw, options.now?.() ?? Date.now());
       if (!ACTED_ON[type]) return { acts: false, reply: REPLY };
-      if (typeof capture.custom_id !== 'string' || !capture.custom_id) throw rejected('names no custom_id');
-      return { acts: true, reference: capture.custom_id };
+      const named = typeof capture.custom_id === 'string' && capture.custom_id !== '';
+      // An order a shop's own page created (the token flow) carries no reference of ours until we capture it.
+      if (!named && ACTED_ON[type] === 'approved') return { acts: false, reply: REPLY };
+      if (!named) throw rejected('names no custom_id');
+      return { acts: true, reference: capture.custom_id as string };
     },
     async parseNotification(raw) {
       const { text, transmission, type, capture } = inspect(raw, options.now?.() ?? Date.now());

@@ -161,6 +161,7 @@ describe('the buyer never pays: the trade is closed at the provider when the hol
     ['alipay', { method: 'alipay', flow: 'redirect' }],
     ['wechat_pay', { method: 'wechat_pay', flow: 'qr' }],
     ['wechat_pay', { method: 'wechat_pay', flow: 'jsapi', payer: { openid: 'oBuyer1' } }],
+    ['wechat_pay', { method: 'wechat_pay', flow: 'h5' }],
     ['card', { method: 'card', token: 'tok_3ds' }],
   ] as const;
   it.each(cases)('%s %j', async (_method, payment) => {
@@ -176,6 +177,32 @@ describe('the buyer never pays: the trade is closed at the provider when the hol
     // Paying afterwards is refused by the provider, and the order is never paid.
     expect((await pay(url)).status).toBe(409);
     expect((await call('GET', `/v1/orders/${o.id}`)).json.status).toBe('payment_failed');
+  });
+});
+
+describe('a PayPal buyer who never approves in time', () => {
+  let short: TestSystem;
+  let call: Client;
+  beforeAll(async () => {
+    short = await startSystem({ env: { HOLD_EXPIRES_MS: '2500' } });
+    call = (await createShop(short.base)).call;
+    await call('PUT', '/v1/products/TEA', { name: 'Tea', priceMinor: 1999, currency: 'CNY', stock: 10 });
+  });
+  afterAll(() => short?.close());
+
+  it('ends payment_timeout, stock back; approving afterwards charges nothing (PayPal has no close: orderworks never captures it)', async () => {
+    const o = await orderWithAction(call, 'pp-expire', { method: 'paypal' });
+    const url = await checkoutUrlOn(short.base, o.payment.action);
+    const done = await waitForStatus(call, o.id, ['payment_failed', 'paid']);
+    expect(done).toMatchObject({ status: 'payment_failed', statusReason: 'payment_timeout' });
+    expect((await call('GET', '/v1/products/TEA')).json).toMatchObject({ stock: 10, reserved: 0 });
+    expect((await pay(url)).status).toBeLessThan(300); // the buyer approves late
+    // PayPal tells of the approval a moment later; an order that no longer waits acts on nothing in it.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const again = (await call('GET', `/v1/orders/${o.id}`)).json;
+    expect(again).toMatchObject({ status: 'payment_failed', payment: { status: 'failed', capturedMinor: 0 } });
+    const charges = (await client(short.base)('GET', `/sandbox/charges?reference=${o.id}`)).json.data as Charge[];
+    expect(charges.map((c) => [c.status, c.amountMinor])).toEqual([['pending', 0]]);
   });
 });
 
