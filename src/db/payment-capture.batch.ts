@@ -91,7 +91,7 @@ const PAY = `
     UPDATE orders o SET status = 'paid', payment_status = 'captured', provider_reference = c.provider_reference,
            captured_minor = c.amount_minor, stock_state = 'sold', payment_action = NULL, updated_at = now(),
            payment_events = CASE WHEN o.payment_flow IN ('barcode', 'token') THEN o.payment_events
-             ELSE o.payment_events || jsonb_build_array(jsonb_build_object('at', now(), 'type', 'captured',
+             ELSE o.payment_events || jsonb_build_array(jsonb_build_object('at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'type', 'captured',
                'detail', 'paid in full at the provider (' || c.provider_reference || ')')) END
       FROM c WHERE o.id = c.id AND o.status = ANY($4::text[]) AND o.payment_status = ANY($5::text[])
     RETURNING o.id),
