@@ -77,7 +77,8 @@ function paymentInput(): Schema {
   };
 }
 
-const ORDER_EXAMPLE = {
+/** The contract's own order example (docs/api.md section 5); a unit test checks that it parses. */
+export const ORDER_EXAMPLE = {
   externalId: 'shop-ref-1001',
   currency: 'CNY',
   items: [{ sku: 'TEA-001', quantity: 2 }],

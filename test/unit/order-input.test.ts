@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { idempotencyKeySchema, orderInputSchema, productInputSchema } from '../../src/domain/order-input.js';
 import { fingerprint, newOrderId } from '../../src/domain/ids.js';
+import { ORDER_EXAMPLE } from '../../src/http/openapi-schemas.js';
 
-const valid = {
-  externalId: 'shop-ref-1001',
-  currency: 'CNY',
-  items: [{ sku: 'TEA-001', quantity: 2 }],
-  customer: { name: 'Li Lei', email: 'li@example.com', phone: '+8613800000000' },
-  shippingAddress: { name: 'Li Lei', line1: '1 Nanjing Rd', city: 'Shanghai', postalCode: '200001', country: 'CN' },
-  payment: { method: 'alipay', flow: 'qr' },
-};
+const valid = ORDER_EXAMPLE;
 
 const paths = (input: unknown) => {
   const r = orderInputSchema.safeParse(input);
