@@ -1,9 +1,8 @@
-import { conflict, DomainError, notFound, PermanentError, Postponed, TransientError } from './errors.js';
+import { DomainError, Postponed, TransientError } from './errors.js';
 import { fingerprint } from './ids.js';
-import { chargesAtOnce, MAX_TRADES, merchantReference, orderIdOf, tradeNoOf, type PaymentMethod } from './order.js';
-import type { PaymentInput } from './order-input.js';
+import { chargesAtOnce, merchantReference, type PaymentMethod } from './order.js';
 import { settlementMismatch } from './order-rules.js';
-import type { Capture, CaptureRequest, PaymentGateway, RawNotification } from './payment-gateway.js';
+import type { Capture, CaptureRequest, PaymentGateway } from './payment-gateway.js';
 import type { CaptureContext, PaymentJobs, PaymentStore, SettleOutcome } from './payment-ports.js';
 
 export interface PaymentDeps {
@@ -19,7 +18,7 @@ type Outcome = SettleOutcome | { outcome: 'skipped'; reason: string } | { outcom
 /** The end of an order's stock hold: its trade must not be payable after it. */
 const expiresAt = (deps: PaymentDeps, c: CaptureContext) => new Date((c.placedAt?.getTime() ?? Date.now()) + deps.holdExpiresMs);
 
-const captureRequest = (deps: PaymentDeps, c: CaptureContext): CaptureRequest => ({
+export const captureRequest = (deps: PaymentDeps, c: CaptureContext): CaptureRequest => ({
   reference: merchantReference(c.orderId, c.tradeNo),
   amountMinor: c.amountMinor,
   currency: c.currency,
@@ -169,84 +168,7 @@ export async function requestRefund(
   return refund;
 }
 
-/**
- * `POST /v1/orders/{id}/payment`: the buyer picks another method while the order is `placed` and unpaid. The
- * current trade is closed at the provider first, so it can never be paid afterwards; if the buyer paid it
- * meanwhile, that payment settles the order and the switch is refused. Then the order starts a new trade.
- */
-export async function switchPayment(deps: PaymentDeps, shopId: string, orderId: string, idempotencyKey: string, payment: PaymentInput) {
-  const ctx = await deps.payments.captureContext(orderId);
-  if (!ctx || ctx.shopId !== shopId) throw notFound('order');
-  const requestHash = fingerprint(payment);
-  if (await deps.payments.switchDone(shopId, idempotencyKey, orderId, requestHash)) return;
-  const waiting = ctx.status === 'placed' && (ctx.paymentStatus === 'pending' || ctx.paymentStatus === 'action_required');
-  if (waiting && ctx.tradeNo + 1 >= MAX_TRADES) throw conflict(`an order may open at most ${MAX_TRADES} trades; place a new order`);
-  if (waiting && (ctx.attempts > 0 || ctx.paymentStatus === 'action_required')) {
-    const found = await deps.gateways[ctx.method].close(captureRequest(deps, ctx));
-    if (found.status === 'captured') {
-      await settle(deps, ctx, found);
-      throw conflict('the buyer paid the current trade before it could be closed: the order is settled by that payment');
-    }
-    if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider could not close the current trade yet; try again');
-  }
-  if (!waiting) throw conflict('the order no longer waits for a payment (paid, failed or cancelled): nothing to switch');
-  const { switched } = await deps.payments.switchMethod({ shopId, orderId, idempotencyKey, requestHash, fromTradeNo: ctx.tradeNo, payment });
-  if (switched) await deps.jobs.capture(orderId);
-}
-
 export async function cancelOrder(deps: PaymentDeps, shopId: string, orderId: string) {
   const { refundId } = await deps.payments.cancel(shopId, orderId);
   if (refundId) await deps.jobs.refund(refundId);
-}
-
-/**
- * A provider's notification, as received on the route of `method`. The cheap checks come first (its shape,
- * and that the order it names exists and pays with this method), so a forgery costs no verification; then
- * the gateway verifies it. A capture it states for exactly the order's amount and currency is settled at
- * once; one that states anything else is not believed on its own: the provider's record is asked, and that
- * decides (a replay or a stale one changes nothing, an order already settled is answered as it is).
- */
-export async function handleNotification(deps: PaymentDeps, method: PaymentMethod, raw: RawNotification) {
-  const gateway = deps.gateways[method];
-  const claim = await gateway.inspectNotification(raw);
-  if (!claim.acts) return claim.reply;
-  const claimed = claim.reference === undefined ? undefined : await notifiedOrder(deps, method, claim.reference);
-  const { notification, reply } = await gateway.parseNotification(raw);
-  if (claim.reference !== undefined && notification.reference !== claim.reference) throw rejected('its verified content names another order');
-  if (notification.status === 'approved') {
-    // Completing it is the capture job's: started now rather than at its next look.
-    const ctx = claimed ?? (await notifiedOrder(deps, method, notification.reference));
-    if (ctx.paymentStatus === 'action_required' && tradeNoOf(notification.reference) === ctx.tradeNo) await deps.jobs.capture(ctx.orderId);
-    return reply;
-  }
-  if (notification.status !== 'captured') return reply;
-  if (notification.amountMinor === undefined || !notification.currency) throw rejected('it states no amount and currency');
-  if (!notification.providerReference) throw rejected('it names no provider reference');
-  const ctx = claimed ?? (await notifiedOrder(deps, method, notification.reference));
-  // A trade the buyer switched away from was closed at the provider before the switch: nothing can be paid on it.
-  if (tradeNoOf(notification.reference) !== ctx.tradeNo) return reply;
-  // Most notifications tell of a capture the job has already settled. A captured payment never goes back to
-  // pending or failed, so this unlocked read is enough to answer them: no lock, no transaction.
-  if (ctx.paymentStatus !== 'pending' && ctx.paymentStatus !== 'action_required' && ctx.paymentStatus !== 'failed') return reply;
-  const stated = {
-    status: 'captured' as const, providerReference: notification.providerReference, amountMinor: notification.amountMinor, currency: notification.currency,
-    ...(notification.merchant ? { merchant: notification.merchant } : {}),
-  };
-  if (settlementMismatch(ctx, gateway.platformMerchant, stated)) {
-    const found = await gateway.lookup(captureRequest(deps, ctx));
-    if (found.status === 'captured') await settle(deps, ctx, found);
-    return reply;
-  }
-  await settle(deps, ctx, stated);
-  return reply;
-}
-
-const rejected = (why: string) => new PermanentError('provider_rejected', `notification refused: ${why}`);
-
-/** The order a notification names, if it is ours and pays with the method whose route the notification came by. */
-async function notifiedOrder(deps: PaymentDeps, method: PaymentMethod, reference: string) {
-  const ctx = reference ? await deps.payments.captureContext(orderIdOf(reference)) : null;
-  if (!ctx) throw rejected('it names no order of ours');
-  if (ctx.method !== method) throw rejected(`the order it names is not paid with ${method}`);
-  return ctx;
 }
