@@ -12,6 +12,20 @@ pg.types.setTypeParser(20, (v: string) => {
   return n;
 });
 
+/**
+ * pg with one change: each client has an `error` listener from birth. Sequelize attaches its own only after a
+ * new connection's first statements (time zone, type names), so a Postgres restart inside that window emitted
+ * an `error` nobody listened to and killed the process (seen in the chaos run). The error still reaches whoever
+ * is waiting on the connection, and Sequelize discards it.
+ */
+class GuardedClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
+const guardedPg = { ...pg, Client: GuardedClient };
+
 declare const opaque: unique symbol;
 
 /**
@@ -45,7 +59,7 @@ export function sequelizeOf(db: Database): Sequelize {
 export function createDatabase(url: string, options: { poolMax: number; logging?: boolean }): Database {
   const sequelize = new Sequelize(url, {
     dialect: 'postgres',
-    dialectModule: pg,
+    dialectModule: guardedPg,
     logging: false,
     pool: { max: options.poolMax, min: 0, idle: 10_000, acquire: 10_000 },
     dialectOptions: { connectionTimeoutMillis: 5_000, application_name: 'orderworks' },
