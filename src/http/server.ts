@@ -16,7 +16,7 @@ import { BOARD_PATH } from './board.js';
 import type { PaymentDeps } from '../domain/payment.service.js';
 import { notifyRouter, orderPaymentsRouter } from './routes/payments.routes.js';
 import { shipmentsRouter } from './routes/shipments.routes.js';
-import type { TrackingDeps } from '../domain/tracking.service.js';
+import type { ShipmentCreationDeps } from '../domain/tracking.service.js';
 import type { Metrics } from '../metrics.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import type { WebhookJobs } from '../queue/webhook-publisher.js';
@@ -40,7 +40,7 @@ export interface AppDeps {
   /** Operators' lookup of any shop's orders and their jobs. */
   orderLookup: OrderLookupDeps;
   payment: PaymentDeps;
-  tracking: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>;
+  tracking: ShipmentCreationDeps;
   webhooks: { store: WebhookStore; jobs: WebhookJobs };
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: shops may register webhook URLs on private networks. */
   allowPrivateWebhooks: boolean;

@@ -9,6 +9,8 @@ export function shipmentView(s: ShipmentView) {
     status: s.status,
     estimatedDeliveryAt: s.estimatedDeliveryAt?.toISOString() ?? null,
     deliveredAt: s.deliveredAt?.toISOString() ?? null,
+    delayed: s.delayedSince !== null,
+    delayedSince: s.delayedSince?.toISOString() ?? null,
     events: s.events.map((e) => ({ at: e.at.toISOString(), status: e.status, description: e.description, location: e.location })),
   };
 }

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { CARRIERS } from '../../domain/carrier.js';
 import { text } from '../../domain/order-input.js';
-import { createShipment, type TrackingDeps } from '../../domain/tracking.service.js';
+import { createShipment, type ShipmentCreationDeps } from '../../domain/tracking.service.js';
 import { HttpProblem, zodIssues } from '../problem.js';
 import { shopOf } from '../auth.js';
 import { shipmentView } from '../views.js';
@@ -15,7 +15,7 @@ const shipmentInput = z.strictObject({
 });
 
 /** `POST /v1/orders/{id}/shipments`: ship a paid order; tracking starts at once. */
-export function shipmentsRouter(deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>): Router {
+export function shipmentsRouter(deps: ShipmentCreationDeps): Router {
   const r = Router();
   r.post('/:id/shipments', async (req, res) => {
     const body = shipmentInput.safeParse(req.body ?? {});
