@@ -110,12 +110,14 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
       }),
 
     async listDelayed(shopId, limit, after) {
+      if (after !== null && !isUuid(after)) return [];
+      // A cursor whose parcel is no longer late (or not this shop's) ends the list rather than restarting it.
       const rows = await db.rows<ShipmentRow & { delayed_since: Date }>(
         `SELECT ${COLUMNS} FROM shipments
           WHERE shop_id = $1 AND delayed_since IS NOT NULL
-            AND ($3::timestamptz IS NULL OR (delayed_since, id) > ($3, $4::uuid))
+            AND ($3::uuid IS NULL OR (delayed_since, id) > (SELECT delayed_since, id FROM shipments WHERE id = $3 AND shop_id = $1))
           ORDER BY delayed_since, id LIMIT $2`,
-        [shopId, limit, after?.delayedSince ?? null, after?.id ?? null],
+        [shopId, limit, after],
       );
       return rows.map((r) => ({ ...toView(r), orderId: r.order_id, delayedSince: r.delayed_since }));
     },

@@ -57,8 +57,8 @@ export interface ShipmentStore {
    * recorded with its `shipment.delayed` event, in one transaction. Returns how many were flagged.
    */
   flagDelays(now: Date, quietSince: Date, staleAfterMs: number, limit: number): Promise<number>;
-  /** A shop's late parcels, oldest delay first; `after` is the last one of the previous page. */
-  listDelayed(shopId: string, limit: number, after: { delayedSince: Date; id: string } | null): Promise<DelayedShipment[]>;
+  /** A shop's late parcels, oldest delay first; `after` is the id of the last one of the previous page. */
+  listDelayed(shopId: string, limit: number, after: string | null): Promise<DelayedShipment[]>;
   load(ids: string[]): Promise<TrackedShipment[]>;
   /** Delivered parcels of a carrier (pickup to delivery), newest first, for estimates. */
   deliveredTransits(carrier: CarrierCode, limit: number): Promise<DeliveredTransit[]>;

@@ -55,6 +55,13 @@ export async function createShipment(
   return result;
 }
 
+/** A shop's late parcels, oldest delay first, a page at a time. */
+export async function listDelayedShipments(shipments: ShipmentStore, shopId: string, q: { limit: number; after: string | null }) {
+  const page = await shipments.listDelayed(shopId, q.limit + 1, q.after);
+  const data = page.slice(0, q.limit);
+  return { data, nextCursor: page.length > q.limit ? data[data.length - 1]!.id : null };
+}
+
 /**
  * The scheduled tick: claims, per carrier, the shipments that are due, but no more than that carrier can be
  * asked in one tick under its rate limit, and queues their polls in batches. Claiming more than the budget
