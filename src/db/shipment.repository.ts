@@ -83,26 +83,24 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
 
     flagDelays: (now, quietSince, staleAfterMs, limit) =>
       db.transaction(async (tx) => {
-        // Orders first, then their shipments, as every other writer locks them: no deadlock with a poll.
-        const orders = await db.rows<{ id: string }>(
-          `SELECT o.id FROM orders o
-            WHERE o.id IN (SELECT order_id FROM shipments
-                            WHERE delayed_since IS NULL AND status <> ALL($3::text[])
-                              AND (estimated_delivery_at <= $1 OR last_news_at <= $2)
-                            LIMIT $4)
-            ORDER BY o.id FOR UPDATE OF o SKIP LOCKED`,
+        // Shipment first, then its order, as a poll locks them; a parcel being polled is flagged next tick.
+        const due = await db.rows<{ id: string; order_id: string }>(
+          `SELECT id, order_id FROM shipments
+            WHERE delayed_since IS NULL AND status <> ALL($3::text[]) AND (estimated_delivery_at <= $1 OR last_news_at <= $2)
+            LIMIT $4 FOR UPDATE SKIP LOCKED`,
           [now, quietSince, FINAL, limit],
           tx,
         );
-        if (!orders.length) return 0;
+        if (!due.length) return 0;
+        // The orders' row locks keep each order's events in order against its other changes.
+        await db.rows('SELECT id FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[...new Set(due.map((d) => d.order_id))]], tx);
         const flagged = await db.rows<{ order_id: string; shop_id: string }>(
           `UPDATE shipments
-              SET delayed_since = LEAST(CASE WHEN estimated_delivery_at <= $1 THEN estimated_delivery_at END,
-                                        CASE WHEN last_news_at <= $2 THEN last_news_at + $5 * interval '1 millisecond' END)
-            WHERE order_id = ANY($4::uuid[]) AND delayed_since IS NULL AND status <> ALL($3::text[])
-              AND (estimated_delivery_at <= $1 OR last_news_at <= $2)
+              SET delayed_since = LEAST(CASE WHEN estimated_delivery_at <= $2 THEN estimated_delivery_at END,
+                                        CASE WHEN last_news_at <= $3 THEN last_news_at + $4 * interval '1 millisecond' END)
+            WHERE id = ANY($1::uuid[])
             RETURNING order_id, shop_id`,
-          [now, quietSince, FINAL, orders.map((o) => o.id), staleAfterMs],
+          [due.map((d) => d.id), now, quietSince, staleAfterMs],
           tx,
         );
         await outbox.recordMany(tx, flagged.map((f) => ({ orderId: f.order_id, shopId: f.shop_id, type: 'shipment.delayed' as const })));

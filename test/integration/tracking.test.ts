@@ -74,6 +74,13 @@ describe('shipments and tracking with the sandbox carrier', () => {
     await sleep(1_000);
     const later = (await shop('GET', `/v1/orders/${id}`)).json.shipments[0];
     expect([later.status, later.events.length]).toEqual(['exception', 3]);
+    // After 14 days without news it is no longer asked about at all.
+    const polledAt = async () => (await db.rows<{ last_polled_at: Date }>('SELECT last_polled_at FROM shipments WHERE id = $1', [later.id]))[0]!.last_polled_at.getTime();
+    await db.rows(`UPDATE shipments SET last_news_at = now() - interval '15 days', next_poll_at = now() WHERE id = $1`, [later.id]);
+    await sleep(600); // a poll already queued still runs
+    const before = await polledAt();
+    await sleep(1_200);
+    expect(await polledAt()).toBe(before);
   });
 
   it('ships only paid orders of the shop itself, with carriers it knows', async () => {
@@ -165,6 +172,16 @@ describe('failed attempts, returns and delays (sandbox scripts)', () => {
 
     const metrics = await client(sys.base, { basic: ADMIN })('GET', '/metrics');
     expect(Number(/^orderworks_shipments_delayed (\d+)$/m.exec(metrics.text)?.[1])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('flags a parcel whose carrier has had no news for TRACKING_STALE_AFTER_MS (48 h), from then on', async () => {
+    const id = await paidOrder('stale-1');
+    const created = (await shop('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-LOST-STALE' })).json;
+    await shipmentOf(shop, id, (s) => s.status === 'exception');
+    const quietSince = new Date(Date.now() - 50 * 3_600_000);
+    await db.rows('UPDATE shipments SET last_news_at = $2 WHERE id = $1', [created.id, quietSince]);
+    const s = await shipmentOf(shop, id, (x) => x.delayed);
+    expect(s).toMatchObject({ status: 'exception', delayed: true, delayedSince: new Date(quietSince.getTime() + 48 * 3_600_000).toISOString() });
   });
 
   it('pages the late parcels oldest delay first', async () => {
