@@ -135,7 +135,7 @@ export const SHIPMENT = lifecycle(SHIPMENT_STATUSES, {
   // Back with the sender: nothing more will happen to this parcel.
   returned_to_sender: { to: {} },
   // A carrier's exception often clears (a parcel found, a return under way): polled more slowly, and not
-  // after SHIPMENT_EXCEPTION_GIVE_UP_MS without news (the tracking service decides when).
+  // after EXCEPTION_GIVE_UP_MS without news (src/domain/tracking.service.ts).
   exception: { to: carrierMoves('exception'), work: 'tracking' },
 });
 
