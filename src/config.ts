@@ -41,6 +41,8 @@ const schema = z.object({
   WORKER_QUEUES: z.string().optional(),
   SANDBOX: flag.optional(),
   TRACKING_REFRESH_EVERY_MS: positiveInt.default(15 * 60_000),
+  /** A parcel without news from its carrier for this long is delayed. */
+  TRACKING_STALE_AFTER_MS: positiveInt.default(48 * 3_600_000),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `auto`: readable lines when stdout is a terminal, JSON otherwise (a log collector, a file, a pipe). */
@@ -95,6 +97,7 @@ export interface Config {
   readonly workerQueues: readonly QueueName[];
   readonly sandbox: boolean;
   readonly trackingRefreshEveryMs: number;
+  readonly trackingStaleAfterMs: number;
   readonly webhookAllowPrivateNetworks: boolean;
   readonly logLevel: string;
   readonly logFormat: LogFormat;
@@ -179,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
     workerQueues: Object.freeze(workerQueues),
     sandbox: e.SANDBOX ?? mode === 'local',
     trackingRefreshEveryMs: e.TRACKING_REFRESH_EVERY_MS,
+    trackingStaleAfterMs: e.TRACKING_STALE_AFTER_MS,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? mode === 'local',
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

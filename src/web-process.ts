@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Express } from 'express';
+import { loadCarrierClients, serviceLevelHours } from './carriers/configured-carriers.js';
 import { createOrderLookupRepository } from './db/order-lookup.repository.js';
 import { boardRouter } from './http/board.js';
 import { metricsRouter } from './http/metrics.routes.js';
@@ -52,7 +53,12 @@ export async function createWebProcess(
     jobs: jobs.orders,
     orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(queues) },
     payment: { payments: stores.payments, gateways: { ...(await loadPaymentGateways(config, db, metrics)), ...options.gateways }, jobs: jobs.payments, holdExpiresMs: config.holdExpiresMs },
-    tracking: { shipments: stores.shipments, jobs: jobs.tracking, refreshEveryMs: config.trackingRefreshEveryMs },
+    tracking: {
+      shipments: stores.shipments,
+      jobs: jobs.tracking,
+      refreshEveryMs: config.trackingRefreshEveryMs,
+      serviceLevelHours: serviceLevelHours(loadCarrierClients(config)),
+    },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,
     readiness: { postgres: () => db.ping(), redis: () => redis.ping() },

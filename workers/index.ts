@@ -36,6 +36,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
     jobs: jobs.tracking,
     limiter: createRedisRateLimiter(redis, bullPrefix(config.queuePrefix)),
     refreshEveryMs: config.trackingRefreshEveryMs,
+    staleAfterMs: config.trackingStaleAfterMs,
     carrierCallsPerSecond: config.carrierCallsPerSecond,
   };
 

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { CarrierClient, CarrierCode } from '../domain/carrier.js';
 import { createCarrierClients } from './carriers.js';
 
 /** The carriers this deployment uses: the sandbox carrier always (SANDBOX or not), the rest as configured. */
@@ -12,3 +13,7 @@ export function loadCarrierClients(config: Config) {
     ...(p.zto ? { zto: p.zto } : {}),
   });
 }
+
+/** Each carrier's published service level, for the first estimate of a new shipment. */
+export const serviceLevelHours = (clients: Record<CarrierCode, CarrierClient>) =>
+  Object.fromEntries(Object.entries(clients).map(([code, c]) => [code, c.serviceLevelHours])) as Record<CarrierCode, number>;

@@ -11,6 +11,10 @@ import type { ShipmentStatus } from '../domain/carrier.js';
  * - 7 (转投, forwarded to another carrier) and 8/10-12 (customs) keep moving: `in_transit`. 13 is a customs
  *   exception.
  * - 302 (signed after an exception) is `delivered`: the parcel reached the recipient.
+ * - A failed delivery is `failed_attempt`: 201 超时未签收 (delivered to the door, not signed), 204 派件异常,
+ *   206 无法联系 (recipient unreachable). The other 疑难 sub-codes stay `exception`.
+ * - 4 退签 (returned and signed for by the sender) is `returned_to_sender`; 401 已销单 (waybill cancelled) is an
+ *   exception, and so are 6 退回 (on its way back: polled until it arrives) and 14 拒签 (refused).
  */
 const STATES: Record<string, ShipmentStatus> = {
   '1': 'info_received',
@@ -35,7 +39,10 @@ const STATES: Record<string, ShipmentStatus> = {
   '303': 'delivered',
   '304': 'delivered',
   '2': 'exception',
-  '4': 'exception',
+  '201': 'failed_attempt',
+  '204': 'failed_attempt',
+  '206': 'failed_attempt',
+  '4': 'returned_to_sender',
   '401': 'exception',
   '6': 'exception',
   '14': 'exception',
@@ -57,7 +64,10 @@ const NAMES: Record<string, ShipmentStatus> = {
   投柜或驿站: 'out_for_delivery',
   签收: 'delivered',
   疑难: 'exception',
-  退签: 'exception',
+  派件异常: 'failed_attempt',
+  超时未签收: 'failed_attempt',
+  无法联系: 'failed_attempt',
+  退签: 'returned_to_sender',
   退回: 'exception',
   拒签: 'exception',
 };

@@ -33,10 +33,10 @@ const OP_CODES: Record<string, ShipmentStatus> = {
   '130': 'out_for_delivery', // at an SF store, ready for pickup (AfterShip's AvailableForPickup)
   '80': 'delivered', // 已签收
   '8000': 'delivered', // signer information
-  '33': 'exception', // delivery exception
-  '70': 'exception', // delivery failed
-  '631': 'exception', // returned
-  '648': 'exception', // returned
+  '33': 'failed_attempt', // 派送不成功 (delivery attempt failed; the courier tries again)
+  '70': 'failed_attempt', // 由于客户原因派送失败 (delivery failed)
+  '631': 'returned_to_sender', // returned to the sender (the return travels under a new waybill)
+  '648': 'returned_to_sender', // returned to the sender (the return travels under a new waybill)
 };
 
 export const sfOpCodeStatus = (opCode: string | number | undefined): ShipmentStatus => OP_CODES[String(opCode ?? '')] ?? 'in_transit';

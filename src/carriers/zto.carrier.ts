@@ -39,7 +39,15 @@ const SCAN_TYPES: Record<string, ShipmentStatus> = {
   RETURN: 'exception',
 };
 
-export const ztoScanStatus = (scanType: string | undefined): ShipmentStatus => SCAN_TYPES[(scanType ?? '').trim()] ?? 'in_transit';
+/** A 问题件 (problem scan) whose description says the courier could not hand the parcel over is a failed attempt. */
+const FAILED_DELIVERY = /派送不成功|派件不成功|投递失败|无法联系|联系不上|无人接听|电话不通|不在家|收件人不在|客户不在|改约|再次派送|delivery (attempt )?failed|not at home|unable to contact/i;
+const PROBLEM_SCANS = new Set(['问题件', 'PROBLEM']);
+
+export function ztoScanStatus(scanType: string | undefined, desc?: string | null): ShipmentStatus {
+  const type = (scanType ?? '').trim();
+  if (PROBLEM_SCANS.has(type) && desc && FAILED_DELIVERY.test(desc)) return 'failed_attempt';
+  return SCAN_TYPES[type] ?? 'in_transit';
+}
 
 /** base64(raw MD5(body + appSecret)), over the exact body sent (zopsdk-java ZopDigestUtil). */
 export const ztoDataDigest = (body: string, appSecret: string) => md5(body + appSecret).digest('base64');
@@ -109,5 +117,5 @@ function toEvent(scan: z.infer<typeof Scan>): TrackingEvent[] {
   if (!at || Number.isNaN(at.getTime())) return [];
   const site = scan.scanSite;
   const location = typeof site === 'string' ? site : (site?.city || site?.name || null);
-  return [{ at, status: ztoScanStatus(scan.scanType), description: scan.desc ?? '', location: location || null }];
+  return [{ at, status: ztoScanStatus(scan.scanType, scan.desc), description: scan.desc ?? '', location: location || null }];
 }

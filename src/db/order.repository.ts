@@ -32,8 +32,9 @@ interface OrderRow {
   created_at: Date;
   updated_at: Date;
   items: Order['items'] | null;
-  shipments: Array<Omit<ShipmentView, 'estimatedDeliveryAt' | 'deliveredAt' | 'events'> & {
+  shipments: Array<Omit<ShipmentView, 'estimatedDeliveryAt' | 'deliveredAt' | 'delayedSince' | 'events'> & {
     estimatedDeliveryAt: string | null;
+    delayedSince: string | null;
     deliveredAt: string | null;
     events: Array<{ at: string; status: ShipmentView['status']; description: string; location: string | null }>;
   }> | null;
@@ -49,7 +50,7 @@ const SELECT_ORDER = `
             FROM order_items i WHERE i.order_id = o.id) AS items,
          (SELECT json_agg(json_build_object(
                    'id', s.id, 'carrier', s.carrier, 'trackingNumber', s.tracking_number, 'status', s.status,
-                   'estimatedDeliveryAt', s.estimated_delivery_at, 'deliveredAt', s.delivered_at,
+                   'estimatedDeliveryAt', s.estimated_delivery_at, 'deliveredAt', s.delivered_at, 'delayedSince', s.delayed_since,
                    'events', (SELECT coalesce(json_agg(json_build_object('at', e.at, 'status', e.status, 'description', e.description,
                                                                          'location', e.location) ORDER BY e.at, e.recorded_at), '[]')
                                 FROM shipment_events e WHERE e.shipment_id = s.id)) ORDER BY s.created_at)
@@ -152,6 +153,7 @@ function toOrder(r: OrderRow): Order {
       ...sh,
       estimatedDeliveryAt: sh.estimatedDeliveryAt ? new Date(sh.estimatedDeliveryAt) : null,
       deliveredAt: sh.deliveredAt ? new Date(sh.deliveredAt) : null,
+      delayedSince: sh.delayedSince ? new Date(sh.delayedSince) : null,
       events: sh.events.map((e) => ({ ...e, at: new Date(e.at) })),
     })),
     createdAt: r.created_at,

@@ -19,8 +19,9 @@ interface ShipmentRow {
   to_city: string | null;
   estimated_delivery_at: Date | null;
   delivered_at: Date | null;
+  delayed_since: Date | null;
 }
-const COLUMNS = 'id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at';
+const COLUMNS = 'id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since';
 
 const toView = (r: ShipmentRow): ShipmentView => ({
   id: r.id,
@@ -29,8 +30,12 @@ const toView = (r: ShipmentRow): ShipmentView => ({
   status: r.status,
   estimatedDeliveryAt: r.estimated_delivery_at,
   deliveredAt: r.delivered_at,
+  delayedSince: r.delayed_since,
   events: [],
 });
+
+/** The states nothing follows: no polls, no delays. */
+const FINAL = SHIPMENT.states.filter((st) => SHIPMENT.isFinal(st));
 
 export function createShipmentRepository(db: Database, outbox: EventOutbox): ShipmentStore {
   return {
@@ -52,9 +57,10 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         if (existing) return { shipment: toView(existing), created: false };
         assertMayShip(o.status);
         const [row] = await db.rows<ShipmentRow>(
-          `INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, from_city, to_city, phone, next_poll_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
-          [randomUUID(), s.orderId, s.shopId, s.carrier, s.trackingNumber, s.fromCity ?? null, o.to_city, o.phone, s.claimUntil],
+          `INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, from_city, to_city, phone, next_poll_at,
+                                  estimated_delivery_at, estimate_source)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
+          [randomUUID(), s.orderId, s.shopId, s.carrier, s.trackingNumber, s.fromCity ?? null, o.to_city, o.phone, s.claimUntil, s.estimate.at, s.estimate.source],
           tx,
         );
         await db.rows(`UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = $1 AND status = ANY($2::text[])`, [s.orderId, ORDER.fromStatesFor('shipped')], tx);
@@ -63,15 +69,55 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         return { shipment: toView(row!), created: true };
       }),
 
-    async claimDue(carrier, now, claimUntil, limit) {
+    async claimDue(carrier, now, claimUntil, limit, exceptionsQuietSince) {
       return db.rows<{ id: string }>(
         `UPDATE shipments SET next_poll_at = $3
           WHERE id IN (SELECT id FROM shipments
-                        WHERE status NOT IN ('delivered', 'exception') AND carrier = $1 AND next_poll_at <= $2
+                        WHERE status NOT IN ('delivered', 'returned_to_sender') AND carrier = $1 AND next_poll_at <= $2
+                          AND (status <> 'exception' OR last_news_at > $5)
                         ORDER BY next_poll_at LIMIT $4 FOR UPDATE SKIP LOCKED)
           RETURNING id`,
-        [carrier, now, claimUntil, limit],
+        [carrier, now, claimUntil, limit, exceptionsQuietSince],
       );
+    },
+
+    flagDelays: (now, quietSince, staleAfterMs, limit) =>
+      db.transaction(async (tx) => {
+        // Shipment first, then its order, as a poll locks them; a parcel being polled is flagged next tick.
+        const due = await db.rows<{ id: string; order_id: string }>(
+          `SELECT id, order_id FROM shipments
+            WHERE delayed_since IS NULL AND status <> ALL($3::text[]) AND (estimated_delivery_at <= $1 OR last_news_at <= $2)
+            LIMIT $4 FOR UPDATE SKIP LOCKED`,
+          [now, quietSince, FINAL, limit],
+          tx,
+        );
+        if (!due.length) return 0;
+        // The orders' row locks keep each order's events in order against its other changes.
+        await db.rows('SELECT id FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[...new Set(due.map((d) => d.order_id))]], tx);
+        const flagged = await db.rows<{ order_id: string; shop_id: string }>(
+          `UPDATE shipments
+              SET delayed_since = LEAST(CASE WHEN estimated_delivery_at <= $2 THEN estimated_delivery_at END,
+                                        CASE WHEN last_news_at <= $3 THEN last_news_at + $4 * interval '1 millisecond' END)
+            WHERE id = ANY($1::uuid[])
+            RETURNING order_id, shop_id`,
+          [due.map((d) => d.id), now, quietSince, staleAfterMs],
+          tx,
+        );
+        await outbox.recordMany(tx, flagged.map((f) => ({ orderId: f.order_id, shopId: f.shop_id, type: 'shipment.delayed' as const })));
+        return flagged.length;
+      }),
+
+    async listDelayed(shopId, limit, after) {
+      if (after !== null && !isUuid(after)) return [];
+      // A cursor whose parcel is no longer late (or not this shop's) ends the list rather than restarting it.
+      const rows = await db.rows<ShipmentRow & { delayed_since: Date }>(
+        `SELECT ${COLUMNS} FROM shipments
+          WHERE shop_id = $1 AND delayed_since IS NOT NULL
+            AND ($3::uuid IS NULL OR (delayed_since, id) > (SELECT delayed_since, id FROM shipments WHERE id = $3 AND shop_id = $1))
+          ORDER BY delayed_since, id LIMIT $2`,
+        [shopId, limit, after],
+      );
+      return rows.map((r) => ({ ...toView(r), orderId: r.order_id, delayedSince: r.delayed_since }));
     },
 
     async load(ids) {
@@ -102,7 +148,7 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
           [id],
           tx,
         );
-        // A parcel the table lets go no further (delivered, exception) keeps what it has.
+        // A parcel the table lets go no further (delivered, returned to sender) keeps what it has.
         const moves = before && (before.status === u.snapshot.status || SHIPMENT.canTransition(before.status, u.snapshot.status));
         if (!moves) return { changed: false };
         const ev = u.snapshot.events;
@@ -116,14 +162,20 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
               tx,
             )
           : [];
-        const changed =
-          inserted.length > 0 || before.status !== u.snapshot.status || before.estimated_delivery_at?.getTime() !== u.estimate.at.getTime();
+        const news = inserted.length > 0 || before.status !== u.snapshot.status;
+        const changed = news || before.estimated_delivery_at?.getTime() !== u.estimate.at.getTime();
+        // A delay ends when the parcel's journey does, or when news brings an estimate still ahead of us.
         await db.rows(
           `UPDATE shipments SET status = $2, picked_up_at = coalesce(picked_up_at, $3), estimated_delivery_at = $4,
                   estimate_source = $5, delivered_at = $6, next_poll_at = $7, last_polled_at = now(), poll_failures = 0,
-                  updated_at = CASE WHEN $8 THEN now() ELSE updated_at END
+                  updated_at = CASE WHEN $8 THEN now() ELSE updated_at END,
+                  last_news_at = CASE WHEN $10 THEN now() ELSE last_news_at END,
+                  delayed_since = CASE WHEN $2 = ANY($11::text[]) OR ($10 AND $4 > now()) THEN NULL ELSE delayed_since END
             WHERE id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
-          [id, u.snapshot.status, u.pickedUpAt, u.estimate.at, u.estimate.source, u.deliveredAt, u.nextPollAt, changed, SHIPMENT.fromStatesFor(u.snapshot.status)],
+          [
+            id, u.snapshot.status, u.pickedUpAt, u.estimate.at, u.estimate.source, u.deliveredAt, u.nextPollAt, changed,
+            SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL,
+          ],
           tx,
         );
         if (!changed) return { changed };

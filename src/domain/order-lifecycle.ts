@@ -11,7 +11,7 @@
 /** The events a shop hears about. */
 export const ORDER_EVENT_TYPES = [
   'order.placed', 'order.rejected', 'order.payment_action_required', 'order.paid', 'order.payment_failed', 'order.shipped', 'shipment.updated',
-  'order.delivered', 'order.cancelled', 'order.refunded',
+  'shipment.delayed', 'order.delivered', 'order.cancelled', 'order.refunded',
 ] as const;
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 
@@ -115,7 +115,9 @@ export const STOCK = lifecycle(STOCK_STATES, {
   released: { to: {} },
 });
 
-export const SHIPMENT_STATUSES = ['info_received', 'in_transit', 'out_for_delivery', 'delivered', 'exception'] as const;
+export const SHIPMENT_STATUSES = [
+  'info_received', 'in_transit', 'out_for_delivery', 'failed_attempt', 'delivered', 'returned_to_sender', 'exception',
+] as const;
 export type ShipmentStatus = (typeof SHIPMENT_STATUSES)[number];
 
 /** An open parcel moves wherever its carrier says: we record the carrier's word, we do not decide it. */
@@ -127,9 +129,14 @@ export const SHIPMENT = lifecycle(SHIPMENT_STATUSES, {
   info_received: { to: carrierMoves('info_received'), work: 'tracking' },
   in_transit: { to: carrierMoves('in_transit'), work: 'tracking' },
   out_for_delivery: { to: carrierMoves('out_for_delivery'), work: 'tracking' },
+  // The courier tried and will try again (or the parcel goes back): still moving.
+  failed_attempt: { to: carrierMoves('failed_attempt'), work: 'tracking' },
   delivered: { to: {} },
-  // Polling stops: a lost parcel is the shop's to chase.
-  exception: { to: {} },
+  // Back with the sender: nothing more will happen to this parcel.
+  returned_to_sender: { to: {} },
+  // A carrier's exception often clears (a parcel found, a return under way): polled more slowly, and not
+  // after EXCEPTION_GIVE_UP_MS without news (src/domain/tracking.service.ts).
+  exception: { to: carrierMoves('exception'), work: 'tracking' },
 });
 
 export const REFUND_STATUSES = ['pending', 'succeeded', 'failed'] as const;

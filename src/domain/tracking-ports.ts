@@ -8,7 +8,15 @@ export interface ShipmentView {
   status: ShipmentStatus;
   estimatedDeliveryAt: Date | null;
   deliveredAt: Date | null;
+  /** Since when the parcel is late (its estimate passed, or no news for too long); null while it is not. */
+  delayedSince: Date | null;
   events: TrackingEvent[];
+}
+
+/** A page of a shop's late parcels, oldest delay first. */
+export interface DelayedShipment extends Omit<ShipmentView, 'events'> {
+  orderId: string;
+  delayedSince: Date;
 }
 
 /** What a poll needs of a shipment. */
@@ -33,12 +41,24 @@ export interface ShipmentUpdate {
 
 export interface ShipmentStore {
   /** Ships a paid (or already shipped) order: 409 otherwise. The same carrier and number twice is one shipment. */
-  create(s: { shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined; claimUntil: Date }): Promise<{ shipment: ShipmentView; created: boolean }>;
+  create(s: {
+    shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined; claimUntil: Date;
+    estimate: { at: Date; source: string };
+  }): Promise<{ shipment: ShipmentView; created: boolean }>;
   /**
    * Claims up to `limit` open shipments of `carrier` that are due, pushing their next poll to `claimUntil` so
-   * that no other tick claims them while their poll is queued.
+   * that no other tick claims them while their poll is queued. An `exception` with no news since
+   * `exceptionsQuietSince` is no longer claimed.
    */
-  claimDue(carrier: CarrierCode, now: Date, claimUntil: Date, limit: number): Promise<Array<{ id: string }>>;
+  claimDue(carrier: CarrierCode, now: Date, claimUntil: Date, limit: number, exceptionsQuietSince: Date): Promise<Array<{ id: string }>>;
+  /**
+   * Flags up to `limit` open parcels that are late and not yet flagged: their estimate passed before `now`,
+   * or no news since `quietSince` (the delay then starts `staleAfterMs` after the last news). Each flag is
+   * recorded with its `shipment.delayed` event, in one transaction. Returns how many were flagged.
+   */
+  flagDelays(now: Date, quietSince: Date, staleAfterMs: number, limit: number): Promise<number>;
+  /** A shop's late parcels, oldest delay first; `after` is the id of the last one of the previous page. */
+  listDelayed(shopId: string, limit: number, after: string | null): Promise<DelayedShipment[]>;
   load(ids: string[]): Promise<TrackedShipment[]>;
   /** Delivered parcels of a carrier (pickup to delivery), newest first, for estimates. */
   deliveredTransits(carrier: CarrierCode, limit: number): Promise<DeliveredTransit[]>;

@@ -1,6 +1,7 @@
 import { CARRIERS, type CarrierClient, type CarrierCode } from './carrier.js';
 import { estimateDelivery, pickupTime } from './delivery-estimate.js';
 import { DomainError } from './errors.js';
+import { SHIPMENT } from './order-lifecycle.js';
 import type { RateLimiter, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 
 export interface TrackingDeps {
@@ -12,10 +13,22 @@ export interface TrackingDeps {
   refreshEveryMs: number;
   /** Calls per second allowed to each carrier, across all processes. */
   carrierCallsPerSecond: number;
+  /** A parcel without news for this long is delayed (TRACKING_STALE_AFTER_MS). */
+  staleAfterMs: number;
 }
 
-/** Polls go out in batches of this many shipments of one carrier. */
-export const POLL_BATCH = 25;
+/** What creating a shipment needs: the carriers' published service levels give its first estimate. */
+export type ShipmentCreationDeps = Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'> & {
+  serviceLevelHours: Readonly<Record<CarrierCode, number>>;
+};
+
+/** Polls go out in batches of this many shipments of one carrier. */export const POLL_BATCH = 25;
+/** An `exception` is polled this many times less often than a moving parcel... */
+export const EXCEPTION_POLL_FACTOR = 4;
+/** ...and not at all once it has had no news for this long: the parcel is the shop's to chase. */
+export const EXCEPTION_GIVE_UP_MS = 14 * 24 * 3_600_000;
+/** Delays flagged per tick at most; the rest are flagged by the next ticks. */
+const DELAY_BATCH = 500;
 /**
  * A claimed shipment is not claimed again for this long, unless its poll reschedules it sooner. Three ticks
  * (at least 10 s, at most 5 minutes): long enough for a queued poll to run, short enough that a poll job lost
@@ -26,13 +39,27 @@ const claimMs = (refreshEveryMs: number) => Math.min(5 * 60_000, Math.max(10_000
 export const isCarrier = (c: string): c is CarrierCode => (CARRIERS as readonly string[]).includes(c);
 
 export async function createShipment(
-  deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>,
+  deps: ShipmentCreationDeps,
   s: { shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined },
 ) {
-  const result = await deps.shipments.create({ ...s, claimUntil: new Date(Date.now() + claimMs(deps.refreshEveryMs)) });
+  const now = new Date();
+  // No news from the carrier yet: its published service level, from now; the first poll refines it.
+  const first = estimateDelivery({ carrierEstimate: null, pickupAt: null, route: null, history: [], serviceLevelHours: deps.serviceLevelHours[s.carrier], now });
+  const result = await deps.shipments.create({
+    ...s,
+    claimUntil: new Date(now.getTime() + claimMs(deps.refreshEveryMs)),
+    estimate: { at: first.estimatedDeliveryAt, source: first.source },
+  });
   // Tracking starts at once rather than at the next tick.
   if (result.created) await deps.jobs.poll(s.carrier, [result.shipment.id]);
   return result;
+}
+
+/** A shop's late parcels, oldest delay first, a page at a time. */
+export async function listDelayedShipments(shipments: ShipmentStore, shopId: string, q: { limit: number; after: string | null }) {
+  const page = await shipments.listDelayed(shopId, q.limit + 1, q.after);
+  const data = page.slice(0, q.limit);
+  return { data, nextCursor: page.length > q.limit ? data[data.length - 1]!.id : null };
 }
 
 /**
@@ -40,20 +67,26 @@ export async function createShipment(
  * asked in one tick under its rate limit, and queues their polls in batches. Claiming more than the budget
  * would only queue polls that defer themselves, and a backlog of those outlives the claims and snowballs.
  */
-export async function fanOutPolls(deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs' | 'carrierCallsPerSecond'>, now = new Date()) {
+export async function fanOutPolls(
+  deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs' | 'carrierCallsPerSecond' | 'staleAfterMs'>,
+  now = new Date(),
+) {
   const claimUntil = new Date(now.getTime() + claimMs(deps.refreshEveryMs));
   const budget = Math.max(1, Math.floor((deps.carrierCallsPerSecond * deps.refreshEveryMs) / 1_000));
+  const exceptionsQuietSince = new Date(now.getTime() - EXCEPTION_GIVE_UP_MS);
+  // Late parcels are found here rather than by their polls: a parcel whose carrier is down is late too.
+  const delayed = await deps.shipments.flagDelays(now, new Date(now.getTime() - deps.staleAfterMs), deps.staleAfterMs, DELAY_BATCH);
   let shipments = 0;
   let batches = 0;
   for (const carrier of CARRIERS) {
-    const ids = (await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(budget, 2_000))).map((d) => d.id);
+    const ids = (await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(budget, 2_000), exceptionsQuietSince)).map((d) => d.id);
     shipments += ids.length;
     for (let i = 0; i < ids.length; i += POLL_BATCH) {
       await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH));
       batches++;
     }
   }
-  return { shipments, batches };
+  return { shipments, batches, delayed };
 }
 
 /**
@@ -63,7 +96,7 @@ export async function fanOutPolls(deps: Pick<TrackingDeps, 'shipments' | 'jobs' 
  */
 export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, ids: string[]) {
   const client = deps.carriers[carrier];
-  const shipments = (await deps.shipments.load(ids)).filter((s) => s.status !== 'delivered' && s.status !== 'exception');
+  const shipments = (await deps.shipments.load(ids)).filter((s) => !SHIPMENT.isFinal(s.status));
   const history = shipments.length ? await deps.shipments.deliveredTransits(carrier, 200) : [];
   const result = { polled: 0, changed: 0, deferred: 0 };
   for (const [i, s] of shipments.entries()) {
@@ -106,8 +139,10 @@ async function pollOne(deps: TrackingDeps, client: TrackingDeps['carriers'][Carr
     now,
   });
   const delivered = snapshot.status === 'delivered' ? [...snapshot.events].reverse().find((e) => e.status === 'delivered') : undefined;
-  // Scheduled ticks fire every refreshEveryMs; due a little early so each tick finds it due again.
-  const nextPollMs = Math.max(deps.refreshEveryMs * 0.8, client.minPollIntervalMs ?? 0);
+  // Scheduled ticks fire every refreshEveryMs; due a little early so each tick finds it due again. An
+  // exception rarely clears within the hour: it is asked about less often.
+  const every = deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1);
+  const nextPollMs = Math.max(every * 0.8, client.minPollIntervalMs ?? 0);
   const { changed } = await deps.shipments.applyPoll(s.id, {
     snapshot,
     pickedUpAt,

@@ -9,7 +9,7 @@ const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioriti
  * `GET /metrics`, behind operator credentials or METRICS_TOKEN. Besides its own counters, the web process reports
  * what no single process sees, read at scrape time only where that is cheap: queue depths and the age of the
  * oldest waiting job per queue (Redis counts and one job each), and the open orders (`received`, `placed`,
- * counted through their partial index). Orders reaching each status are counted as their events commit
+ * counted through their partial index), and the late parcels (`orderworks_shipments_delayed`, likewise). Orders reaching each status are counted as their events commit
  * (`orderworks_order_events_total`), by whichever process commits them, never by a full-table count.
  */
 export function metricsRouter(metrics: Metrics, queues: Queues, db: Database, auth: RequestHandler): Router {
@@ -35,6 +35,10 @@ export function metricsRouter(metrics: Metrics, queues: Queues, db: Database, au
       "SELECT status, count(*)::int AS n FROM orders WHERE status IN ('received', 'placed') GROUP BY status",
     );
     for (const r of rows) g.set({ status: r.status }, r.n);
+  });
+  metrics.scraped('orderworks_shipments_delayed', 'Shipments past their estimate or without carrier news for too long', [], async (g) => {
+    const [row] = await db.rows<{ n: number }>('SELECT count(*)::int AS n FROM shipments WHERE delayed_since IS NOT NULL');
+    g.set(row?.n ?? 0);
   });
   const r = Router();
   r.get('/metrics', auth, async (_req, res) => {

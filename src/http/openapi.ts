@@ -126,6 +126,17 @@ function paths(): Record<string, Record<string, unknown>> {
         responses: { 200: json('Shipment', 'this tracking number was already registered', location), 201: json('Shipment', 'created', location) },
       }, [...BODY_ERRORS, 409]),
     },
+    '/v1/shipments': {
+      get: shop({
+        operationId: 'listDelayedShipments', tags: ['shipments'],
+        summary: 'The shop\'s late parcels (past their estimate, or no carrier news for too long), oldest delay first',
+        parameters: [
+          { name: 'delayed', in: 'query', required: true, description: 'Only `true`: the late parcels', schema: { type: 'string', enum: ['true'] } },
+          param('Limit'), param('Cursor'),
+        ],
+        responses: { 200: json('DelayedShipmentPage', 'one page of late parcels') },
+      }, [400]),
+    },
     '/v1/webhook-deliveries': {
       get: shop({
         operationId: 'listWebhookDeliveries', tags: ['webhooks'], summary: 'The shop\'s webhook delivery attempts, newest first',

@@ -15,8 +15,8 @@ import { productsRouter } from './routes/products.routes.js';
 import { BOARD_PATH } from './board.js';
 import type { PaymentDeps } from '../domain/payment.service.js';
 import { notifyRouter, orderPaymentsRouter } from './routes/payments.routes.js';
-import { shipmentsRouter } from './routes/shipments.routes.js';
-import type { TrackingDeps } from '../domain/tracking.service.js';
+import { shipmentListRouter, shipmentsRouter } from './routes/shipments.routes.js';
+import type { ShipmentCreationDeps } from '../domain/tracking.service.js';
 import type { Metrics } from '../metrics.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import type { WebhookJobs } from '../queue/webhook-publisher.js';
@@ -40,7 +40,7 @@ export interface AppDeps {
   /** Operators' lookup of any shop's orders and their jobs. */
   orderLookup: OrderLookupDeps;
   payment: PaymentDeps;
-  tracking: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>;
+  tracking: ShipmentCreationDeps;
   webhooks: { store: WebhookStore; jobs: WebhookJobs };
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: shops may register webhook URLs on private networks. */
   allowPrivateWebhooks: boolean;
@@ -79,6 +79,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs }));
   app.use('/v1/orders', shop, body, orderPaymentsRouter({ ...deps.payment, orders: deps.orders }));
   app.use('/v1/orders', shop, body, shipmentsRouter(deps.tracking));
+  app.use('/v1/shipments', shop, shipmentListRouter(deps.tracking));
   app.use('/v1/payments', notifyRouter(deps.payment, deps.config.notify));
   app.use('/v1', shop, body, webhooksRouter(deps.webhooks));
   if (deps.sandbox) app.use('/sandbox', deps.sandbox);

@@ -1,5 +1,5 @@
 import type { Order } from '../domain/order.js';
-import type { ShipmentView } from '../domain/tracking-ports.js';
+import type { DelayedShipment, ShipmentView } from '../domain/tracking-ports.js';
 
 export function shipmentView(s: ShipmentView) {
   return {
@@ -9,8 +9,16 @@ export function shipmentView(s: ShipmentView) {
     status: s.status,
     estimatedDeliveryAt: s.estimatedDeliveryAt?.toISOString() ?? null,
     deliveredAt: s.deliveredAt?.toISOString() ?? null,
+    delayed: s.delayedSince !== null,
+    delayedSince: s.delayedSince?.toISOString() ?? null,
     events: s.events.map((e) => ({ at: e.at.toISOString(), status: e.status, description: e.description, location: e.location })),
   };
+}
+
+/** A late parcel in the shop's list: the shipment without its events, with its order. */
+export function delayedShipmentView(s: DelayedShipment) {
+  const { events: _events, ...rest } = shipmentView({ ...s, events: [] });
+  return { ...rest, orderId: s.orderId };
 }
 
 /** The public JSON of an order (docs/api.md section 5): no shop id, no payment token. */

@@ -175,10 +175,10 @@ describe('zto adapter', () => {
     expect(snap.events[0]).toMatchObject({ at: new Date('2025-03-08T06:30:05Z'), location: '深圳市' });
   });
 
-  it('reads a problem scan as exception, with string dates and sites', async () => {
+  it('reads a problem scan that could not reach the recipient as a failed attempt, with string dates and sites', async () => {
     server.reply({ body: ZTO.problem });
     const snap = await client().track({ trackingNumber: '73100012345678' });
-    expect(snap.status).toBe('exception');
+    expect(snap.status).toBe('failed_attempt');
     expect(snap.events[0]).toEqual({ at: new Date('2025-03-08T06:30:05Z'), status: 'in_transit', description: '已揽收', location: '深圳龙华' });
   });
 

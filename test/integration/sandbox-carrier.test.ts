@@ -69,6 +69,27 @@ describe('sandbox carrier', () => {
     expect(statuses).toEqual(['info_received', 'in_transit', 'exception', 'exception', 'exception']);
   });
 
+  it('scripts a failed attempt, a return and a late parcel', async () => {
+    const c = carrier();
+    const run = async (trackingNumber: string, n: number) => {
+      const seen = [];
+      for (let i = 0; i < n; i++) seen.push(await c.track({ trackingNumber }));
+      return seen;
+    };
+    expect((await run('SBX-RETRY-1', 7)).map((s) => s.status)).toEqual([
+      'info_received', 'in_transit', 'out_for_delivery', 'failed_attempt', 'out_for_delivery', 'delivered', 'delivered',
+    ]);
+    expect((await run('SBX-RETURN-1', 6)).map((s) => s.status)).toEqual([
+      'info_received', 'in_transit', 'out_for_delivery', 'failed_attempt', 'returned_to_sender', 'returned_to_sender',
+    ]);
+    const late = await run('SBX-LATE-1', 4);
+    expect(late.map((s) => s.status)).toEqual(['info_received', 'in_transit', 'in_transit', 'in_transit']);
+    expect(late[0]!.estimatedDeliveryAt).toBeNull();
+    const [first, pickup] = late[3]!.events.map((e) => e.at.getTime());
+    expect(late[3]!.estimatedDeliveryAt).toEqual(new Date(pickup! + 2 * Math.max(pickup! - first!, 1)));
+    expect(late[1]!.estimatedDeliveryAt).toEqual(late[3]!.estimatedDeliveryAt);
+  });
+
   it("gives its own estimate for SBX-ETA- parcels only", async () => {
     const snap = await carrier().track({ trackingNumber: 'SBX-ETA-1' });
     expect(snap.estimatedDeliveryAt).toEqual(new Date(snap.events[0]!.at.getTime() + 72 * 3_600_000));

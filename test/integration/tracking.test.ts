@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
-import { startSystem, type TestSystem } from '../support/system.js';
+import { client, createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
+import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
+import { startSink } from '../support/webhook-sink.js';
 import { exited, sleep, spawnWorker } from '../support/processes.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 
@@ -8,9 +9,11 @@ let sys: TestSystem;
 let shop: Client;
 let other: Client;
 let db: Database;
+let sink: Awaited<ReturnType<typeof startSink>>;
 
 beforeAll(async () => {
-  sys = await startSystem({ env: { TRACKING_REFRESH_EVERY_MS: '300' } });
+  sink = await startSink();
+  sys = await startSystem({ env: { TRACKING_REFRESH_EVERY_MS: '300', WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1', WEBHOOK_RETRY_BASE_MS: '50' } });
   shop = (await createShop(sys.base, 'Ships')).call;
   other = (await createShop(sys.base, 'Other')).call;
   await shop('PUT', '/v1/products/BOX', { name: 'Box', priceMinor: 100, currency: 'CNY', stock: 100 });
@@ -19,6 +22,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.close();
   await sys?.close();
+  sink?.close();
 });
 
 async function paidOrder(key: string): Promise<string> {
@@ -53,7 +57,7 @@ describe('shipments and tracking with the sandbox carrier', () => {
     expect(later.shipments[0].events).toHaveLength(4);
   });
 
-  it('ends a lost parcel in exception and stops polling it', async () => {
+  it('keeps an exception parcel in exception, asking its carrier less often', async () => {
     const id = await paidOrder('ship-2');
     expect((await shop('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-LOST-7' })).status).toBe(201);
     const t0 = Date.now();
@@ -64,11 +68,19 @@ describe('shipments and tracking with the sandbox carrier', () => {
     } while (o.shipments[0].status !== 'exception' && Date.now() - t0 < 20_000);
     expect(o.status).toBe('shipped');
     expect(o.shipments[0].events.map((e: { status: string }) => e.status)).toEqual(['info_received', 'in_transit', 'exception']);
-    const polledAt = async () => (await db.rows<{ last_polled_at: Date }>('SELECT last_polled_at FROM shipments WHERE id = $1', [o.shipments[0].id]))[0]!.last_polled_at.getTime();
-    const before = await polledAt();
+    // An exception is due 4 refreshes after its poll (0.8 x 4 x 300 ms), a moving parcel after one (240 ms).
+    const [row] = await db.rows<{ due: Date; polled: Date }>('SELECT next_poll_at AS due, last_polled_at AS polled FROM shipments WHERE id = $1', [o.shipments[0].id]);
+    expect(row!.due.getTime() - row!.polled.getTime()).toBeGreaterThan(600);
     await sleep(1_000);
+    const later = (await shop('GET', `/v1/orders/${id}`)).json.shipments[0];
+    expect([later.status, later.events.length]).toEqual(['exception', 3]);
+    // After 14 days without news it is no longer asked about at all.
+    const polledAt = async () => (await db.rows<{ last_polled_at: Date }>('SELECT last_polled_at FROM shipments WHERE id = $1', [later.id]))[0]!.last_polled_at.getTime();
+    await db.rows(`UPDATE shipments SET last_news_at = now() - interval '15 days', next_poll_at = now() WHERE id = $1`, [later.id]);
+    await sleep(600); // a poll already queued still runs
+    const before = await polledAt();
+    await sleep(1_200);
     expect(await polledAt()).toBe(before);
-    expect((await shop('GET', `/v1/orders/${id}`)).json.shipments[0].events).toHaveLength(3);
   });
 
   it('ships only paid orders of the shop itself, with carriers it knows', async () => {
@@ -83,6 +95,113 @@ describe('shipments and tracking with the sandbox carrier', () => {
     // A shipped order can no longer be cancelled.
     await shop('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-11' });
     expect((await shop('POST', `/v1/orders/${id}/cancel`)).status).toBe(409);
+  });
+});
+
+async function hookedShop(name: string) {
+  const r = await client(sys.base, { basic: ADMIN })('POST', '/v1/admin/shops', { name, webhookUrl: sink.url });
+  const call = client(sys.base, { bearer: r.json.apiKey });
+  await call('PUT', '/v1/products/BOX', { name: 'Box', priceMinor: 100, currency: 'CNY', stock: 100 });
+  return call;
+}
+
+async function shipmentOf(call: Client, orderId: string, until: (s: any) => boolean, ms = 20_000) {
+  const t0 = Date.now();
+  for (;;) {
+    const s = (await call('GET', `/v1/orders/${orderId}`)).json.shipments[0];
+    if (until(s) || Date.now() - t0 > ms) return s;
+    await sleep(150);
+  }
+}
+
+const hooksOf = (orderId: string) =>
+  sink.hits.map((h) => JSON.parse(h.body)).filter((b) => b.data.order.id === orderId).map((b) => b.type as string);
+
+describe('failed attempts, returns and delays (sandbox scripts)', () => {
+  it('retries an SBX-RETRY- parcel after a failed attempt and delivers it', async () => {
+    const id = await paidOrder('retry-1');
+    await shop('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-RETRY-1' });
+    const o = await waitForStatus(shop, id, ['delivered'], 20_000);
+    expect(o.shipments[0].events.map((e: { status: string }) => e.status)).toEqual([
+      'info_received', 'in_transit', 'out_for_delivery', 'failed_attempt', 'out_for_delivery', 'delivered',
+    ]);
+    expect(o.shipments[0]).toMatchObject({ status: 'delivered', delayed: false, delayedSince: null });
+  });
+
+  it('ends an SBX-RETURN- parcel returned to its sender, and stops polling it', async () => {
+    const id = await paidOrder('return-1');
+    await shop('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-RETURN-1' });
+    const s = await shipmentOf(shop, id, (x) => x.status === 'returned_to_sender');
+    expect(s.events.map((e: { status: string }) => e.status)).toEqual(['info_received', 'in_transit', 'out_for_delivery', 'failed_attempt', 'returned_to_sender']);
+    expect((await shop('GET', `/v1/orders/${id}`)).json.status).toBe('shipped');
+    const polledAt = async () => (await db.rows<{ last_polled_at: Date }>('SELECT last_polled_at FROM shipments WHERE id = $1', [s.id]))[0]!.last_polled_at.getTime();
+    const before = await polledAt();
+    await sleep(1_000);
+    expect(await polledAt()).toBe(before);
+  });
+
+  it('estimates from the moment a shipment exists, flags an SBX-LATE- parcel once, lists it, and keeps it flagged', async () => {
+    const call = await hookedShop('Late');
+    const r = await call('POST', '/v1/orders', orderBody([{ sku: 'BOX', quantity: 1 }]), { 'idempotency-key': 'late-1' });
+    const id = (await waitForStatus(call, r.json.id, ['paid'])).id;
+    const t0 = Date.now();
+    const created = await call('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-LATE-1' });
+    expect(created.status).toBe(201);
+    // The sandbox carrier's service level (1 h), before any news.
+    expect(Date.parse(created.json.estimatedDeliveryAt) - t0).toBeGreaterThan(3_000_000);
+    expect(created.json).toMatchObject({ status: 'info_received', delayed: false, delayedSince: null });
+
+    const late = await shipmentOf(call, id, (s) => s.delayed);
+    expect(late).toMatchObject({ status: 'in_transit', delayed: true });
+    // The carrier's own estimate (two refreshes after pickup) replaced the service level, and passed.
+    expect(Date.parse(late.estimatedDeliveryAt)).toBeLessThan(Date.parse(created.json.estimatedDeliveryAt));
+    expect(late.delayedSince).toBe(late.estimatedDeliveryAt);
+
+    const list = await call('GET', '/v1/shipments?delayed=true&limit=10');
+    expect(list.status).toBe(200);
+    expect(list.json).toEqual({ data: [expect.objectContaining({ id: late.id, orderId: id, delayed: true, delayedSince: late.delayedSince })], nextCursor: null });
+    expect((await shop('GET', '/v1/shipments?delayed=true')).json.data.map((s: { id: string }) => s.id)).not.toContain(late.id);
+    expect((await call('GET', '/v1/shipments')).status).toBe(400);
+
+    const t1 = Date.now();
+    while (!hooksOf(id).includes('shipment.delayed') && Date.now() - t1 < 10_000) await sleep(100);
+    await sleep(1_500);
+    expect(hooksOf(id).filter((t) => t === 'shipment.delayed')).toHaveLength(1);
+    const still = (await call('GET', `/v1/orders/${id}`)).json.shipments[0];
+    expect(still).toMatchObject({ status: 'in_transit', delayed: true, delayedSince: late.delayedSince });
+
+    const metrics = await client(sys.base, { basic: ADMIN })('GET', '/metrics');
+    expect(Number(/^orderworks_shipments_delayed (\d+)$/m.exec(metrics.text)?.[1])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('flags a parcel whose carrier has had no news for TRACKING_STALE_AFTER_MS (48 h), from then on', async () => {
+    const id = await paidOrder('stale-1');
+    const created = (await shop('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-LOST-STALE' })).json;
+    await shipmentOf(shop, id, (s) => s.status === 'exception');
+    const quietSince = new Date(Date.now() - 50 * 3_600_000);
+    await db.rows('UPDATE shipments SET last_news_at = $2 WHERE id = $1', [created.id, quietSince]);
+    const s = await shipmentOf(shop, id, (x) => x.delayed);
+    expect(s).toMatchObject({ status: 'exception', delayed: true, delayedSince: new Date(quietSince.getTime() + 48 * 3_600_000).toISOString() });
+  });
+
+  it('pages the late parcels oldest delay first', async () => {
+    const call = await hookedShop('Pages');
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const r = await call('POST', '/v1/orders', orderBody([{ sku: 'BOX', quantity: 1 }]), { 'idempotency-key': `page-${n}` });
+      const id = (await waitForStatus(call, r.json.id, ['paid'])).id;
+      ids.push((await call('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: `SBX-LATE-P${n}` })).json.id);
+    }
+    const t0 = Date.now();
+    while ((await call('GET', '/v1/shipments?delayed=true')).json.data.length < 3 && Date.now() - t0 < 20_000) await sleep(200);
+    const first = await call('GET', '/v1/shipments?delayed=true&limit=2');
+    expect(first.json.data).toHaveLength(2);
+    const second = await call('GET', `/v1/shipments?delayed=true&limit=2&cursor=${first.json.nextCursor}`);
+    const all = [...first.json.data, ...second.json.data];
+    expect(all.map((s: { id: string }) => s.id).sort()).toEqual([...ids].sort());
+    const since = all.map((s: { delayedSince: string }) => Date.parse(s.delayedSince));
+    expect(since).toEqual([...since].sort((a, b) => a - b));
+    expect(second.json.nextCursor).toBeNull();
   });
 });
 

@@ -40,10 +40,13 @@ describe('kuaidi100 state mapping', () => {
     ['302', 'delivered'],
     ['304', 'delivered'],
     ['2', 'exception'],
-    ['201', 'exception'],
-    ['206', 'exception'],
+    ['201', 'failed_attempt'],
+    ['204', 'failed_attempt'],
+    ['206', 'failed_attempt'],
+    ['203', 'exception'],
+    ['207', 'exception'],
     ['210', 'exception'],
-    ['4', 'exception'],
+    ['4', 'returned_to_sender'],
     ['401', 'exception'],
     ['6', 'exception'],
     ['14', 'exception'],
@@ -63,6 +66,9 @@ describe('kuaidi100 state mapping', () => {
     expect(kuaidi100StatusName('签收')).toBe('delivered');
     expect(kuaidi100StatusName('派件')).toBe('out_for_delivery');
     expect(kuaidi100StatusName('疑难')).toBe('exception');
+    expect(kuaidi100StatusName('派件异常')).toBe('failed_attempt');
+    expect(kuaidi100StatusName('退签')).toBe('returned_to_sender');
+    expect(kuaidi100StatusName('退回')).toBe('exception');
     expect(kuaidi100StatusName('unknown')).toBeNull();
   });
 });

@@ -66,11 +66,16 @@ describe('the order lifecycle tables', () => {
     expect(STOCK.isFinal('released')).toBe(true);
   });
 
-  it('an open parcel moves wherever the carrier says; delivered and exception parcels do not move', () => {
+  it('an open parcel moves wherever the carrier says; delivered and returned parcels do not move', () => {
     expect(SHIPMENT.canTransition('info_received', 'delivered')).toBe(true);
     expect(SHIPMENT.canTransition('out_for_delivery', 'in_transit')).toBe(true);
+    expect(SHIPMENT.canTransition('out_for_delivery', 'failed_attempt')).toBe(true);
+    expect(SHIPMENT.canTransition('failed_attempt', 'returned_to_sender')).toBe(true);
+    expect(SHIPMENT.canTransition('exception', 'in_transit')).toBe(true);
     expect(SHIPMENT.canTransition('delivered', 'in_transit')).toBe(false);
-    expect(SHIPMENT.isFinal('exception')).toBe(true);
+    expect(SHIPMENT.canTransition('returned_to_sender', 'delivered')).toBe(false);
+    expect(SHIPMENT.states.filter((s) => SHIPMENT.isFinal(s))).toEqual(['delivered', 'returned_to_sender']);
+    expect(SHIPMENT.statesNeeding('tracking')).toEqual(['info_received', 'in_transit', 'out_for_delivery', 'failed_attempt', 'exception']);
     expect(SHIPMENT.eventFor('in_transit', 'delivered')).toBe('shipment.updated');
   });
 });

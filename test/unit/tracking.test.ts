@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fanOutPolls, pollShipments, POLL_BATCH, type TrackingDeps } from '../../src/domain/tracking.service.js';
 import { TransientError, PermanentError } from '../../src/domain/errors.js';
-import type { ShipmentStore, TrackedShipment } from '../../src/domain/tracking-ports.js';
+import type { ShipmentStore, ShipmentUpdate, TrackedShipment } from '../../src/domain/tracking-ports.js';
 import type { CarrierClient, TrackingSnapshot } from '../../src/domain/carrier.js';
 
 const shipment = (id: string): TrackedShipment => ({
@@ -14,19 +14,23 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
     applied: [] as string[],
     deferred: [] as Array<{ ids: string[]; inMs: number; failed: boolean }>,
     polls: [] as string[][],
-    claims: [] as Array<{ carrier: string; limit: number }>,
+    claims: [] as Array<{ carrier: string; limit: number; quietSince: Date }>,
+    updates: [] as ShipmentUpdate[],
+    delayChecks: [] as Array<{ now: Date; quietSince: Date; staleAfterMs: number }>,
   };
   const ids = opts.ids ?? ['1', '2', '3'];
   const store: ShipmentStore = {
     create: async () => { throw new Error('unused'); },
-    claimDue: async (carrier, _now, _until, limit) => {
-      calls.claims.push({ carrier, limit });
+    claimDue: async (carrier, _now, _until, limit, quietSince) => {
+      calls.claims.push({ carrier, limit, quietSince });
       return ids.filter((id) => (id.startsWith('k') ? 'kuaidi100' : 'sandbox') === carrier).slice(0, limit).map((id) => ({ id }));
     },
     load: async (want) => want.map(shipment),
     deliveredTransits: async () => [],
-    applyPoll: async (id) => { calls.applied.push(id); return { changed: true }; },
+    applyPoll: async (id, u) => { calls.applied.push(id); calls.updates.push(u); return { changed: true }; },
     deferPoll: async (deferIds, next, failed) => { calls.deferred.push({ ids: deferIds, inMs: next.getTime() - Date.now(), failed }); },
+    flagDelays: async (now, quietSince, staleAfterMs) => { calls.delayChecks.push({ now, quietSince, staleAfterMs }); return 0; },
+    listDelayed: async () => [],
   };
   const client: CarrierClient = { code: 'sandbox', serviceLevelHours: 1, track: ({ trackingNumber }) => track(trackingNumber) };
   const deps: TrackingDeps = {
@@ -36,6 +40,7 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
     limiter: { take: async () => opts.limiterWait ?? 0 },
     refreshEveryMs: 60_000,
     carrierCallsPerSecond: 10,
+    staleAfterMs: 48 * 3_600_000,
   };
   return { deps, calls };
 }
@@ -74,13 +79,30 @@ describe('pollShipments', () => {
   });
 });
 
+describe('exceptions and delays', () => {
+  it('polls an exception four times less often than a moving parcel', async () => {
+    const { deps, calls } = fakes(async (n) => (n === 'SBX-1' ? { ...snap, status: 'exception' } : snap));
+    await pollShipments(deps, 'sandbox', ['1', '2']);
+    const [exception, moving] = calls.updates.map((u) => u.nextPollAt.getTime() - Date.now());
+    expect(exception).toBeGreaterThan(3.9 * moving!);
+  });
+
+  it('stops claiming exceptions after 14 days without news, and looks for delays on every tick', async () => {
+    const { deps, calls } = fakes(async () => snap);
+    const now = new Date('2026-01-15T00:00:00Z');
+    await fanOutPolls(deps, now);
+    expect(calls.claims.every((c) => c.quietSince.getTime() === now.getTime() - 14 * 86_400_000)).toBe(true);
+    expect(calls.delayChecks).toEqual([{ now, quietSince: new Date(now.getTime() - 48 * 3_600_000), staleAfterMs: 48 * 3_600_000 }]);
+  });
+});
+
 describe('fanOutPolls', () => {
   it('claims no more per carrier and tick than the carrier rate limit allows', async () => {
     const ids = Array.from({ length: 50 }, (_, i) => `s${i}`);
     const { deps, calls } = fakes(async () => snap, { ids });
     deps.refreshEveryMs = 1_000;
     deps.carrierCallsPerSecond = 10;
-    expect(await fanOutPolls(deps)).toEqual({ shipments: 10, batches: 1 });
+    expect(await fanOutPolls(deps)).toEqual({ shipments: 10, batches: 1, delayed: 0 });
     expect(new Set(calls.claims.map((c) => c.limit))).toEqual(new Set([10]));
     expect(calls.claims.map((c) => c.carrier).sort()).toEqual(['kuaidi100', 'sandbox', 'sf', 'zto']);
   });
@@ -88,7 +110,7 @@ describe('fanOutPolls', () => {
   it('queues claimed shipments in batches of one carrier each', async () => {
     const ids = [...Array.from({ length: POLL_BATCH + 3 }, (_, i) => `s${i}`), 'k1', 'k2'];
     const { deps, calls } = fakes(async () => snap, { ids });
-    expect(await fanOutPolls(deps)).toEqual({ shipments: ids.length, batches: 3 });
+    expect(await fanOutPolls(deps)).toEqual({ shipments: ids.length, batches: 3, delayed: 0 });
     expect(calls.polls.map((b) => b.length).sort((a, b) => a - b)).toEqual([2, 3, POLL_BATCH]);
     expect(calls.polls.find((b) => b.includes('k1'))).toEqual(['k1', 'k2']);
   });

@@ -2,10 +2,10 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { CARRIERS } from '../../domain/carrier.js';
 import { text } from '../../domain/order-input.js';
-import { createShipment, type TrackingDeps } from '../../domain/tracking.service.js';
+import { createShipment, listDelayedShipments, type ShipmentCreationDeps } from '../../domain/tracking.service.js';
 import { HttpProblem, zodIssues } from '../problem.js';
 import { shopOf } from '../auth.js';
-import { shipmentView } from '../views.js';
+import { delayedShipmentView, shipmentView } from '../views.js';
 
 const shipmentInput = z.strictObject({
   carrier: z.enum(CARRIERS, { error: `must be one of ${CARRIERS.join(', ')}` }),
@@ -15,13 +15,32 @@ const shipmentInput = z.strictObject({
 });
 
 /** `POST /v1/orders/{id}/shipments`: ship a paid order; tracking starts at once. */
-export function shipmentsRouter(deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'>): Router {
+export function shipmentsRouter(deps: ShipmentCreationDeps): Router {
   const r = Router();
   r.post('/:id/shipments', async (req, res) => {
     const body = shipmentInput.safeParse(req.body ?? {});
     if (!body.success) throw new HttpProblem(400, 'validation_failed', 'the shipment is invalid', zodIssues(body.error));
     const { shipment, created } = await createShipment(deps, { shopId: shopOf(req).id, orderId: req.params.id, ...body.data });
     res.status(created ? 201 : 200).location(`/v1/orders/${req.params.id}`).json(shipmentView(shipment));
+  });
+  return r;
+}
+
+const delayedQuery = z.strictObject({
+  // Only late parcels can be listed for now; the parameter keeps room for other filters.
+  delayed: z.literal('true', { error: 'must be true' }),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.uuid('is not a cursor this API returned').optional(),
+});
+
+/** `GET /v1/shipments?delayed=true`: the shop's late parcels, oldest delay first. */
+export function shipmentListRouter(deps: Pick<ShipmentCreationDeps, 'shipments'>): Router {
+  const r = Router();
+  r.get('/', async (req, res) => {
+    const q = delayedQuery.safeParse(req.query);
+    if (!q.success) throw new HttpProblem(400, 'validation_failed', 'the query is invalid', zodIssues(q.error, 'query'));
+    const page = await listDelayedShipments(deps.shipments, shopOf(req).id, { limit: q.data.limit, after: q.data.cursor ?? null });
+    res.json({ data: page.data.map(delayedShipmentView), nextCursor: page.nextCursor });
   });
   return r;
 }
