@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Express } from 'express';
-import { loadCarrierClients, serviceLevelHours } from './carriers/configured-carriers.js';
+import { loadCarrierClients, serviceLevelHours, unconfiguredCarriers } from './carriers/configured-carriers.js';
 import { createOrderLookupRepository } from './db/order-lookup.repository.js';
 import { boardRouter } from './http/board.js';
 import { metricsRouter } from './http/metrics.routes.js';
@@ -43,6 +43,7 @@ export async function createWebProcess(
 ): Promise<{ app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> }> {
   const { config, logger, db, redis, queues, metrics } = infra;
   const { stores, jobs } = createApplication(infra);
+  const carrierClients = loadCarrierClients(config);
   const app = createApp({
     config,
     logger,
@@ -57,7 +58,8 @@ export async function createWebProcess(
       shipments: stores.shipments,
       jobs: jobs.tracking,
       refreshEveryMs: config.trackingRefreshEveryMs,
-      serviceLevelHours: serviceLevelHours(loadCarrierClients(config)),
+      serviceLevelHours: serviceLevelHours(carrierClients),
+      unconfigured: unconfiguredCarriers(carrierClients),
     },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,

@@ -48,7 +48,7 @@ export function createCarrierClients(options: CarrierClientsOptions): Record<Car
   const hours = { ...DEFAULT_SERVICE_LEVEL_HOURS, ...options.serviceLevelHours };
   const transport = options.fetch ? { fetch: options.fetch } : {};
   const viaKuaidi100 = (code: 'sf' | 'zto'): PolledCarrierClient => {
-    if (!options.kuaidi100) return unconfigured(code, hours[code], `${code} is set to go through kuaidi100, which is not configured`);
+    if (!options.kuaidi100) return unconfigured(code, hours[code], `${code} is set to go through kuaidi100, which is not configured (KUAIDI100_CUSTOMER, KUAIDI100_KEY)`);
     return new Kuaidi100Carrier({ ...options.kuaidi100, ...transport, code, com: KUAIDI100_COM[code], timeoutMs, serviceLevelHours: hours[code] });
   };
 
@@ -72,10 +72,19 @@ export function createCarrierClients(options: CarrierClientsOptions): Record<Car
 }
 
 /** A carrier without credentials still has a client, so the map is total; every query is refused for good. */
-function unconfigured(code: CarrierCode, serviceLevelHours: number, why = `carrier ${code} is not configured`): PolledCarrierClient {
+/** The settings each carrier needs (src/config-providers.ts). */
+const SETTINGS: Record<CarrierCode, string> = {
+  sandbox: 'SANDBOX=1',
+  kuaidi100: 'KUAIDI100_CUSTOMER and KUAIDI100_KEY',
+  sf: 'SF_PARTNER_ID and SF_CHECK_WORD',
+  zto: 'ZTO_APP_KEY and ZTO_APP_SECRET',
+};
+
+function unconfigured(code: CarrierCode, serviceLevelHours: number, why = `carrier ${code} is not configured on this deployment: set ${SETTINGS[code]}`): PolledCarrierClient {
   return {
     code,
     serviceLevelHours,
+    unconfigured: why,
     minPollIntervalMs: code === 'kuaidi100' ? KUAIDI100_MIN_POLL_INTERVAL_MS : 0,
     track: () => Promise.reject(new PermanentError('carrier_rejected', why)),
   };

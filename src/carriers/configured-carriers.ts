@@ -17,3 +17,7 @@ export function loadCarrierClients(config: Config) {
 /** Each carrier's published service level, for the first estimate of a new shipment. */
 export const serviceLevelHours = (clients: Record<CarrierCode, CarrierClient>) =>
   Object.fromEntries(Object.entries(clients).map(([code, c]) => [code, c.serviceLevelHours])) as Record<CarrierCode, number>;
+
+/** Why each carrier this deployment has no credentials for cannot track; absent for those it can. */
+export const unconfiguredCarriers = (clients: Record<CarrierCode, CarrierClient>) =>
+  Object.fromEntries(Object.entries(clients).flatMap(([code, c]) => (c.unconfigured ? [[code, c.unconfigured]] : []))) as Partial<Record<CarrierCode, string>>;

@@ -42,5 +42,7 @@ export interface CarrierClient {
   readonly code: CarrierCode;
   /** The carrier's published service level, in hours from pickup to delivery, for estimates of last resort. */
   readonly serviceLevelHours: number;
+  /** Set when this deployment has no credentials for the carrier: why, naming the settings it needs. */
+  readonly unconfigured?: string;
   track(query: TrackingQuery): Promise<TrackingSnapshot>;
 }

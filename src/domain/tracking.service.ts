@@ -1,6 +1,6 @@
 import { CARRIERS, type CarrierClient, type CarrierCode } from './carrier.js';
 import { estimateDelivery, pickupTime } from './delivery-estimate.js';
-import { DomainError } from './errors.js';
+import { conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
 import type { RateLimiter, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 
@@ -20,6 +20,8 @@ export interface TrackingDeps {
 /** What creating a shipment needs: the carriers' published service levels give its first estimate. */
 export type ShipmentCreationDeps = Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'> & {
   serviceLevelHours: Readonly<Record<CarrierCode, number>>;
+  /** Carriers this deployment cannot track (no credentials), each with why: their shipments are refused. */
+  unconfigured?: Readonly<Partial<Record<CarrierCode, string>>>;
 };
 
 /** Polls go out in batches of this many shipments of one carrier. */export const POLL_BATCH = 25;
@@ -42,6 +44,9 @@ export async function createShipment(
   deps: ShipmentCreationDeps,
   s: { shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined },
 ) {
+  // Accepted and then never tracked would be worse than refused: the shop learns now, with the settings named.
+  const why = deps.unconfigured?.[s.carrier];
+  if (why) throw conflict(why);
   const now = new Date();
   // No news from the carrier yet: its published service level, from now; the first poll refines it.
   const first = estimateDelivery({ carrierEstimate: null, pickupAt: null, route: null, history: [], serviceLevelHours: deps.serviceLevelHours[s.carrier], now });

@@ -89,6 +89,13 @@ describe('shipments and tracking with the sandbox carrier', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.errors.map((e: { path: string }) => e.path).sort()).toEqual(['carrier', 'trackingNumber']);
     expect((await other('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-9' })).status).toBe(404);
+    // A carrier this deployment has no credentials for is refused now, naming what to set, not accepted and never tracked.
+    for (const [carrier, settings] of [['sf', 'SF_PARTNER_ID and SF_CHECK_WORD'], ['kuaidi100', 'KUAIDI100_CUSTOMER and KUAIDI100_KEY'], ['zto', 'ZTO_APP_KEY and ZTO_APP_SECRET']]) {
+      const refused = await shop('POST', `/v1/orders/${id}/shipments`, { carrier, trackingNumber: 'SF1234567890' });
+      expect(refused.status, refused.text).toBe(409);
+      expect(refused.json.detail).toBe(`carrier ${carrier} is not configured on this deployment: set ${settings}`);
+    }
+    expect((await shop('GET', `/v1/orders/${id}`)).json.shipments).toEqual([]);
     const declined = await shop('POST', '/v1/orders', orderBody([{ sku: 'BOX', quantity: 1 }], { payment: { method: 'card', token: 'tok_decline' } }), { 'idempotency-key': 'ship-4' });
     await waitForStatus(shop, declined.json.id, ['payment_failed']);
     expect((await shop('POST', `/v1/orders/${declined.json.id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-10' })).status).toBe(409);
