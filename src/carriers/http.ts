@@ -98,6 +98,18 @@ export function latestStatus(events: TrackingEvent[]): ShipmentStatus {
   return events.at(-1)?.status ?? 'info_received';
 }
 
+/**
+ * A phone number as Kuaidi100 takes it (its `phone` parameter, required for SF and checked by ZTO): one number,
+ * digits only, a mainland number without its +86 / 0086 country code, a landline without its extension.
+ * Undefined when nothing usable is left.
+ */
+export function kuaidi100Phone(phone: string | undefined): string | undefined {
+  const main = (phone ?? '').split(/\s*(?:ext\.?|x|#|,|转)\s*\d*\s*$/i)[0] ?? '';
+  let digits = main.replace(/\D/g, '');
+  if (/^\s*(\+|00)86/.test(main)) digits = digits.replace(/^(00)?86/, '');
+  return digits.length >= 4 ? digits : undefined;
+}
+
 /** The last four digits of a phone number: what SF and ZTO check when the waybill is not the caller's own. */
 export function lastFourDigits(phone: string | undefined): string | undefined {
   const digits = (phone ?? '').replace(/\D/g, '');

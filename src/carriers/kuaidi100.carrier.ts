@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CarrierClient, CarrierCode, TrackingEvent, TrackingQuery, TrackingSnapshot } from '../domain/carrier.js';
 import { PermanentError, TransientError } from '../domain/errors.js';
-import { carrierRequest, latestStatus, md5, oldestFirst, parseCarrierJson, parseChinaTime, type CarrierHttp } from './http.js';
+import { carrierRequest, kuaidi100Phone, latestStatus, md5, oldestFirst, parseCarrierJson, parseChinaTime, type CarrierHttp } from './http.js';
 import { kuaidi100State, kuaidi100StatusName } from './kuaidi100-states.js';
 
 /** Kuaidi100 locks a waybill for 24 h after more than 48 queries a day; it asks for 30 minutes between queries. */
@@ -84,7 +84,7 @@ export class Kuaidi100Carrier implements CarrierClient {
     const param = JSON.stringify({
       com,
       num: query.trackingNumber,
-      phone: query.phone ?? '',
+      phone: kuaidi100Phone(query.phone) ?? '',
       from: query.fromCity ?? '',
       to: query.toCity ?? '',
       resultv2: String(this.options.resultv2 ?? 8),

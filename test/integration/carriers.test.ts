@@ -44,7 +44,7 @@ describe('kuaidi100 adapter', () => {
     const param = form.get('param')!;
     expect(form.get('customer')).toBe('CUST0001');
     expect(form.get('sign')).toBe(md5(param + 'kEyAbC123' + 'CUST0001').digest('hex').toUpperCase());
-    expect(JSON.parse(param)).toEqual({ com: 'zhongtong', num: '73100012345678', phone: '138 0000 5678', from: '深圳', to: '上海', resultv2: '8', show: '0', order: 'asc' });
+    expect(JSON.parse(param)).toEqual({ com: 'zhongtong', num: '73100012345678', phone: '13800005678', from: '深圳', to: '上海', resultv2: '8', show: '0', order: 'asc' });
 
     expect(snap.status).toBe('in_transit');
     expect(snap.estimatedDeliveryAt).toEqual(new Date('2025-03-10T10:00:00Z'));

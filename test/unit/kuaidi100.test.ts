@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { guessKuaidi100Com, kuaidi100Sign, Kuaidi100Carrier } from '../../src/carriers/kuaidi100.carrier.js';
 import { kuaidi100State, kuaidi100StatusName } from '../../src/carriers/kuaidi100-states.js';
-import { parseChinaTime } from '../../src/carriers/http.js';
+import { kuaidi100Phone, parseChinaTime } from '../../src/carriers/http.js';
 
 describe('kuaidi100 sign', () => {
   // Vectors computed outside Node: printf '%s' "<param><key><customer>" | md5sum, then upper-cased.
@@ -85,5 +85,23 @@ describe('kuaidi100 details', () => {
     expect(guessKuaidi100Com('SF1234567890123')).toBe('shunfeng');
     expect(guessKuaidi100Com('731234567890')).toBe('zhongtong');
     expect(guessKuaidi100Com('YT123')).toBeNull();
+  });
+});
+
+describe('kuaidi100 phone', () => {
+  it('sends one number, digits only: no +86 / 0086, no spaces or dashes, no extension', () => {
+    expect(kuaidi100Phone('+86 138-0000-0000')).toBe('13800000000');
+    expect(kuaidi100Phone('008613800000000')).toBe('13800000000');
+    expect(kuaidi100Phone('13800000000')).toBe('13800000000');
+    expect(kuaidi100Phone('(021) 6123-4567 ext. 89')).toBe('02161234567');
+    expect(kuaidi100Phone('021-61234567转12')).toBe('02161234567');
+    expect(kuaidi100Phone('86')).toBeUndefined();
+    expect(kuaidi100Phone(undefined)).toBeUndefined();
+  });
+
+  it('is what the query form carries', () => {
+    const carrier = new Kuaidi100Carrier({ baseUrl: 'http://127.0.0.1:1', customer: 'C', key: 'K', com: 'shunfeng', timeoutMs: 1_000, serviceLevelHours: 48 });
+    const param = JSON.parse(carrier.buildForm({ trackingNumber: 'SF1234567890', phone: '+86 138 0000 0000' }).get('param') ?? '{}');
+    expect(param.phone).toBe('13800000000');
   });
 });
