@@ -77,6 +77,16 @@ function paymentInput(): Schema {
   };
 }
 
+/** What every view of a shipment shows. */
+const SHIPMENT_FIELDS = {
+  id: uuid,
+  carrier: { enum: [...CARRIERS] },
+  trackingNumber: str(),
+  status: { enum: [...SHIPMENT_STATUSES] },
+  estimatedDeliveryAt: nullable(dateTime),
+  deliveredAt: nullable(dateTime),
+};
+
 /** The contract's own order example (docs/api.md section 5); a unit test checks that it parses. */
 export const ORDER_EXAMPLE = {
   externalId: 'shop-ref-1001',
@@ -186,27 +196,12 @@ const schemas: Record<string, unknown> = {
     additionalProperties: false,
   },
   Shipment: obj({
-    id: uuid,
-    carrier: { enum: [...CARRIERS] },
-    trackingNumber: str(),
-    status: { enum: [...SHIPMENT_STATUSES] },
-    estimatedDeliveryAt: nullable(dateTime),
-    deliveredAt: nullable(dateTime),
+    ...SHIPMENT_FIELDS,
     delayed: { type: 'boolean' },
     delayedSince: nullable(dateTime),
     events: { type: 'array', items: obj({ at: dateTime, status: { enum: [...SHIPMENT_STATUSES] }, description: str(), location: nullable(str()) }) },
   }),
-  DelayedShipment: obj({
-    id: uuid,
-    orderId: uuid,
-    carrier: { enum: [...CARRIERS] },
-    trackingNumber: str(),
-    status: { enum: [...SHIPMENT_STATUSES] },
-    estimatedDeliveryAt: nullable(dateTime),
-    deliveredAt: nullable(dateTime),
-    delayed: { type: 'boolean', const: true },
-    delayedSince: dateTime,
-  }),
+  DelayedShipment: obj({ ...SHIPMENT_FIELDS, orderId: uuid, delayed: { type: 'boolean', const: true }, delayedSince: dateTime }),
   DelayedShipmentPage: page('DelayedShipment'),
   RefundInput: {
     ...obj({ amountMinor: int({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), reason: str({ minLength: 1, maxLength: 500 }) }, ['amountMinor']),

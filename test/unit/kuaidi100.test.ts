@@ -90,13 +90,11 @@ describe('kuaidi100 details', () => {
 
 describe('kuaidi100 phone', () => {
   it('sends one number, digits only: no +86 / 0086, no spaces or dashes, no extension', () => {
-    expect(kuaidi100Phone('+86 138-0000-0000')).toBe('13800000000');
-    expect(kuaidi100Phone('008613800000000')).toBe('13800000000');
-    expect(kuaidi100Phone('13800000000')).toBe('13800000000');
-    expect(kuaidi100Phone('(021) 6123-4567 ext. 89')).toBe('02161234567');
-    expect(kuaidi100Phone('021-61234567转12')).toBe('02161234567');
-    expect(kuaidi100Phone('86')).toBeUndefined();
-    expect(kuaidi100Phone(undefined)).toBeUndefined();
+    const cases: Array<[string | undefined, string | undefined]> = [
+      ['+86 138-0000-0000', '13800000000'], ['008613800000000', '13800000000'], ['13800000000', '13800000000'],
+      ['(021) 6123-4567 ext. 89', '02161234567'], ['021-61234567转12', '02161234567'], ['86', undefined], [undefined, undefined],
+    ];
+    for (const [given, sent] of cases) expect(kuaidi100Phone(given), String(given)).toBe(sent);
   });
 
   it('is what the query form carries', () => {
