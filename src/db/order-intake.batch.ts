@@ -3,8 +3,8 @@ import { TransientError } from '../domain/errors.js';
 import type { OrderStatus } from '../domain/order.js';
 import type { NewOrder, ReceivedOrder } from '../domain/ports.js';
 
-/** What a buyer-driven flow needs later (who pays, where the browser returns); null when nothing. */
-const checkoutOf = (p: NewOrder['input']['payment']) =>
+/** What a buyer-driven flow needs later (who pays, where the browser returns), as `payment_checkout`; null when nothing. */
+export const checkoutOf = (p: NewOrder['input']['payment']) =>
   p.payer || p.returnUrl ? JSON.stringify({ ...(p.payer ? { payer: p.payer } : {}), ...(p.returnUrl ? { returnUrl: p.returnUrl } : {}) }) : null;
 
 type Row = { id: string; shop_id: string; idempotency_key: string; request_hash: string; status: OrderStatus; created_at: Date };

@@ -1,7 +1,8 @@
 import { conflict, DomainError } from '../domain/errors.js';
 import { ORDER, PAYMENT } from '../domain/order-lifecycle.js';
 import type { PaymentStore } from '../domain/payment-ports.js';
-import type { Database } from './database.js';
+import type { Database, Transaction } from './database.js';
+import { checkoutOf } from './order-intake.batch.js';
 import { paymentEvent } from './payment-event.js';
 
 /**
@@ -9,47 +10,43 @@ import { paymentEvent } from './payment-event.js';
  * back to `pending` on its next trade; the previous trade was closed at the provider before this is called.
  */
 export function createPaymentSwitches(db: Database): Pick<PaymentStore, 'switchDone' | 'switchMethod'> {
-  return {
-  async switchDone(shopId, idempotencyKey, orderId, requestHash) {
-      const [used] = await db.rows<{ order_id: string; request_hash: string }>(
-        'SELECT order_id, request_hash FROM payment_switches WHERE shop_id = $1 AND idempotency_key = $2', [shopId, idempotencyKey]);
-      if (!used) return false;
-      if (used.order_id !== orderId || used.request_hash !== requestHash) {
-        throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
-      }
-      return true;
-    },
+  /** Whether this key already switched this order with this request; throws when it was used for another. */
+  const done = async (s: { shopId: string; idempotencyKey: string; orderId: string; requestHash: string }, tx?: Transaction) => {
+    const [used] = await db.rows<{ order_id: string; request_hash: string }>(
+      'SELECT order_id, request_hash FROM payment_switches WHERE shop_id = $1 AND idempotency_key = $2', [s.shopId, s.idempotencyKey], tx);
+    if (!used) return false;
+    if (used.order_id !== s.orderId || used.request_hash !== s.requestHash) {
+      throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
+    }
+    return true;
+  };
 
-  switchMethod: (s) =>
+  return {
+    switchDone: (shopId, idempotencyKey, orderId, requestHash) => done({ shopId, idempotencyKey, orderId, requestHash }),
+
+    switchMethod: (s) =>
       db.transaction(async (tx) => {
-        const [prior] = await db.rows<{ order_id: string; request_hash: string }>(
+        const [inserted] = await db.rows<{ order_id: string }>(
           `INSERT INTO payment_switches (shop_id, idempotency_key, order_id, request_hash, trade_no) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (shop_id, idempotency_key) DO NOTHING RETURNING order_id, request_hash`,
+           ON CONFLICT (shop_id, idempotency_key) DO NOTHING RETURNING order_id`,
           [s.shopId, s.idempotencyKey, s.orderId, s.requestHash, s.fromTradeNo + 1],
           tx,
         );
-        if (!prior) {
-          const [used] = await db.rows<{ order_id: string; request_hash: string }>(
-            'SELECT order_id, request_hash FROM payment_switches WHERE shop_id = $1 AND idempotency_key = $2', [s.shopId, s.idempotencyKey], tx);
-          if (used?.order_id !== s.orderId || used.request_hash !== s.requestHash) {
-            throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
-          }
-          return { switched: false, replay: true };
-        }
+        // A request with the same key that committed meanwhile: the same switch (or a reused key, refused).
+        if (!inserted && (await done(s, tx))) return { switched: false };
         const p = s.payment;
-        const checkout = p.payer || p.returnUrl ? JSON.stringify({ ...(p.payer ? { payer: p.payer } : {}), ...(p.returnUrl ? { returnUrl: p.returnUrl } : {}) }) : null;
         const [o] = await db.rows<{ id: string }>(
           `UPDATE orders SET payment_method = $3, payment_flow = $4, payment_token = $5, payment_checkout = $6::jsonb,
                   payment_status = 'pending', payment_action = NULL, payment_trade = NULL, payment_expires_at = NULL, payment_attempts = 0,
                   payment_trade_no = payment_trade_no + 1, updated_at = now(), payment_events = payment_events || $9::jsonb
             WHERE id = $1 AND shop_id = $2 AND status = ANY($7::text[]) AND payment_status = ANY($8::text[]) AND payment_trade_no = $10
             RETURNING id`,
-          [s.orderId, s.shopId, p.method, p.flow, p.token, checkout, ORDER.statesNeeding('capture'), ['pending', ...PAYMENT.fromStatesFor('pending')],
+          [s.orderId, s.shopId, p.method, p.flow, p.token, checkoutOf(p), ORDER.statesNeeding('capture'), ['pending', ...PAYMENT.fromStatesFor('pending')],
             paymentEvent('method_switched', `the buyer switched to ${p.method} (${p.flow}); the previous trade was closed at the provider`), s.fromTradeNo],
           tx,
         );
         if (!o) throw conflict('the order no longer waits for a payment (paid, failed, cancelled, or switched meanwhile)');
-        return { switched: true, replay: false };
-      })
+        return { switched: true };
+      }),
   };
 }

@@ -6,6 +6,16 @@ import { ORDER, PAYMENT, type OrderStatus, type PaymentStatus } from './order-li
  * and writes, these say what is allowed.
  */
 
+/** The order still waits for its payment: the states whose follow-up work is the capture. */
+export function awaitsPayment(o: { status: OrderStatus; paymentStatus: PaymentStatus }): boolean {
+  return ORDER.statesNeeding('capture').includes(o.status) && PAYMENT.statesNeeding('capture').includes(o.paymentStatus);
+}
+
+/** A trade may exist at the provider: a charge was attempted, or the buyer was given an action. */
+export function tradeOpened(o: { attempts: number; paymentStatus: PaymentStatus }): boolean {
+  return o.attempts > 0 || o.paymentStatus === 'action_required';
+}
+
 /** A parcel may be added to an order that may become `shipped`, or already is (a second parcel). */
 export function assertMayShip(status: OrderStatus): void {
   if (!ORDER.canTransition(status, 'shipped') && status !== 'shipped') throw conflict(`only a paid order can be shipped; this one is ${status}`);

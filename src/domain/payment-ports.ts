@@ -84,7 +84,7 @@ export interface PaymentStore {
    */
   /** True when this Idempotency-Key already switched this order with this request; throws when it was used for another. */
   switchDone(shopId: string, idempotencyKey: string, orderId: string, requestHash: string): Promise<boolean>;
-  switchMethod(s: { shopId: string; orderId: string; idempotencyKey: string; requestHash: string; fromTradeNo: number; payment: PaymentSwitch }): Promise<{ switched: boolean; replay: boolean }>;
+  switchMethod(s: { shopId: string; orderId: string; idempotencyKey: string; requestHash: string; fromTradeNo: number; payment: PaymentSwitch }): Promise<{ switched: boolean }>;
   /**
    * Money the provider's record shows that does not settle this order (another amount, currency or merchant):
    * the order is not paid. It ends `payment_failed` if it still waited, the money is recorded and refunded in full.

@@ -2,6 +2,7 @@ import { conflict, notFound, TransientError } from './errors.js';
 import { fingerprint } from './ids.js';
 import { MAX_TRADES } from './order.js';
 import type { PaymentInput } from './order-input.js';
+import { awaitsPayment, tradeOpened } from './order-rules.js';
 import { captureRequest, settle, type PaymentDeps } from './payment.service.js';
 
 /**
@@ -14,9 +15,9 @@ export async function switchPayment(deps: PaymentDeps, shopId: string, orderId: 
   if (!ctx || ctx.shopId !== shopId) throw notFound('order');
   const requestHash = fingerprint(payment);
   if (await deps.payments.switchDone(shopId, idempotencyKey, orderId, requestHash)) return;
-  const waiting = ctx.status === 'placed' && (ctx.paymentStatus === 'pending' || ctx.paymentStatus === 'action_required');
-  if (waiting && ctx.tradeNo + 1 >= MAX_TRADES) throw conflict(`an order may open at most ${MAX_TRADES} trades; place a new order`);
-  if (waiting && (ctx.attempts > 0 || ctx.paymentStatus === 'action_required')) {
+  if (!awaitsPayment(ctx)) throw conflict('the order no longer waits for a payment (paid, failed or cancelled): nothing to switch');
+  if (ctx.tradeNo + 1 >= MAX_TRADES) throw conflict(`an order may open at most ${MAX_TRADES} trades; place a new order`);
+  if (tradeOpened(ctx)) {
     const found = await deps.gateways[ctx.method].close(captureRequest(deps, ctx));
     if (found.status === 'captured') {
       await settle(deps, ctx, found);
@@ -24,7 +25,6 @@ export async function switchPayment(deps: PaymentDeps, shopId: string, orderId: 
     }
     if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider could not close the current trade yet; try again');
   }
-  if (!waiting) throw conflict('the order no longer waits for a payment (paid, failed or cancelled): nothing to switch');
   const { switched } = await deps.payments.switchMethod({ shopId, orderId, idempotencyKey, requestHash, fromTradeNo: ctx.tradeNo, payment });
   if (switched) await deps.jobs.capture(orderId);
 }

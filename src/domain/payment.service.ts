@@ -1,7 +1,7 @@
 import { DomainError, Postponed, TransientError } from './errors.js';
 import { fingerprint } from './ids.js';
 import { chargesAtOnce, merchantReference, type PaymentMethod } from './order.js';
-import { settlementMismatch } from './order-rules.js';
+import { awaitsPayment, settlementMismatch, tradeOpened } from './order-rules.js';
 import type { Capture, CaptureRequest, PaymentGateway } from './payment-gateway.js';
 import type { CaptureContext, PaymentJobs, PaymentStore, SettleOutcome } from './payment-ports.js';
 
@@ -94,10 +94,8 @@ async function followTrade(deps: PaymentDeps, ctx: CaptureContext, req: CaptureR
  */
 export async function abandonPayment(deps: PaymentDeps, orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted'): Promise<Outcome> {
   const ctx = await deps.payments.captureContext(orderId);
-  if (!ctx || ctx.status !== 'placed' || (ctx.paymentStatus !== 'pending' && ctx.paymentStatus !== 'action_required')) {
-    return { outcome: 'skipped', reason: NOT_WAITING };
-  }
-  const opened = ctx.attempts > 0 || ctx.paymentStatus === 'action_required';
+  if (!ctx || !awaitsPayment(ctx)) return { outcome: 'skipped', reason: NOT_WAITING };
+  const opened = tradeOpened(ctx);
   const found = opened ? await deps.gateways[ctx.method].close(captureRequest(deps, ctx)) : { status: 'not_found' as const };
   if (found.status === 'captured') return settle(deps, ctx, found);
   if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider has not settled the payment yet');
