@@ -58,8 +58,18 @@ export async function waitForStatus(call: Client, id: string, want: string[], qu
   return order;
 }
 
+/** `waitForStatus` for any condition on the order (`what` names it in the failure), bounded by progress the same way. */
+export async function waitForOrder(call: Client, id: string, until: (order: any) => boolean, what: string, quietMs = 20_000): Promise<any> {
+  const [order] = await waitUntil(call, [id], until, what, quietMs);
+  return order;
+}
+
 /** `waitForStatus` for many orders at once: any order's change counts as progress for all of them. */
-export async function waitForAll(call: Client, ids: string[], want: string[], quietMs = 20_000): Promise<any[]> {
+export function waitForAll(call: Client, ids: string[], want: string[], quietMs = 20_000): Promise<any[]> {
+  return waitUntil(call, ids, (o) => want.includes(o.status), want.join('|'), quietMs);
+}
+
+async function waitUntil(call: Client, ids: string[], until: (order: any) => boolean, what: string, quietMs: number): Promise<any[]> {
   const seen = new Map<string, string>();
   const done = new Map<string, any>();
   let movedAt = Date.now();
@@ -69,12 +79,12 @@ export async function waitForAll(call: Client, ids: string[], want: string[], qu
       if (r.status !== 200) continue;
       if (seen.get(id) !== r.text) movedAt = Date.now();
       seen.set(id, r.text);
-      if (want.includes(r.json.status)) done.set(id, r.json);
+      if (until(r.json)) done.set(id, r.json);
     }
     if (done.size === ids.length) return ids.map((id) => done.get(id));
     if (Date.now() - movedAt > quietMs) {
       const waiting = ids.filter((i) => !done.has(i));
-      throw new Error(`${waiting.length} of ${ids.length} orders not in ${want.join('|')}, none changed for ${quietMs} ms: ${seen.get(waiting[0]!) ?? 'never read'}`);
+      throw new Error(`${waiting.length} of ${ids.length} orders not ${what}, none changed for ${quietMs} ms: ${seen.get(waiting[0]!) ?? 'never read'}`);
     }
     await sleep(100);
   }
