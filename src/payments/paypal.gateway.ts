@@ -148,8 +148,8 @@ export function createPaypalGateway(options: PaypalGatewayOptions): PaymentGatew
     const a = await call('PATCH', orderPath(id), ops);
     if (a.status >= 200 && a.status < 300) return 'bound';
     const issue = issueOf(a.json);
-    // ORDER_ALREADY_COMPLETED is PayPal's answer to a PATCH of a captured order; older sandboxes said ORDER_ALREADY_CAPTURED.
-    if (a.status === 422 && (issue === 'ORDER_ALREADY_COMPLETED' || issue === 'ORDER_ALREADY_CAPTURED')) return 'completed';
+    // PayPal's answer to a PATCH of a captured order.
+    if (a.status === 422 && issue === 'ORDER_ALREADY_COMPLETED') return 'completed';
     if (a.status === 422 && issue === 'INVALID_PATCH_OPERATION' && !retried) {
       const order = await getOrder(id);
       if (order?.status === 'COMPLETED') return 'completed';

@@ -84,8 +84,8 @@ export function createWechatPayGateway(options: WechatPayGatewayOptions): Paymen
     new TransientError('provider_unavailable', `wechat_pay ${what}: ${a.status} ${a.json.code ?? ''}`.trim());
 
   /** Direct mode, or the service-provider mode acting for the shop's own merchant account. */
-  const mode = (req: CaptureRequest | RefundRequest) => {
-    const sub = 'merchant' in req ? req.merchant : undefined;
+  const mode = (req: { merchant?: string | undefined }) => {
+    const sub = req.merchant;
     return sub
       ? { base: '/v3/pay/partner/transactions', ids: { sp_appid: options.appid, sp_mchid: options.mchid, sub_mchid: sub }, query: `sp_mchid=${encodeURIComponent(options.mchid)}&sub_mchid=${encodeURIComponent(sub)}`, sub }
       : { base: '/v3/pay/transactions', ids: { appid: options.appid, mchid: options.mchid }, query: `mchid=${encodeURIComponent(options.mchid)}`, sub: undefined };

@@ -127,7 +127,7 @@ describe('PayPal token flow (the shop had its buyer approve the order)', () => {
       const captured = await gateway.capture(req);
       expect(captured).toMatchObject({ status: 'captured', amountMinor: 1999, currency: 'USD', merchant: paypal.platformMerchant });
       if (gateway === strict.gateway) expect(strict.refused.slice(refusedBefore)).toEqual(['INVALID_PATCH_OPERATION']);
-      // Once captured, a PATCH answers ORDER_ALREADY_COMPLETED (strict) or ORDER_ALREADY_CAPTURED: the capture is answered.
+      // Once captured, a PATCH answers ORDER_ALREADY_COMPLETED: the capture is answered.
       expect(await gateway.capture(req)).toEqual(captured);
       if (gateway === strict.gateway) expect(strict.refused.slice(refusedBefore)).toEqual(['INVALID_PATCH_OPERATION', 'ORDER_ALREADY_COMPLETED']);
       expect(await gateway.lookup(req)).toEqual(captured);
