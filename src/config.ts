@@ -43,6 +43,7 @@ const schema = z.object({
   TRACKING_REFRESH_EVERY_MS: positiveInt.default(15 * 60_000),
   /** A parcel without news from its carrier for this long is delayed. */
   TRACKING_STALE_AFTER_MS: positiveInt.default(48 * 3_600_000),
+  RETURNS_PER_ORDER_MAX: positiveInt.default(10),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `auto`: readable lines when stdout is a terminal, JSON otherwise (a log collector, a file, a pipe). */
@@ -98,6 +99,8 @@ export interface Config {
   readonly sandbox: boolean;
   readonly trackingRefreshEveryMs: number;
   readonly trackingStaleAfterMs: number;
+  /** Returns one order may have; one more is refused (409). */
+  readonly returnsPerOrderMax: number;
   readonly webhookAllowPrivateNetworks: boolean;
   readonly logLevel: string;
   readonly logFormat: LogFormat;
@@ -183,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
     sandbox: e.SANDBOX ?? mode === 'local',
     trackingRefreshEveryMs: e.TRACKING_REFRESH_EVERY_MS,
     trackingStaleAfterMs: e.TRACKING_STALE_AFTER_MS,
+    returnsPerOrderMax: e.RETURNS_PER_ORDER_MAX,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? mode === 'local',
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

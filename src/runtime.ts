@@ -5,6 +5,7 @@ import { createProductRepository } from './db/product.repository.js';
 import { createShopRepository } from './db/shop.repository.js';
 import { createPaymentRepository } from './db/payment.repository.js';
 import { createShipmentRepository } from './db/shipment.repository.js';
+import { createReturnRepository } from './db/return.repository.js';
 import { createWebhookRepository } from './db/webhook.repository.js';
 import { createEventOutbox } from './db/event-outbox.js';
 import { createPublishers } from './queue/job-publisher.js';
@@ -73,6 +74,7 @@ export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 
     orders: createOrderRepository(db, outbox),
     payments: createPaymentRepository(db, outbox),
     shipments: createShipmentRepository(db, outbox),
+    returns: createReturnRepository(db, outbox),
     webhooks,
   };
   return { stores, jobs };

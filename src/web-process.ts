@@ -44,6 +44,13 @@ export async function createWebProcess(
   const { config, logger, db, redis, queues, metrics } = infra;
   const { stores, jobs } = createApplication(infra);
   const carrierClients = loadCarrierClients(config);
+  // What creating a parcel needs, an order's or a return's.
+  const parcels = {
+    jobs: jobs.tracking,
+    refreshEveryMs: config.trackingRefreshEveryMs,
+    serviceLevelHours: serviceLevelHours(carrierClients),
+    unconfigured: unconfiguredCarriers(carrierClients),
+  };
   const app = createApp({
     config,
     logger,
@@ -54,13 +61,8 @@ export async function createWebProcess(
     jobs: jobs.orders,
     orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(queues) },
     payment: { payments: stores.payments, gateways: { ...(await loadPaymentGateways(config, db, metrics)), ...options.gateways }, jobs: jobs.payments, holdExpiresMs: config.holdExpiresMs },
-    tracking: {
-      shipments: stores.shipments,
-      jobs: jobs.tracking,
-      refreshEveryMs: config.trackingRefreshEveryMs,
-      serviceLevelHours: serviceLevelHours(carrierClients),
-      unconfigured: unconfiguredCarriers(carrierClients),
-    },
+    tracking: { shipments: stores.shipments, ...parcels },
+    returns: { returns: stores.returns, refunds: jobs.payments, maxPerOrder: config.returnsPerOrderMax, ...parcels },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,
     readiness: { postgres: () => db.ping(), redis: () => redis.ping() },

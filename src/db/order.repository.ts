@@ -8,6 +8,7 @@ import { createBatcher, type Batcher } from '../batcher.js';
 import { insertReceivedOrders } from './order-intake.batch.js';
 import { placeOrders, type PriceFn } from './order-placement.batch.js';
 import type { ShipmentView } from '../domain/tracking-ports.js';
+import { RETURN_JSON, toReturnView } from './return.repository.js';
 
 interface OrderRow {
   id: string;
@@ -38,6 +39,7 @@ interface OrderRow {
     deliveredAt: string | null;
     events: Array<{ at: string; status: ShipmentView['status']; description: string; location: string | null }>;
   }> | null;
+  returns: Parameters<typeof toReturnView>[0][] | null;
 }
 
 const SELECT_ORDER = `
@@ -54,7 +56,8 @@ const SELECT_ORDER = `
                    'events', (SELECT coalesce(json_agg(json_build_object('at', e.at, 'status', e.status, 'description', e.description,
                                                                          'location', e.location) ORDER BY e.at, e.recorded_at), '[]')
                                 FROM shipment_events e WHERE e.shipment_id = s.id)) ORDER BY s.created_at)
-            FROM shipments s WHERE s.order_id = o.id) AS shipments
+            FROM shipments s WHERE s.order_id = o.id AND s.return_id IS NULL) AS shipments,
+         (SELECT json_agg(${RETURN_JSON} ORDER BY r.created_at) FROM returns r WHERE r.order_id = o.id) AS returns
     FROM orders o`;
 
 /** Orders stored per intake statement at most; 64 connections' worth of requests fit in one. */
@@ -156,6 +159,7 @@ function toOrder(r: OrderRow): Order {
       delayedSince: sh.delayedSince ? new Date(sh.delayedSince) : null,
       events: sh.events.map((e) => ({ ...e, at: new Date(e.at) })),
     })),
+    returns: (r.returns ?? []).map(toReturnView),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Database, Transaction } from './database.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
@@ -10,33 +9,7 @@ import type { CaptureContext, PaymentStore, RefundView, SettleOutcome } from '..
 import type { Capture } from '../domain/payment-gateway.js';
 import { createPaymentSwitches } from './payment-switch.repository.js';
 import { createCaptureBatches, LOCK_IN_ORDER, MERCHANT_OF_O, type LockedOrder } from './payment-capture.batch.js';
-
-/**
- * Refunds orderworks starts itself are keyed in a namespace a shop cannot write: a shop's Idempotency-Key is
- * printable ASCII, and these begin with a character that is not.
- */
-export const SYSTEM_KEY = (what: 'cancel' | 'auto-refund', orderId: string) => `\u00a7${what}:${orderId}`;
-
-
-interface RefundRow {
-  id: string;
-  order_id: string;
-  amount_minor: number;
-  currency: string;
-  reason: string | null;
-  status: RefundView['status'];
-  created_at: Date;
-  request_hash: string;
-}
-const toRefund = (r: RefundRow): RefundView => ({
-  id: r.id,
-  orderId: r.order_id,
-  amountMinor: r.amount_minor,
-  currency: r.currency,
-  reason: r.reason,
-  status: r.status,
-  createdAt: r.created_at,
-});
+import { committedRefunds, insertRefund, SYSTEM_KEY, toRefund, type RefundRow } from './refund-records.js';
 
 /** An order's quantities per product. */
 const ORDER_QUANTITIES = 'SELECT product_id, sum(quantity)::int AS qty FROM order_items WHERE order_id = $1 GROUP BY product_id';
@@ -54,27 +27,6 @@ async function releaseStock(db: Database, tx: Transaction, orderId: string, from
     tx,
   );
   await db.rows(`UPDATE orders SET stock_state = 'released' WHERE id = $1 AND stock_state = ANY($2::text[])`, [orderId, STOCK.fromStatesFor('released')], tx);
-}
-
-async function insertRefund(db: Database, tx: Transaction, r: { orderId: string; shopId: string; key: string; hash: string; amountMinor: number; currency: string; reason: string | null }) {
-  const [row] = await db.rows<RefundRow>(
-    `INSERT INTO refunds (id, order_id, shop_id, idempotency_key, request_hash, amount_minor, currency, reason)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (shop_id, idempotency_key) DO NOTHING
-     RETURNING id, order_id, amount_minor, currency, reason, status, created_at, request_hash`,
-    [randomUUID(), r.orderId, r.shopId, r.key, r.hash, r.amountMinor, r.currency, r.reason],
-    tx,
-  );
-  return row;
-}
-
-/** What an order's refunds already take from its capture: those that succeeded and those still pending. */
-async function committedRefunds(db: Database, tx: Transaction, orderId: string): Promise<number> {
-  const [row] = await db.rows<{ committed: number }>(
-    `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE order_id = $1 AND status IN ('pending', 'succeeded')`,
-    [orderId],
-    tx,
-  );
-  return row?.committed ?? 0;
 }
 
 /** On cancel: a refund of whatever was captured and not yet refunded (or being refunded), if anything. */

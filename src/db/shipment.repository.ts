@@ -1,38 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { Database } from './database.js';
+import { COLUMNS, insertShipment, toView, type ShipmentRow } from './shipment-rows.js';
+import { receiveReturnIn } from './return.repository.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import { notFound } from '../domain/errors.js';
-import type { CarrierCode } from '../domain/carrier.js';
 import { ORDER, SHIPMENT, type OrderStatus, type ShipmentStatus } from '../domain/order-lifecycle.js';
 import { assertMayShip } from '../domain/order-rules.js';
-import type { ShipmentStore, ShipmentView, TrackedShipment } from '../domain/tracking-ports.js';
-
-interface ShipmentRow {
-  id: string;
-  order_id: string;
-  carrier: CarrierCode;
-  tracking_number: string;
-  status: ShipmentStatus;
-  phone: string | null;
-  from_city: string | null;
-  to_city: string | null;
-  estimated_delivery_at: Date | null;
-  delivered_at: Date | null;
-  delayed_since: Date | null;
-}
-const COLUMNS = 'id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since';
-
-const toView = (r: ShipmentRow): ShipmentView => ({
-  id: r.id,
-  carrier: r.carrier,
-  trackingNumber: r.tracking_number,
-  status: r.status,
-  estimatedDeliveryAt: r.estimated_delivery_at,
-  deliveredAt: r.delivered_at,
-  delayedSince: r.delayed_since,
-  events: [],
-});
+import type { ShipmentStore, TrackedShipment } from '../domain/tracking-ports.js';
 
 /** The states nothing follows: no polls, no delays. */
 const FINAL = SHIPMENT.states.filter((st) => SHIPMENT.isFinal(st));
@@ -56,17 +30,11 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         );
         if (existing) return { shipment: toView(existing), created: false };
         assertMayShip(o.status);
-        const [row] = await db.rows<ShipmentRow>(
-          `INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, from_city, to_city, phone, next_poll_at,
-                                  estimated_delivery_at, estimate_source)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
-          [randomUUID(), s.orderId, s.shopId, s.carrier, s.trackingNumber, s.fromCity ?? null, o.to_city, o.phone, s.claimUntil, s.estimate.at, s.estimate.source],
-          tx,
-        );
+        const row = await insertShipment(db, tx, { ...s, fromCity: s.fromCity ?? null, toCity: o.to_city, phone: o.phone, returnId: null });
         await db.rows(`UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = $1 AND status = ANY($2::text[])`, [s.orderId, ORDER.fromStatesFor('shipped')], tx);
         // The first parcel ships the order; each further one is news about its shipments.
         await outbox.record(tx, { orderId: s.orderId, shopId: s.shopId, type: ORDER.eventFor(o.status, 'shipped') ?? 'shipment.updated' });
-        return { shipment: toView(row!), created: true };
+        return { shipment: toView(row), created: true };
       }),
 
     async claimDue(carrier, now, claimUntil, limit, exceptionsQuietSince) {
@@ -86,7 +54,7 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         // Shipment first, then its order, as a poll locks them; a parcel being polled is flagged next tick.
         const due = await db.rows<{ id: string; order_id: string }>(
           `SELECT id, order_id FROM shipments
-            WHERE delayed_since IS NULL AND status <> ALL($3::text[]) AND (estimated_delivery_at <= $1 OR last_news_at <= $2)
+            WHERE delayed_since IS NULL AND return_id IS NULL AND status <> ALL($3::text[]) AND (estimated_delivery_at <= $1 OR last_news_at <= $2)
             LIMIT $4 FOR UPDATE SKIP LOCKED`,
           [now, quietSince, FINAL, limit],
           tx,
@@ -143,8 +111,8 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
 
     applyPoll: (id, u) =>
       db.transaction(async (tx) => {
-        const [before] = await db.rows<{ order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null }>(
-          'SELECT order_id, shop_id, status, estimated_delivery_at FROM shipments WHERE id = $1 FOR UPDATE',
+        const [before] = await db.rows<{ order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null; return_id: string | null }>(
+          'SELECT order_id, shop_id, status, estimated_delivery_at, return_id FROM shipments WHERE id = $1 FOR UPDATE',
           [id],
           tx,
         );
@@ -181,13 +149,17 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         if (!changed) return { changed };
         // The order's row lock keeps its events in order against its other shipments' polls.
         await db.rows('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [before.order_id], tx);
+        // A return's parcel: the shop hears of it when it brings the goods back, which receives the return.
+        if (before.return_id) {
+          return u.snapshot.status === 'delivered' ? { changed, ...(await receiveReturnIn(db, outbox, tx, before.return_id, 'parcel')) } : { changed };
+        }
         const event = { orderId: before.order_id, shopId: before.shop_id };
         await outbox.record(tx, { ...event, type: 'shipment.updated' });
         if (u.snapshot.status === 'delivered') {
           const [done] = await db.rows<{ id: string }>(
             `UPDATE orders SET status = 'delivered', updated_at = now()
               WHERE id = $1 AND status = ANY($2::text[])
-                AND NOT EXISTS (SELECT 1 FROM shipments WHERE order_id = $1 AND status <> 'delivered')
+                AND NOT EXISTS (SELECT 1 FROM shipments WHERE order_id = $1 AND return_id IS NULL AND status <> 'delivered')
               RETURNING id`,
             [before.order_id, ORDER.fromStatesFor('delivered')],
             tx,

@@ -11,7 +11,7 @@
 /** The events a shop hears about. */
 export const ORDER_EVENT_TYPES = [
   'order.placed', 'order.rejected', 'order.payment_action_required', 'order.paid', 'order.payment_failed', 'order.shipped', 'shipment.updated',
-  'shipment.delayed', 'order.delivered', 'order.cancelled', 'order.refunded',
+  'shipment.delayed', 'order.delivered', 'order.cancelled', 'order.refunded', 'return.requested', 'return.received',
 ] as const;
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 
@@ -147,4 +147,16 @@ export const REFUND = lifecycle(REFUND_STATUSES, {
   pending: { to: { succeeded: 'order.refunded', failed: null }, work: 'refund' },
   succeeded: { to: {} },
   failed: { to: {} },
+});
+
+export const RETURN_STATUSES = ['requested', 'received'] as const;
+export type ReturnStatus = (typeof RETURN_STATUSES)[number];
+
+/**
+ * A return (`returns.status`): created `requested` (`return.requested`), `received` once, by its parcel's
+ * delivery or by the shop; the refund of its lines and its restock happen with that move.
+ */
+export const RETURN = lifecycle(RETURN_STATUSES, {
+  requested: { to: { received: 'return.received' } },
+  received: { to: {} },
 });

@@ -21,6 +21,52 @@ export function assertMayShip(status: OrderStatus): void {
   if (!ORDER.canTransition(status, 'shipped') && status !== 'shipped') throw conflict(`only a paid order can be shipped; this one is ${status}`);
 }
 
+/** Goods come back only from an order that went out: shipped or delivered. */
+export function assertMayReturn(status: OrderStatus): void {
+  if (status !== 'shipped' && status !== 'delivered') throw conflict(`only a shipped or delivered order can take a return; this one is ${status}`);
+}
+
+/** Returns per order: at `max` already, one more is refused with a 409 naming the setting. */
+export function assertReturnsUnderLimit(count: number, max: number): void {
+  if (count >= max) throw conflict(`this order already has ${count} returns, the most one order may have (RETURNS_PER_ORDER_MAX)`);
+}
+
+/** An order's line as sold (all its lines of one sku together). */
+export interface SoldLine { sku: string; quantity: number; productId: number | null; unitPriceMinor: number }
+export interface ReturnedLine { sku: string; quantity: number; productId: number | null; unitPriceMinor: number }
+
+/**
+ * The lines a return takes back, priced as they were sold, and their value. Never more of a sku than was sold
+ * and not yet returned (`returned`: what the order's earlier returns took), else a 409 naming the sku.
+ */
+export function returnLines(
+  sold: readonly SoldLine[],
+  returned: ReadonlyMap<string, number>,
+  requested: ReadonlyArray<{ sku: string; quantity: number }>,
+): { lines: ReturnedLine[]; amountMinor: number } {
+  const bySku = new Map(sold.map((l) => [l.sku, l]));
+  let total = 0n;
+  const lines = requested.map((r) => {
+    const line = bySku.get(r.sku);
+    if (!line) throw conflict(`sku ${JSON.stringify(r.sku)} is not in this order`);
+    const left = line.quantity - (returned.get(r.sku) ?? 0);
+    if (r.quantity > left) {
+      throw conflict(`sku ${JSON.stringify(r.sku)}: ${r.quantity} to return, but only ${left} of the ${line.quantity} sold ${left === 1 ? 'is' : 'are'} not yet returned`);
+    }
+    total += BigInt(line.unitPriceMinor) * BigInt(r.quantity);
+    return { sku: r.sku, quantity: r.quantity, productId: line.productId, unitPriceMinor: line.unitPriceMinor };
+  });
+  return { lines, amountMinor: Number(total) };
+}
+
+/**
+ * What a received return refunds: its lines' value, never more than is left of the capture once the order's
+ * other refunds (succeeded or pending) are counted; 0 when nothing was captured or nothing is left.
+ */
+export function returnRefund(r: { paymentStatus: PaymentStatus; capturedMinor: number; committedMinor: number; linesMinor: number }): number {
+  return hasRefundableCapture(r.paymentStatus) ? Math.max(0, Math.min(r.linesMinor, r.capturedMinor - r.committedMinor)) : 0;
+}
+
 /** Whether a cancel moves the order; a cancelled order's second cancel is a no-op, anything else past shipment a 409. */
 export function cancelDecision(status: OrderStatus): 'cancel' | 'already_cancelled' {
   if (status === 'cancelled') return 'already_cancelled';

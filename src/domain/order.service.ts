@@ -46,6 +46,7 @@ export function receivedOrder(id: string, shopId: string, input: OrderInput, cre
     shippingAddress: input.shippingAddress,
     payment: { method: input.payment.method, flow: input.payment.flow, status: 'pending', action: null, expiresAt: null, events: [], providerReference: null, capturedMinor: 0, refundedMinor: 0, attempts: 0 },
     shipments: [],
+    returns: [],
     createdAt,
     updatedAt: createdAt,
   };

@@ -1,4 +1,5 @@
 import type { OrderStatus, PaymentStatus } from './order-lifecycle.js';
+import type { ReturnView } from './return-ports.js';
 import type { ShipmentView } from './tracking-ports.js';
 
 /** The order as the domain and the public contract see it (docs/api.md section 5). */
@@ -107,6 +108,8 @@ export interface Order {
   shippingAddress: Address;
   payment: Payment;
   shipments: ShipmentView[];
+  /** Goods sent back (docs/api.md section 7a), oldest first. */
+  returns: ReturnView[];
   createdAt: Date;
   updatedAt: Date;
 }

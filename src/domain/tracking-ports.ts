@@ -65,9 +65,10 @@ export interface ShipmentStore {
   /**
    * Stores a poll's result in one transaction: new events (duplicates dropped), status, estimate,
    * next poll; and the order's `delivered` once all its shipments are. `changed` is false when the poll
-   * found nothing new.
+   * found nothing new. A return's parcel reports nothing of its own: its delivery receives the return, and
+   * `refundId` is the return's refund to start.
    */
-  applyPoll(id: string, update: ShipmentUpdate): Promise<{ changed: boolean }>;
+  applyPoll(id: string, update: ShipmentUpdate): Promise<{ changed: boolean; refundId?: string | null }>;
   /** A failed poll: count it and try again at `nextPollAt`. */
   deferPoll(ids: string[], nextPollAt: Date, failed: boolean): Promise<void>;
 }
@@ -75,6 +76,8 @@ export interface ShipmentStore {
 export interface TrackingJobs {
   /** Never rejects: false when the poll was not queued (the shipment's claim runs out and a later tick polls it). */
   poll(carrier: CarrierCode, shipmentIds: string[]): Promise<boolean>;
+  /** A received return's refund (its parcel was delivered); the reconciler starts it if this is lost. */
+  refund(refundId: string): Promise<boolean>;
 }
 
 /** A limit on calls per carrier shared by every process: how long to wait before the next call, 0 = go. */

@@ -40,21 +40,25 @@ const claimMs = (refreshEveryMs: number) => Math.min(5 * 60_000, Math.max(10_000
 
 export const isCarrier = (c: string): c is CarrierCode => (CARRIERS as readonly string[]).includes(c);
 
+/**
+ * What a parcel starts with, outbound or a return's: refused at once if its carrier cannot be tracked here;
+ * else claimed until its first poll (queued right after the commit) has run, and estimated from the carrier's
+ * published service level, from now, until the first news refines it.
+ */
+export function newParcel(deps: Pick<ShipmentCreationDeps, 'refreshEveryMs' | 'serviceLevelHours' | 'unconfigured'>, carrier: CarrierCode) {
+  // Accepted and then never tracked would be worse than refused: the shop learns now, with the settings named.
+  const why = deps.unconfigured?.[carrier];
+  if (why) throw conflict(why);
+  const now = new Date();
+  const first = estimateDelivery({ carrierEstimate: null, pickupAt: null, route: null, history: [], serviceLevelHours: deps.serviceLevelHours[carrier], now });
+  return { claimUntil: new Date(now.getTime() + claimMs(deps.refreshEveryMs)), estimate: { at: first.estimatedDeliveryAt, source: first.source } };
+}
+
 export async function createShipment(
   deps: ShipmentCreationDeps,
   s: { shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined },
 ) {
-  // Accepted and then never tracked would be worse than refused: the shop learns now, with the settings named.
-  const why = deps.unconfigured?.[s.carrier];
-  if (why) throw conflict(why);
-  const now = new Date();
-  // No news from the carrier yet: its published service level, from now; the first poll refines it.
-  const first = estimateDelivery({ carrierEstimate: null, pickupAt: null, route: null, history: [], serviceLevelHours: deps.serviceLevelHours[s.carrier], now });
-  const result = await deps.shipments.create({
-    ...s,
-    claimUntil: new Date(now.getTime() + claimMs(deps.refreshEveryMs)),
-    estimate: { at: first.estimatedDeliveryAt, source: first.source },
-  });
+  const result = await deps.shipments.create({ ...s, ...newParcel(deps, s.carrier) });
   // Tracking starts at once rather than at the next tick.
   if (result.created) await deps.jobs.poll(s.carrier, [result.shipment.id]);
   return result;
@@ -148,12 +152,13 @@ async function pollOne(deps: TrackingDeps, client: TrackingDeps['carriers'][Carr
   // exception rarely clears within the hour: it is asked about less often.
   const every = deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1);
   const nextPollMs = Math.max(every * 0.8, client.minPollIntervalMs ?? 0);
-  const { changed } = await deps.shipments.applyPoll(s.id, {
+  const { changed, refundId } = await deps.shipments.applyPoll(s.id, {
     snapshot,
     pickedUpAt,
     estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
     deliveredAt: delivered?.at ?? (snapshot.status === 'delivered' ? now : null),
     nextPollAt: new Date(now.getTime() + nextPollMs),
   });
+  if (refundId) await deps.jobs.refund(refundId);
   return changed;
 }

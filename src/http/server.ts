@@ -17,6 +17,8 @@ import type { PaymentDeps } from '../domain/payment.service.js';
 import { notifyRouter, orderPaymentsRouter } from './routes/payments.routes.js';
 import { shipmentListRouter, shipmentsRouter } from './routes/shipments.routes.js';
 import type { ShipmentCreationDeps } from '../domain/tracking.service.js';
+import type { ReturnDeps } from '../domain/return.service.js';
+import { orderReturnsRouter, returnsRouter } from './routes/returns.routes.js';
 import type { Metrics } from '../metrics.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import type { WebhookJobs } from '../queue/webhook-publisher.js';
@@ -41,6 +43,7 @@ export interface AppDeps {
   orderLookup: OrderLookupDeps;
   payment: PaymentDeps;
   tracking: ShipmentCreationDeps;
+  returns: ReturnDeps;
   webhooks: { store: WebhookStore; jobs: WebhookJobs };
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: shops may register webhook URLs on private networks. */
   allowPrivateWebhooks: boolean;
@@ -79,7 +82,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs }));
   app.use('/v1/orders', shop, body, orderPaymentsRouter({ ...deps.payment, orders: deps.orders }));
   app.use('/v1/orders', shop, body, shipmentsRouter(deps.tracking));
+  app.use('/v1/orders', shop, body, orderReturnsRouter(deps.returns));
   app.use('/v1/shipments', shop, shipmentListRouter(deps.tracking));
+  app.use('/v1/returns', shop, body, returnsRouter(deps.returns));
   app.use('/v1/payments', notifyRouter(deps.payment, deps.config.notify));
   app.use('/v1', shop, body, webhooksRouter(deps.webhooks));
   if (deps.sandbox) app.use('/sandbox', deps.sandbox);

@@ -1,4 +1,5 @@
 import type { Order } from '../domain/order.js';
+import type { ReturnView } from '../domain/return-ports.js';
 import type { DelayedShipment, ShipmentView } from '../domain/tracking-ports.js';
 
 export function shipmentView(s: ShipmentView) {
@@ -21,6 +22,29 @@ export function delayedShipmentView(s: DelayedShipment) {
   return { ...rest, orderId: s.orderId };
 }
 
+/** A return (docs/api.md section 7a): its lines, its refund once received, its parcel while it comes back. */
+export function returnView(r: ReturnView) {
+  return {
+    id: r.id,
+    orderId: r.orderId,
+    status: r.status,
+    reason: r.reason,
+    restock: r.restock,
+    items: r.items,
+    amountMinor: r.amountMinor,
+    currency: r.currency,
+    refund: r.refund,
+    parcel: r.parcel && {
+      ...r.parcel,
+      estimatedDeliveryAt: r.parcel.estimatedDeliveryAt?.toISOString() ?? null,
+      deliveredAt: r.parcel.deliveredAt?.toISOString() ?? null,
+    },
+    receivedBy: r.receivedBy,
+    receivedAt: r.receivedAt?.toISOString() ?? null,
+    createdAt: r.createdAt.toISOString(),
+  };
+}
+
 /** The public JSON of an order (docs/api.md section 5): no shop id, no payment token. */
 export function orderView(o: Order) {
   return {
@@ -35,6 +59,7 @@ export function orderView(o: Order) {
     shippingAddress: o.shippingAddress,
     payment: o.payment,
     shipments: o.shipments.map(shipmentView),
+    returns: o.returns.map(returnView),
     createdAt: o.createdAt.toISOString(),
     updatedAt: o.updatedAt.toISOString(),
   };

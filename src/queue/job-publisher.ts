@@ -108,6 +108,7 @@ export function createPublishers(
       // A lost poll is not restarted by the reconciler but by the next tick once the shipment's claim runs out.
       poll: start('poll', (carrier: CarrierCode, shipmentIds: string[]) =>
         enqueue(queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds }, base.retryBaseDelayMs)),
+      refund: payments.refund,
     },
     reconciler: {
       // One script call per job, all sent at once on one connection: a page costs about one round trip.

@@ -36,7 +36,7 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
   const deps: TrackingDeps = {
     shipments: store,
     carriers: { sandbox: client, kuaidi100: client, sf: client, zto: client },
-    jobs: { poll: async (_c, batch) => Boolean(calls.polls.push(batch)) },
+    jobs: { poll: async (_c, batch) => Boolean(calls.polls.push(batch)), refund: async () => true },
     limiter: { take: async () => opts.limiterWait ?? 0 },
     refreshEveryMs: 60_000,
     carrierCallsPerSecond: 10,

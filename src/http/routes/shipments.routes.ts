@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { CARRIERS } from '../../domain/carrier.js';
 import { text } from '../../domain/order-input.js';
+import { trackingNumberSchema } from '../../domain/shipment-input.js';
 import { createShipment, listDelayedShipments, type ShipmentCreationDeps } from '../../domain/tracking.service.js';
 import { HttpProblem, zodIssues } from '../problem.js';
 import { shopOf } from '../auth.js';
@@ -9,7 +10,7 @@ import { delayedShipmentView, shipmentView } from '../views.js';
 
 const shipmentInput = z.strictObject({
   carrier: z.enum(CARRIERS, { error: `must be one of ${CARRIERS.join(', ')}` }),
-  trackingNumber: z.string().trim().regex(/^[A-Za-z0-9-]{4,40}$/, 'must be 4 to 40 letters, digits or dashes'),
+  trackingNumber: trackingNumberSchema,
   /** Where the parcel leaves from: with the order's destination, the route that delivery estimates learn on. */
   fromCity: text(100).optional(),
 });

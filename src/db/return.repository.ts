@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Transaction } from './database.js';
+import type { EventOutbox } from './event-outbox.js';
+import { DomainError, notFound } from '../domain/errors.js';
+import { isUuid } from '../domain/ids.js';
+import { RETURN, type OrderStatus, type PaymentStatus } from '../domain/order-lifecycle.js';
+import { assertMayReturn, assertReturnsUnderLimit, returnLines, returnRefund, type SoldLine } from '../domain/order-rules.js';
+import type { ReturnStore, ReturnView } from '../domain/return-ports.js';
+import { LOCK_IN_ORDER } from './payment-capture.batch.js';
+import { committedRefunds, insertRefund, SYSTEM_KEY } from './refund-records.js';
+import { insertShipment } from './shipment-rows.js';
+
+/** A return as JSON, with its lines, its refund and its parcel: one expression over `returns r`. */
+export const RETURN_JSON = `json_build_object(
+  'id', r.id, 'orderId', r.order_id, 'status', r.status, 'reason', r.reason, 'restock', r.restock,
+  'amountMinor', r.amount_minor, 'currency', r.currency, 'receivedBy', r.received_by, 'receivedAt', r.received_at,
+  'createdAt', r.created_at,
+  'items', (SELECT json_agg(json_build_object('sku', ri.sku, 'quantity', ri.quantity, 'unitPriceMinor', ri.unit_price_minor) ORDER BY ri.sku)
+              FROM return_items ri WHERE ri.return_id = r.id),
+  'refund', (SELECT json_build_object('id', f.id, 'amountMinor', f.amount_minor, 'status', f.status) FROM refunds f WHERE f.id = r.refund_id),
+  'parcel', (SELECT json_build_object('id', s.id, 'carrier', s.carrier, 'trackingNumber', s.tracking_number, 'status', s.status,
+                                      'estimatedDeliveryAt', s.estimated_delivery_at, 'deliveredAt', s.delivered_at)
+               FROM shipments s WHERE s.return_id = r.id))`;
+
+type Json<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] extends object | null ? unknown : T[K] };
+type ReturnJson = Json<Omit<ReturnView, 'parcel'>> & { parcel: null | (Json<NonNullable<ReturnView['parcel']>>) };
+
+const date = (s: string | null) => (s === null ? null : new Date(s));
+
+/** `RETURN_JSON` as the domain's view. */
+export function toReturnView(j: ReturnJson): ReturnView {
+  return {
+    ...(j as unknown as ReturnView),
+    amountMinor: Number(j.amountMinor),
+    items: ((j.items as ReturnView['items'] | null) ?? []).map((i) => ({ ...i, unitPriceMinor: Number(i.unitPriceMinor) })),
+    refund: j.refund === null ? null : { ...(j.refund as NonNullable<ReturnView['refund']>), amountMinor: Number((j.refund as { amountMinor: number }).amountMinor) },
+    parcel: j.parcel === null ? null : { ...j.parcel, estimatedDeliveryAt: date(j.parcel.estimatedDeliveryAt), deliveredAt: date(j.parcel.deliveredAt) } as ReturnView['parcel'],
+    receivedAt: date(j.receivedAt),
+    createdAt: new Date(j.createdAt),
+  };
+}
+
+async function loadReturn(db: Database, where: string, params: unknown[], tx?: Transaction): Promise<ReturnView | null> {
+  const [row] = await db.rows<{ r: ReturnJson }>(`SELECT ${RETURN_JSON} AS r FROM returns r WHERE ${where}`, params, tx);
+  return row ? toReturnView(row.r) : null;
+}
+
+/**
+ * Receives a requested return, once: `received`, its lines' value refunded (capped at what is left of the
+ * capture, through the refunds table and the `payment-refund` job) and, when it asked for it, its stock back.
+ * The caller holds the order's row lock (taken before any return or product row, as everywhere). Returns the
+ * refund to start after the commit, or null (already received, or nothing left to refund).
+ */
+export async function receiveReturnIn(db: Database, outbox: EventOutbox, tx: Transaction, returnId: string, by: 'parcel' | 'shop') {
+  const [r] = await db.rows<{ order_id: string; shop_id: string; amount_minor: number; currency: string; restock: boolean; reason: string }>(
+    `UPDATE returns SET status = 'received', received_by = $2, received_at = now(), updated_at = now()
+      WHERE id = $1 AND status = ANY($3::text[])
+      RETURNING order_id, shop_id, amount_minor, currency, restock, reason`,
+    [returnId, by, RETURN.fromStatesFor('received')],
+    tx,
+  );
+  if (!r) return { refundId: null };
+  const [o] = await db.rows<{ payment_status: PaymentStatus; captured_minor: number }>(
+    'SELECT payment_status, captured_minor FROM orders WHERE id = $1',
+    [r.order_id],
+    tx,
+  );
+  const amountMinor = returnRefund({
+    paymentStatus: o!.payment_status, capturedMinor: o!.captured_minor, committedMinor: await committedRefunds(db, tx, r.order_id), linesMinor: r.amount_minor,
+  });
+  const refund = amountMinor > 0
+    ? await insertRefund(db, tx, {
+        orderId: r.order_id, shopId: r.shop_id, key: SYSTEM_KEY('return', returnId), hash: 'return', amountMinor, currency: r.currency,
+        reason: `return ${returnId}: ${r.reason}`,
+      })
+    : undefined;
+  if (refund) await db.rows('UPDATE returns SET refund_id = $2 WHERE id = $1', [returnId, refund.id], tx);
+  await outbox.record(tx, { orderId: r.order_id, shopId: r.shop_id, type: RETURN.eventFor('requested', 'received')! });
+  // Shared product rows last: a hot SKU stays locked only for this statement and the commit.
+  if (r.restock) {
+    await db.rows(
+      `WITH q AS (SELECT product_id, quantity AS qty FROM return_items WHERE return_id = $1 AND product_id IS NOT NULL), locked AS (${LOCK_IN_ORDER})
+       UPDATE products p SET stock = p.stock + q.qty, updated_at = now() FROM q WHERE p.id = q.product_id AND p.id IN (SELECT id FROM locked)`,
+      [returnId],
+      tx,
+    );
+  }
+  return { refundId: refund?.id ?? null };
+}
+
+export function createReturnRepository(db: Database, outbox: EventOutbox): ReturnStore {
+  return {
+    request: (q) =>
+      db.transaction(async (tx) => {
+        if (!isUuid(q.orderId)) throw notFound('order');
+        const [o] = await db.rows<{ status: OrderStatus; currency: string; city: string | null; phone: string | null; returns: number }>(
+          `SELECT status, currency, shipping_address->>'city' AS city, customer->>'phone' AS phone,
+                  (SELECT count(*)::int FROM returns WHERE order_id = o.id) AS returns
+             FROM orders o WHERE id = $1 AND shop_id = $2 FOR UPDATE`,
+          [q.orderId, q.shopId],
+          tx,
+        );
+        if (!o) throw notFound('order');
+        const [prior] = await db.rows<{ id: string; order_id: string; request_hash: string }>(
+          'SELECT id, order_id, request_hash FROM returns WHERE shop_id = $1 AND idempotency_key = $2',
+          [q.shopId, q.idempotencyKey],
+          tx,
+        );
+        if (prior) {
+          if (prior.request_hash !== q.requestHash || prior.order_id !== q.orderId) {
+            throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
+          }
+          return { ret: (await loadReturn(db, 'r.id = $1', [prior.id], tx))!, created: false, shipmentId: null };
+        }
+        assertMayReturn(o.status);
+        assertReturnsUnderLimit(o.returns, q.maxPerOrder);
+        const sold = await db.rows<SoldLine>(
+          `SELECT sku, sum(quantity)::int AS quantity, min(product_id) AS "productId", min(unit_price_minor)::bigint AS "unitPriceMinor"
+             FROM order_items WHERE order_id = $1 GROUP BY sku`,
+          [q.orderId],
+          tx,
+        );
+        const returned = await db.rows<{ sku: string; quantity: number }>(
+          `SELECT ri.sku, sum(ri.quantity)::int AS quantity FROM return_items ri JOIN returns r ON r.id = ri.return_id
+            WHERE r.order_id = $1 GROUP BY ri.sku`,
+          [q.orderId],
+          tx,
+        );
+        const { lines, amountMinor } = returnLines(
+          sold.map((l) => ({ ...l, unitPriceMinor: Number(l.unitPriceMinor), productId: l.productId === null ? null : Number(l.productId) })),
+          new Map(returned.map((r) => [r.sku, r.quantity])),
+          q.input.items,
+        );
+        const id = randomUUID();
+        await db.rows(
+          `INSERT INTO returns (id, order_id, shop_id, idempotency_key, request_hash, reason, restock, amount_minor, currency)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [id, q.orderId, q.shopId, q.idempotencyKey, q.requestHash, q.input.reason, q.input.restock, amountMinor, o.currency],
+          tx,
+        );
+        await db.rows(
+          `INSERT INTO return_items (return_id, sku, quantity, product_id, unit_price_minor)
+           SELECT $1, t.sku, t.quantity, t.product_id, t.unit_price_minor
+             FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) AS t(sku, quantity, product_id, unit_price_minor)`,
+          [id, lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.productId), lines.map((l) => l.unitPriceMinor)],
+          tx,
+        );
+        // The buyer sends the parcel back to where the order's first parcel left from.
+        const parcel = q.parcel
+          ? await insertShipment(db, tx, {
+              ...q.parcel, orderId: q.orderId, shopId: q.shopId, returnId: id, fromCity: o.city, phone: o.phone,
+              toCity: (await db.rows<{ from_city: string | null }>(
+                'SELECT from_city FROM shipments WHERE order_id = $1 AND return_id IS NULL ORDER BY created_at LIMIT 1',
+                [q.orderId],
+                tx,
+              ))[0]?.from_city ?? null,
+            })
+          : null;
+        await outbox.record(tx, { orderId: q.orderId, shopId: q.shopId, type: 'return.requested' });
+        return { ret: (await loadReturn(db, 'r.id = $1', [id], tx))!, created: true, shipmentId: parcel?.id ?? null };
+      }),
+
+    receive: (shopId, returnId) =>
+      db.transaction(async (tx) => {
+        if (!isUuid(returnId)) throw notFound('return');
+        const [r] = await db.rows<{ order_id: string }>('SELECT order_id FROM returns WHERE id = $1 AND shop_id = $2', [returnId, shopId], tx);
+        if (!r) throw notFound('return');
+        await db.rows('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [r.order_id], tx);
+        const { refundId } = await receiveReturnIn(db, outbox, tx, returnId, 'shop');
+        return { ret: (await loadReturn(db, 'r.id = $1', [returnId], tx))!, refundId };
+      }),
+
+    async get(shopId, returnId) {
+      if (!isUuid(returnId)) throw notFound('return');
+      const r = await loadReturn(db, 'r.id = $1 AND r.shop_id = $2', [returnId, shopId]);
+      if (!r) throw notFound('return');
+      return r;
+    },
+  };
+}

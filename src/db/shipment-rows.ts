@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Transaction } from './database.js';
+import type { CarrierCode } from '../domain/carrier.js';
+import type { ShipmentStatus } from '../domain/order-lifecycle.js';
+import type { ShipmentView } from '../domain/tracking-ports.js';
+
+/** The shipments table's rows as the shipment and return repositories read and write them. */
+
+export interface ShipmentRow {
+  id: string;
+  order_id: string;
+  carrier: CarrierCode;
+  tracking_number: string;
+  status: ShipmentStatus;
+  phone: string | null;
+  from_city: string | null;
+  to_city: string | null;
+  estimated_delivery_at: Date | null;
+  delivered_at: Date | null;
+  delayed_since: Date | null;
+}
+export const COLUMNS = 'id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since';
+
+export const toView = (r: ShipmentRow): ShipmentView => ({
+  id: r.id,
+  carrier: r.carrier,
+  trackingNumber: r.tracking_number,
+  status: r.status,
+  estimatedDeliveryAt: r.estimated_delivery_at,
+  deliveredAt: r.delivered_at,
+  delayedSince: r.delayed_since,
+  events: [],
+});
+
+/**
+ * A new parcel row, outbound or (with `returnId`) a return's: first due at `claimUntil`, by when the caller's
+ * first poll (queued at once after the commit) has run. The caller holds the order's row lock.
+ */
+export async function insertShipment(
+  db: Database,
+  tx: Transaction,
+  s: {
+    orderId: string; shopId: string; carrier: CarrierCode; trackingNumber: string; fromCity: string | null; toCity: string | null;
+    phone: string | null; claimUntil: Date; estimate: { at: Date; source: string }; returnId: string | null;
+  },
+): Promise<ShipmentRow> {
+  const [row] = await db.rows<ShipmentRow>(
+    `INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, from_city, to_city, phone, next_poll_at,
+                            estimated_delivery_at, estimate_source, return_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
+    [randomUUID(), s.orderId, s.shopId, s.carrier, s.trackingNumber, s.fromCity, s.toCity, s.phone, s.claimUntil, s.estimate.at, s.estimate.source, s.returnId],
+    tx,
+  );
+  return row!;
+}
+

@@ -1,0 +1,38 @@
+import { fingerprint } from './ids.js';
+import type { PaymentJobs } from './payment-ports.js';
+import type { ReturnInput } from './return-input.js';
+import type { ReturnStore } from './return-ports.js';
+import { newParcel, type ShipmentCreationDeps } from './tracking.service.js';
+
+export type ReturnDeps = Pick<ShipmentCreationDeps, 'jobs' | 'refreshEveryMs' | 'serviceLevelHours' | 'unconfigured'> & {
+  returns: ReturnStore;
+  refunds: Pick<PaymentJobs, 'refund'>;
+  /** RETURNS_PER_ORDER_MAX. */
+  maxPerOrder: number;
+};
+
+/**
+ * `POST /v1/orders/{id}/returns`: the buyer sends goods back. With a tracking number, its parcel is followed
+ * like a shipment from now on, and its delivery receives the return (tracking.service, `pollShipments`).
+ */
+export async function requestReturn(deps: ReturnDeps, shopId: string, orderId: string, idempotencyKey: string, input: ReturnInput) {
+  const parcel = input.carrier && input.trackingNumber
+    ? { carrier: input.carrier, trackingNumber: input.trackingNumber, ...newParcel(deps, input.carrier) }
+    : undefined;
+  const result = await deps.returns.request({
+    shopId, orderId, idempotencyKey, requestHash: fingerprint(input), input, maxPerOrder: deps.maxPerOrder, parcel,
+  });
+  if (result.shipmentId && parcel) await deps.jobs.poll(parcel.carrier, [result.shipmentId]);
+  return result;
+}
+
+/**
+ * `POST /v1/returns/{id}/receive`: the shop has the goods back. Received once: a repeat answers the return as
+ * it is, and starts its refund again if that is still pending (the job is keyed on the refund, so at most once).
+ */
+export async function receiveReturn(deps: Pick<ReturnDeps, 'returns' | 'refunds'>, shopId: string, returnId: string) {
+  const { ret, refundId } = await deps.returns.receive(shopId, returnId);
+  const start = refundId ?? (ret.refund?.status === 'pending' ? ret.refund.id : null);
+  if (start) await deps.refunds.refund(start);
+  return ret;
+}

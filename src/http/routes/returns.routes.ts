@@ -1,0 +1,33 @@
+import { Router } from 'express';
+import { idempotencyKeySchema } from '../../domain/order-input.js';
+import { returnInputSchema } from '../../domain/return-input.js';
+import { receiveReturn, requestReturn, type ReturnDeps } from '../../domain/return.service.js';
+import { HttpProblem, zodIssues } from '../problem.js';
+import { shopOf } from '../auth.js';
+import { returnView } from '../views.js';
+
+/** `POST /v1/orders/{id}/returns`: goods coming back from a shipped or delivered order. */
+export function orderReturnsRouter(deps: ReturnDeps): Router {
+  const r = Router();
+  r.post('/:id/returns', async (req, res) => {
+    const key = idempotencyKeySchema.safeParse(req.get('idempotency-key'));
+    const body = returnInputSchema.safeParse(req.body ?? {});
+    const errors = [...(key.success ? [] : zodIssues(key.error, 'header.Idempotency-Key')), ...(body.success ? [] : zodIssues(body.error))];
+    if (!key.success || !body.success) throw new HttpProblem(400, 'validation_failed', 'the return is invalid', errors);
+    const { ret, created } = await requestReturn(deps, shopOf(req).id, req.params.id, key.data, body.data);
+    res.status(created ? 201 : 200).location(`/v1/returns/${ret.id}`).json(returnView(ret));
+  });
+  return r;
+}
+
+/** `GET /v1/returns/{id}` and `POST /v1/returns/{id}/receive`: the shop has the goods back. */
+export function returnsRouter(deps: Pick<ReturnDeps, 'returns' | 'refunds'>): Router {
+  const r = Router();
+  r.get('/:id', async (req, res) => {
+    res.json(returnView(await deps.returns.get(shopOf(req).id, req.params.id)));
+  });
+  r.post('/:id/receive', async (req, res) => {
+    res.json(returnView(await receiveReturn(deps, shopOf(req).id, req.params.id)));
+  });
+  return r;
+}
