@@ -7,8 +7,9 @@ import { createEventOutbox } from '../../src/db/event-outbox.js';
 import { createOrderRepository } from '../../src/db/order.repository.js';
 import { createPaymentRepository } from '../../src/db/payment.repository.js';
 import { createShipmentRepository } from '../../src/db/shipment.repository.js';
+import { createReturnRepository } from '../../src/db/return.repository.js';
 import { newOrderId } from '../../src/domain/ids.js';
-import { ORDER, PAYMENT, REFUND, SHIPMENT, STOCK, type Lifecycle, type ShipmentStatus } from '../../src/domain/order-lifecycle.js';
+import { ORDER, PAYMENT, REFUND, RETURN, SHIPMENT, STOCK, type Lifecycle, type ShipmentStatus } from '../../src/domain/order-lifecycle.js';
 import type { OrderInput } from '../../src/domain/order-input.js';
 import type { ShipmentUpdate } from '../../src/domain/tracking-ports.js';
 import { createTestDatabase } from '../support/db.js';
@@ -30,8 +31,9 @@ const COLUMNS: Record<string, Lifecycle<string>> = {
   'shipments.status': SHIPMENT,
   'shipment_events.status': SHIPMENT,
   'refunds.status': REFUND,
+  'returns.status': RETURN,
 };
-const TRACKED_TABLES = ['orders', 'shipments', 'refunds'];
+const TRACKED_TABLES = ['orders', 'shipments', 'refunds', 'returns'];
 
 interface Move { tbl: string; col: string; old: string | null; new: string; query: string }
 
@@ -92,6 +94,7 @@ END $$;
 CREATE TRIGGER orders_lifecycle AFTER INSERT OR UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION log_lifecycle('status', 'payment_status', 'stock_state');
 CREATE TRIGGER shipments_lifecycle AFTER INSERT OR UPDATE ON shipments FOR EACH ROW EXECUTE FUNCTION log_lifecycle('status');
 CREATE TRIGGER refunds_lifecycle AFTER INSERT OR UPDATE ON refunds FOR EACH ROW EXECUTE FUNCTION log_lifecycle('status');
+CREATE TRIGGER returns_lifecycle AFTER INSERT OR UPDATE ON returns FOR EACH ROW EXECUTE FUNCTION log_lifecycle('status');
 `;
 
 const moves = () => db.rows<Move>('SELECT tbl, col, old, new, query FROM lifecycle_log ORDER BY n');
@@ -102,6 +105,7 @@ async function scenarios(spy: Database) {
   const orders = createOrderRepository(spy, outbox);
   const payments = createPaymentRepository(spy, outbox);
   const shipments = createShipmentRepository(spy, outbox);
+  const returns = createReturnRepository(spy, outbox);
   const shop = await insertShop(db, 'https://shop.example/hooks');
   await db.rows(`INSERT INTO products (shop_id, sku, name, price_minor, currency, stock) VALUES ($1, 'T', 'Tea', 500, 'CNY', 100), ($1, 'ONE', 'Last', 100, 'CNY', 1)`, [shop.id]);
 
@@ -135,6 +139,18 @@ async function scenarios(spy: Database) {
     const { refund } = await payments.requestRefund({ shopId: shop.id, orderId: a, idempotencyKey: randomUUID(), requestHash: 'h', amountMinor });
     await payments.completeRefund(refund.id, { status: 'succeeded', providerRefundId: `re_${refund.id}` });
   }
+  // Goods back: one return received by the shop (refund and restock), one by its parcel's delivery.
+  const b = await place('T', 2);
+  await capture(b, 1_000);
+  await shipments.create({ shopId: shop.id, orderId: b, carrier: 'sandbox', trackingNumber: 'SBX-2', claimUntil: new Date(), estimate: { at: new Date(), source: 'service_level' } });
+  const giveBack = (parcel?: string) => returns.request({
+    shopId: shop.id, orderId: b, idempotencyKey: randomUUID(), requestHash: 'h', maxPerOrder: 10,
+    input: { items: [{ sku: 'T', quantity: 1 }], reason: 'broken', restock: true },
+    parcel: parcel ? { carrier: 'sandbox', trackingNumber: parcel, claimUntil: new Date(), estimate: { at: new Date(), source: 'service_level' } } : undefined,
+  });
+  await returns.receive(shop.id, (await giveBack()).ret.id);
+  const { shipmentId } = await giveBack('SBX-BACK');
+  await shipments.applyPoll(shipmentId!, poll('delivered'));
   // Rejected (unknown sku, out of stock), and cancelled while received.
   await place('NOPE');
   await place('ONE', 2);
@@ -201,6 +217,7 @@ describe('every status-writing statement against the lifecycle tables', () => {
     for (const m of ['none>reserved', 'reserved>sold', 'reserved>released', 'sold>released']) expect(seen, m).toContain(`orders.stock_state:${m}`);
     expect(seen).toContain('refunds.status:pending>failed');
     expect(seen).toContain('shipments.status:in_transit>delivered');
+    expect(seen).toContain('returns.status:requested>received');
     expect(violations(all).map((m) => `${m.tbl}.${m.col} ${m.old} -> ${m.new} by ${normalise(m.query)}`)).toEqual([]);
   });
 

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, orderBody, waitForOrder, waitForStatus, type Client } from '../support/client.js';
+import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
+import { startSink } from '../support/webhook-sink.js';
+
+/**
+ * Returns (docs/api.md section 7a), end to end through web and workers: a return refunds exactly its lines
+ * once, restocks once when asked, refuses more than was sold, and one sent with a tracking number is received
+ * by its parcel's delivery. What the shop sees: the API, its webhooks, and the provider's own ledger.
+ */
+
+let sys: TestSystem;
+let shop: Client;
+let sink: Awaited<ReturnType<typeof startSink>>;
+
+beforeAll(async () => {
+  sink = await startSink();
+  sys = await startSystem({
+    env: { TRACKING_REFRESH_EVERY_MS: '300', WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1', WEBHOOK_RETRY_BASE_MS: '50', RETURNS_PER_ORDER_MAX: '3' },
+  });
+  const r = await client(sys.base, { basic: ADMIN })('POST', '/v1/admin/shops', { name: 'Returns', webhookUrl: sink.url });
+  shop = client(sys.base, { bearer: r.json.apiKey });
+  await shop('PUT', '/v1/products/TEA', { name: 'Tea', priceMinor: 1_250, currency: 'CNY', stock: 100 });
+  await shop('PUT', '/v1/products/CUP', { name: 'Cup', priceMinor: 300, currency: 'CNY', stock: 100 });
+});
+afterAll(async () => {
+  await sys?.close();
+  sink?.close();
+});
+
+let keys = 0;
+const key = () => ({ 'idempotency-key': `ret-${Date.now()}-${keys++}` });
+
+/** A paid order of 2 TEA and 3 CUP (3,400 CNY minor), shipped; delivered when asked. */
+async function shippedOrder(deliver: boolean): Promise<string> {
+  const r = await shop('POST', '/v1/orders', orderBody([{ sku: 'TEA', quantity: 2 }, { sku: 'CUP', quantity: 3 }]), key());
+  const id = (await waitForStatus(shop, r.json.id, ['paid'])).id as string;
+  const parcel = deliver ? `SBX-OUT-${keys++}` : `SBX-LOST-${keys++}`;
+  expect((await shop('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: parcel, fromCity: 'Hangzhou' })).status).toBe(201);
+  if (deliver) await waitForStatus(shop, id, ['delivered']);
+  return id;
+}
+
+const stock = async (sku: string) => (await shop('GET', `/v1/products/${sku}`)).json.stock as number;
+const ledger = async (orderId: string) => (await fetch(`${sys.base}/sandbox/charges?reference=${orderId}`).then((r) => r.json())).data as Array<{ status: string; refundedMinor: number; amountMinor: number }>;
+const eventsOf = (orderId: string) => {
+  const seen = new Map<string, string>();
+  for (const h of sink.hits) {
+    const e = JSON.parse(h.body);
+    if (e.data.order.id === orderId) seen.set(e.id, e.type);
+  }
+  return [...seen.values()];
+};
+
+describe('returns', () => {
+  it('refunds exactly the returned lines once and restocks them once, when the shop receives the goods', async () => {
+    const id = await shippedOrder(true);
+    const [tea0, cup0] = [await stock('TEA'), await stock('CUP')];
+    const k = key();
+    const body = { items: [{ sku: 'TEA', quantity: 1 }, { sku: 'CUP', quantity: 2 }], reason: 'wrong colour', restock: true };
+    const created = await shop('POST', `/v1/orders/${id}/returns`, body, k);
+    expect(created.status).toBe(201);
+    expect(created.headers.get('location')).toBe(`/v1/returns/${created.json.id}`);
+    expect(created.json).toMatchObject({
+      orderId: id, status: 'requested', reason: 'wrong colour', restock: true, amountMinor: 1_850, currency: 'CNY', refund: null, parcel: null,
+      items: [{ sku: 'CUP', quantity: 2, unitPriceMinor: 300 }, { sku: 'TEA', quantity: 1, unitPriceMinor: 1_250 }],
+    });
+    // The same request again is the same return; another request under the same key is refused.
+    const replay = await shop('POST', `/v1/orders/${id}/returns`, body, k);
+    expect([replay.status, replay.json.id]).toEqual([200, created.json.id]);
+    expect((await shop('POST', `/v1/orders/${id}/returns`, { ...body, reason: 'other' }, k)).status).toBe(409);
+    // Nothing moves until the goods are back.
+    expect((await shop('GET', `/v1/orders/${id}`)).json.returns).toMatchObject([{ id: created.json.id, status: 'requested' }]);
+    expect([await stock('TEA'), await stock('CUP')]).toEqual([tea0, cup0]);
+
+    const received = await shop('POST', `/v1/returns/${created.json.id}/receive`);
+    expect(received.status).toBe(200);
+    expect(received.json).toMatchObject({ status: 'received', receivedBy: 'shop', refund: { amountMinor: 1_850 } });
+    expect([await stock('TEA'), await stock('CUP')]).toEqual([tea0 + 1, cup0 + 2]);
+    // Receiving again changes nothing: no second refund, no second restock.
+    const again = await shop('POST', `/v1/returns/${created.json.id}/receive`);
+    expect([again.status, again.json.refund.id, again.json.receivedAt]).toEqual([200, received.json.refund.id, received.json.receivedAt]);
+
+    const o = await waitForOrder(shop, id, (x) => x.payment.refundedMinor > 0 && x.returns[0].refund.status === 'succeeded', 'the return refunded');
+    expect(o.status).toBe('delivered');
+    expect(o.payment).toMatchObject({ status: 'partially_refunded', capturedMinor: 3_400, refundedMinor: 1_850 });
+    expect(await ledger(id)).toMatchObject([{ status: 'partially_refunded', amountMinor: 3_400, refundedMinor: 1_850 }]);
+    expect([await stock('TEA'), await stock('CUP')]).toEqual([tea0 + 1, cup0 + 2]);
+    expect((await shop('GET', `/v1/returns/${created.json.id}`)).json).toEqual(o.returns[0]);
+
+    // The shop heard of it once each, in order, and of the refund after.
+    await waitForOrder(shop, id, () => eventsOf(id).includes('order.refunded'), 'the order.refunded webhook');
+    const events = eventsOf(id);
+    expect(events.filter((t) => t.startsWith('return.'))).toEqual(['return.requested', 'return.received']);
+    expect(events.indexOf('return.received')).toBeLessThan(events.indexOf('order.refunded'));
+  });
+
+  it('never takes back more of a line than was sold and not yet returned, nor from an order not yet shipped', async () => {
+    const id = await shippedOrder(true);
+    const ret = (items: Array<{ sku: string; quantity: number }>) => shop('POST', `/v1/orders/${id}/returns`, { items, reason: 'broken' }, key());
+    expect((await ret([{ sku: 'TEA', quantity: 3 }])).json).toMatchObject({ status: 409, detail: expect.stringContaining('"TEA": 3 to return, but only 2') });
+    expect((await ret([{ sku: 'GONE', quantity: 1 }])).json).toMatchObject({ status: 409, detail: 'sku "GONE" is not in this order' });
+    expect((await ret([{ sku: 'TEA', quantity: 1 }])).status).toBe(201);
+    // Two returns of the last TEA at once: one is taken, the other refused.
+    const [a, b] = await Promise.all([ret([{ sku: 'TEA', quantity: 1 }]), ret([{ sku: 'TEA', quantity: 1 }])]);
+    expect([a.status, b.status].sort()).toEqual([201, 409]);
+    // RETURNS_PER_ORDER_MAX is 3 here; refused requests do not count.
+    expect((await ret([{ sku: 'CUP', quantity: 1 }])).status).toBe(201);
+    const over = await ret([{ sku: 'CUP', quantity: 1 }]);
+    expect(over.json).toMatchObject({ status: 409, detail: expect.stringContaining('RETURNS_PER_ORDER_MAX') });
+    expect((await shop('GET', `/v1/orders/${id}`)).json.returns).toHaveLength(3);
+
+    const paid = await shop('POST', '/v1/orders', orderBody([{ sku: 'TEA', quantity: 1 }]), key());
+    await waitForStatus(shop, paid.json.id, ['paid']);
+    const early = await shop('POST', `/v1/orders/${paid.json.id}/returns`, { items: [{ sku: 'TEA', quantity: 1 }], reason: 'changed my mind' }, key());
+    expect(early.json).toMatchObject({ status: 409, detail: 'only a shipped or delivered order can take a return; this one is paid' });
+  });
+
+  it('answers a bad return with a problem naming each field', async () => {
+    const id = await shippedOrder(false);
+    const bad = await shop('POST', `/v1/orders/${id}/returns`, { items: [{ sku: 'TEA', quantity: 1 }, { sku: 'TEA', quantity: 0 }], carrier: 'sandbox' }, key());
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    expect(bad.json.errors).toEqual([
+      { path: 'items.1.quantity', message: 'must be at least 1' },
+      { path: 'items', message: 'must list each sku once' },
+      { path: 'reason', message: expect.any(String) },
+    ]);
+    const unpaired = await shop('POST', `/v1/orders/${id}/returns`, { items: [{ sku: 'TEA', quantity: 1 }], reason: 'x', carrier: 'sandbox' }, key());
+    expect(unpaired.json.errors).toEqual([{ path: 'trackingNumber', message: 'carrier and trackingNumber go together: give both or neither' }]);
+    expect((await shop('POST', `/v1/orders/${id}/returns`, { items: [{ sku: 'TEA', quantity: 1 }], reason: 'x' })).json.errors)
+      .toMatchObject([{ path: 'header.Idempotency-Key' }]);
+    expect((await shop('POST', '/v1/returns/not-a-return/receive')).status).toBe(404);
+    expect((await shop('GET', `/v1/orders/${id}`)).json.returns).toEqual([]);
+  });
+
+  it('follows a return parcel like a shipment; its delivery receives the return, without restock when not asked', async () => {
+    const id = await shippedOrder(true);
+    const tea0 = await stock('TEA');
+    // Part of the capture was refunded by hand before: the return refunds at most what is left.
+    const manual = await shop('POST', `/v1/orders/${id}/refunds`, { amountMinor: 3_000 }, key());
+    expect(manual.status).toBe(202);
+    const created = await shop('POST', `/v1/orders/${id}/returns`, {
+      items: [{ sku: 'TEA', quantity: 2 }], reason: 'too strong', carrier: 'sandbox', trackingNumber: 'SBX-BACK-1',
+    }, key());
+    expect(created.status).toBe(201);
+    expect(created.json.parcel).toMatchObject({ carrier: 'sandbox', trackingNumber: 'SBX-BACK-1', status: 'info_received', estimatedDeliveryAt: expect.any(String) });
+
+    const o = await waitForOrder(shop, id, (x) => x.returns[0]?.refund?.status === 'succeeded' && x.payment.status === 'refunded', 'the return received by its parcel and refunded');
+    expect(o.returns[0]).toMatchObject({ status: 'received', receivedBy: 'parcel', amountMinor: 2_500, refund: { amountMinor: 400 }, parcel: { status: 'delivered' } });
+    // The return's parcel is not one of the order's shipments, and the order stays delivered until fully refunded.
+    expect(o.shipments).toHaveLength(1);
+    expect(o.status).toBe('refunded');
+    expect(o.payment).toMatchObject({ capturedMinor: 3_400, refundedMinor: 3_400 });
+    expect(await ledger(id)).toMatchObject([{ status: 'refunded', refundedMinor: 3_400 }]);
+    expect(await stock('TEA')).toBe(tea0);
+    // Nothing more to refund: receiving by hand as well changes nothing.
+    expect((await shop('POST', `/v1/returns/${created.json.id}/receive`)).json).toMatchObject({ receivedBy: 'parcel', refund: { amountMinor: 400 } });
+    await waitForOrder(shop, id, () => eventsOf(id).filter((t) => t === 'order.refunded').length === 2, 'both order.refunded webhooks');
+    expect(eventsOf(id).filter((t) => t.startsWith('return.') || t === 'shipment.updated').slice(-2)).toEqual(['return.requested', 'return.received']);
+  });
+});
