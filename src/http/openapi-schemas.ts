@@ -4,6 +4,7 @@ import { chargesAtOnce, FLOWS_OF, ORDER_STATUSES, PAYMENT_FLOWS, PAYMENT_METHODS
 import { ORDER_EVENT_TYPES, PAYMENT_STATUSES } from '../domain/order-lifecycle.js';
 import { idempotencyKeySchema, orderInputSchema, paymentInputSchema, productInputSchema } from '../domain/order-input.js';
 import { merchantsSchema } from '../domain/shop-input.js';
+import { returnInputSchema } from '../domain/return-input.js';
 
 /**
  * The `components` of the OpenAPI document. Request bodies the domain already validates with zod are
@@ -182,7 +183,8 @@ const schemas: Record<string, unknown> = {
     customer: propsOf(orderInput).customer,
     shippingAddress: propsOf(orderInput).shippingAddress,
     payment: ref('Payment'),
-    shipments: { type: 'array', items: ref('Shipment') },
+    shipments: { type: 'array', items: ref('Shipment'), description: 'the parcels sent to the buyer (a return\'s parcel is under its return)' },
+    returns: { type: 'array', items: ref('Return'), description: 'goods sent back, oldest first (docs/api.md section 7a)' },
     createdAt: dateTime,
     updatedAt: dateTime,
   }),
@@ -203,6 +205,22 @@ const schemas: Record<string, unknown> = {
   }),
   DelayedShipment: obj({ ...SHIPMENT_FIELDS, orderId: uuid, delayed: { type: 'boolean', const: true }, delayedSince: dateTime }),
   DelayedShipmentPage: page('DelayedShipment'),
+  ReturnInput: {
+    ...fromZod(returnInputSchema),
+    description: 'Goods the buyer sends back. `carrier` and `trackingNumber` go together: with them the parcel is followed and its delivery receives the return.',
+    examples: [{ items: [{ sku: 'TEA-1', quantity: 1 }], reason: 'arrived broken', restock: false, carrier: 'sandbox', trackingNumber: 'SBX-BACK-1' }],
+  },
+  Return: obj({
+    id: uuid, orderId: uuid, status: { enum: ['requested', 'received'] }, reason: str(), restock: { type: 'boolean' },
+    items: { type: 'array', items: obj({ sku: str(), quantity: int({ minimum: 1 }), unitPriceMinor: minor }) },
+    amountMinor: { ...minor, description: 'the returned lines\' value as sold; the refund is this, capped at what is left of the capture' },
+    currency: str({ pattern: '^[A-Z]{3}$' }),
+    refund: nullable({ ...obj({ id: uuid, amountMinor: minor, status: { enum: ['pending', 'succeeded', 'failed'] } }), description: 'made when the return is received; null before, or when nothing was left to refund' }),
+    parcel: nullable({ ...obj({ ...SHIPMENT_FIELDS }), description: 'the parcel coming back, followed like a shipment' }),
+    receivedBy: nullable(str({ enum: ['parcel', 'shop'] })),
+    receivedAt: nullable(dateTime),
+    createdAt: dateTime,
+  }),
   RefundInput: {
     ...obj({ amountMinor: int({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), reason: str({ minLength: 1, maxLength: 500 }) }, ['amountMinor']),
     additionalProperties: false,
@@ -280,6 +298,7 @@ export function openApiComponents() {
         schema: fromZod(idempotencyKeySchema),
       },
       OrderId: { name: 'id', in: 'path', required: true, schema: uuid },
+      ReturnId: { name: 'id', in: 'path', required: true, schema: uuid },
       Limit: { name: 'limit', in: 'query', schema: int({ minimum: 1, maximum: 100, default: 50 }) },
       Cursor: { name: 'cursor', in: 'query', description: 'the `nextCursor` of the previous page', schema: uuid },
     },

@@ -126,6 +126,27 @@ function paths(): Record<string, Record<string, unknown>> {
         responses: { 200: json('Shipment', 'this tracking number was already registered', location), 201: json('Shipment', 'created', location) },
       }, [...BODY_ERRORS, 409]),
     },
+    '/v1/orders/{id}/returns': {
+      parameters: [param('OrderId')],
+      post: shop({
+        operationId: 'requestReturn', tags: ['returns'],
+        summary: 'Goods coming back from a shipped or delivered order: refunded (and restocked when asked) once received',
+        parameters: [param('IdempotencyKey')], requestBody: body('ReturnInput'),
+        responses: { 200: json('Return', 'the return this key already created', location), 201: json('Return', 'created, `requested`', location) },
+      }, [...BODY_ERRORS, 409]),
+    },
+    '/v1/returns/{id}': {
+      parameters: [param('ReturnId')],
+      get: shop({ operationId: 'getReturn', tags: ['returns'], summary: 'A return, its refund and its parcel', responses: { 200: json('Return', 'the return') } }),
+    },
+    '/v1/returns/{id}/receive': {
+      parameters: [param('ReturnId')],
+      post: shop({
+        operationId: 'receiveReturn', tags: ['returns'],
+        summary: 'The shop has the goods back: `received` once, its lines refunded (never above captured minus refunded), restocked when asked',
+        responses: { 200: json('Return', 'received (or already received: nothing happens twice)') },
+      }),
+    },
     '/v1/shipments': {
       get: shop({
         operationId: 'listDelayedShipments', tags: ['shipments'],
