@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,12 +14,12 @@ import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function walkThrough(): string {
+function walkThrough(heading = 'Walk-through'): string {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const section = readme.indexOf('\n## Walk-through\n');
+  const section = readme.indexOf(`\n## ${heading}\n`);
   const start = readme.indexOf('\n```sh\n', section);
   const end = readme.indexOf('\n```\n', start + 1);
-  if (section < 0 || start < 0 || end < 0) throw new Error('README.md: no ```sh block under "## Walk-through"');
+  if (section < 0 || start < 0 || end < 0) throw new Error(`README.md: no \`\`\`sh block under "## ${heading}"`);
   return readme.slice(start + '\n```sh\n'.length, end + 1);
 }
 
@@ -57,6 +57,21 @@ function printedJson(stdout: string): any[] {
   return docs;
 }
 
+/** The commands a block runs beyond curl, node, the shell's own and the functions it defines. */
+function commandsBeyondShell(block: string): string[] {
+  // Quoted text is data (node programs, JSON bodies, messages), comments are prose: the rest names commands.
+  const code = block
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l))
+    .join('\n')
+    .replace(/'[^']*'/g, "''")
+    .replace(/"[^"]*"/g, '""');
+  const commands = new Set(code.split('\n').flatMap((l) => [...l.matchAll(/(?:^|[|;(]|\$\(|&&|\|\|)\s*([a-z][\w-]*)\b(?!=)/g)].map((m) => m[1]!)));
+  const shell = ['set', 'case', 'esac', 'for', 'do', 'done', 'in', 'return', 'exit', 'echo', 'printf', 'sleep', 'shift', 'then', 'fi', 'if', 'break', 'read', 'trap', 'kill'];
+  const functions = [...block.matchAll(/^([a-z_]+)\(\)/gm)].map((m) => m[1]!);
+  return [...commands].filter((c) => !['curl', 'node', ...shell, ...functions].includes(c));
+}
+
 let sys: TestSystem;
 let dir: string;
 
@@ -73,17 +88,7 @@ describe('the README walk-through', () => {
   const block = walkThrough();
 
   it('uses nothing but curl, node and a POSIX shell', () => {
-    // Quoted text is data (node programs, JSON bodies, messages), comments are prose: the rest names commands.
-    const code = block
-      .split('\n')
-      .filter((l) => !/^\s*#/.test(l))
-      .join('\n')
-      .replace(/'[^']*'/g, "''")
-      .replace(/"[^"]*"/g, '""');
-    const commands = new Set(code.split('\n').flatMap((l) => [...l.matchAll(/(?:^|[|;(]|\$\(|&&|\|\|)\s*([a-z][\w-]*)\b(?!=)/g)].map((m) => m[1]!)));
-    const shell = ['set', 'case', 'esac', 'for', 'do', 'done', 'in', 'return', 'exit', 'echo', 'printf', 'sleep', 'shift', 'then', 'fi', 'if'];
-    const functions = [...block.matchAll(/^([a-z_]+)\(\)/gm)].map((m) => m[1]!);
-    expect([...commands].filter((c) => !['curl', 'node', ...shell, ...functions].includes(c))).toEqual([]);
+    expect(commandsBeyondShell(block)).toEqual([]);
   });
 
   it('pays a QR order as the buyer would, waits for each state, shows the ledger, ships and refunds', async () => {
@@ -129,4 +134,48 @@ describe('the README walk-through', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('is npm start running?');
   }, 60_000);
+});
+
+describe('the README walk-through of parcels, delays and returns', () => {
+  const block = walkThrough('Walk-through: parcels, delays and returns');
+  let parcels: TestSystem;
+  beforeAll(async () => {
+    // As the README says to start it: parcels moving a step per refresh (faster here than its 2 s), and, as npm
+    // start's local mode does, webhooks allowed to a local endpoint.
+    parcels = await startSystem({ env: { TRACKING_REFRESH_EVERY_MS: '400', WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1' } });
+  }, 60_000);
+  afterAll(async () => parcels?.close());
+
+  it('uses nothing but curl, node and a POSIX shell', () => {
+    expect(commandsBeyondShell(block)).toEqual([]);
+  });
+
+  it('delivers a parcel after a failed attempt, flags a late one with one webhook, refunds and restocks a return', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'walkthrough-parcels-'));
+    try {
+      const run = await runBlock(block, cwd, { ORDERWORKS_URL: parcels.base, ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password });
+      expect(run.code, `${run.stderr}\n${run.stdout}`).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(/order [0-9a-f-]{36} delivered: info_received -> in_transit -> out_for_delivery -> failed_attempt -> out_for_delivery -> delivered\n/);
+      const docs = printedJson(run.stdout);
+      const late = docs.find((d) => Array.isArray(d.data) && d.data[0]?.trackingNumber === 'SBX-LATE-1');
+      expect(late.data).toEqual([expect.objectContaining({ trackingNumber: 'SBX-LATE-1', status: 'in_transit', delayed: true, delayedSince: expect.any(String) })]);
+      expect(run.stdout).toMatch(/shipment\.delayed webhooks delivered for order [0-9a-f-]{36}: 1\n/);
+      expect(docs).toContainEqual({
+        id: expect.any(String), status: 'received', receivedBy: 'parcel', amountMinor: 2500,
+        refund: { id: expect.any(String), amountMinor: 2500, status: 'succeeded' },
+        parcel: expect.objectContaining({ trackingNumber: 'SBX-BACK-1', status: 'delivered' }),
+      });
+      // 10 stocked, 3 orders of 2 sold, 1 back.
+      expect(docs.filter((d) => d.sku === 'MUG-001').map((d) => d.stock)).toEqual([10, 5]);
+      expect(docs.find((d) => Array.isArray(d.data) && d.data[0]?.refundedMinor !== undefined).data).toEqual([
+        expect.objectContaining({ status: 'partially_refunded', amountMinor: 5000, refundedMinor: 2500 }),
+      ]);
+      expect(run.stdout).toMatch(/walk-through done: a parcel delivered after a failed attempt/);
+      // Its webhook endpoint stopped with it, and took its port file along.
+      expect(readdirSync(cwd)).toEqual([]);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
