@@ -42,6 +42,25 @@ const OP_CODES: Record<string, ShipmentStatus> = {
 export const sfOpCodeStatus = (opCode: string | number | undefined): ShipmentStatus => OP_CODES[String(opCode ?? '')] ?? 'in_transit';
 
 /**
+ * The status codes SF's route query returns with each route (`secondaryStatusCode`, then `firstStatusCode`):
+ * SF's own word on where the parcel stands, read before the opCode tables above. Secondary codes seen in SF's
+ * answers: 101 picked up (揽收), 201 in transit (运送中), 204/205 customs (清关), 301 out for delivery (派送中),
+ * 401 signed for (已签收); first codes: 1 picked up, 2 in transit, 3 out for delivery, 4 signed for. An opCode
+ * that names a failed attempt or a return says more than either (SF reports those inside its delivery stage),
+ * and a code we do not know falls back to the opCode.
+ */
+const SECONDARY_STATUS: Record<string, ShipmentStatus> = {
+  '101': 'in_transit', '201': 'in_transit', '204': 'in_transit', '205': 'in_transit', '301': 'out_for_delivery', '401': 'delivered',
+};
+const FIRST_STATUS: Record<string, ShipmentStatus> = { '1': 'in_transit', '2': 'in_transit', '3': 'out_for_delivery', '4': 'delivered' };
+
+export function sfRouteStatus(route: { opCode?: string | number | undefined; firstStatusCode?: string | number | null | undefined; secondaryStatusCode?: string | number | null | undefined }): ShipmentStatus {
+  const byOpCode = sfOpCodeStatus(route.opCode);
+  if (byOpCode === 'failed_attempt' || byOpCode === 'returned_to_sender') return byOpCode;
+  return SECONDARY_STATUS[String(route.secondaryStatusCode ?? '')] ?? FIRST_STATUS[String(route.firstStatusCode ?? '')] ?? byOpCode;
+}
+
+/**
  * SF's official samples (Java `URLEncoder.encode(..., "UTF-8")`) URL-encode before hashing: `encodeURIComponent`
  * plus what Java also escapes (`!'()~`) and a space as `+`. Our msgData is compact JSON of digits and letters,
  * so the variants only differ on inputs we never send.
@@ -66,6 +85,8 @@ const Route = z.object({
   acceptAddress: z.string().nullish(),
   remark: z.string().nullish(),
   opCode: z.union([z.string(), z.number()]).optional(),
+  firstStatusCode: z.union([z.string(), z.number()]).nullish(),
+  secondaryStatusCode: z.union([z.string(), z.number()]).nullish(),
 });
 const ResultData = z.object({
   success: z.boolean(),
@@ -143,5 +164,5 @@ export class SfCarrier implements CarrierClient {
 function toEvent(route: z.infer<typeof Route>): TrackingEvent[] {
   const at = parseChinaTime(route.acceptTime);
   if (!at) return [];
-  return [{ at, status: sfOpCodeStatus(route.opCode), description: route.remark ?? '', location: route.acceptAddress || null }];
+  return [{ at, status: sfRouteStatus(route), description: route.remark ?? '', location: route.acceptAddress || null }];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sfOpCodeStatus } from '../../src/carriers/sf.carrier.js';
+import { sfOpCodeStatus, sfRouteStatus } from '../../src/carriers/sf.carrier.js';
 import { ztoScanStatus } from '../../src/carriers/zto.carrier.js';
 
 describe('SF opCodes', () => {
@@ -14,6 +14,30 @@ describe('SF opCodes', () => {
     ['12345', 'in_transit'],
   ])('opCode %s is %s', (code, status) => {
     expect(sfOpCodeStatus(code)).toBe(status);
+  });
+});
+
+describe('SF status codes, read before opCodes', () => {
+  it.each([
+    // SF's secondary codes, as SF returns them beside the opCode of each route.
+    [{ opCode: '54', firstStatusCode: '1', secondaryStatusCode: '101' }, 'in_transit'],
+    [{ opCode: '30', firstStatusCode: '2', secondaryStatusCode: '201' }, 'in_transit'],
+    [{ opCode: '12345', firstStatusCode: '3', secondaryStatusCode: '301' }, 'out_for_delivery'],
+    [{ opCode: '8000', firstStatusCode: '4', secondaryStatusCode: '401' }, 'delivered'],
+    // A status code says more than an opCode the tables read otherwise...
+    [{ opCode: '130', secondaryStatusCode: '401' }, 'delivered'],
+    // ...the first code when the secondary one is unknown or absent...
+    [{ opCode: '99', firstStatusCode: '3', secondaryStatusCode: '399' }, 'out_for_delivery'],
+    [{ opCode: '99', firstStatusCode: 4 }, 'delivered'],
+    // ...but a failed attempt or a return named by the opCode wins over the delivery stage it happens in.
+    [{ opCode: '70', firstStatusCode: '3', secondaryStatusCode: '1301' }, 'failed_attempt'],
+    [{ opCode: '33', firstStatusCode: '3', secondaryStatusCode: '301' }, 'failed_attempt'],
+    [{ opCode: '648', firstStatusCode: '3', secondaryStatusCode: '301' }, 'returned_to_sender'],
+    // Without status codes: the opCode tables.
+    [{ opCode: '44' }, 'out_for_delivery'],
+    [{ opCode: '80', firstStatusCode: null, secondaryStatusCode: null }, 'delivered'],
+  ] as const)('route %o is %s', (route, status) => {
+    expect(sfRouteStatus(route)).toBe(status);
   });
 });
 
