@@ -75,7 +75,10 @@ export class OrderTracker {
   /** What the demo learnt of an order elsewhere (its returns' follow-up reads it whole). */
   seen(o: OrderJson) {
     this.status.set(o.id, o.status);
-    if (o.shipments) this.parcels.set(o.id, o.shipments.map((s) => ({ id: s.id, trackingNumber: s.trackingNumber, status: s.status, retried: !!s.events?.some((e) => e.status === 'failed_attempt') })));
+    if (!o.shipments) return;
+    this.parcels.set(o.id, o.shipments.map((s) => ({
+      id: s.id, trackingNumber: s.trackingNumber, status: s.status, retried: !!s.events?.some((e) => e.status === 'failed_attempt'),
+    })));
   }
 
   /** Lists each open status in pipeline order: an order moving on moves to a list read later, so none is missed. */
