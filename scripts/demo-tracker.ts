@@ -72,7 +72,7 @@ export class OrderTracker {
     this.numbers.set(id, n);
   }
 
-  /** What the demo learnt of an order elsewhere (its returns' follow-up reads it whole). */
+  /** An order as the API shows it (in a list, or read whole): its status and its parcels. */
   seen(o: OrderJson) {
     this.status.set(o.id, o.status);
     if (!o.shipments) return;
