@@ -6,7 +6,7 @@ import { notFound } from '../domain/errors.js';
 import type { CarrierCode } from '../domain/carrier.js';
 import { ORDER, SHIPMENT, type OrderStatus, type ShipmentStatus } from '../domain/order-lifecycle.js';
 import { assertMayShip } from '../domain/order-rules.js';
-import type { ShipmentStore, ShipmentView, TrackedShipment } from '../domain/tracking-ports.js';
+import type { PushState, ShipmentStore, ShipmentView, TrackedShipment } from '../domain/tracking-ports.js';
 
 interface ShipmentRow {
   id: string;
@@ -20,8 +20,11 @@ interface ShipmentRow {
   estimated_delivery_at: Date | null;
   delivered_at: Date | null;
   delayed_since: Date | null;
+  carrier_com: string | null;
+  push_status: PushState | null;
 }
-const COLUMNS = 'id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since';
+const COLUMNS =
+  'id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since, carrier_com, push_status';
 
 const toView = (r: ShipmentRow): ShipmentView => ({
   id: r.id,
@@ -32,6 +35,11 @@ const toView = (r: ShipmentRow): ShipmentView => ({
   deliveredAt: r.delivered_at,
   delayedSince: r.delayed_since,
   events: [],
+});
+
+const toTracked = (r: ShipmentRow): TrackedShipment => ({
+  id: r.id, orderId: r.order_id, carrier: r.carrier, trackingNumber: r.tracking_number, status: r.status,
+  phone: r.phone, fromCity: r.from_city, toCity: r.to_city, carrierCom: r.carrier_com, push: r.push_status,
 });
 
 /** The states nothing follows: no polls, no delays. */
@@ -122,11 +130,30 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
 
     async load(ids) {
       const rows = await db.rows<ShipmentRow>(`SELECT ${COLUMNS} FROM shipments WHERE id = ANY($1::uuid[])`, [ids]);
-      return rows.map(
-        (r): TrackedShipment => ({
-          id: r.id, orderId: r.order_id, carrier: r.carrier, trackingNumber: r.tracking_number, status: r.status,
-          phone: r.phone, fromCity: r.from_city, toCity: r.to_city,
-        }),
+      return rows.map(toTracked);
+    },
+
+    async findOpen(carrier, trackingNumber) {
+      const rows = await db.rows<ShipmentRow>(
+        `SELECT ${COLUMNS} FROM shipments WHERE carrier = $1 AND tracking_number = $2 AND status <> ALL($3::text[])`,
+        [carrier, trackingNumber, FINAL],
+      );
+      return rows.map(toTracked);
+    },
+
+    async recordCarrierCom(id, carrierCom) {
+      await db.rows('UPDATE shipments SET carrier_com = $2 WHERE id = $1', [id, carrierCom]);
+    },
+
+    async recordSubscription(id, outcome) {
+      // Only from "never subscribed": a push that ended the subscription meanwhile is not undone.
+      await db.rows('UPDATE shipments SET push_status = $2 WHERE id = $1 AND push_status IS NULL', [id, outcome]);
+    },
+
+    async endPush(ids) {
+      await db.rows(
+        `UPDATE shipments SET push_status = 'ended', next_poll_at = LEAST(next_poll_at, now()) WHERE id = ANY($1::uuid[])`,
+        [ids],
       );
     },
 

@@ -1,12 +1,15 @@
-import { CARRIERS, type CarrierClient, type CarrierCode } from './carrier.js';
-import { estimateDelivery, pickupTime } from './delivery-estimate.js';
+import { CARRIERS, type CarrierClient, type CarrierCode, type TrackingQuery, type TrackingSnapshot } from './carrier.js';
+import { estimateDelivery, pickupTime, type DeliveredTransit } from './delivery-estimate.js';
 import { conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
-import type { RateLimiter, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
+import type { PushState, RateLimiter, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
+
+/** A carrier client, with the least time between two queries of one waybill where the carrier sets one. */
+export type PolledClient = CarrierClient & { minPollIntervalMs?: number };
 
 export interface TrackingDeps {
   shipments: ShipmentStore;
-  carriers: Record<CarrierCode, CarrierClient & { minPollIntervalMs?: number }>;
+  carriers: Record<CarrierCode, PolledClient>;
   jobs: TrackingJobs;
   limiter: RateLimiter;
   /** How often open shipments are refreshed (TRACKING_REFRESH_EVERY_MS). */
@@ -24,11 +27,18 @@ export type ShipmentCreationDeps = Pick<TrackingDeps, 'shipments' | 'jobs' | 're
   unconfigured?: Readonly<Partial<Record<CarrierCode, string>>>;
 };
 
-/** Polls go out in batches of this many shipments of one carrier. */export const POLL_BATCH = 25;
+/** Polls go out in batches of this many shipments of one carrier. */
+export const POLL_BATCH = 25;
 /** An `exception` is polled this many times less often than a moving parcel... */
 export const EXCEPTION_POLL_FACTOR = 4;
 /** ...and not at all once it has had no news for this long: the parcel is the shop's to chase. */
 export const EXCEPTION_GIVE_UP_MS = 14 * 24 * 3_600_000;
+/**
+ * A parcel its carrier pushes news about is still polled, this many times less often: a safety net for a push
+ * lost on the way (Kuaidi100 gives up on a callback after a few tries), not the way news arrives. Kuaidi100
+ * bills and rate-limits queries, so the net is wide; a subscription that ends brings the usual pace back.
+ */
+export const PUSHED_POLL_FACTOR = 6;
 /** Delays flagged per tick at most; the rest are flagged by the next ticks. */
 const DELAY_BATCH = 500;
 /**
@@ -131,9 +141,58 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
   return result;
 }
 
-async function pollOne(deps: TrackingDeps, client: TrackingDeps['carriers'][CarrierCode], s: TrackedShipment, history: Awaited<ReturnType<ShipmentStore['deliveredTransits']>>) {
+async function pollOne(deps: TrackingDeps, client: PolledClient, s: TrackedShipment, history: DeliveredTransit[]) {
+  const query = await queryOf(deps.shipments, client, s);
+  // Subscribing comes before the query: a parcel with no news yet ("no result yet") is still followed by push.
+  const push = s.push === null && client.subscribe ? await subscribe(deps.shipments, client, s.id, query) : s.push;
+  const snapshot = await client.track(query);
+  const { changed } = await storeSnapshot(deps, client, { ...s, push }, snapshot, history);
+  return changed;
+}
+
+/** The query of a shipment; an aggregator is asked once which carrier the waybill is, and the answer kept. */
+async function queryOf(shipments: ShipmentStore, client: PolledClient, s: TrackedShipment): Promise<TrackingQuery> {
+  let carrierCom = s.carrierCom;
+  if (carrierCom === null && client.recognise) {
+    carrierCom = await client.recognise(s.trackingNumber);
+    if (carrierCom !== null) await shipments.recordCarrierCom(s.id, carrierCom);
+  }
+  return {
+    trackingNumber: s.trackingNumber, phone: s.phone ?? undefined, fromCity: s.fromCity ?? undefined, toCity: s.toCity ?? undefined,
+    ...(carrierCom === null ? {} : { carrierCom }),
+  };
+}
+
+/**
+ * Asks the carrier to push news of the waybill. A refusal is recorded and never asked again; a transient
+ * failure leaves the shipment unsubscribed, so its next poll asks again. Polling goes on either way.
+ */
+async function subscribe(shipments: ShipmentStore, client: PolledClient, id: string, query: TrackingQuery): Promise<PushState | null> {
+  try {
+    await client.subscribe!(query);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    if (!error.permanent) return null;
+    await shipments.recordSubscription(id, 'refused');
+    return 'refused';
+  }
+  await shipments.recordSubscription(id, 'subscribed');
+  return 'subscribed';
+}
+
+/**
+ * Stores what a carrier says of a parcel, polled or pushed alike: its estimate refined, its next poll set
+ * (pushed parcels and exceptions less often). The store drops duplicate events, moves the status only forward
+ * and records one `shipment.updated` per change.
+ */
+export async function storeSnapshot(
+  deps: Pick<TrackingDeps, 'shipments' | 'refreshEveryMs'>,
+  client: PolledClient,
+  s: Pick<TrackedShipment, 'id' | 'fromCity' | 'toCity' | 'push'>,
+  snapshot: TrackingSnapshot,
+  history: DeliveredTransit[],
+) {
   const now = new Date();
-  const snapshot = await client.track({ trackingNumber: s.trackingNumber, phone: s.phone ?? undefined, fromCity: s.fromCity ?? undefined, toCity: s.toCity ?? undefined });
   const pickedUpAt = pickupTime(snapshot.events);
   const estimate = estimateDelivery({
     carrierEstimate: snapshot.estimatedDeliveryAt,
@@ -145,15 +204,14 @@ async function pollOne(deps: TrackingDeps, client: TrackingDeps['carriers'][Carr
   });
   const delivered = snapshot.status === 'delivered' ? [...snapshot.events].reverse().find((e) => e.status === 'delivered') : undefined;
   // Scheduled ticks fire every refreshEveryMs; due a little early so each tick finds it due again. An
-  // exception rarely clears within the hour: it is asked about less often.
-  const every = deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1);
+  // exception rarely clears within the hour, and a pushed parcel's news comes by itself: both are asked less often.
+  const every = deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1) * (s.push === 'subscribed' ? PUSHED_POLL_FACTOR : 1);
   const nextPollMs = Math.max(every * 0.8, client.minPollIntervalMs ?? 0);
-  const { changed } = await deps.shipments.applyPoll(s.id, {
+  return deps.shipments.applyPoll(s.id, {
     snapshot,
     pickedUpAt,
     estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
     deliveredAt: delivered?.at ?? (snapshot.status === 'delivered' ? now : null),
     nextPollAt: new Date(now.getTime() + nextPollMs),
   });
-  return changed;
 }

@@ -6,6 +6,7 @@ import type { CarrierClient, TrackingSnapshot } from '../../src/domain/carrier.j
 
 const shipment = (id: string): TrackedShipment => ({
   id, orderId: 'o', carrier: 'sandbox', trackingNumber: `SBX-${id}`, status: 'in_transit', phone: null, fromCity: 'A', toCity: 'B',
+  carrierCom: null, push: null,
 });
 const snap: TrackingSnapshot = { status: 'in_transit', events: [{ at: new Date(0), status: 'in_transit', description: 'x', location: null }], estimatedDeliveryAt: null };
 
@@ -31,6 +32,10 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
     deferPoll: async (deferIds, next, failed) => { calls.deferred.push({ ids: deferIds, inMs: next.getTime() - Date.now(), failed }); },
     flagDelays: async (now, quietSince, staleAfterMs) => { calls.delayChecks.push({ now, quietSince, staleAfterMs }); return 0; },
     listDelayed: async () => [],
+    findOpen: async () => [],
+    recordCarrierCom: async () => undefined,
+    recordSubscription: async () => undefined,
+    endPush: async () => undefined,
   };
   const client: CarrierClient = { code: 'sandbox', serviceLevelHours: 1, track: ({ trackingNumber }) => track(trackingNumber) };
   const deps: TrackingDeps = {
