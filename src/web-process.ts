@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Express } from 'express';
-import { loadCarrierClients, serviceLevelHours, unconfiguredCarriers } from './carriers/configured-carriers.js';
+import { loadCarrierClients, loadPushReceivers, serviceLevelHours, unconfiguredCarriers } from './carriers/configured-carriers.js';
 import { createOrderLookupRepository } from './db/order-lookup.repository.js';
 import { boardRouter } from './http/board.js';
 import { metricsRouter } from './http/metrics.routes.js';
@@ -61,6 +61,7 @@ export async function createWebProcess(
       serviceLevelHours: serviceLevelHours(carrierClients),
       unconfigured: unconfiguredCarriers(carrierClients),
     },
+    trackingPush: { shipments: stores.shipments, carriers: carrierClients, refreshEveryMs: config.trackingRefreshEveryMs, receivers: loadPushReceivers(config) },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,
     readiness: { postgres: () => db.ping(), redis: () => redis.ping() },

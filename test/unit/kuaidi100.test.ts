@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guessKuaidi100Com, kuaidi100Sign, Kuaidi100Carrier } from '../../src/carriers/kuaidi100.carrier.js';
+import { kuaidi100Sign, Kuaidi100Carrier } from '../../src/carriers/kuaidi100.carrier.js';
 import { kuaidi100State, kuaidi100StatusName } from '../../src/carriers/kuaidi100-states.js';
 import { kuaidi100Phone, parseChinaTime } from '../../src/carriers/http.js';
 
@@ -79,12 +79,6 @@ describe('kuaidi100 details', () => {
     expect(parseChinaTime('2025-03-10 18')).toEqual(new Date('2025-03-10T10:00:00Z'));
     expect(parseChinaTime('2025-03-01')).toEqual(new Date('2025-02-28T16:00:00Z'));
     expect(parseChinaTime('yesterday')).toBeNull();
-  });
-
-  it('guesses the underlying carrier from the waybill format', () => {
-    expect(guessKuaidi100Com('SF1234567890123')).toBe('shunfeng');
-    expect(guessKuaidi100Com('731234567890')).toBe('zhongtong');
-    expect(guessKuaidi100Com('YT123')).toBeNull();
   });
 });
 
