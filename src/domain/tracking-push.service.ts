@@ -1,6 +1,6 @@
 import type { CarrierCode } from './carrier.js';
 import { notFound } from './errors.js';
-import { storeSnapshot, type PolledClient } from './tracking.service.js';
+import { storeSnapshot, type PolledClient } from './tracking-snapshot.js';
 import type { PushReceiver, PushReply, ShipmentStore } from './tracking-ports.js';
 
 export interface PushDeps {

@@ -1,11 +1,11 @@
-import { CARRIERS, type CarrierClient, type CarrierCode, type TrackingQuery, type TrackingSnapshot } from './carrier.js';
-import { estimateDelivery, pickupTime, type DeliveredTransit } from './delivery-estimate.js';
+import { CARRIERS, type CarrierCode, type TrackingQuery } from './carrier.js';
+import { estimateDelivery, type DeliveredTransit } from './delivery-estimate.js';
 import { conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
 import type { PushState, RateLimiter, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
+import { storeSnapshot, type PolledClient } from './tracking-snapshot.js';
 
-/** A carrier client, with the least time between two queries of one waybill where the carrier sets one. */
-export type PolledClient = CarrierClient & { minPollIntervalMs?: number };
+export { EXCEPTION_POLL_FACTOR, PUSHED_POLL_FACTOR } from './tracking-snapshot.js';
 
 export interface TrackingDeps {
   shipments: ShipmentStore;
@@ -29,16 +29,8 @@ export type ShipmentCreationDeps = Pick<TrackingDeps, 'shipments' | 'jobs' | 're
 
 /** Polls go out in batches of this many shipments of one carrier. */
 export const POLL_BATCH = 25;
-/** An `exception` is polled this many times less often than a moving parcel... */
-export const EXCEPTION_POLL_FACTOR = 4;
-/** ...and not at all once it has had no news for this long: the parcel is the shop's to chase. */
+/** An `exception` (polled EXCEPTION_POLL_FACTOR times less often) is not polled at all once it has had no news for this long: the parcel is the shop's to chase. */
 export const EXCEPTION_GIVE_UP_MS = 14 * 24 * 3_600_000;
-/**
- * A parcel its carrier pushes news about is still polled, this many times less often: a safety net for a push
- * lost on the way (Kuaidi100 gives up on a callback after a few tries), not the way news arrives. Kuaidi100
- * bills and rate-limits queries, so the net is wide; a subscription that ends brings the usual pace back.
- */
-export const PUSHED_POLL_FACTOR = 6;
 /** Delays flagged per tick at most; the rest are flagged by the next ticks. */
 const DELAY_BATCH = 500;
 /**
@@ -178,40 +170,4 @@ async function subscribe(shipments: ShipmentStore, client: PolledClient, id: str
   }
   await shipments.recordSubscription(id, 'subscribed');
   return 'subscribed';
-}
-
-/**
- * Stores what a carrier says of a parcel, polled or pushed alike: its estimate refined, its next poll set
- * (pushed parcels and exceptions less often). The store drops duplicate events, moves the status only forward
- * and records one `shipment.updated` per change.
- */
-export async function storeSnapshot(
-  deps: Pick<TrackingDeps, 'shipments' | 'refreshEveryMs'>,
-  client: PolledClient,
-  s: Pick<TrackedShipment, 'id' | 'fromCity' | 'toCity' | 'push'>,
-  snapshot: TrackingSnapshot,
-  history: DeliveredTransit[],
-) {
-  const now = new Date();
-  const pickedUpAt = pickupTime(snapshot.events);
-  const estimate = estimateDelivery({
-    carrierEstimate: snapshot.estimatedDeliveryAt,
-    pickupAt: pickedUpAt,
-    route: s.fromCity && s.toCity ? { fromCity: s.fromCity, toCity: s.toCity } : null,
-    history,
-    serviceLevelHours: client.serviceLevelHours,
-    now,
-  });
-  const delivered = snapshot.status === 'delivered' ? [...snapshot.events].reverse().find((e) => e.status === 'delivered') : undefined;
-  // Scheduled ticks fire every refreshEveryMs; due a little early so each tick finds it due again. An
-  // exception rarely clears within the hour, and a pushed parcel's news comes by itself: both are asked less often.
-  const every = deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1) * (s.push === 'subscribed' ? PUSHED_POLL_FACTOR : 1);
-  const nextPollMs = Math.max(every * 0.8, client.minPollIntervalMs ?? 0);
-  return deps.shipments.applyPoll(s.id, {
-    snapshot,
-    pickedUpAt,
-    estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
-    deliveredAt: delivered?.at ?? (snapshot.status === 'delivered' ? now : null),
-    nextPollAt: new Date(now.getTime() + nextPollMs),
-  });
 }
