@@ -41,7 +41,10 @@ export interface Kuaidi100Options {
 }
 
 /** UPPER(hex MD5(param + key + customer)) over the exact param string that is sent. */
-export const kuaidi100Sign = (param: string, key: string, customer: string) => md5(param + key + customer).digest('hex').toUpperCase();
+export const kuaidi100Sign = (param: string, key: string, customer: string) =>
+  md5(param + key + customer)
+    .digest('hex')
+    .toUpperCase();
 
 const code = z.union([z.string(), z.number()]).transform(String);
 const Failure = z.object({ result: z.literal(false), returnCode: code, message: z.string().default('') });

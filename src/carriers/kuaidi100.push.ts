@@ -11,7 +11,10 @@ import { kuaidi100Snapshot, kuaidi100Track } from './kuaidi100-track.js';
  */
 
 /** UPPER(hex MD5(param + salt)) over the exact `param` string received. */
-export const kuaidi100PushSign = (param: string, salt: string) => md5(param + salt).digest('hex').toUpperCase();
+export const kuaidi100PushSign = (param: string, salt: string) =>
+  md5(param + salt)
+    .digest('hex')
+    .toUpperCase();
 
 const Push = z.object({
   /** polling: still followed; shutdown: ended (signed for); abort: ended (no news for days); updateall: a full resend. */

@@ -39,7 +39,8 @@ export async function storeSnapshot(
   const delivered = snapshot.status === 'delivered' ? [...snapshot.events].reverse().find((e) => e.status === 'delivered') : undefined;
   // Scheduled ticks fire every refreshEveryMs; due a little early so each tick finds it due again. An
   // exception rarely clears within the hour, and a pushed parcel's news comes by itself: both are asked less often.
-  const every = deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1) * (s.push === 'subscribed' ? PUSHED_POLL_FACTOR : 1);
+  const every =
+    deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1) * (s.push === 'subscribed' ? PUSHED_POLL_FACTOR : 1);
   const nextPollMs = Math.max(every * 0.8, client.minPollIntervalMs ?? 0);
   return deps.shipments.applyPoll(s.id, {
     snapshot,

@@ -26,9 +26,14 @@ beforeAll(async () => {
   sink = await startSink();
   sys = await startSystem({
     env: {
-      TRACKING_REFRESH_EVERY_MS: '300', WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
-      KUAIDI100_BASE_URL: fake.url, KUAIDI100_AUTONUMBER_BASE_URL: fake.url, KUAIDI100_CUSTOMER: 'CUST0001', KUAIDI100_KEY: 'kEyAbC123',
-      KUAIDI100_PUSH_BASE_URL: 'https://orderworks.example/', KUAIDI100_PUSH_SALT: SALT,
+      TRACKING_REFRESH_EVERY_MS: '300',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
+      KUAIDI100_BASE_URL: fake.url,
+      KUAIDI100_AUTONUMBER_BASE_URL: fake.url,
+      KUAIDI100_CUSTOMER: 'CUST0001',
+      KUAIDI100_KEY: 'kEyAbC123',
+      KUAIDI100_PUSH_BASE_URL: 'https://orderworks.example/',
+      KUAIDI100_PUSH_SALT: SALT,
     },
   });
   const r = await client(sys.base, { basic: ADMIN })('POST', '/v1/admin/shops', { name: 'Pushed', webhookUrl: sink.url });
@@ -47,11 +52,19 @@ const notify = (body: string) =>
   fetch(`${sys.base}/v1/carriers/kuaidi100/notify`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
 const signedForm = (param: string, sign = kuaidi100PushSign(param, SALT)) => new URLSearchParams({ param, sign }).toString();
 const row = async (id: string) =>
-  (await db.rows<{ status: string; push_status: string | null; carrier_com: string | null; next_poll_at: Date }>(
-    'SELECT status, push_status, carrier_com, next_poll_at FROM shipments WHERE id = $1', [id]))[0]!;
+  (
+    await db.rows<{ status: string; push_status: string | null; carrier_com: string | null; next_poll_at: Date }>(
+      'SELECT status, push_status, carrier_com, next_poll_at FROM shipments WHERE id = $1',
+      [id],
+    )
+  )[0]!;
 const events = async (orderId: string) =>
   (await db.rows<{ type: string }>('SELECT type FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId])).map((e) => e.type);
-const hooks = (orderId: string) => sink.hits.map((h) => JSON.parse(h.body)).filter((b) => b.data.order.id === orderId).map((b) => b.type as string);
+const hooks = (orderId: string) =>
+  sink.hits
+    .map((h) => JSON.parse(h.body))
+    .filter((b) => b.data.order.id === orderId)
+    .map((b) => b.type as string);
 
 async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
   const t0 = Date.now();
@@ -74,18 +87,30 @@ describe('Kuaidi100 push tracking', () => {
     expect(created.status, created.text).toBe(201);
     shipmentId = created.json.id;
 
-    const s = await until('subscription', () => row(shipmentId), (r) => r.push_status === 'subscribed');
+    const s = await until(
+      'subscription',
+      () => row(shipmentId),
+      (r) => r.push_status === 'subscribed',
+    );
     expect(s).toMatchObject({ status: 'info_received', carrier_com: 'yuantong' });
     expect(fake.recognitions).toEqual([NUMBER]);
     expect(fake.subscriptions).toHaveLength(1);
     const [sub] = fake.subscriptions;
     expect(sub!.form.get('schema')).toBe('json');
     expect(sub!.param).toEqual({
-      company: 'yuantong', number: NUMBER, key: 'kEyAbC123', from: '杭州', to: 'Shanghai',
+      company: 'yuantong',
+      number: NUMBER,
+      key: 'kEyAbC123',
+      from: '杭州',
+      to: 'Shanghai',
       parameters: { callbackurl: 'https://orderworks.example/v1/carriers/kuaidi100/notify', salt: SALT, resultv2: '4', phone: '13800000000' },
     });
     // Polling goes on beside push: the first query went out with the recognised com ("no result yet" so far).
-    await until('first query', async () => fake.queries.length, (n) => n >= 1);
+    await until(
+      'first query',
+      async () => fake.queries.length,
+      (n) => n >= 1,
+    );
     expect(JSON.parse(fake.queries[0]!.get('param')!)).toMatchObject({ com: 'yuantong', num: NUMBER });
   });
 
@@ -114,7 +139,11 @@ describe('Kuaidi100 push tracking', () => {
     expect([again.status, await again.text()]).toEqual([200, '{"result":true,"returnCode":"200","message":"成功"}']);
     expect((await shop('GET', `/v1/orders/${orderId}`)).json.shipments[0].events).toHaveLength(2);
     expect((await events(orderId)).filter((t) => t === 'shipment.updated')).toHaveLength(1);
-    await until('the webhook', async () => hooks(orderId), (h) => h.includes('shipment.updated'));
+    await until(
+      'the webhook',
+      async () => hooks(orderId),
+      (h) => h.includes('shipment.updated'),
+    );
     await sleep(1_000);
     expect(hooks(orderId).filter((t) => t === 'shipment.updated')).toHaveLength(1);
   });
@@ -128,7 +157,9 @@ describe('Kuaidi100 push tracking', () => {
 
   it('hands a shipment whose subscription was aborted back to polling at its usual pace', async () => {
     const abort = JSON.stringify({
-      status: 'abort', billstatus: '', message: '60天无变化',
+      status: 'abort',
+      billstatus: '',
+      message: '60天无变化',
       lastResult: { message: 'ok', state: '5', status: '200', ischeck: '0', com: 'yuantong', nu: NUMBER, data: [] },
     });
     const r = await notify(signedForm(abort));

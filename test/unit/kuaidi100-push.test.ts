@@ -64,7 +64,12 @@ describe('kuaidi100 push sign', () => {
     expect(abort.verified && abort.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: true });
     const corrected = receiver.read(signed({ status: 'abort', message: '', autoCheck: '0', comOld: '', comNew: 'yunda', lastResult }));
     expect(corrected.verified && corrected.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: false, carrierCom: 'yunda' });
-    const signedFor = receiver.read(signed({ status: 'shutdown', lastResult: { ...lastResult, state: '3', data: [{ context: '已签收', ftime: '2025-03-10 12:00:00', status: '签收' }] } }));
+    const signedFor = receiver.read(
+      signed({
+        status: 'shutdown',
+        lastResult: { ...lastResult, state: '3', data: [{ context: '已签收', ftime: '2025-03-10 12:00:00', status: '签收' }] },
+      }),
+    );
     expect(signedFor.verified && signedFor.push).toMatchObject({ ended: true, snapshot: { status: 'delivered' } });
     // Signed but not a push: refused all the same.
     expect(receiver.read(signed({ status: 'polling' })).verified).toBe(false);
