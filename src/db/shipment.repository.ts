@@ -170,8 +170,10 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
 
     applyPoll: (id, u) =>
       db.transaction(async (tx) => {
-        const [before] = await db.rows<{ order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null }>(
-          'SELECT order_id, shop_id, status, estimated_delivery_at FROM shipments WHERE id = $1 FOR UPDATE',
+        const [before] = await db.rows<{
+          order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null; estimate_source: string | null;
+        }>(
+          'SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source FROM shipments WHERE id = $1 FOR UPDATE',
           [id],
           tx,
         );
@@ -190,7 +192,9 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
             )
           : [];
         const news = inserted.length > 0 || before.status !== u.snapshot.status;
-        const changed = news || before.estimated_delivery_at?.getTime() !== u.estimate.at.getTime();
+        const kept = u.keepCarrierEstimate && before.estimate_source === 'carrier' && before.estimated_delivery_at;
+        const estimate = kept ? { at: kept, source: 'carrier' } : u.estimate;
+        const changed = news || before.estimated_delivery_at?.getTime() !== estimate.at.getTime();
         // A delay ends when the parcel's journey does, or when news brings an estimate still ahead of us.
         await db.rows(
           `UPDATE shipments SET status = $2, picked_up_at = coalesce(picked_up_at, $3), estimated_delivery_at = $4,
@@ -200,7 +204,7 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
                   delayed_since = CASE WHEN $2 = ANY($11::text[]) OR ($10 AND $4 > now()) THEN NULL ELSE delayed_since END
             WHERE id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
           [
-            id, u.snapshot.status, u.pickedUpAt, u.estimate.at, u.estimate.source, u.deliveredAt, u.nextPollAt, changed,
+            id, u.snapshot.status, u.pickedUpAt, estimate.at, estimate.source, u.deliveredAt, u.nextPollAt, changed,
             SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL,
           ],
           tx,

@@ -46,6 +46,11 @@ export interface ShipmentUpdate {
   estimate: { at: Date; source: string };
   deliveredAt: Date | null;
   nextPollAt: Date;
+  /**
+   * A push without an estimate of its own (Kuaidi100's carry none) keeps the carrier's estimate a poll brought
+   * rather than replacing it with a lesser guess: otherwise polls and pushes would swap estimates, each a change.
+   */
+  keepCarrierEstimate?: boolean;
 }
 
 export interface ShipmentStore {

@@ -17,7 +17,7 @@ export const PUSHED_POLL_FACTOR = 6;
 /**
  * Stores what a carrier says of a parcel, polled or pushed alike: its estimate refined, its next poll set
  * (pushed parcels and exceptions less often). The store drops duplicate events, moves the status only forward
- * and records one `shipment.updated` per change.
+ * and records one `shipment.updated` per change. `pushed`: a push without an estimate keeps the carrier's last one.
  */
 export async function storeSnapshot(
   deps: { shipments: ShipmentStore; refreshEveryMs: number },
@@ -25,6 +25,7 @@ export async function storeSnapshot(
   s: Pick<TrackedShipment, 'id' | 'fromCity' | 'toCity' | 'push'>,
   snapshot: TrackingSnapshot,
   history: DeliveredTransit[],
+  pushed = false,
 ) {
   const now = new Date();
   const pickedUpAt = pickupTime(snapshot.events);
@@ -48,5 +49,6 @@ export async function storeSnapshot(
     estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
     deliveredAt: delivered?.at ?? (snapshot.status === 'delivered' ? now : null),
     nextPollAt: new Date(now.getTime() + nextPollMs),
+    ...(pushed && !snapshot.estimatedDeliveryAt ? { keepCarrierEstimate: true } : {}),
   });
 }

@@ -155,6 +155,14 @@ describe('Kuaidi100 push tracking', () => {
     expect(await r.json()).toMatchObject({ status: 413 });
   });
 
+  it('keeps the estimate a poll had from the carrier when a push brings none: polls and pushes do not swap estimates', async () => {
+    const carrierEstimate = new Date('2030-01-01T00:00:00Z');
+    await db.rows(`UPDATE shipments SET estimated_delivery_at = $2, estimate_source = 'carrier' WHERE id = $1`, [shipmentId, carrierEstimate]);
+    expect((await notify(signedForm(PARAM, SIGN))).status).toBe(200);
+    expect((await shop('GET', `/v1/orders/${orderId}`)).json.shipments[0].estimatedDeliveryAt).toBe(carrierEstimate.toISOString());
+    expect((await events(orderId)).filter((t) => t === 'shipment.updated')).toHaveLength(1);
+  });
+
   it('hands a shipment whose subscription was aborted back to polling at its usual pace', async () => {
     const abort = JSON.stringify({
       status: 'abort',
