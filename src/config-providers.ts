@@ -8,9 +8,10 @@ import { z } from 'zod';
  */
 const opt = z.string().min(1).optional();
 
+const origin = z.url({ protocol: /^https?$/ }).optional();
+
 /** The route Kuaidi100 pushes to, under KUAIDI100_PUSH_BASE_URL (src/http/routes/carrier-push.routes.ts). */
 export const KUAIDI100_PUSH_PATH = '/v1/carriers/kuaidi100/notify';
-const origin = z.url({ protocol: /^https?$/ }).optional();
 
 export const providerEnv = {
   ALIPAY_BASE_URL: origin,

@@ -243,7 +243,8 @@ function checkKuaidi100Push(e: z.output<typeof schema>): void {
   if (!base && !salt) return;
   if (!base) throw new ConfigError('KUAIDI100_PUSH_BASE_URL', 'is required with KUAIDI100_PUSH_SALT (where Kuaidi100 reaches this deployment)');
   if (!salt) throw new ConfigError('KUAIDI100_PUSH_SALT', 'is required with KUAIDI100_PUSH_BASE_URL (what Kuaidi100 signs its pushes with)');
-  if (!e.KUAIDI100_CUSTOMER || !e.KUAIDI100_KEY) throw new ConfigError('KUAIDI100_PUSH_BASE_URL', 'push tracking needs KUAIDI100_CUSTOMER and KUAIDI100_KEY');
+  if (!e.KUAIDI100_CUSTOMER) throw new ConfigError('KUAIDI100_CUSTOMER', 'is required for push tracking (KUAIDI100_PUSH_BASE_URL)');
+  if (!e.KUAIDI100_KEY) throw new ConfigError('KUAIDI100_KEY', 'is required for push tracking (KUAIDI100_PUSH_BASE_URL)');
 }
 
 function parseQueues(raw: string | undefined): QueueName[] {

@@ -42,7 +42,8 @@ describe('config', () => {
     expect(failure({ ...account, KUAIDI100_PUSH_SALT: 'saltsalt' })).toBe('KUAIDI100_PUSH_BASE_URL');
     expect(failure({ ...account, KUAIDI100_PUSH_BASE_URL: 'https://ow.example' })).toBe('KUAIDI100_PUSH_SALT');
     expect(failure({ ...account, ...push, KUAIDI100_PUSH_SALT: 'short' })).toBe('KUAIDI100_PUSH_SALT');
-    expect(failure({ ...base, ...push })).toBe('KUAIDI100_PUSH_BASE_URL');
+    expect(failure({ ...base, ...push })).toBe('KUAIDI100_CUSTOMER');
+    expect(failure({ ...base, ...push, KUAIDI100_CUSTOMER: 'C' })).toBe('KUAIDI100_KEY');
   });
 
   it('runs only the queues WORKER_QUEUES names, each with WORKER_CONCURRENCY', () => {
