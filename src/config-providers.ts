@@ -7,7 +7,6 @@ import { z } from 'zod';
  * configures the methods and carriers it uses. Multi-line PEM keys may be given with literal "\n".
  */
 const opt = z.string().min(1).optional();
-
 const origin = z.url({ protocol: /^https?$/ }).optional();
 
 /** The route Kuaidi100 pushes to, under KUAIDI100_PUSH_BASE_URL (src/http/routes/carrier-push.routes.ts). */
