@@ -97,7 +97,8 @@ export async function fanOutPolls(
 }
 
 /**
- * A poll job: asks the carrier about each shipment of the batch and stores what is new. Carrier trouble
+ * A poll job: asks the carrier about each shipment of the batch and stores what is new; a shipment's first poll
+ * also asks an aggregator which carrier its waybill is, and subscribes it where the carrier pushes. Carrier trouble
  * never fails the job: a 429 defers the rest of the batch by its Retry-After, a transient error defers
  * that shipment with backoff, a permanent one stops polling it for a day.
  */
