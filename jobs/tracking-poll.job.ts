@@ -14,7 +14,7 @@ const payload = z.discriminatedUnion('kind', [
 export const trackingPollJob: JobDefinition<typeof payload, 'tracking-poll'> = {
   queue: 'tracking-poll',
   description:
-    "Asks carriers for news of open shipments, within each carrier's rate limit. FAILED: the carrier kept failing for this batch; the next scheduled refresh asks again, so a retry is optional.",
+    "Asks carriers for news of open shipments, within each carrier's rate limit; a parcel's first poll also subscribes it to its carrier's push (Kuaidi100). FAILED: the carrier kept failing for this batch; the next scheduled refresh asks again, so a retry is optional.",
   payload,
   // Duplicates are prevented upstream: a shipment is claimed (its next poll pushed forward) before its batch
   // is queued, so no two batches hold it. Each batch is therefore its own job.

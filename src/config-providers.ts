@@ -9,6 +9,9 @@ import { z } from 'zod';
 const opt = z.string().min(1).optional();
 const origin = z.url({ protocol: /^https?$/ }).optional();
 
+/** The route Kuaidi100 pushes to, under KUAIDI100_PUSH_BASE_URL (src/http/routes/carrier-push.routes.ts). */
+export const KUAIDI100_PUSH_PATH = '/v1/carriers/kuaidi100/notify';
+
 export const providerEnv = {
   ALIPAY_BASE_URL: origin,
   ALIPAY_APP_ID: opt,
@@ -40,6 +43,11 @@ export const providerEnv = {
   KUAIDI100_CUSTOMER: opt,
   KUAIDI100_KEY: opt,
   KUAIDI100_DEFAULT_COM: opt,
+  /** Kuaidi100's number recognition API, on another host than its query API. */
+  KUAIDI100_AUTONUMBER_BASE_URL: origin,
+  /** Push tracking: where Kuaidi100 reaches this deployment's web process, and the salt it signs pushes with. */
+  KUAIDI100_PUSH_BASE_URL: origin,
+  KUAIDI100_PUSH_SALT: z.string().min(8, 'at least 8 characters').max(64, 'at most 64 characters').optional(),
   SF_BASE_URL: origin,
   SF_PARTNER_ID: opt,
   SF_CHECK_WORD: opt,
@@ -74,7 +82,13 @@ export function providerSettings(e: Env) {
     carrierTimeoutMs: e.CARRIER_TIMEOUT_MS,
     kuaidi100: (() => {
       const required = all({ baseUrl: e.KUAIDI100_BASE_URL ?? 'https://poll.kuaidi100.com', customer: e.KUAIDI100_CUSTOMER, key: e.KUAIDI100_KEY });
-      return required && { ...required, ...(e.KUAIDI100_DEFAULT_COM ? { defaultCom: e.KUAIDI100_DEFAULT_COM } : {}) };
+      const push = all({ base: e.KUAIDI100_PUSH_BASE_URL, salt: e.KUAIDI100_PUSH_SALT });
+      return required && {
+        ...required,
+        autonumberBaseUrl: e.KUAIDI100_AUTONUMBER_BASE_URL ?? 'https://www.kuaidi100.com',
+        ...(e.KUAIDI100_DEFAULT_COM ? { defaultCom: e.KUAIDI100_DEFAULT_COM } : {}),
+        ...(push ? { push: { callbackUrl: `${push.base.replace(/\/+$/, '')}${KUAIDI100_PUSH_PATH}`, salt: push.salt } } : {}),
+      };
     })(),
     sf: all({ baseUrl: e.SF_BASE_URL ?? 'https://sfapi.sf-express.com', partnerId: e.SF_PARTNER_ID, checkWord: e.SF_CHECK_WORD }),
     zto: all({ baseUrl: e.ZTO_BASE_URL ?? 'https://japi.zto.com', appKey: e.ZTO_APP_KEY, appSecret: e.ZTO_APP_SECRET }),

@@ -163,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
   if (mode === 'deployed' && options.role === 'worker' && e.METRICS_PORT && !operatorLogin && !e.METRICS_TOKEN) {
     throw new ConfigError('METRICS_PORT', 'needs ADMIN_USER and ADMIN_PASSWORD, or METRICS_TOKEN, to guard /metrics');
   }
+  checkKuaidi100Push(e);
   const workerQueues = parseQueues(e.WORKER_QUEUES);
   const concurrency = Object.fromEntries(
     QUEUE_NAMES.map((q) => [q, q === 'maintenance' ? 1 : (e.WORKER_CONCURRENCY ?? DEFAULT_CONCURRENCY[q])]),
@@ -238,6 +239,16 @@ function parse<S extends z.ZodType>(s: S, env: NodeJS.ProcessEnv): z.output<S> {
 function requireDatabaseUrl(url: string | undefined): string {
   if (!url) throw new ConfigError('DATABASE_URL', 'is required (or run `npm start`, which provides Postgres itself)');
   return url;
+}
+
+/** Push tracking needs both of its settings and a Kuaidi100 account; half of it would be off without saying so. */
+function checkKuaidi100Push(e: z.output<typeof schema>): void {
+  const { KUAIDI100_PUSH_BASE_URL: base, KUAIDI100_PUSH_SALT: salt } = e;
+  if (!base && !salt) return;
+  if (!base) throw new ConfigError('KUAIDI100_PUSH_BASE_URL', 'is required with KUAIDI100_PUSH_SALT (where Kuaidi100 reaches this deployment)');
+  if (!salt) throw new ConfigError('KUAIDI100_PUSH_SALT', 'is required with KUAIDI100_PUSH_BASE_URL (what Kuaidi100 signs its pushes with)');
+  if (!e.KUAIDI100_CUSTOMER) throw new ConfigError('KUAIDI100_CUSTOMER', 'is required for push tracking (KUAIDI100_PUSH_BASE_URL)');
+  if (!e.KUAIDI100_KEY) throw new ConfigError('KUAIDI100_KEY', 'is required for push tracking (KUAIDI100_PUSH_BASE_URL)');
 }
 
 function parseQueues(raw: string | undefined): QueueName[] {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Express } from 'express';
-import { loadCarrierClients, serviceLevelHours, unconfiguredCarriers } from './carriers/configured-carriers.js';
+import { loadCarrierClients, loadPushReceivers, serviceLevelHours, unconfiguredCarriers } from './carriers/configured-carriers.js';
 import { createOrderLookupRepository } from './db/order-lookup.repository.js';
 import { boardRouter } from './http/board.js';
 import { metricsRouter } from './http/metrics.routes.js';
@@ -63,6 +63,9 @@ export async function createWebProcess(
     payment: { payments: stores.payments, gateways: { ...(await loadPaymentGateways(config, db, metrics)), ...options.gateways }, jobs: jobs.payments, holdExpiresMs: config.holdExpiresMs },
     tracking: { shipments: stores.shipments, ...parcels },
     returns: { returns: stores.returns, refunds: jobs.payments, maxPerOrder: config.returnsPerOrderMax, ...parcels },
+    trackingPush: {
+      shipments: stores.shipments, jobs: jobs.tracking, carriers: carrierClients, refreshEveryMs: config.trackingRefreshEveryMs, receivers: loadPushReceivers(config),
+    },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,
     readiness: { postgres: () => db.ping(), redis: () => redis.ping() },

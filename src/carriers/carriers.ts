@@ -1,6 +1,6 @@
 import type { CarrierClient, CarrierCode } from '../domain/carrier.js';
 import { PermanentError } from '../domain/errors.js';
-import { KUAIDI100_COM, KUAIDI100_MIN_POLL_INTERVAL_MS, Kuaidi100Carrier } from './kuaidi100.carrier.js';
+import { KUAIDI100_COM, KUAIDI100_MIN_POLL_INTERVAL_MS, Kuaidi100Carrier, type Kuaidi100Push } from './kuaidi100.carrier.js';
 import { SandboxCarrier } from './sandbox.carrier.js';
 import { SfCarrier } from './sf.carrier.js';
 import { ZtoCarrier } from './zto.carrier.js';
@@ -22,10 +22,14 @@ export interface PolledCarrierClient extends CarrierClient {
 
 export interface Kuaidi100Credentials {
   baseUrl: string;
+  /** Kuaidi100's number recognition API; defaults to `baseUrl`. */
+  autonumberBaseUrl?: string;
   customer: string;
   key: string;
-  /** `com` to use when a waybill's format does not tell (README); unset means such waybills are rejected. */
+  /** `com` to use when Kuaidi100's number recognition names none (README); unset means such waybills are rejected. */
   defaultCom?: string;
+  /** Set: `kuaidi100` waybills are subscribed to Kuaidi100's push (SF and ZTO through it are only polled). */
+  push?: Kuaidi100Push;
   /** Defaults to KUAIDI100_MIN_POLL_INTERVAL_MS; lower it only against a local fake. */
   minPollIntervalMs?: number;
 }
@@ -49,7 +53,9 @@ export function createCarrierClients(options: CarrierClientsOptions): Record<Car
   const transport = options.fetch ? { fetch: options.fetch } : {};
   const viaKuaidi100 = (code: 'sf' | 'zto'): PolledCarrierClient => {
     if (!options.kuaidi100) return unconfigured(code, hours[code], `${code} is set to go through kuaidi100, which is not configured (KUAIDI100_CUSTOMER, KUAIDI100_KEY)`);
-    return new Kuaidi100Carrier({ ...options.kuaidi100, ...transport, code, com: KUAIDI100_COM[code], timeoutMs, serviceLevelHours: hours[code] });
+    // Pushes are matched to `kuaidi100` shipments only, so SF and ZTO through Kuaidi100 are not subscribed.
+    const { push: _push, ...account } = options.kuaidi100;
+    return new Kuaidi100Carrier({ ...account, ...transport, code, com: KUAIDI100_COM[code], timeoutMs, serviceLevelHours: hours[code] });
   };
 
   const { sf, zto, kuaidi100 } = options;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Transaction } from './database.js';
 import type { CarrierCode } from '../domain/carrier.js';
 import type { ShipmentStatus } from '../domain/order-lifecycle.js';
-import type { ShipmentView } from '../domain/tracking-ports.js';
+import type { PushState, ShipmentView } from '../domain/tracking-ports.js';
 
 /** The shipments table's rows as the shipment and return repositories read and write them. */
 
@@ -18,8 +18,11 @@ export interface ShipmentRow {
   estimated_delivery_at: Date | null;
   delivered_at: Date | null;
   delayed_since: Date | null;
+  carrier_com: string | null;
+  push_status: PushState | null;
 }
-export const COLUMNS = 'id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since';
+export const COLUMNS =
+  'id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since, carrier_com, push_status';
 
 export const toView = (r: ShipmentRow): ShipmentView => ({
   id: r.id,

@@ -8,6 +8,11 @@ import { ORDER, SHIPMENT, type OrderStatus, type ShipmentStatus } from '../domai
 import { assertMayShip } from '../domain/order-rules.js';
 import type { ShipmentStore, TrackedShipment } from '../domain/tracking-ports.js';
 
+const toTracked = (r: ShipmentRow): TrackedShipment => ({
+  id: r.id, orderId: r.order_id, carrier: r.carrier, trackingNumber: r.tracking_number, status: r.status,
+  phone: r.phone, fromCity: r.from_city, toCity: r.to_city, carrierCom: r.carrier_com, push: r.push_status,
+});
+
 /** The states nothing follows: no polls, no delays. */
 const FINAL = SHIPMENT.states.filter((st) => SHIPMENT.isFinal(st));
 
@@ -90,11 +95,30 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
 
     async load(ids) {
       const rows = await db.rows<ShipmentRow>(`SELECT ${COLUMNS} FROM shipments WHERE id = ANY($1::uuid[])`, [ids]);
-      return rows.map(
-        (r): TrackedShipment => ({
-          id: r.id, orderId: r.order_id, carrier: r.carrier, trackingNumber: r.tracking_number, status: r.status,
-          phone: r.phone, fromCity: r.from_city, toCity: r.to_city,
-        }),
+      return rows.map(toTracked);
+    },
+
+    async findOpen(carrier, trackingNumber) {
+      const rows = await db.rows<ShipmentRow>(
+        `SELECT ${COLUMNS} FROM shipments WHERE carrier = $1 AND tracking_number = $2 AND status <> ALL($3::text[])`,
+        [carrier, trackingNumber, FINAL],
+      );
+      return rows.map(toTracked);
+    },
+
+    async recordCarrierCom(id, carrierCom) {
+      await db.rows('UPDATE shipments SET carrier_com = $2 WHERE id = $1', [id, carrierCom]);
+    },
+
+    async recordSubscription(id, outcome) {
+      // Only from "never subscribed": a push that ended the subscription meanwhile is not undone.
+      await db.rows('UPDATE shipments SET push_status = $2 WHERE id = $1 AND push_status IS NULL', [id, outcome]);
+    },
+
+    async endPush(ids) {
+      await db.rows(
+        `UPDATE shipments SET push_status = 'ended', next_poll_at = LEAST(next_poll_at, now()) WHERE id = ANY($1::uuid[])`,
+        [ids],
       );
     },
 
@@ -111,8 +135,10 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
 
     applyPoll: (id, u) =>
       db.transaction(async (tx) => {
-        const [before] = await db.rows<{ order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null; return_id: string | null }>(
-          'SELECT order_id, shop_id, status, estimated_delivery_at, return_id FROM shipments WHERE id = $1 FOR UPDATE',
+        const [before] = await db.rows<{
+          order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null; estimate_source: string | null; return_id: string | null;
+        }>(
+          'SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source, return_id FROM shipments WHERE id = $1 FOR UPDATE',
           [id],
           tx,
         );
@@ -131,7 +157,9 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
             )
           : [];
         const news = inserted.length > 0 || before.status !== u.snapshot.status;
-        const changed = news || before.estimated_delivery_at?.getTime() !== u.estimate.at.getTime();
+        const kept = u.keepCarrierEstimate && before.estimate_source === 'carrier' && before.estimated_delivery_at;
+        const estimate = kept ? { at: kept, source: 'carrier' } : u.estimate;
+        const changed = news || before.estimated_delivery_at?.getTime() !== estimate.at.getTime();
         // A delay ends when the parcel's journey does, or when news brings an estimate still ahead of us.
         await db.rows(
           `UPDATE shipments SET status = $2, picked_up_at = coalesce(picked_up_at, $3), estimated_delivery_at = $4,
@@ -141,7 +169,7 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
                   delayed_since = CASE WHEN $2 = ANY($11::text[]) OR ($10 AND $4 > now()) THEN NULL ELSE delayed_since END
             WHERE id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
           [
-            id, u.snapshot.status, u.pickedUpAt, u.estimate.at, u.estimate.source, u.deliveredAt, u.nextPollAt, changed,
+            id, u.snapshot.status, u.pickedUpAt, estimate.at, estimate.source, u.deliveredAt, u.nextPollAt, changed,
             SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL,
           ],
           tx,

@@ -27,6 +27,8 @@ export interface TrackingQuery {
   /** Origin and destination cities, where the carrier uses them for an estimate. */
   fromCity?: string | undefined;
   toCity?: string | undefined;
+  /** The underlying carrier at an aggregator (Kuaidi100's `com`), as recognised once and stored on the shipment. */
+  carrierCom?: string | undefined;
 }
 
 export interface TrackingSnapshot {
@@ -45,4 +47,14 @@ export interface CarrierClient {
   /** Set when this deployment has no credentials for the carrier: why, naming the settings it needs. */
   readonly unconfigured?: string;
   track(query: TrackingQuery): Promise<TrackingSnapshot>;
+  /**
+   * Aggregators only: which underlying carrier a waybill belongs to (Kuaidi100's `com`), null when it cannot
+   * tell. Asked once per shipment; the answer is stored and comes back in every query as `carrierCom`.
+   */
+  recognise?(trackingNumber: string): Promise<string | null>;
+  /**
+   * Present where the carrier pushes news to us (Kuaidi100 with push configured): asks it to follow the waybill
+   * and call us back. Idempotent: a waybill it already follows counts as subscribed.
+   */
+  subscribe?(query: TrackingQuery): Promise<void>;
 }

@@ -19,6 +19,12 @@ export interface DelayedShipment extends Omit<ShipmentView, 'events'> {
   delayedSince: Date;
 }
 
+/**
+ * Where a shipment's push subscription stands: null never subscribed (push off, or not yet); `subscribed` the
+ * carrier calls us back; `ended` it stopped following the waybill; `refused` it would not follow it.
+ */
+export type PushState = 'subscribed' | 'ended' | 'refused';
+
 /** What a poll needs of a shipment. */
 export interface TrackedShipment {
   id: string;
@@ -29,6 +35,9 @@ export interface TrackedShipment {
   phone: string | null;
   fromCity: string | null;
   toCity: string | null;
+  /** The underlying carrier its aggregator recognised (Kuaidi100's `com`); null until asked. */
+  carrierCom: string | null;
+  push: PushState | null;
 }
 
 export interface ShipmentUpdate {
@@ -37,6 +46,11 @@ export interface ShipmentUpdate {
   estimate: { at: Date; source: string };
   deliveredAt: Date | null;
   nextPollAt: Date;
+  /**
+   * A push without an estimate of its own (Kuaidi100's carry none) keeps the carrier's estimate a poll brought
+   * rather than replacing it with a lesser guess: otherwise polls and pushes would swap estimates, each a change.
+   */
+  keepCarrierEstimate?: boolean;
 }
 
 export interface ShipmentStore {
@@ -60,6 +74,14 @@ export interface ShipmentStore {
   /** A shop's late parcels, oldest delay first; `after` is the id of the last one of the previous page. */
   listDelayed(shopId: string, limit: number, after: string | null): Promise<DelayedShipment[]>;
   load(ids: string[]): Promise<TrackedShipment[]>;
+  /** The open (not final) shipments of a carrier with this tracking number: whom a carrier's push is about. */
+  findOpen(carrier: CarrierCode, trackingNumber: string): Promise<TrackedShipment[]>;
+  /** Stores the underlying carrier recognised for (or corrected by the aggregator on) a shipment's waybill. */
+  recordCarrierCom(id: string, carrierCom: string): Promise<void>;
+  /** The outcome of subscribing a shipment never subscribed before (push null); a later outcome is kept. */
+  recordSubscription(id: string, outcome: 'subscribed' | 'refused'): Promise<void>;
+  /** The carrier stopped following these waybills: push `ended`, and each is due for a poll now at the latest. */
+  endPush(ids: string[]): Promise<void>;
   /** Delivered parcels of a carrier (pickup to delivery), newest first, for estimates. */
   deliveredTransits(carrier: CarrierCode, limit: number): Promise<DeliveredTransit[]>;
   /**
@@ -83,4 +105,30 @@ export interface TrackingJobs {
 /** A limit on calls per carrier shared by every process: how long to wait before the next call, 0 = go. */
 export interface RateLimiter {
   take(key: string, limit: number, windowMs: number): Promise<number>;
+}
+
+/** A carrier's push, verified and read: what it says of one waybill. */
+export interface CarrierPush {
+  trackingNumber: string;
+  /** What the carrier knows of the parcel; null when the push brings no events (a subscription ended without news). */
+  snapshot: TrackingSnapshot | null;
+  /** The carrier stops following the waybill: polls take over at their usual pace. */
+  ended: boolean;
+  /** The underlying carrier as the aggregator corrected it (Kuaidi100's `comNew`): used from now on. */
+  carrierCom?: string | undefined;
+}
+
+/** The answer a carrier expects to a push, in its own format. */
+export interface PushReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** A push, read from its raw body: verified (with the reply that accepts it) or not (with the one that refuses it). */
+export type PushReading = { verified: true; push: CarrierPush; reply: PushReply } | { verified: false; why: string; reply: PushReply };
+
+/** Reads a carrier's pushes: checks the signature over the raw body before anything else. */
+export interface PushReceiver {
+  read(body: Buffer): PushReading;
 }

@@ -1,12 +1,15 @@
-import { CARRIERS, type CarrierClient, type CarrierCode } from './carrier.js';
-import { estimateDelivery, pickupTime } from './delivery-estimate.js';
+import { CARRIERS, type CarrierCode, type TrackingQuery } from './carrier.js';
+import { estimateDelivery, type DeliveredTransit } from './delivery-estimate.js';
 import { conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
-import type { RateLimiter, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
+import type { PushState, RateLimiter, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
+import { storeSnapshot, type PolledClient } from './tracking-snapshot.js';
+
+export { EXCEPTION_POLL_FACTOR, PUSHED_POLL_FACTOR } from './tracking-snapshot.js';
 
 export interface TrackingDeps {
   shipments: ShipmentStore;
-  carriers: Record<CarrierCode, CarrierClient & { minPollIntervalMs?: number }>;
+  carriers: Record<CarrierCode, PolledClient>;
   jobs: TrackingJobs;
   limiter: RateLimiter;
   /** How often open shipments are refreshed (TRACKING_REFRESH_EVERY_MS). */
@@ -24,10 +27,9 @@ export type ShipmentCreationDeps = Pick<TrackingDeps, 'shipments' | 'jobs' | 're
   unconfigured?: Readonly<Partial<Record<CarrierCode, string>>>;
 };
 
-/** Polls go out in batches of this many shipments of one carrier. */export const POLL_BATCH = 25;
-/** An `exception` is polled this many times less often than a moving parcel... */
-export const EXCEPTION_POLL_FACTOR = 4;
-/** ...and not at all once it has had no news for this long: the parcel is the shop's to chase. */
+/** Polls go out in batches of this many shipments of one carrier. */
+export const POLL_BATCH = 25;
+/** An `exception` (polled EXCEPTION_POLL_FACTOR times less often) is not polled at all once it has had no news for this long: the parcel is the shop's to chase. */
 export const EXCEPTION_GIVE_UP_MS = 14 * 24 * 3_600_000;
 /** Delays flagged per tick at most; the rest are flagged by the next ticks. */
 const DELAY_BATCH = 500;
@@ -99,7 +101,8 @@ export async function fanOutPolls(
 }
 
 /**
- * A poll job: asks the carrier about each shipment of the batch and stores what is new. Carrier trouble
+ * A poll job: asks the carrier about each shipment of the batch and stores what is new; a shipment's first poll
+ * also asks an aggregator which carrier its waybill is, and subscribes it where the carrier pushes. Carrier trouble
  * never fails the job: a 429 defers the rest of the batch by its Retry-After, a transient error defers
  * that shipment with backoff, a permanent one stops polling it for a day.
  */
@@ -135,30 +138,41 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
   return result;
 }
 
-async function pollOne(deps: TrackingDeps, client: TrackingDeps['carriers'][CarrierCode], s: TrackedShipment, history: Awaited<ReturnType<ShipmentStore['deliveredTransits']>>) {
-  const now = new Date();
-  const snapshot = await client.track({ trackingNumber: s.trackingNumber, phone: s.phone ?? undefined, fromCity: s.fromCity ?? undefined, toCity: s.toCity ?? undefined });
-  const pickedUpAt = pickupTime(snapshot.events);
-  const estimate = estimateDelivery({
-    carrierEstimate: snapshot.estimatedDeliveryAt,
-    pickupAt: pickedUpAt,
-    route: s.fromCity && s.toCity ? { fromCity: s.fromCity, toCity: s.toCity } : null,
-    history,
-    serviceLevelHours: client.serviceLevelHours,
-    now,
-  });
-  const delivered = snapshot.status === 'delivered' ? [...snapshot.events].reverse().find((e) => e.status === 'delivered') : undefined;
-  // Scheduled ticks fire every refreshEveryMs; due a little early so each tick finds it due again. An
-  // exception rarely clears within the hour: it is asked about less often.
-  const every = deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1);
-  const nextPollMs = Math.max(every * 0.8, client.minPollIntervalMs ?? 0);
-  const { changed, refundId } = await deps.shipments.applyPoll(s.id, {
-    snapshot,
-    pickedUpAt,
-    estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
-    deliveredAt: delivered?.at ?? (snapshot.status === 'delivered' ? now : null),
-    nextPollAt: new Date(now.getTime() + nextPollMs),
-  });
-  if (refundId) await deps.jobs.refund(refundId);
+async function pollOne(deps: TrackingDeps, client: PolledClient, s: TrackedShipment, history: DeliveredTransit[]) {
+  const query = await queryOf(deps.shipments, client, s);
+  // Subscribing comes before the query: a parcel with no news yet ("no result yet") is still followed by push.
+  const push = s.push === null && client.subscribe ? await subscribe(deps.shipments, client, s.id, query) : s.push;
+  const snapshot = await client.track(query);
+  const { changed } = await storeSnapshot(deps, client, { ...s, push }, snapshot, history);
   return changed;
+}
+
+/** The query of a shipment; an aggregator is asked once which carrier the waybill is, and the answer kept. */
+async function queryOf(shipments: ShipmentStore, client: PolledClient, s: TrackedShipment): Promise<TrackingQuery> {
+  let carrierCom = s.carrierCom;
+  if (carrierCom === null && client.recognise) {
+    carrierCom = await client.recognise(s.trackingNumber);
+    if (carrierCom !== null) await shipments.recordCarrierCom(s.id, carrierCom);
+  }
+  return {
+    trackingNumber: s.trackingNumber, phone: s.phone ?? undefined, fromCity: s.fromCity ?? undefined, toCity: s.toCity ?? undefined,
+    ...(carrierCom === null ? {} : { carrierCom }),
+  };
+}
+
+/**
+ * Asks the carrier to push news of the waybill. A refusal is recorded and never asked again; a transient
+ * failure leaves the shipment unsubscribed, so its next poll asks again. Polling goes on either way.
+ */
+async function subscribe(shipments: ShipmentStore, client: PolledClient, id: string, query: TrackingQuery): Promise<PushState | null> {
+  try {
+    await client.subscribe!(query);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    if (!error.permanent) return null;
+    await shipments.recordSubscription(id, 'refused');
+    return 'refused';
+  }
+  await shipments.recordSubscription(id, 'subscribed');
+  return 'subscribed';
 }

@@ -257,6 +257,11 @@ const schemas: Record<string, unknown> = {
     data: obj({ order: ref('Order') }),
   }),
   Redelivery: obj({ eventId: uuid, orderId: uuid, status: { const: 'queued' } }),
+  Kuaidi100Push: obj({
+    param: str({ description: 'JSON: `{ status (polling|shutdown|abort|updateall), message, comNew?, lastResult: { state, com, nu, data[] } }`' }),
+    sign: str({ pattern: '^[0-9A-Fa-f]{32}$', description: 'UPPER(hex MD5(param + KUAIDI100_PUSH_SALT))' }),
+  }),
+  Kuaidi100PushAnswer: obj({ result: { type: 'boolean' }, returnCode: str({ examples: ['200'] }), message: str() }),
   Health: obj({ status: { const: 'ok' } }),
   Readiness: obj({ status: { const: 'ready' }, checks: { type: 'object', additionalProperties: { enum: ['up', 'down'] } } }),
 };

@@ -182,6 +182,19 @@ function paths(): Record<string, Record<string, unknown>> {
         },
       },
     },
+    '/v1/carriers/kuaidi100/notify': {
+      post: {
+        operationId: 'kuaidi100Push', tags: ['providers'],
+        summary: 'Kuaidi100\'s push of a subscribed waybill\'s news (form `param`, `sign` = UPPER(MD5(param + salt))); 404 where push tracking is off',
+        security: [],
+        requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: ref('Kuaidi100Push') } } },
+        responses: {
+          200: json('Kuaidi100PushAnswer', 'received: `{"result":true,"returnCode":"200","message":"成功"}`, the only answer Kuaidi100 counts as received'),
+          400: json('Kuaidi100PushAnswer', 'refused (a missing or wrong sign, not a push): `result` false; nothing changed'),
+          ...errors(404, 408, 413, 415, 429, 503),
+        },
+      },
+    },
     '/healthz': {
       get: { operationId: 'health', tags: ['health'], summary: 'The process lives', security: [], responses: { 200: json('Health', 'alive') } },
     },

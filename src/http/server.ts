@@ -23,6 +23,8 @@ import type { Metrics } from '../metrics.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import type { WebhookJobs } from '../queue/webhook-publisher.js';
 import { webhooksRouter } from './routes/webhooks.routes.js';
+import { carrierPushRouter } from './routes/carrier-push.routes.js';
+import type { PushDeps } from '../domain/tracking-push.service.js';
 import { requestLog } from './request-log.js';
 import { openApiDocument } from './openapi.js';
 import { rateLimitPerShop } from './rate-limit.js';
@@ -44,6 +46,8 @@ export interface AppDeps {
   payment: PaymentDeps;
   tracking: ShipmentCreationDeps;
   returns: ReturnDeps;
+  /** Carriers' pushes of tracking news (Kuaidi100 push); a carrier without a receiver answers 404. */
+  trackingPush: PushDeps;
   webhooks: { store: WebhookStore; jobs: WebhookJobs };
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: shops may register webhook URLs on private networks. */
   allowPrivateWebhooks: boolean;
@@ -86,6 +90,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/shipments', shop, shipmentListRouter(deps.tracking));
   app.use('/v1/returns', shop, body, returnsRouter(deps.returns));
   app.use('/v1/payments', notifyRouter(deps.payment, deps.config.notify));
+  app.use('/v1/carriers', carrierPushRouter(deps.trackingPush, deps.config.notify));
   app.use('/v1', shop, body, webhooksRouter(deps.webhooks));
   if (deps.sandbox) app.use('/sandbox', deps.sandbox);
   app.use(notFoundHandler);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCarrierClients } from '../../src/carriers/carriers.js';
-import { Kuaidi100Carrier } from '../../src/carriers/kuaidi100.carrier.js';
+import { Kuaidi100Carrier, type Kuaidi100Options } from '../../src/carriers/kuaidi100.carrier.js';
 import { SfCarrier, sfMsgDigest } from '../../src/carriers/sf.carrier.js';
 import { ZtoCarrier } from '../../src/carriers/zto.carrier.js';
 import { DomainError } from '../../src/domain/errors.js';
@@ -30,7 +30,9 @@ afterAll(() => server.close());
 beforeEach(() => void server.requests.splice(0));
 
 describe('kuaidi100 adapter', () => {
-  const client = () => new Kuaidi100Carrier({ baseUrl: server.url, customer: 'CUST0001', key: 'kEyAbC123', timeoutMs: 2_000, serviceLevelHours: 72, minPollIntervalMs: 0 });
+  // A waybill whose carrier Kuaidi100 did not recognise is asked about under the default com.
+  const client = (options: Partial<Kuaidi100Options> = { defaultCom: 'zhongtong' }) =>
+    new Kuaidi100Carrier({ baseUrl: server.url, customer: 'CUST0001', key: 'kEyAbC123', timeoutMs: 2_000, serviceLevelHours: 72, minPollIntervalMs: 0, ...options });
 
   it('sends a signed form and reads an in-transit answer with its predicted arrival', async () => {
     server.reply({ body: K.inTransit });
@@ -95,7 +97,7 @@ describe('kuaidi100 adapter', () => {
   it('queries one waybill at most once per 30 minutes', async () => {
     server.reply({ body: K.inTransit });
     let now = Date.parse('2025-03-09T00:00:00Z');
-    const c = new Kuaidi100Carrier({ baseUrl: server.url, customer: 'C', key: 'K', timeoutMs: 2_000, serviceLevelHours: 72, now: () => now });
+    const c = new Kuaidi100Carrier({ baseUrl: server.url, customer: 'C', key: 'K', defaultCom: 'zhongtong', timeoutMs: 2_000, serviceLevelHours: 72, now: () => now });
     await c.track({ trackingNumber: '73100012345678' });
     now += 10 * 60_000;
     expect(await failure(c.track({ trackingNumber: '73100012345678' }))).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 20 * 60 });
@@ -106,8 +108,55 @@ describe('kuaidi100 adapter', () => {
   });
 
   it('refuses a waybill whose carrier it cannot tell, without calling out', async () => {
-    expect(await failure(client().track({ trackingNumber: 'XYZ-1' }))).toMatchObject({ name: 'PermanentError', code: 'carrier_rejected' });
+    expect(await failure(client({}).track({ trackingNumber: 'XYZ-1' }))).toMatchObject({ name: 'PermanentError', code: 'carrier_rejected' });
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('asks its number recognition which carrier a waybill is, falling back to the default com when it names none', async () => {
+    server.reply(
+      { body: [{ lengthPre: 15, comCode: 'yuantong', name: '圆通速递' }, { comCode: 'yunda' }] },
+      { body: [] },
+      { body: { result: false, returnCode: '201', message: '不是有效的快递单号' } },
+      { status: 503, body: 'down' },
+    );
+    const c = client({ autonumberBaseUrl: `${server.url}/www`, defaultCom: 'ems' });
+    expect(await c.recognise('YT6186594166532')).toBe('yuantong');
+    const [req] = server.requests;
+    expect([req?.method, req?.url]).toEqual(['POST', '/www/autonumber/auto?num=YT6186594166532&key=kEyAbC123']);
+    expect(await c.recognise('1')).toBe('ems');
+    expect(await c.recognise('2')).toBe('ems');
+    expect(await failure(c.recognise('3'))).toMatchObject({ name: 'TransientError', code: 'carrier_unavailable' });
+    server.reply({ body: [] });
+    expect(await client({ autonumberBaseUrl: server.url }).recognise('4')).toBeNull();
+    // A configured com wins without asking.
+    const asked = server.requests.length;
+    expect(await client({ com: 'shunfeng' }).recognise('SF1')).toBe('shunfeng');
+    expect(server.requests).toHaveLength(asked);
+  });
+
+  it('subscribes a waybill to push: 200 and 501 (already followed) succeed, 500 is transient, 700 a refusal', async () => {
+    expect(client().subscribe).toBeUndefined();
+    const c = client({ push: { callbackUrl: 'https://ow.example/v1/carriers/kuaidi100/notify', salt: 'saltsalt' } });
+    server.reply(
+      { body: { result: true, returnCode: '200', message: '提交成功' } },
+      { body: { result: false, returnCode: '501', message: '重复订阅' } },
+      { body: { result: false, returnCode: '500', message: '服务器错误' } },
+      { body: { result: false, returnCode: '700', message: '订阅方的订阅数据存在错误' } },
+    );
+    const query = { trackingNumber: 'YT1', carrierCom: 'yuantong', phone: '+86 138 0000 5678', fromCity: '杭州', toCity: '上海' };
+    await c.subscribe!(query);
+    await c.subscribe!(query);
+    expect(await failure(c.subscribe!(query))).toMatchObject({ name: 'TransientError', code: 'carrier_unavailable' });
+    expect(await failure(c.subscribe!(query))).toMatchObject({ name: 'PermanentError', code: 'carrier_rejected' });
+    const [req] = server.requests;
+    expect([req?.method, req?.url]).toEqual(['POST', '/poll']);
+    expect(req?.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
+    const form = new URLSearchParams(req!.body);
+    expect(form.get('schema')).toBe('json');
+    expect(JSON.parse(form.get('param')!)).toEqual({
+      company: 'yuantong', number: 'YT1', key: 'kEyAbC123', from: '杭州', to: '上海',
+      parameters: { callbackurl: 'https://ow.example/v1/carriers/kuaidi100/notify', salt: 'saltsalt', resultv2: '4', phone: '13800005678' },
+    });
   });
 });
 
@@ -194,7 +243,7 @@ describe('createCarrierClients', () => {
     const clients = createCarrierClients({
       timeoutMs: 2_000,
       sandbox: { baseUrl: `${server.url}/sandbox` },
-      kuaidi100: { baseUrl: server.url, customer: 'C', key: 'K', minPollIntervalMs: 0 },
+      kuaidi100: { baseUrl: server.url, customer: 'C', key: 'K', minPollIntervalMs: 0, push: { callbackUrl: 'https://ow.example/cb', salt: 'saltsalt' } },
       sf: { viaKuaidi100: true },
     });
     server.reply({ body: K.delivered });
@@ -203,6 +252,9 @@ describe('createCarrierClients', () => {
     expect(clients.sf.serviceLevelHours).toBe(48);
     expect(clients.kuaidi100.minPollIntervalMs).toBe(0);
     expect(clients.sandbox.minPollIntervalMs).toBe(0);
+    // Pushes are matched to kuaidi100 shipments: SF through Kuaidi100 is polled, never subscribed.
+    expect(clients.kuaidi100.subscribe).toBeDefined();
+    expect(clients.sf.subscribe).toBeUndefined();
     expect(await failure(clients.zto.track({ trackingNumber: '731' }))).toMatchObject({ name: 'PermanentError', code: 'carrier_rejected' });
   });
 });

@@ -99,6 +99,9 @@ describe('shipments and tracking with the sandbox carrier', () => {
     const declined = await shop('POST', '/v1/orders', orderBody([{ sku: 'BOX', quantity: 1 }], { payment: { method: 'card', token: 'tok_decline' } }), { 'idempotency-key': 'ship-4' });
     await waitForStatus(shop, declined.json.id, ['payment_failed']);
     expect((await shop('POST', `/v1/orders/${declined.json.id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-10' })).status).toBe(409);
+    // Without KUAIDI100_PUSH_* there is no push tracking: its route is there, and answers 404.
+    const push = await fetch(`${sys.base}/v1/carriers/kuaidi100/notify`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'param=%7B%7D&sign=X' });
+    expect([push.status, push.headers.get('content-type')]).toEqual([404, expect.stringMatching(/^application\/problem\+json/)]);
     // A shipped order can no longer be cancelled.
     await shop('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-11' });
     expect((await shop('POST', `/v1/orders/${id}/cancel`)).status).toBe(409);

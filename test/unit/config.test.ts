@@ -31,6 +31,21 @@ describe('config', () => {
     expect(failure({ DATABASE_URL: base.DATABASE_URL })).toBe('REDIS_URL');
   });
 
+  it('turns Kuaidi100 push on only with both its settings and a Kuaidi100 account, and leaves it off otherwise', () => {
+    const account = { ...base, KUAIDI100_CUSTOMER: 'C', KUAIDI100_KEY: 'K' };
+    const push = { KUAIDI100_PUSH_BASE_URL: 'https://ow.example/', KUAIDI100_PUSH_SALT: 'saltsalt' };
+    expect(loadConfig({ ...account, ...push }).providers.kuaidi100).toMatchObject({
+      autonumberBaseUrl: 'https://www.kuaidi100.com',
+      push: { callbackUrl: 'https://ow.example/v1/carriers/kuaidi100/notify', salt: 'saltsalt' },
+    });
+    expect(loadConfig(account).providers.kuaidi100).not.toHaveProperty('push');
+    expect(failure({ ...account, KUAIDI100_PUSH_SALT: 'saltsalt' })).toBe('KUAIDI100_PUSH_BASE_URL');
+    expect(failure({ ...account, KUAIDI100_PUSH_BASE_URL: 'https://ow.example' })).toBe('KUAIDI100_PUSH_SALT');
+    expect(failure({ ...account, ...push, KUAIDI100_PUSH_SALT: 'short' })).toBe('KUAIDI100_PUSH_SALT');
+    expect(failure({ ...base, ...push })).toBe('KUAIDI100_CUSTOMER');
+    expect(failure({ ...base, ...push, KUAIDI100_CUSTOMER: 'C' })).toBe('KUAIDI100_KEY');
+  });
+
   it('runs only the queues WORKER_QUEUES names, each with WORKER_CONCURRENCY', () => {
     const c = loadConfig({ ...base, WORKER_QUEUES: 'order-placement, payment-capture', WORKER_CONCURRENCY: '7' });
     expect(c.workerQueues).toEqual(['order-placement', 'payment-capture']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guessKuaidi100Com, kuaidi100Sign, Kuaidi100Carrier } from '../../src/carriers/kuaidi100.carrier.js';
+import { kuaidi100Sign, Kuaidi100Carrier } from '../../src/carriers/kuaidi100.carrier.js';
 import { kuaidi100State, kuaidi100StatusName } from '../../src/carriers/kuaidi100-states.js';
 import { kuaidi100Phone, parseChinaTime } from '../../src/carriers/http.js';
 
@@ -11,10 +11,21 @@ describe('kuaidi100 sign', () => {
 
   it('signs the exact param string the client sends', () => {
     const client = new Kuaidi100Carrier({ baseUrl: 'http://127.0.0.1:1', customer: 'CUST0001', key: 'kEyAbC123', timeoutMs: 1000, serviceLevelHours: 72 });
-    const form = client.buildForm({ trackingNumber: '73100012345678' });
+    // The carrier Kuaidi100's number recognition named, stored on the shipment, comes back in every query.
+    const form = client.buildForm({ trackingNumber: '73100012345678', carrierCom: 'zhongtong' });
     expect(form.get('param')).toBe('{"com":"zhongtong","num":"73100012345678","phone":"","from":"","to":"","resultv2":"8","show":"0","order":"asc"}');
     expect(form.get('customer')).toBe('CUST0001');
     expect(form.get('sign')).toBe('6E89D29B88242D6BBBEC281E8C206BDE');
+  });
+
+  it('takes a configured com over a recognised one, and the default com when none was recognised', () => {
+    const com = (options: { com?: string; defaultCom?: string }, carrierCom?: string) =>
+      JSON.parse(new Kuaidi100Carrier({ baseUrl: 'http://127.0.0.1:1', customer: 'C', key: 'K', timeoutMs: 1000, serviceLevelHours: 72, ...options })
+        .buildForm({ trackingNumber: '1234', carrierCom }).get('param') ?? '{}').com;
+    expect(com({ com: 'shunfeng' }, 'yunda')).toBe('shunfeng');
+    expect(com({ defaultCom: 'ems' }, 'yunda')).toBe('yunda');
+    expect(com({ defaultCom: 'ems' })).toBe('ems');
+    expect(() => com({})).toThrow(/cannot tell which carrier/);
   });
 });
 
@@ -79,12 +90,6 @@ describe('kuaidi100 details', () => {
     expect(parseChinaTime('2025-03-10 18')).toEqual(new Date('2025-03-10T10:00:00Z'));
     expect(parseChinaTime('2025-03-01')).toEqual(new Date('2025-02-28T16:00:00Z'));
     expect(parseChinaTime('yesterday')).toBeNull();
-  });
-
-  it('guesses the underlying carrier from the waybill format', () => {
-    expect(guessKuaidi100Com('SF1234567890123')).toBe('shunfeng');
-    expect(guessKuaidi100Com('731234567890')).toBe('zhongtong');
-    expect(guessKuaidi100Com('YT123')).toBeNull();
   });
 });
 

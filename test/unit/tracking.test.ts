@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fanOutPolls, pollShipments, POLL_BATCH, type TrackingDeps } from '../../src/domain/tracking.service.js';
+import { fanOutPolls, pollShipments, POLL_BATCH, PUSHED_POLL_FACTOR, type TrackingDeps } from '../../src/domain/tracking.service.js';
+import { receivePush } from '../../src/domain/tracking-push.service.js';
 import { TransientError, PermanentError } from '../../src/domain/errors.js';
 import type { ShipmentStore, ShipmentUpdate, TrackedShipment } from '../../src/domain/tracking-ports.js';
 import type { CarrierClient, TrackingSnapshot } from '../../src/domain/carrier.js';
 
 const shipment = (id: string): TrackedShipment => ({
   id, orderId: 'o', carrier: 'sandbox', trackingNumber: `SBX-${id}`, status: 'in_transit', phone: null, fromCity: 'A', toCity: 'B',
+  carrierCom: null, push: null,
 });
 const snap: TrackingSnapshot = { status: 'in_transit', events: [{ at: new Date(0), status: 'in_transit', description: 'x', location: null }], estimatedDeliveryAt: null };
 
@@ -31,6 +33,10 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
     deferPoll: async (deferIds, next, failed) => { calls.deferred.push({ ids: deferIds, inMs: next.getTime() - Date.now(), failed }); },
     flagDelays: async (now, quietSince, staleAfterMs) => { calls.delayChecks.push({ now, quietSince, staleAfterMs }); return 0; },
     listDelayed: async () => [],
+    findOpen: async () => [],
+    recordCarrierCom: async () => undefined,
+    recordSubscription: async () => undefined,
+    endPush: async () => undefined,
   };
   const client: CarrierClient = { code: 'sandbox', serviceLevelHours: 1, track: ({ trackingNumber }) => track(trackingNumber) };
   const deps: TrackingDeps = {
@@ -115,3 +121,73 @@ describe('fanOutPolls', () => {
     expect(calls.polls.find((b) => b.includes('k1'))).toEqual(['k1', 'k2']);
   });
 });
+
+describe('push tracking', () => {
+  /** `fakes` with a pushing, recognising client; the store records what is written of com and subscription. */
+  function pushing(subscribe: () => Promise<void>, recognise: () => Promise<string | null> = async () => 'yunda', given: Partial<TrackedShipment> = {}) {
+    const f = fakes(async () => snap);
+    const written = { coms: [] as string[], subscriptions: [] as string[], ended: [] as string[][], subscribeCalls: [] as Array<string | undefined> };
+    const client: CarrierClient = {
+      code: 'kuaidi100', serviceLevelHours: 72, track: async () => snap, recognise,
+      subscribe: async (q) => { written.subscribeCalls.push(q.carrierCom); await subscribe(); },
+    };
+    f.deps.carriers.kuaidi100 = client;
+    Object.assign(f.deps.shipments, {
+      load: async (want: string[]) => want.map((id) => ({ ...shipment(id), carrier: 'kuaidi100', ...given })),
+      findOpen: async () => [{ ...shipment('1'), carrier: 'kuaidi100', push: 'subscribed', ...given }],
+      recordCarrierCom: async (_id: string, com: string) => void written.coms.push(com),
+      recordSubscription: async (_id: string, outcome: string) => void written.subscriptions.push(outcome),
+      endPush: async (ids: string[]) => void written.ended.push(ids),
+    });
+    return { ...f, written };
+  }
+
+  it('recognises the carrier and subscribes on the first poll, then polls PUSHED_POLL_FACTOR times less often', async () => {
+    const { deps, calls, written } = pushing(async () => undefined);
+    await pollShipments(deps, 'kuaidi100', ['1']);
+    expect(written).toMatchObject({ coms: ['yunda'], subscriptions: ['subscribed'], subscribeCalls: ['yunda'] });
+    const inMs = calls.updates[0]!.nextPollAt.getTime() - Date.now();
+    expect(inMs).toBeGreaterThan(0.8 * PUSHED_POLL_FACTOR * deps.refreshEveryMs - 1_000);
+  });
+
+  it('neither asks again nor subscribes again what the shipment already knows', async () => {
+    const recognise = async () => { throw new Error('asked again'); };
+    const { deps, written } = pushing(async () => { throw new Error('subscribed again'); }, recognise, { carrierCom: 'ems', push: 'ended' });
+    expect(await pollShipments(deps, 'kuaidi100', ['1'])).toMatchObject({ polled: 1 });
+    expect(written).toMatchObject({ coms: [], subscriptions: [] });
+  });
+
+  it('records a refused subscription, leaves a transient failure to the next poll, and polls on either way', async () => {
+    const refused = pushing(async () => { throw new PermanentError('carrier_rejected', '701'); });
+    expect(await pollShipments(refused.deps, 'kuaidi100', ['1'])).toMatchObject({ polled: 1, changed: 1 });
+    expect(refused.written.subscriptions).toEqual(['refused']);
+    const down = pushing(async () => { throw new TransientError('carrier_unavailable', '500'); });
+    expect(await pollShipments(down.deps, 'kuaidi100', ['1'])).toMatchObject({ polled: 1, changed: 1 });
+    expect(down.written.subscriptions).toEqual([]);
+    // At the usual pace: not subscribed.
+    expect(down.calls.updates[0]!.nextPollAt.getTime() - Date.now()).toBeLessThan(deps0().refreshEveryMs);
+  });
+
+  it('applies a verified push as a poll; an ended subscription hands the shipment back to polling; a forgery changes nothing', async () => {
+    const { deps, calls, written } = pushing(async () => undefined);
+    const receivers = (push: object | null) => ({
+      kuaidi100: {
+        read: () => push
+          ? { verified: true as const, push: { trackingNumber: 'YT1', snapshot: snap, ended: false, ...push }, reply: { status: 200, contentType: 'application/json', body: 'ok' } }
+          : { verified: false as const, why: 'bad sign', reply: { status: 400, contentType: 'application/json', body: 'no' } },
+      },
+    });
+    const pushDeps = { shipments: deps.shipments, carriers: deps.carriers, refreshEveryMs: deps.refreshEveryMs, jobs: deps.jobs };
+    expect(await receivePush({ ...pushDeps, receivers: receivers(null) }, 'kuaidi100', Buffer.alloc(0))).toMatchObject({ reply: { status: 400 }, shipments: 0 });
+    expect(calls.applied).toEqual([]);
+    expect(await receivePush({ ...pushDeps, receivers: receivers({}) }, 'kuaidi100', Buffer.alloc(0))).toMatchObject({ reply: { status: 200 }, shipments: 1 });
+    expect(calls.applied).toEqual(['1']);
+    await receivePush({ ...pushDeps, receivers: receivers({ snapshot: null, ended: true }) }, 'kuaidi100', Buffer.alloc(0));
+    expect([calls.applied, written.ended]).toEqual([['1'], [['1']]]);
+    await receivePush({ ...pushDeps, receivers: receivers({ snapshot: null, carrierCom: 'yunda' }) }, 'kuaidi100', Buffer.alloc(0));
+    expect(written.coms).toEqual(['yunda']);
+    await expect(receivePush({ ...pushDeps, receivers: {} }, 'kuaidi100', Buffer.alloc(0))).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
+
+const deps0 = () => fakes(async () => snap).deps;

@@ -1,0 +1,57 @@
+import type { CarrierClient, TrackingSnapshot } from './carrier.js';
+import { estimateDelivery, pickupTime, type DeliveredTransit } from './delivery-estimate.js';
+import type { ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
+
+/** A carrier client, with the least time between two queries of one waybill where the carrier sets one. */
+export type PolledClient = CarrierClient & { minPollIntervalMs?: number };
+
+/** An `exception` is polled this many times less often than a moving parcel. */
+export const EXCEPTION_POLL_FACTOR = 4;
+/**
+ * A parcel its carrier pushes news about is still polled, this many times less often: a safety net for a push
+ * lost on the way (Kuaidi100 gives up on a callback after a few tries), not the way news arrives. Kuaidi100
+ * bills and rate-limits queries, so the net is wide; a subscription that ends brings the usual pace back.
+ */
+export const PUSHED_POLL_FACTOR = 6;
+
+/**
+ * Stores what a carrier says of a parcel, polled or pushed alike: its estimate refined, its next poll set
+ * (pushed parcels and exceptions less often). The store drops duplicate events, moves the status only forward
+ * and records one `shipment.updated` per change. `pushed`: a push without an estimate keeps the carrier's last one.
+ */
+export async function storeSnapshot(
+  deps: { shipments: ShipmentStore; refreshEveryMs: number; jobs: Pick<TrackingJobs, 'refund'> },
+  client: PolledClient,
+  s: Pick<TrackedShipment, 'id' | 'fromCity' | 'toCity' | 'push'>,
+  snapshot: TrackingSnapshot,
+  history: DeliveredTransit[],
+  pushed = false,
+) {
+  const now = new Date();
+  const pickedUpAt = pickupTime(snapshot.events);
+  const estimate = estimateDelivery({
+    carrierEstimate: snapshot.estimatedDeliveryAt,
+    pickupAt: pickedUpAt,
+    route: s.fromCity && s.toCity ? { fromCity: s.fromCity, toCity: s.toCity } : null,
+    history,
+    serviceLevelHours: client.serviceLevelHours,
+    now,
+  });
+  const delivered = snapshot.status === 'delivered' ? [...snapshot.events].reverse().find((e) => e.status === 'delivered') : undefined;
+  // Scheduled ticks fire every refreshEveryMs; due a little early so each tick finds it due again. An
+  // exception rarely clears within the hour, and a pushed parcel's news comes by itself: both are asked less often.
+  const every =
+    deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1) * (s.push === 'subscribed' ? PUSHED_POLL_FACTOR : 1);
+  const nextPollMs = Math.max(every * 0.8, client.minPollIntervalMs ?? 0);
+  const stored = await deps.shipments.applyPoll(s.id, {
+    snapshot,
+    pickedUpAt,
+    estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
+    deliveredAt: delivered?.at ?? (snapshot.status === 'delivered' ? now : null),
+    nextPollAt: new Date(now.getTime() + nextPollMs),
+    ...(pushed && !snapshot.estimatedDeliveryAt ? { keepCarrierEstimate: true } : {}),
+  });
+  // A return's parcel delivered: the return is received, its refund starts now (the reconciler's, if this is lost).
+  if (stored.refundId) await deps.jobs.refund(stored.refundId);
+  return stored;
+}

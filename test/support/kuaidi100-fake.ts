@@ -1,0 +1,61 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Subscription {
+  form: URLSearchParams;
+  param: any;
+}
+
+/**
+ * Kuaidi100 on 127.0.0.1:0, as far as orderworks uses it: the subscription API (`POST /poll`: records each
+ * request; a number already subscribed is answered 501, as Kuaidi100 does), number recognition
+ * (`/autonumber/auto?num=&key=`: the `comCode` set in `coms`, else an empty list) and the real-time query
+ * (`POST /poll/query.do`: `queryAnswer`, by default "no result yet"). Pushes are the test's to send.
+ */
+export async function startKuaidi100Fake() {
+  const fake = {
+    url: '',
+    subscriptions: [] as Subscription[],
+    recognitions: [] as string[],
+    queries: [] as URLSearchParams[],
+    coms: new Map<string, string>(),
+    subscribeAnswer: { result: true, returnCode: '200', message: '提交成功' } as object,
+    queryAnswer: { result: false, returnCode: '500', message: '查询无结果，请隔段时间再查' } as object,
+    close: () => undefined as void,
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      const answer = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' }).end(JSON.stringify(body));
+      if (req.method !== 'POST') return res.writeHead(405).end();
+      if (url.pathname === '/poll') {
+        const param = JSON.parse(form.get('param') ?? '{}');
+        const again = fake.subscriptions.some((s) => s.param.number === param.number && s.param.company === param.company);
+        fake.subscriptions.push({ form, param });
+        return answer(again ? { result: false, returnCode: '501', message: '重复订阅' } : fake.subscribeAnswer);
+      }
+      if (url.pathname === '/autonumber/auto') {
+        const num = url.searchParams.get('num') ?? '';
+        fake.recognitions.push(num);
+        if (!url.searchParams.get('key')) return answer({ result: false, returnCode: '701', message: 'key缺失' });
+        const com = fake.coms.get(num);
+        return answer(com ? [{ lengthPre: num.length, comCode: com, name: com }] : []);
+      }
+      if (url.pathname === '/poll/query.do') {
+        fake.queries.push(form);
+        return answer(fake.queryAnswer);
+      }
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.close = () => {
+    server.closeAllConnections();
+    server.close();
+  };
+  return fake;
+}
