@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Transaction } from './database.js';
 import type { EventOutbox } from './event-outbox.js';
-import { DomainError, notFound } from '../domain/errors.js';
+import { conflict, DomainError, notFound } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import { RETURN, type OrderStatus, type PaymentStatus } from '../domain/order-lifecycle.js';
 import { assertMayReturn, assertReturnsUnderLimit, returnLines, returnRefund, type SoldLine } from '../domain/order-rules.js';
@@ -145,6 +145,14 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
           [id, lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.productId), lines.map((l) => l.unitPriceMinor)],
           tx,
         );
+        if (q.parcel) {
+          const [taken] = await db.rows(
+            'SELECT 1 FROM shipments WHERE order_id = $1 AND carrier = $2 AND tracking_number = $3',
+            [q.orderId, q.parcel.carrier, q.parcel.trackingNumber],
+            tx,
+          );
+          if (taken) throw conflict(`${q.parcel.carrier} ${q.parcel.trackingNumber} is already a parcel of this order; a return's parcel needs its own tracking number`);
+        }
         // The buyer sends the parcel back to where the order's first parcel left from.
         const parcel = q.parcel
           ? await insertShipment(db, tx, {

@@ -3,7 +3,7 @@ import { COLUMNS, insertShipment, toView, type ShipmentRow } from './shipment-ro
 import { receiveReturnIn } from './return.repository.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
-import { notFound } from '../domain/errors.js';
+import { conflict, notFound } from '../domain/errors.js';
 import { ORDER, SHIPMENT, type OrderStatus, type ShipmentStatus } from '../domain/order-lifecycle.js';
 import { assertMayShip } from '../domain/order-rules.js';
 import type { ShipmentStore, TrackedShipment } from '../domain/tracking-ports.js';
@@ -28,11 +28,12 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
           tx,
         );
         if (!o) throw notFound('order');
-        const [existing] = await db.rows<ShipmentRow>(
-          `SELECT ${COLUMNS} FROM shipments WHERE order_id = $1 AND carrier = $2 AND tracking_number = $3`,
+        const [existing] = await db.rows<ShipmentRow & { return_id: string | null }>(
+          `SELECT ${COLUMNS}, return_id FROM shipments WHERE order_id = $1 AND carrier = $2 AND tracking_number = $3`,
           [s.orderId, s.carrier, s.trackingNumber],
           tx,
         );
+        if (existing?.return_id) throw conflict(`${s.carrier} ${s.trackingNumber} is the parcel of return ${existing.return_id}, not a shipment`);
         if (existing) return { shipment: toView(existing), created: false };
         assertMayShip(o.status);
         const row = await insertShipment(db, tx, { ...s, fromCity: s.fromCity ?? null, toCity: o.to_city, phone: o.phone, returnId: null });

@@ -145,6 +145,11 @@ describe('returns', () => {
     }, key());
     expect(created.status).toBe(201);
     expect(created.json.parcel).toMatchObject({ carrier: 'sandbox', trackingNumber: 'SBX-BACK-1', status: 'info_received', estimatedDeliveryAt: expect.any(String) });
+    // A parcel number already used by this order (its own shipment, or another return) is refused, not a second row.
+    const reused = await shop('POST', `/v1/orders/${id}/returns`, { items: [{ sku: 'CUP', quantity: 1 }], reason: 'same box', carrier: 'sandbox', trackingNumber: 'SBX-BACK-1' }, key());
+    expect(reused.json).toMatchObject({ status: 409, detail: expect.stringContaining('sandbox SBX-BACK-1 is already a parcel of this order') });
+    const shipped = await shop('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: 'SBX-BACK-1' });
+    expect(shipped.json).toMatchObject({ status: 409, detail: `sandbox SBX-BACK-1 is the parcel of return ${created.json.id}, not a shipment` });
 
     const o = await waitForOrder(shop, id, (x) => x.returns[0]?.refund?.status === 'succeeded' && x.payment.status === 'refunded', 'the return received by its parcel and refunded');
     expect(o.returns[0]).toMatchObject({ status: 'received', receivedBy: 'parcel', amountMinor: 2_500, refund: { amountMinor: 400 }, parcel: { status: 'delivered' } });
