@@ -60,6 +60,7 @@ export async function createWebProcess(
       refreshEveryMs: config.trackingRefreshEveryMs,
       serviceLevelHours: serviceLevelHours(carrierClients),
       unconfigured: unconfiguredCarriers(carrierClients),
+      limits: { perOrder: config.limits.shipmentsPerOrder, openPerShop: config.limits.openShipmentsPerShop },
     },
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,

@@ -1,4 +1,4 @@
-import { conflict } from './errors.js';
+import { conflict, limitReached } from './errors.js';
 import { ORDER, PAYMENT, type OrderStatus, type PaymentStatus } from './order-lifecycle.js';
 
 /**
@@ -19,6 +19,23 @@ export function tradeOpened(o: { attempts: number; paymentStatus: PaymentStatus 
 /** A parcel may be added to an order that may become `shipped`, or already is (a second parcel). */
 export function assertMayShip(status: OrderStatus): void {
   if (!ORDER.canTransition(status, 'shipped') && status !== 'shipped') throw conflict(`only a paid order can be shipped; this one is ${status}`);
+}
+
+/**
+ * Caps on how many of something one order or one shop may have, each named by the setting that sets it (the
+ * 409 names it too). Counted while the order's row (or, for a shop's count, the shop's) is locked, so
+ * concurrent requests cannot pass a cap together; a replay of something that exists is never refused.
+ */
+export const LIMITS = {
+  shipmentsPerOrder: { setting: 'SHIPMENTS_PER_ORDER_MAX', what: 'shipments per order' },
+  openShipmentsPerShop: { setting: 'OPEN_SHIPMENTS_PER_SHOP_MAX', what: 'open shipments (not yet delivered or returned) per shop' },
+  returnsPerOrder: { setting: 'RETURNS_PER_ORDER_MAX', what: 'returns per order' },
+} as const;
+
+/** One more must still fit: `count` exist already, and `max` is the cap `limit` sets. */
+export function assertUnderLimit(limit: keyof typeof LIMITS, max: number, count: number): void {
+  const { setting, what } = LIMITS[limit];
+  if (count >= max) throw limitReached(`limit reached: at most ${max} ${what} (${setting}); there are ${count} already`);
 }
 
 /** Whether a cancel moves the order; a cancelled order's second cancel is a no-op, anything else past shipment a 409. */

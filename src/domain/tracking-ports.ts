@@ -44,11 +44,14 @@ export interface ShipmentStore {
   create(s: {
     shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined; claimUntil: Date;
     estimate: { at: Date; source: string };
+    /** Checked while the order (and, for the shop's count, the shop) is locked; a replay is never refused. */
+    limits: ShipmentLimits;
   }): Promise<{ shipment: ShipmentView; created: boolean }>;
   /**
    * Claims up to `limit` open shipments of `carrier` that are due, pushing their next poll to `claimUntil` so
    * that no other tick claims them while their poll is queued. An `exception` with no news since
-   * `exceptionsQuietSince` is no longer claimed.
+   * `exceptionsQuietSince` is no longer claimed. Shops take turns: each shop's oldest due parcel, then each
+   * one's second, and so on, oldest first within a turn; the answer is in that order.
    */
   claimDue(carrier: CarrierCode, now: Date, claimUntil: Date, limit: number, exceptionsQuietSince: Date): Promise<Array<{ id: string }>>;
   /**
@@ -72,9 +75,24 @@ export interface ShipmentStore {
   deferPoll(ids: string[], nextPollAt: Date, failed: boolean): Promise<void>;
 }
 
+/** How many shipments one order may have, and how many not yet final one shop may have (409 past either). */
+export interface ShipmentLimits {
+  perOrder: number;
+  openPerShop: number;
+}
+
+/** A tick's poll: when its batch may start (its place in the tick's pacing), and when its tick is over. */
+export interface PollSlot {
+  delayMs: number;
+  until: Date;
+}
+
 export interface TrackingJobs {
-  /** Never rejects: false when the poll was not queued (the shipment's claim runs out and a later tick polls it). */
-  poll(carrier: CarrierCode, shipmentIds: string[]): Promise<boolean>;
+  /**
+   * Never rejects: false when the poll was not queued (the shipment's claim runs out and a later tick polls it).
+   * Without a `slot` (a new shipment's first poll) it runs at once and never waits for the carrier's limit.
+   */
+  poll(carrier: CarrierCode, shipmentIds: string[], slot?: PollSlot): Promise<boolean>;
 }
 
 /** A limit on calls per carrier shared by every process: how long to wait before the next call, 0 = go. */

@@ -2,7 +2,7 @@ import { CARRIERS, type CarrierClient, type CarrierCode } from './carrier.js';
 import { estimateDelivery, pickupTime } from './delivery-estimate.js';
 import { conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
-import type { RateLimiter, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
+import type { RateLimiter, ShipmentLimits, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 
 export interface TrackingDeps {
   shipments: ShipmentStore;
@@ -22,9 +22,12 @@ export type ShipmentCreationDeps = Pick<TrackingDeps, 'shipments' | 'jobs' | 're
   serviceLevelHours: Readonly<Record<CarrierCode, number>>;
   /** Carriers this deployment cannot track (no credentials), each with why: their shipments are refused. */
   unconfigured?: Readonly<Partial<Record<CarrierCode, string>>>;
+  /** SHIPMENTS_PER_ORDER_MAX and OPEN_SHIPMENTS_PER_SHOP_MAX. */
+  limits: ShipmentLimits;
 };
 
-/** Polls go out in batches of this many shipments of one carrier. */export const POLL_BATCH = 25;
+/** Polls go out in batches of this many shipments of one carrier. */
+export const POLL_BATCH = 25;
 /** An `exception` is polled this many times less often than a moving parcel... */
 export const EXCEPTION_POLL_FACTOR = 4;
 /** ...and not at all once it has had no news for this long: the parcel is the shop's to chase. */
@@ -54,6 +57,7 @@ export async function createShipment(
     ...s,
     claimUntil: new Date(now.getTime() + claimMs(deps.refreshEveryMs)),
     estimate: { at: first.estimatedDeliveryAt, source: first.source },
+    limits: deps.limits,
   });
   // Tracking starts at once rather than at the next tick.
   if (result.created) await deps.jobs.poll(s.carrier, [result.shipment.id]);
@@ -71,6 +75,24 @@ export async function listDelayedShipments(shipments: ShipmentStore, shopId: str
  * The scheduled tick: claims, per carrier, the shipments that are due, but no more than that carrier can be
  * asked in one tick under its rate limit, and queues their polls in batches. Claiming more than the budget
  * would only queue polls that defer themselves, and a backlog of those outlives the claims and snowballs.
+ *
+ * Fairness: one shop's backlog delays no other shop's due parcel by more than one refresh period. A parcel of
+ * shop V is due at t; the first tick after t, at T <= t + R (R = refreshEveryMs, ticks as late as the queue runs
+ * them), claims it, whatever other shops have due:
+ * - the claim takes turns across shops (`claimDue`: every shop's oldest due parcel, then every shop's second...),
+ *   so while S shops have due parcels of a carrier, V's first k are claimed by any tick whose budget B holds
+ *   S x k of them (k = 1: S <= B), however many a big shop has due; a shop with more than its share due is served
+ *   its share each tick, oldest first, the rest on the next ticks;
+ * - the batches go out in claim order, so the first ceil(S x k / POLL_BATCH) batches hold those turns, and they are
+ *   paced (`pollSlot`): batch i starts when the carrier's limit has had time for the i batches before it, so no
+ *   batch of the tick waits behind another, and the last starts before the next tick;
+ * - a poll waits for its carrier's window instead of deferring (`pollShipments` with a slot), until its tick is
+ *   over (T + R); what it has not asked by then is due at once and is claimed again in its turn by the next tick,
+ *   so nothing queued by one tick holds the queue or the carrier's calls into the next for longer than one call.
+ * So V's parcel is asked before T + R <= t + 2R: one R is the tick's own granularity, the other the most any backlog
+ * adds. What this does not cover: the carrier refusing (429, errors: deferred as before), and new shipments'
+ * first polls, which take the carrier's calls first come (bounded by the creation limits, SHIPMENTS_PER_ORDER_MAX
+ * and OPEN_SHIPMENTS_PER_SHOP_MAX, and by each shop's request rate).
  */
 export async function fanOutPolls(
   deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs' | 'carrierCallsPerSecond' | 'staleAfterMs'>,
@@ -84,30 +106,46 @@ export async function fanOutPolls(
   let shipments = 0;
   let batches = 0;
   for (const carrier of CARRIERS) {
-    const ids = (await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(budget, 2_000), exceptionsQuietSince)).map((d) => d.id);
+    const ids = (await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(budget, MAX_CLAIM), exceptionsQuietSince)).map((d) => d.id);
     shipments += ids.length;
     for (let i = 0; i < ids.length; i += POLL_BATCH) {
-      await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH));
+      await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH), pollSlot(deps, now, i));
       batches++;
     }
   }
   return { shipments, batches, delayed };
 }
 
+/** Shipments claimed per carrier and tick at most, whatever the budget: a tick's work stays a few thousand rows. */
+const MAX_CLAIM = 2_000;
+
+/**
+ * The slot of the batch starting at the tick's `first`-th claimed shipment: it starts once the carrier's limit has
+ * had time for the shipments before it, and its tick ends with the next one.
+ */
+const pollSlot = (deps: Pick<TrackingDeps, 'refreshEveryMs' | 'carrierCallsPerSecond'>, tick: Date, first: number) => ({
+  delayMs: Math.floor((first * 1_000) / deps.carrierCallsPerSecond),
+  until: new Date(tick.getTime() + deps.refreshEveryMs),
+});
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /**
  * A poll job: asks the carrier about each shipment of the batch and stores what is new. Carrier trouble
  * never fails the job: a 429 defers the rest of the batch by its Retry-After, a transient error defers
- * that shipment with backoff, a permanent one stops polling it for a day.
+ * that shipment with backoff, a permanent one stops polling it for a day. A tick's poll (`until` set) waits for
+ * the shared rate limit until its tick is over, then leaves the rest due for the next tick; a first poll (no
+ * `until`) never waits: the rest is due when the limit's window ends.
  */
-export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, ids: string[]) {
+export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, ids: string[], until?: Date) {
   const client = deps.carriers[carrier];
   const shipments = (await deps.shipments.load(ids)).filter((s) => !SHIPMENT.isFinal(s.status));
   const history = shipments.length ? await deps.shipments.deliveredTransits(carrier, 200) : [];
   const result = { polled: 0, changed: 0, deferred: 0 };
   for (const [i, s] of shipments.entries()) {
-    const waitMs = await deps.limiter.take(`carrier:${carrier}`, deps.carrierCallsPerSecond, 1_000);
-    if (waitMs > 0) {
-      await deps.shipments.deferPoll(shipments.slice(i).map((x) => x.id), new Date(Date.now() + waitMs), false);
+    const dueAgainAt = await turnFor(deps, carrier, until);
+    if (dueAgainAt) {
+      await deps.shipments.deferPoll(shipments.slice(i).map((x) => x.id), dueAgainAt, false);
       result.deferred += shipments.length - i;
       break;
     }
@@ -129,6 +167,20 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
     }
   }
   return result;
+}
+
+/**
+ * Takes one call from the carrier's shared limit: null when the call may go, else when the rest of the batch is
+ * due again. A tick's poll waits out full windows while its tick lasts; past it, the rest is due at once.
+ */
+async function turnFor(deps: TrackingDeps, carrier: CarrierCode, until: Date | undefined): Promise<Date | null> {
+  for (;;) {
+    if (until && Date.now() >= until.getTime()) return new Date();
+    const waitMs = await deps.limiter.take(`carrier:${carrier}`, deps.carrierCallsPerSecond, 1_000);
+    if (waitMs <= 0) return null;
+    if (!until || Date.now() + waitMs >= until.getTime()) return new Date(Date.now() + (until ? 0 : waitMs));
+    await sleep(waitMs);
+  }
 }
 
 async function pollOne(deps: TrackingDeps, client: TrackingDeps['carriers'][CarrierCode], s: TrackedShipment, history: Awaited<ReturnType<ShipmentStore['deliveredTransits']>>) {

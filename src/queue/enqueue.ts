@@ -9,9 +9,12 @@ import { withTimeout } from '../timeout.js';
  */
 const ENQUEUE_TIMEOUT_MS = 2_000;
 
-/** Adds a job as its definition says: validated payload, business-key job id, default options. */
-export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, retryBaseDelayMs: number) {
+/**
+ * Adds a job as its definition says: validated payload, business-key job id, default options; `delayMs` holds
+ * it back that long (a tick's paced poll batches).
+ */
+export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, retryBaseDelayMs: number, delayMs = 0) {
   const payload = def.payload.parse(data);
-  const add = queue.add(def.name(payload), payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) });
+  const add = queue.add(def.name(payload), payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload), ...(delayMs > 0 ? { delay: delayMs } : {}) });
   return withTimeout(add, ENQUEUE_TIMEOUT_MS, `enqueue to ${def.queue} timed out`);
 }

@@ -8,7 +8,7 @@ import { webhookDeliveryJob } from '../../jobs/webhook-delivery.job.js';
 import type { JobPublisher } from '../domain/ports.js';
 import type { PaymentJobs } from '../domain/payment-ports.js';
 import type { ReconcilerDeps, JobState, Restart, Stream } from '../domain/reconciler.js';
-import type { TrackingJobs } from '../domain/tracking-ports.js';
+import type { PollSlot, TrackingJobs } from '../domain/tracking-ports.js';
 import { trackingPollJob } from '../../jobs/tracking-poll.job.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import { webhookJobs, type WebhookJobs } from './webhook-publisher.js';
@@ -106,8 +106,10 @@ export function createPublishers(
     webhooks: { ...webhooks, deliver: start('deliver', webhooks.deliver) },
     tracking: {
       // A lost poll is not restarted by the reconciler but by the next tick once the shipment's claim runs out.
-      poll: start('poll', (carrier: CarrierCode, shipmentIds: string[]) =>
-        enqueue(queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds }, base.retryBaseDelayMs)),
+      poll: start('poll', (carrier: CarrierCode, shipmentIds: string[], slot?: PollSlot) =>
+        enqueue(
+          queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds, until: slot?.until.getTime() }, base.retryBaseDelayMs, slot?.delayMs,
+        )),
     },
     reconciler: {
       // One script call per job, all sent at once on one connection: a page costs about one round trip.

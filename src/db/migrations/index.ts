@@ -6,6 +6,7 @@ import * as m000007 from './000007-webhook-leases.js';
 import * as m000009 from './000009-status-checks.js';
 import * as m000010 from './000010-wallet-checkouts.js';
 import * as m000011 from './000011-shipment-delays.js';
+import * as m000014 from './000014-fair-tracking.js';
 
 export interface Migration {
   name: string;
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   { name: '000009-status-checks', up: m000009.up },
   { name: '000010-wallet-checkouts', up: m000010.up },
   { name: '000011-shipment-delays', up: m000011.up },
+  { name: '000014-fair-tracking', up: m000014.up },
 ];
