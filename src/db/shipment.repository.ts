@@ -233,7 +233,10 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
 
     async deferPoll(ids, nextPollAt, failed) {
       await db.rows(
-        `UPDATE shipments SET next_poll_at = $2, poll_failures = poll_failures + $3, last_polled_at = now() WHERE id = ANY($1::uuid[])`,
+        // Only a failed call asked the carrier: a parcel put off before its call keeps its last poll's time.
+        `UPDATE shipments SET next_poll_at = $2, poll_failures = poll_failures + $3,
+                last_polled_at = CASE WHEN $3 = 1 THEN now() ELSE last_polled_at END
+          WHERE id = ANY($1::uuid[])`,
         [ids, nextPollAt, failed ? 1 : 0],
       );
     },
