@@ -101,8 +101,8 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         const [row] = await db.rows<ShipmentRow>(
           `INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, from_city, to_city, phone, next_poll_at,
                                   estimated_delivery_at, estimate_source)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
-          [randomUUID(), s.orderId, s.shopId, s.carrier, s.trackingNumber, s.fromCity ?? null, o.to_city, o.phone, s.claimUntil, s.estimate.at, s.estimate.source],
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), $9, $10) RETURNING ${COLUMNS}`,
+          [randomUUID(), s.orderId, s.shopId, s.carrier, s.trackingNumber, s.fromCity ?? null, o.to_city, o.phone, s.estimate.at, s.estimate.source],
           tx,
         );
         await db.rows(`UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = $1 AND status = ANY($2::text[])`, [s.orderId, ORDER.fromStatesFor('shipped')], tx);
@@ -113,6 +113,16 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
 
     async claimDue(carrier, now, claimUntil, limit, exceptionsQuietSince) {
       return db.rows<{ id: string }>(CLAIM_FAIRLY, [carrier, now, claimUntil, limit, exceptionsQuietSince]);
+    },
+
+    async claim(ids, now, claimUntil) {
+      const rows = await db.rows<{ id: string }>(
+        `UPDATE shipments SET next_poll_at = $3
+          WHERE id = ANY($1::uuid[]) AND next_poll_at <= $2 AND status <> ALL($4::text[])
+          RETURNING id`,
+        [ids, now, claimUntil, FINAL],
+      );
+      return rows.map((r) => r.id);
     },
 
     flagDelays: (now, quietSince, staleAfterMs, limit) =>

@@ -41,8 +41,9 @@ export interface ShipmentUpdate {
 
 export interface ShipmentStore {
   /** Ships a paid (or already shipped) order: 409 otherwise. The same carrier and number twice is one shipment. */
+  /** A new shipment is due at once: its first poll, or the next tick if that comes first, claims it. */
   create(s: {
-    shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined; claimUntil: Date;
+    shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined;
     estimate: { at: Date; source: string };
     /** Checked while the order (and, for the shop's count, the shop) is locked; a replay is never refused. */
     limits: ShipmentLimits;
@@ -54,6 +55,8 @@ export interface ShipmentStore {
    * one's second, and so on, oldest first within a turn; the answer is in that order.
    */
   claimDue(carrier: CarrierCode, now: Date, claimUntil: Date, limit: number, exceptionsQuietSince: Date): Promise<Array<{ id: string }>>;
+  /** Claims those of `ids` that are still open and due (as `claimDue` does), and answers their ids. */
+  claim(ids: string[], now: Date, claimUntil: Date): Promise<string[]>;
   /**
    * Flags up to `limit` open parcels that are late and not yet flagged: their estimate passed before `now`,
    * or no news since `quietSince` (the delay then starts `staleAfterMs` after the last news). Each flag is
@@ -90,7 +93,8 @@ export interface PollSlot {
 export interface TrackingJobs {
   /**
    * Never rejects: false when the poll was not queued (the shipment's claim runs out and a later tick polls it).
-   * Without a `slot` (a new shipment's first poll) it runs at once and never waits for the carrier's limit.
+   * Without a `slot` (a new shipment's first poll) it runs as soon as no tick's poll is waiting, and never waits
+   * for the carrier's limit.
    */
   poll(carrier: CarrierCode, shipmentIds: string[], slot?: PollSlot): Promise<boolean>;
 }

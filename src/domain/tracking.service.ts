@@ -55,11 +55,10 @@ export async function createShipment(
   const first = estimateDelivery({ carrierEstimate: null, pickupAt: null, route: null, history: [], serviceLevelHours: deps.serviceLevelHours[s.carrier], now });
   const result = await deps.shipments.create({
     ...s,
-    claimUntil: new Date(now.getTime() + claimMs(deps.refreshEveryMs)),
     estimate: { at: first.estimatedDeliveryAt, source: first.source },
     limits: deps.limits,
   });
-  // Tracking starts at once rather than at the next tick.
+  // Tracking starts at once rather than at the next tick: the parcel is due, and its first poll is queued.
   if (result.created) await deps.jobs.poll(s.carrier, [result.shipment.id]);
   return result;
 }
@@ -89,10 +88,15 @@ export async function listDelayedShipments(shipments: ShipmentStore, shopId: str
  * - a poll waits for its carrier's window instead of deferring (`pollShipments` with a slot), until its tick is
  *   over (T + R); what it has not asked by then is due at once and is claimed again in its turn by the next tick,
  *   so nothing queued by one tick holds the queue or the carrier's calls into the next for longer than one call.
+ * - new shipments cannot take that away: a new parcel is due at once and its first poll goes behind every tick's
+ *   batch waiting in the queue (a priority), claims it first (so a tick that got there first is not repeated),
+ *   and may use only FIRST_POLL_SHARE of a window's calls. A burst of new shipments thus slows a tick's polls by
+ *   that share at most, and a new parcel stuck behind another shop's burst of first polls is claimed in its turn
+ *   by the next tick like any due parcel.
  * So V's parcel is asked before T + R <= t + 2R: one R is the tick's own granularity, the other the most any backlog
- * adds. What this does not cover: the carrier refusing (429, errors: deferred as before), and new shipments'
- * first polls, which take the carrier's calls first come (bounded by the creation limits, SHIPMENTS_PER_ORDER_MAX
- * and OPEN_SHIPMENTS_PER_SHOP_MAX, and by each shop's request rate).
+ * adds, as long as V's turns fit in the calls the tick has left (k x S within B x (1 - FIRST_POLL_SHARE) even
+ * during a burst of new shipments). Not covered: the carrier refusing (429, errors: deferred as before), and a tick
+ * run late by a worker that has no free slot (ticks are counted as they run).
  */
 export async function fanOutPolls(
   deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs' | 'carrierCallsPerSecond' | 'staleAfterMs'>,
@@ -131,17 +135,30 @@ const pollSlot = (deps: Pick<TrackingDeps, 'refreshEveryMs' | 'carrierCallsPerSe
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
+ * The share of each window of a carrier's limit that new parcels' first polls may use: the rest is kept for the
+ * parcels the ticks claimed, so a burst of new shipments cannot take the calls a tick counted on.
+ */
+export const FIRST_POLL_SHARE = 0.5;
+
+/**
  * A poll job: asks the carrier about each shipment of the batch and stores what is new. Carrier trouble
  * never fails the job: a 429 defers the rest of the batch by its Retry-After, a transient error defers
- * that shipment with backoff, a permanent one stops polling it for a day. A tick's poll (`until` set) waits for
- * the shared rate limit until its tick is over, then leaves the rest due for the next tick; a first poll (no
- * `until`) never waits: the rest is due when the limit's window ends.
+ * that shipment with backoff, a permanent one stops polling it for a day.
+ *
+ * A tick's poll (`until` set) holds the shipments its tick claimed; it waits for the shared rate limit until
+ * its tick is over, then leaves the rest due for the next tick. A new shipment's first poll (no `until`) first
+ * claims its shipments, so one a tick has meanwhile claimed (or polled) is not asked twice, and never waits:
+ * past its share of the window, the rest is due when the window ends.
  */
 export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, ids: string[], until?: Date) {
   const client = deps.carriers[carrier];
-  const shipments = (await deps.shipments.load(ids)).filter((s) => !SHIPMENT.isFinal(s.status));
+  const now = new Date();
+  const mine = until ? ids : await deps.shipments.claim(ids, now, new Date(now.getTime() + claimMs(deps.refreshEveryMs)));
+  const shipments = mine.length ? (await deps.shipments.load(mine)).filter((s) => !SHIPMENT.isFinal(s.status)) : [];
   const history = shipments.length ? await deps.shipments.deliveredTransits(carrier, 200) : [];
   const result = { polled: 0, changed: 0, deferred: 0 };
+  // A tick's parcels are due again counting from their tick, however late in it each was asked (pacing).
+  const tickAt = until ? new Date(until.getTime() - deps.refreshEveryMs) : now;
   for (const [i, s] of shipments.entries()) {
     const dueAgainAt = await turnFor(deps, carrier, until);
     if (dueAgainAt) {
@@ -150,7 +167,7 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
       break;
     }
     try {
-      const changed = await pollOne(deps, client, s, history);
+      const changed = await pollOne(deps, client, s, history, tickAt);
       result.polled++;
       if (changed) result.changed++;
     } catch (error) {
@@ -174,16 +191,20 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
  * due again. A tick's poll waits out full windows while its tick lasts; past it, the rest is due at once.
  */
 async function turnFor(deps: TrackingDeps, carrier: CarrierCode, until: Date | undefined): Promise<Date | null> {
+  const limit = until ? deps.carrierCallsPerSecond : Math.max(1, Math.floor(deps.carrierCallsPerSecond * FIRST_POLL_SHARE));
   for (;;) {
     if (until && Date.now() >= until.getTime()) return new Date();
-    const waitMs = await deps.limiter.take(`carrier:${carrier}`, deps.carrierCallsPerSecond, 1_000);
+    const waitMs = await deps.limiter.take(`carrier:${carrier}`, limit, 1_000);
     if (waitMs <= 0) return null;
     if (!until || Date.now() + waitMs >= until.getTime()) return new Date(Date.now() + (until ? 0 : waitMs));
     await sleep(waitMs);
   }
 }
 
-async function pollOne(deps: TrackingDeps, client: TrackingDeps['carriers'][CarrierCode], s: TrackedShipment, history: Awaited<ReturnType<ShipmentStore['deliveredTransits']>>) {
+async function pollOne(
+  deps: TrackingDeps, client: TrackingDeps['carriers'][CarrierCode], s: TrackedShipment, history: Awaited<ReturnType<ShipmentStore['deliveredTransits']>>,
+  tickAt: Date,
+) {
   const now = new Date();
   const snapshot = await client.track({ trackingNumber: s.trackingNumber, phone: s.phone ?? undefined, fromCity: s.fromCity ?? undefined, toCity: s.toCity ?? undefined });
   const pickedUpAt = pickupTime(snapshot.events);
@@ -199,13 +220,13 @@ async function pollOne(deps: TrackingDeps, client: TrackingDeps['carriers'][Carr
   // Scheduled ticks fire every refreshEveryMs; due a little early so each tick finds it due again. An
   // exception rarely clears within the hour: it is asked about less often.
   const every = deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1);
-  const nextPollMs = Math.max(every * 0.8, client.minPollIntervalMs ?? 0);
+  const nextPollAt = Math.max(tickAt.getTime() + every * 0.8, now.getTime() + (client.minPollIntervalMs ?? 0));
   const { changed } = await deps.shipments.applyPoll(s.id, {
     snapshot,
     pickedUpAt,
     estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
     deliveredAt: delivered?.at ?? (snapshot.status === 'delivered' ? now : null),
-    nextPollAt: new Date(now.getTime() + nextPollMs),
+    nextPollAt: new Date(nextPollAt),
   });
   return changed;
 }

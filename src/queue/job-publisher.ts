@@ -106,9 +106,12 @@ export function createPublishers(
     webhooks: { ...webhooks, deliver: start('deliver', webhooks.deliver) },
     tracking: {
       // A lost poll is not restarted by the reconciler but by the next tick once the shipment's claim runs out.
+      // A tick's batch waits for its slot; a new shipment's first poll goes behind every tick's batch and fan-out
+      // already waiting (a burst of new shipments cannot hold up the parcels a tick claimed).
       poll: start('poll', (carrier: CarrierCode, shipmentIds: string[], slot?: PollSlot) =>
         enqueue(
-          queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds, until: slot?.until.getTime() }, base.retryBaseDelayMs, slot?.delayMs,
+          queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds, until: slot?.until.getTime() }, base.retryBaseDelayMs,
+          slot ? (slot.delayMs > 0 ? { delay: slot.delayMs } : {}) : { priority: 1 },
         )),
     },
     reconciler: {

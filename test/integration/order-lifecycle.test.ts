@@ -128,7 +128,7 @@ async function scenarios(spy: Database) {
   // The whole road: placed, paid, shipped, parcel moving and delivered, refunded in two parts.
   const a = await place();
   await capture(a);
-  const { shipment } = await shipments.create({ shopId: shop.id, orderId: a, carrier: 'sandbox', trackingNumber: 'SBX-1', claimUntil: new Date(), estimate: { at: new Date(), source: 'service_level' }, limits: { perOrder: 20, openPerShop: 100 } });
+  const { shipment } = await shipments.create({ shopId: shop.id, orderId: a, carrier: 'sandbox', trackingNumber: 'SBX-1', estimate: { at: new Date(), source: 'service_level' }, limits: { perOrder: 20, openPerShop: 100 } });
   await shipments.applyPoll(shipment.id, poll('in_transit'));
   await shipments.applyPoll(shipment.id, poll('delivered'));
   for (const amountMinor of [200, 300]) {

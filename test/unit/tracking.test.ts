@@ -28,6 +28,7 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
       return ids.filter((id) => (id.startsWith('k') ? 'kuaidi100' : 'sandbox') === carrier).slice(0, limit).map((id) => ({ id }));
     },
     load: async (want) => want.map(shipment),
+    claim: async (want) => want,
     deliveredTransits: async () => [],
     applyPoll: async (id, u) => { calls.applied.push(id); calls.updates.push(u); return { changed: true }; },
     deferPoll: async (deferIds, next, failed) => { calls.deferred.push({ ids: deferIds, inMs: next.getTime() - Date.now(), failed }); },
@@ -106,6 +107,18 @@ describe('a tick\'s poll and the carrier\'s limit', () => {
     const { deps, calls } = fakes(async () => { called++; return snap; });
     await pollShipments(deps, 'sandbox', ['1', '2'], new Date(Date.now() - 1));
     expect([called, calls.deferred[0]!.ids]).toEqual([0, ['1', '2']]);
+  });
+});
+
+describe('a new shipment\'s first poll', () => {
+  it('asks only about what it could still claim, within its share of the carrier\'s window', async () => {
+    const asked: string[] = [];
+    const limits: number[] = [];
+    const { deps } = fakes(async (n) => { asked.push(n); return snap; });
+    deps.shipments.claim = async (want) => want.filter((id) => id !== '2');
+    deps.limiter = { take: async (_k, limit) => { limits.push(limit); return 0; } };
+    expect(await pollShipments(deps, 'sandbox', ['1', '2'])).toEqual({ polled: 1, changed: 1, deferred: 0 });
+    expect([asked, limits]).toEqual([['SBX-1'], [5]]);
   });
 });
 
