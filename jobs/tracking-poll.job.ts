@@ -13,8 +13,9 @@ const payload = z.discriminatedUnion('kind', [
     kind: z.literal('poll'),
     carrier: z.string().regex(/^[a-z0-9_]{1,32}$/),
     shipmentIds: z.array(z.uuid()).min(1).max(100),
-    // A tick's batch: when its tick is over (epoch ms). Absent on a new shipment's first poll, and on batches
-    // queued before this field existed: those never wait for the carrier's limit.
+    // A tick's batch: when its tick is over (epoch ms). Absent on a new shipment's first poll, which claims its
+    // parcels itself and never waits for the carrier's limit; a batch queued before this field existed is read as
+    // one, finds its parcels claimed by its tick, and leaves them to a later tick.
     until: z.number().int().positive().optional(),
   }),
 ]);
