@@ -8,7 +8,9 @@
  *   reads it under the shop row's lock, so concurrent creations cannot pass the limit together. A trigger keeps
  *   it, whoever writes shipments. It is deferred to commit: a poll that delivers a parcel locks the shipment, then
  *   its order, and only then the shop, the order in which a creation locks them (order, then shop), so the two
- *   cannot deadlock. Final states written out, as in 000011.
+ *   cannot deadlock. It costs one shop row update per parcel that opens or ends, each in its own transaction
+ *   as the app writes them (a bulk write of many parcels of one shop in one transaction would update that row
+ *   once per parcel). Final states written out, as in 000011.
  */
 export const up = `
 CREATE INDEX shipments_open_by_shop ON shipments (carrier, shop_id, next_poll_at)
