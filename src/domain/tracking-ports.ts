@@ -99,7 +99,10 @@ export interface TrackingJobs {
   poll(carrier: CarrierCode, shipmentIds: string[], slot?: PollSlot): Promise<boolean>;
 }
 
-/** A limit on calls per carrier shared by every process: how long to wait before the next call, 0 = go. */
+/**
+ * A limit on calls per carrier shared by every process: how long to wait before the next call, 0 = go. Only
+ * granted takes count, so callers sharing a key with a lower limit get calls only while the window is less used.
+ */
 export interface RateLimiter {
   take(key: string, limit: number, windowMs: number): Promise<number>;
 }

@@ -3,11 +3,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
-import { createTestDatabase } from '../support/db.js';
+import { createTestDatabase, REDIS_URL, testQueuePrefix } from '../support/db.js';
 import { sleep } from '../support/processes.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { createEventOutbox } from '../../src/db/event-outbox.js';
 import { createShipmentRepository } from '../../src/db/shipment.repository.js';
+import { createRedis } from '../../src/queue/redis.js';
+import { createRedisRateLimiter } from '../../src/queue/rate-limiter.js';
 
 /**
  * Issue 14: one shop's backlog must not starve another shop's parcels (400 parcels on one order once took the
@@ -62,6 +64,23 @@ describe('the fan-out claim', () => {
     const other = await shopWith(500, 30_000);
     const shares = (await claim(40)).map((c) => c.id);
     expect([shares.filter((id) => big.ids.includes(id)).length, shares.filter((id) => other.ids.includes(id)).length]).toEqual([20, 20]);
+  });
+});
+
+describe('the carrier limiter', () => {
+  it('counts granted calls only, so a caller with a lower limit on the same key leaves the rest of the window', async () => {
+    const redis = createRedis({ url: REDIS_URL, clusterNodes: [] }, 'producer');
+    try {
+      const limiter = createRedisRateLimiter(redis, `{${testQueuePrefix()}}`);
+      // All takes in one window, however slow the machine: a long one, entered in its first half.
+      if (Date.now() % 10_000 > 5_000) await sleep(10_000 - (Date.now() % 10_000) + 20);
+      const take = async (limit: number, n: number) => (await Promise.all(Array.from({ length: n }, () => limiter.take('carrier:x', limit, 10_000)))).map((w) => w === 0);
+      expect((await take(2, 5)).filter(Boolean)).toHaveLength(2);
+      // The three refused takes above used nothing up: a caller with the full limit still gets the other two.
+      expect((await take(4, 5)).filter(Boolean)).toHaveLength(2);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 
