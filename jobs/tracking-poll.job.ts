@@ -8,7 +8,16 @@ import { RETENTION, type JobDefinition } from './job-definition.js';
  */
 const payload = z.discriminatedUnion('kind', [
   z.object({ v: z.literal(1).default(1), kind: z.literal('fan-out') }),
-  z.object({ v: z.literal(1).default(1), kind: z.literal('poll'), carrier: z.string().regex(/^[a-z0-9_]{1,32}$/), shipmentIds: z.array(z.uuid()).min(1).max(100) }),
+  z.object({
+    v: z.literal(1).default(1),
+    kind: z.literal('poll'),
+    carrier: z.string().regex(/^[a-z0-9_]{1,32}$/),
+    shipmentIds: z.array(z.uuid()).min(1).max(100),
+    // A tick's batch: when its tick is over (epoch ms). Absent on a new shipment's first poll, which claims its
+    // parcels itself and never waits for the carrier's limit; a batch queued before this field existed is read as
+    // one, finds its parcels claimed by its tick, and leaves them to a later tick.
+    until: z.number().int().positive().optional(),
+  }),
 ]);
 
 export const trackingPollJob: JobDefinition<typeof payload, 'tracking-poll'> = {

@@ -43,7 +43,6 @@ const schema = z.object({
   TRACKING_REFRESH_EVERY_MS: positiveInt.default(15 * 60_000),
   /** A parcel without news from its carrier for this long is delayed. */
   TRACKING_STALE_AFTER_MS: positiveInt.default(48 * 3_600_000),
-  RETURNS_PER_ORDER_MAX: positiveInt.default(10),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `auto`: readable lines when stdout is a terminal, JSON otherwise (a log collector, a file, a pipe). */
@@ -78,6 +77,10 @@ const schema = z.object({
   OPERATOR_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   /** Calls per second to each carrier, shared by all worker processes. */
   CARRIER_CALLS_PER_SECOND: positiveInt.default(10),
+  /** Caps (409 past them): shipments on one order, a shop's parcels not yet final, returns on one order. */
+  SHIPMENTS_PER_ORDER_MAX: positiveInt.default(20),
+  OPEN_SHIPMENTS_PER_SHOP_MAX: positiveInt.default(100_000),
+  RETURNS_PER_ORDER_MAX: positiveInt.default(10),
   ...providerEnv,
 });
 
@@ -99,8 +102,6 @@ export interface Config {
   readonly sandbox: boolean;
   readonly trackingRefreshEveryMs: number;
   readonly trackingStaleAfterMs: number;
-  /** Returns one order may have; one more is refused (409). */
-  readonly returnsPerOrderMax: number;
   readonly webhookAllowPrivateNetworks: boolean;
   readonly logLevel: string;
   readonly logFormat: LogFormat;
@@ -118,6 +119,8 @@ export interface Config {
   readonly holdExpiresMs: number;
   readonly webhookRetryBaseMs: number;
   readonly carrierCallsPerSecond: number;
+  /** How many of something one order or shop may have (order-rules LIMITS): 409 past it. */
+  readonly limits: { readonly shipmentsPerOrder: number; readonly openShipmentsPerShop: number; readonly returnsPerOrder: number };
   readonly shopRateLimitPerSecond: number;
   /** Wrong operator credentials one address may present in a minute before it gets 429. */
   readonly operatorAuthFailuresPerMinute: number;
@@ -187,7 +190,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
     sandbox: e.SANDBOX ?? mode === 'local',
     trackingRefreshEveryMs: e.TRACKING_REFRESH_EVERY_MS,
     trackingStaleAfterMs: e.TRACKING_STALE_AFTER_MS,
-    returnsPerOrderMax: e.RETURNS_PER_ORDER_MAX,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? mode === 'local',
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
@@ -205,6 +207,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
     holdExpiresMs: e.HOLD_EXPIRES_MS,
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     carrierCallsPerSecond: e.CARRIER_CALLS_PER_SECOND,
+    limits: Object.freeze({
+      shipmentsPerOrder: e.SHIPMENTS_PER_ORDER_MAX,
+      openShipmentsPerShop: e.OPEN_SHIPMENTS_PER_SHOP_MAX,
+      returnsPerOrder: e.RETURNS_PER_ORDER_MAX,
+    }),
     shopRateLimitPerSecond: e.SHOP_RATE_LIMIT_PER_SECOND,
     operatorAuthFailuresPerMinute: e.OPERATOR_AUTH_FAILURES_PER_MINUTE,
     providers: providerSettings(e),

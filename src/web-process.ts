@@ -61,8 +61,12 @@ export async function createWebProcess(
     jobs: jobs.orders,
     orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(queues) },
     payment: { payments: stores.payments, gateways: { ...(await loadPaymentGateways(config, db, metrics)), ...options.gateways }, jobs: jobs.payments, holdExpiresMs: config.holdExpiresMs },
-    tracking: { shipments: stores.shipments, ...parcels },
-    returns: { returns: stores.returns, refunds: jobs.payments, maxPerOrder: config.returnsPerOrderMax, ...parcels },
+    tracking: {
+      shipments: stores.shipments,
+      ...parcels,
+      limits: { perOrder: config.limits.shipmentsPerOrder, openPerShop: config.limits.openShipmentsPerShop },
+    },
+    returns: { returns: stores.returns, refunds: jobs.payments, maxPerOrder: config.limits.returnsPerOrder, ...parcels },
     trackingPush: {
       shipments: stores.shipments, jobs: jobs.tracking, carriers: carrierClients, refreshEveryMs: config.trackingRefreshEveryMs, receivers: loadPushReceivers(config),
     },

@@ -16,7 +16,7 @@ export function trackingPollProcessor(deps: TrackingDeps & { logger: Logger }) {
         return result;
       }
       if (!isCarrier(job.carrier)) throw new PermanentError('carrier_rejected', `unknown carrier ${job.carrier}`);
-      const result = await pollShipments(deps, job.carrier, job.shipmentIds);
+      const result = await pollShipments(deps, job.carrier, job.shipmentIds, job.until === undefined ? undefined : new Date(job.until));
       log.info({ carrier: job.carrier, ...result }, 'tracking poll');
       return result;
     },

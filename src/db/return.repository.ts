@@ -4,7 +4,7 @@ import type { EventOutbox } from './event-outbox.js';
 import { conflict, DomainError, notFound } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import { RETURN, type OrderStatus, type PaymentStatus } from '../domain/order-lifecycle.js';
-import { assertMayReturn, assertReturnsUnderLimit, returnLines, returnRefund, type SoldLine } from '../domain/order-rules.js';
+import { assertMayReturn, assertUnderLimit, returnLines, returnRefund, type SoldLine } from '../domain/order-rules.js';
 import type { ReturnStore, ReturnView } from '../domain/return-ports.js';
 import { LOCK_IN_ORDER } from './payment-capture.batch.js';
 import { committedRefunds, insertRefund, SYSTEM_KEY } from './refund-records.js';
@@ -113,7 +113,7 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
           return { ret: (await loadReturn(db, 'r.id = $1', [prior.id], tx))!, created: false, shipmentId: null };
         }
         assertMayReturn(o.status);
-        assertReturnsUnderLimit(o.returns, q.maxPerOrder);
+        assertUnderLimit('returnsPerOrder', q.maxPerOrder, o.returns);
         const sold = await db.rows<SoldLine>(
           `SELECT sku, sum(quantity)::int AS quantity, min(product_id) AS "productId", min(unit_price_minor)::bigint AS "unitPriceMinor"
              FROM order_items WHERE order_id = $1 GROUP BY sku`,

@@ -36,22 +36,22 @@ export const toView = (r: ShipmentRow): ShipmentView => ({
 });
 
 /**
- * A new parcel row, outbound or (with `returnId`) a return's: first due at `claimUntil`, by when the caller's
- * first poll (queued at once after the commit) has run. The caller holds the order's row lock.
+ * A new parcel row, outbound or (with `returnId`) a return's: due at once; the caller queues its first poll after
+ * the commit, which claims it. The caller holds the order's row lock.
  */
 export async function insertShipment(
   db: Database,
   tx: Transaction,
   s: {
     orderId: string; shopId: string; carrier: CarrierCode; trackingNumber: string; fromCity: string | null; toCity: string | null;
-    phone: string | null; claimUntil: Date; estimate: { at: Date; source: string }; returnId: string | null;
+    phone: string | null; estimate: { at: Date; source: string }; returnId: string | null;
   },
 ): Promise<ShipmentRow> {
   const [row] = await db.rows<ShipmentRow>(
     `INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, from_city, to_city, phone, next_poll_at,
                             estimated_delivery_at, estimate_source, return_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
-    [randomUUID(), s.orderId, s.shopId, s.carrier, s.trackingNumber, s.fromCity, s.toCity, s.phone, s.claimUntil, s.estimate.at, s.estimate.source, s.returnId],
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), $9, $10, $11) RETURNING ${COLUMNS}`,
+    [randomUUID(), s.orderId, s.shopId, s.carrier, s.trackingNumber, s.fromCity, s.toCity, s.phone, s.estimate.at, s.estimate.source, s.returnId],
     tx,
   );
   return row!;

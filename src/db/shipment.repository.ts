@@ -5,7 +5,7 @@ import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import { conflict, notFound } from '../domain/errors.js';
 import { ORDER, SHIPMENT, type OrderStatus, type ShipmentStatus } from '../domain/order-lifecycle.js';
-import { assertMayShip } from '../domain/order-rules.js';
+import { assertMayShip, assertUnderLimit } from '../domain/order-rules.js';
 import type { ShipmentStore, TrackedShipment } from '../domain/tracking-ports.js';
 
 const toTracked = (r: ShipmentRow): TrackedShipment => ({
@@ -15,6 +15,42 @@ const toTracked = (r: ShipmentRow): TrackedShipment => ({
 
 /** The states nothing follows: no polls, no delays. */
 const FINAL = SHIPMENT.states.filter((st) => SHIPMENT.isFinal(st));
+
+/**
+ * The fan-out's claim, round-robin across shops: every shop's oldest due parcel (its turn 1), then every shop's
+ * second, and so on, oldest first within a turn, up to the budget ($4). The shops with open parcels of the
+ * carrier are walked one index probe each (a loose scan of `shipments_open_by_shop`), and each shop gives at
+ * most the budget of its oldest due parcels: the cost follows shops and budget, not the size of a backlog.
+ * SKIP LOCKED passes over a parcel a poll is writing; the claim re-checks that it is still due. The answer is in
+ * claim order, so the first batches the fan-out queues hold every shop's first turns.
+ */
+const CLAIM_FAIRLY = `
+  WITH RECURSIVE shop AS (
+    (SELECT shop_id FROM shipments
+      WHERE carrier = $1 AND status NOT IN ('delivered', 'returned_to_sender') ORDER BY shop_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT s.shop_id FROM shipments s
+             WHERE s.carrier = $1 AND s.status NOT IN ('delivered', 'returned_to_sender') AND s.shop_id > shop.shop_id
+             ORDER BY s.shop_id LIMIT 1)
+      FROM shop WHERE shop.shop_id IS NOT NULL
+  ), due AS (
+    SELECT d.id, d.next_poll_at, row_number() OVER (PARTITION BY shop.shop_id ORDER BY d.next_poll_at, d.id) AS turn
+      FROM shop CROSS JOIN LATERAL (
+        SELECT id, next_poll_at FROM shipments
+         WHERE carrier = $1 AND shop_id = shop.shop_id AND status NOT IN ('delivered', 'returned_to_sender')
+           AND next_poll_at <= $2 AND (status <> 'exception' OR last_news_at > $5)
+         ORDER BY next_poll_at LIMIT $4) d
+  ), picked AS (
+    SELECT id, turn, next_poll_at FROM due ORDER BY turn, next_poll_at, id LIMIT $4
+  ), locked AS (
+    SELECT s.id FROM shipments s WHERE s.id IN (SELECT id FROM picked) FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    UPDATE shipments SET next_poll_at = $3
+      FROM picked
+     WHERE shipments.id = picked.id AND shipments.id IN (SELECT id FROM locked) AND shipments.next_poll_at <= $2
+    RETURNING shipments.id, picked.turn, picked.next_poll_at AS due_at
+  )
+  SELECT id FROM claimed ORDER BY turn, due_at, id`;
 
 export function createShipmentRepository(db: Database, outbox: EventOutbox): ShipmentStore {
   return {
@@ -36,6 +72,12 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         if (existing?.return_id) throw conflict(`${s.carrier} ${s.trackingNumber} is the parcel of return ${existing.return_id}, not a shipment`);
         if (existing) return { shipment: toView(existing), created: false };
         assertMayShip(o.status);
+        // The order's row lock makes its count exact; the shop's row lock (after the order's, as a poll that
+        // delivers a parcel takes them: migration 000014) does the same for its open parcels.
+        const [{ n } = { n: 0 }] = await db.rows<{ n: number }>('SELECT count(*)::int AS n FROM shipments WHERE order_id = $1 AND return_id IS NULL', [s.orderId], tx);
+        assertUnderLimit('shipmentsPerOrder', s.limits.perOrder, n);
+        const [shop] = await db.rows<{ open: number }>('SELECT open_shipments AS open FROM shops WHERE id = $1 FOR NO KEY UPDATE', [s.shopId], tx);
+        assertUnderLimit('openShipmentsPerShop', s.limits.openPerShop, shop?.open ?? 0);
         const row = await insertShipment(db, tx, { ...s, fromCity: s.fromCity ?? null, toCity: o.to_city, phone: o.phone, returnId: null });
         await db.rows(`UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = $1 AND status = ANY($2::text[])`, [s.orderId, ORDER.fromStatesFor('shipped')], tx);
         // The first parcel ships the order; each further one is news about its shipments.
@@ -44,15 +86,17 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
       }),
 
     async claimDue(carrier, now, claimUntil, limit, exceptionsQuietSince) {
-      return db.rows<{ id: string }>(
+      return db.rows<{ id: string }>(CLAIM_FAIRLY, [carrier, now, claimUntil, limit, exceptionsQuietSince]);
+    },
+
+    async claim(ids, now, claimUntil) {
+      const rows = await db.rows<{ id: string }>(
         `UPDATE shipments SET next_poll_at = $3
-          WHERE id IN (SELECT id FROM shipments
-                        WHERE status NOT IN ('delivered', 'returned_to_sender') AND carrier = $1 AND next_poll_at <= $2
-                          AND (status <> 'exception' OR last_news_at > $5)
-                        ORDER BY next_poll_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+          WHERE id = ANY($1::uuid[]) AND next_poll_at <= $2 AND status <> ALL($4::text[])
           RETURNING id`,
-        [carrier, now, claimUntil, limit, exceptionsQuietSince],
+        [ids, now, claimUntil, FINAL],
       );
+      return rows.map((r) => r.id);
     },
 
     flagDelays: (now, quietSince, staleAfterMs, limit) =>
@@ -200,7 +244,10 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
 
     async deferPoll(ids, nextPollAt, failed) {
       await db.rows(
-        `UPDATE shipments SET next_poll_at = $2, poll_failures = poll_failures + $3, last_polled_at = now() WHERE id = ANY($1::uuid[])`,
+        // Only a failed call asked the carrier: a parcel put off before its call keeps its last poll's time.
+        `UPDATE shipments SET next_poll_at = $2, poll_failures = poll_failures + $3,
+                last_polled_at = CASE WHEN $3 = 1 THEN now() ELSE last_polled_at END
+          WHERE id = ANY($1::uuid[])`,
         [ids, nextPollAt, failed ? 1 : 0],
       );
     },

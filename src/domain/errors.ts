@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'validation_failed'
   | 'not_found'
   | 'conflict'
+  | 'limit_reached'
   | 'idempotency_key_reused'
   | 'unauthorized'
   | 'dependency_unavailable'
@@ -74,6 +75,8 @@ export class StoreUnavailable extends TransientError {
 
 export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
 export const conflict = (message: string) => new DomainError('conflict', message);
+/** One more would pass a cap on how many of something an order or a shop may have: a 409 of its own type. */
+export const limitReached = (message: string) => new DomainError('limit_reached', message);
 
 /**
  * Not a failure: the work has to wait (a lock another run holds, a deliberate yield). The job runner puts the

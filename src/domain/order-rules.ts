@@ -1,4 +1,4 @@
-import { conflict } from './errors.js';
+import { conflict, limitReached } from './errors.js';
 import { ORDER, PAYMENT, type OrderStatus, type PaymentStatus } from './order-lifecycle.js';
 
 /**
@@ -24,11 +24,6 @@ export function assertMayShip(status: OrderStatus): void {
 /** Goods come back only from an order that went out: shipped or delivered. */
 export function assertMayReturn(status: OrderStatus): void {
   if (status !== 'shipped' && status !== 'delivered') throw conflict(`only a shipped or delivered order can take a return; this one is ${status}`);
-}
-
-/** Returns per order: at `max` already, one more is refused with a 409 naming the setting. */
-export function assertReturnsUnderLimit(count: number, max: number): void {
-  if (count >= max) throw conflict(`this order already has ${count} returns, the most one order may have (RETURNS_PER_ORDER_MAX)`);
 }
 
 /** An order's line as sold (all its lines of one sku together). */
@@ -65,6 +60,23 @@ export function returnLines(
  */
 export function returnRefund(r: { paymentStatus: PaymentStatus; capturedMinor: number; committedMinor: number; linesMinor: number }): number {
   return hasRefundableCapture(r.paymentStatus) ? Math.max(0, Math.min(r.linesMinor, r.capturedMinor - r.committedMinor)) : 0;
+}
+
+/**
+ * Caps on how many of something one order or one shop may have, each named by the setting that sets it (the
+ * 409 names it too). Counted while the order's row (or, for a shop's count, the shop's) is locked, so
+ * concurrent requests cannot pass a cap together; a replay of something that exists is never refused.
+ */
+export const LIMITS = {
+  shipmentsPerOrder: { setting: 'SHIPMENTS_PER_ORDER_MAX', what: 'shipments per order' },
+  openShipmentsPerShop: { setting: 'OPEN_SHIPMENTS_PER_SHOP_MAX', what: 'open shipments (not yet delivered or returned) per shop' },
+  returnsPerOrder: { setting: 'RETURNS_PER_ORDER_MAX', what: 'returns per order' },
+} as const;
+
+/** One more must still fit: `count` exist already, and `max` is the cap `limit` sets. */
+export function assertUnderLimit(limit: keyof typeof LIMITS, max: number, count: number): void {
+  const { setting, what } = LIMITS[limit];
+  if (count >= max) throw limitReached(`limit reached: at most ${max} ${what} (${setting}); there are ${count} already`);
 }
 
 /** Whether a cancel moves the order; a cancelled order's second cancel is a no-op, anything else past shipment a 409. */

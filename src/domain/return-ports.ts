@@ -33,7 +33,7 @@ export interface ReturnStore {
    */
   request(q: {
     shopId: string; orderId: string; idempotencyKey: string; requestHash: string; input: ReturnInput; maxPerOrder: number;
-    parcel?: { carrier: CarrierCode; trackingNumber: string; claimUntil: Date; estimate: { at: Date; source: string } } | undefined;
+    parcel?: { carrier: CarrierCode; trackingNumber: string; estimate: { at: Date; source: string } } | undefined;
   }): Promise<{ ret: ReturnView; created: boolean; shipmentId: string | null }>;
   /** The shop has the goods back: received once; `refundId` is the refund to start. */
   receive(shopId: string, returnId: string): Promise<{ ret: ReturnView; refundId: string | null }>;

@@ -55,16 +55,22 @@ export interface ShipmentUpdate {
 
 export interface ShipmentStore {
   /** Ships a paid (or already shipped) order: 409 otherwise. The same carrier and number twice is one shipment. */
+  /** A new shipment is due at once: its first poll, or the next tick if that comes first, claims it. */
   create(s: {
-    shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined; claimUntil: Date;
+    shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined;
     estimate: { at: Date; source: string };
+    /** Checked while the order (and, for the shop's count, the shop) is locked; a replay is never refused. */
+    limits: ShipmentLimits;
   }): Promise<{ shipment: ShipmentView; created: boolean }>;
   /**
    * Claims up to `limit` open shipments of `carrier` that are due, pushing their next poll to `claimUntil` so
    * that no other tick claims them while their poll is queued. An `exception` with no news since
-   * `exceptionsQuietSince` is no longer claimed.
+   * `exceptionsQuietSince` is no longer claimed. Shops take turns: each shop's oldest due parcel, then each
+   * one's second, and so on, oldest first within a turn; the answer is in that order.
    */
   claimDue(carrier: CarrierCode, now: Date, claimUntil: Date, limit: number, exceptionsQuietSince: Date): Promise<Array<{ id: string }>>;
+  /** Claims those of `ids` that are still open and due (as `claimDue` does), and answers their ids. */
+  claim(ids: string[], now: Date, claimUntil: Date): Promise<string[]>;
   /**
    * Flags up to `limit` open parcels that are late and not yet flagged: their estimate passed before `now`,
    * or no news since `quietSince` (the delay then starts `staleAfterMs` after the last news). Each flag is
@@ -95,14 +101,33 @@ export interface ShipmentStore {
   deferPoll(ids: string[], nextPollAt: Date, failed: boolean): Promise<void>;
 }
 
+/** How many shipments one order may have, and how many not yet final one shop may have (409 past either). */
+export interface ShipmentLimits {
+  perOrder: number;
+  openPerShop: number;
+}
+
+/** A tick's poll: when its batch may start (its place in the tick's pacing), and when its tick is over. */
+export interface PollSlot {
+  delayMs: number;
+  until: Date;
+}
+
 export interface TrackingJobs {
-  /** Never rejects: false when the poll was not queued (the shipment's claim runs out and a later tick polls it). */
-  poll(carrier: CarrierCode, shipmentIds: string[]): Promise<boolean>;
+  /**
+   * Never rejects: false when the poll was not queued (the shipment's claim runs out and a later tick polls it).
+   * Without a `slot` (a new shipment's first poll) it runs as soon as no tick's poll is waiting, and never waits
+   * for the carrier's limit.
+   */
+  poll(carrier: CarrierCode, shipmentIds: string[], slot?: PollSlot): Promise<boolean>;
   /** A received return's refund (its parcel was delivered); the reconciler starts it if this is lost. */
   refund(refundId: string): Promise<boolean>;
 }
 
-/** A limit on calls per carrier shared by every process: how long to wait before the next call, 0 = go. */
+/**
+ * A limit on calls per carrier shared by every process: how long to wait before the next call, 0 = go. Only
+ * granted takes count, so callers sharing a key with a lower limit get calls only while the window is less used.
+ */
 export interface RateLimiter {
   take(key: string, limit: number, windowMs: number): Promise<number>;
 }

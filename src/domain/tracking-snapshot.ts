@@ -25,7 +25,7 @@ export async function storeSnapshot(
   s: Pick<TrackedShipment, 'id' | 'fromCity' | 'toCity' | 'push'>,
   snapshot: TrackingSnapshot,
   history: DeliveredTransit[],
-  pushed = false,
+  how: { pushed?: boolean; tickAt?: Date } = {},
 ) {
   const now = new Date();
   const pickedUpAt = pickupTime(snapshot.events);
@@ -42,14 +42,15 @@ export async function storeSnapshot(
   // exception rarely clears within the hour, and a pushed parcel's news comes by itself: both are asked less often.
   const every =
     deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1) * (s.push === 'subscribed' ? PUSHED_POLL_FACTOR : 1);
-  const nextPollMs = Math.max(every * 0.8, client.minPollIntervalMs ?? 0);
+  // A tick's parcels are due again counting from their tick, however late in it each was asked (its polls are paced).
+  const nextPollAt = Math.max((how.tickAt ?? now).getTime() + every * 0.8, now.getTime() + (client.minPollIntervalMs ?? 0));
   const stored = await deps.shipments.applyPoll(s.id, {
     snapshot,
     pickedUpAt,
     estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
     deliveredAt: delivered?.at ?? (snapshot.status === 'delivered' ? now : null),
-    nextPollAt: new Date(now.getTime() + nextPollMs),
-    ...(pushed && !snapshot.estimatedDeliveryAt ? { keepCarrierEstimate: true } : {}),
+    nextPollAt: new Date(nextPollAt),
+    ...(how.pushed && !snapshot.estimatedDeliveryAt ? { keepCarrierEstimate: true } : {}),
   });
   // A return's parcel delivered: the return is received, its refund starts now (the reconciler's, if this is lost).
   if (stored.refundId) await deps.jobs.refund(stored.refundId);

@@ -2,7 +2,7 @@ import { CARRIERS, type CarrierCode, type TrackingQuery } from './carrier.js';
 import { estimateDelivery, type DeliveredTransit } from './delivery-estimate.js';
 import { conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
-import type { PushState, RateLimiter, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
+import type { PushState, RateLimiter, ShipmentLimits, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 import { storeSnapshot, type PolledClient } from './tracking-snapshot.js';
 
 export { EXCEPTION_POLL_FACTOR, PUSHED_POLL_FACTOR } from './tracking-snapshot.js';
@@ -25,6 +25,8 @@ export type ShipmentCreationDeps = Pick<TrackingDeps, 'shipments' | 'jobs' | 're
   serviceLevelHours: Readonly<Record<CarrierCode, number>>;
   /** Carriers this deployment cannot track (no credentials), each with why: their shipments are refused. */
   unconfigured?: Readonly<Partial<Record<CarrierCode, string>>>;
+  /** SHIPMENTS_PER_ORDER_MAX and OPEN_SHIPMENTS_PER_SHOP_MAX. */
+  limits: ShipmentLimits;
 };
 
 /** Polls go out in batches of this many shipments of one carrier. */
@@ -43,25 +45,24 @@ const claimMs = (refreshEveryMs: number) => Math.min(5 * 60_000, Math.max(10_000
 export const isCarrier = (c: string): c is CarrierCode => (CARRIERS as readonly string[]).includes(c);
 
 /**
- * What a parcel starts with, outbound or a return's: refused at once if its carrier cannot be tracked here;
- * else claimed until its first poll (queued right after the commit) has run, and estimated from the carrier's
- * published service level, from now, until the first news refines it.
+ * What a parcel starts with, outbound or a return's: refused at once if its carrier cannot be tracked here; else
+ * estimated from the carrier's published service level, from now, until the first news refines it. It is due at
+ * once: its first poll, queued right after the commit, claims it.
  */
-export function newParcel(deps: Pick<ShipmentCreationDeps, 'refreshEveryMs' | 'serviceLevelHours' | 'unconfigured'>, carrier: CarrierCode) {
+export function newParcel(deps: Pick<ShipmentCreationDeps, 'serviceLevelHours' | 'unconfigured'>, carrier: CarrierCode) {
   // Accepted and then never tracked would be worse than refused: the shop learns now, with the settings named.
   const why = deps.unconfigured?.[carrier];
   if (why) throw conflict(why);
-  const now = new Date();
-  const first = estimateDelivery({ carrierEstimate: null, pickupAt: null, route: null, history: [], serviceLevelHours: deps.serviceLevelHours[carrier], now });
-  return { claimUntil: new Date(now.getTime() + claimMs(deps.refreshEveryMs)), estimate: { at: first.estimatedDeliveryAt, source: first.source } };
+  const first = estimateDelivery({ carrierEstimate: null, pickupAt: null, route: null, history: [], serviceLevelHours: deps.serviceLevelHours[carrier], now: new Date() });
+  return { estimate: { at: first.estimatedDeliveryAt, source: first.source } };
 }
 
 export async function createShipment(
   deps: ShipmentCreationDeps,
   s: { shopId: string; orderId: string; carrier: CarrierCode; trackingNumber: string; fromCity?: string | undefined },
 ) {
-  const result = await deps.shipments.create({ ...s, ...newParcel(deps, s.carrier) });
-  // Tracking starts at once rather than at the next tick.
+  const result = await deps.shipments.create({ ...s, ...newParcel(deps, s.carrier), limits: deps.limits });
+  // Tracking starts at once rather than at the next tick: the parcel is due, and its first poll is queued.
   if (result.created) await deps.jobs.poll(s.carrier, [result.shipment.id]);
   return result;
 }
@@ -77,6 +78,29 @@ export async function listDelayedShipments(shipments: ShipmentStore, shopId: str
  * The scheduled tick: claims, per carrier, the shipments that are due, but no more than that carrier can be
  * asked in one tick under its rate limit, and queues their polls in batches. Claiming more than the budget
  * would only queue polls that defer themselves, and a backlog of those outlives the claims and snowballs.
+ *
+ * Fairness: one shop's backlog delays no other shop's due parcel by more than one refresh period. A parcel of
+ * shop V is due at t; the first tick after t, at T <= t + R (R = refreshEveryMs, ticks as late as the queue runs
+ * them), claims it, whatever other shops have due:
+ * - the claim takes turns across shops (`claimDue`: every shop's oldest due parcel, then every shop's second...),
+ *   so while S shops have due parcels of a carrier, V's first k are claimed by any tick whose budget B holds
+ *   S x k of them (k = 1: S <= B), however many a big shop has due; a shop with more than its share due is served
+ *   its share each tick, oldest first, the rest on the next ticks;
+ * - the batches go out in claim order, so the first ceil(S x k / POLL_BATCH) batches hold those turns, and they are
+ *   paced (`pollSlot`): batch i starts when the carrier's limit has had time for the i batches before it, so no
+ *   batch of the tick waits behind another, and the last starts before the next tick;
+ * - a poll waits for its carrier's window instead of deferring (`pollShipments` with a slot), until its tick is
+ *   over (T + R); what it has not asked by then is due at once and is claimed again in its turn by the next tick,
+ *   so nothing queued by one tick holds the queue or the carrier's calls into the next for longer than one call.
+ * - new shipments cannot take that away: a new parcel is due at once and its first poll goes behind every tick's
+ *   batch waiting in the queue (a priority), claims it first (so a tick that got there first is not repeated),
+ *   and may use only FIRST_POLL_SHARE of a window's calls. A burst of new shipments thus slows a tick's polls by
+ *   that share at most, and a new parcel stuck behind another shop's burst of first polls is claimed in its turn
+ *   by the next tick like any due parcel.
+ * So V's parcel is asked before T + R <= t + 2R: one R is the tick's own granularity, the other the most any backlog
+ * adds, as long as V's turns fit in the calls the tick has left (k x S within B x (1 - FIRST_POLL_SHARE) even
+ * during a burst of new shipments). Not covered: the carrier refusing (429, errors: deferred as before), and a tick
+ * run late by a worker that has no free slot (ticks are counted as they run).
  */
 export async function fanOutPolls(
   deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs' | 'carrierCallsPerSecond' | 'staleAfterMs'>,
@@ -90,36 +114,65 @@ export async function fanOutPolls(
   let shipments = 0;
   let batches = 0;
   for (const carrier of CARRIERS) {
-    const ids = (await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(budget, 2_000), exceptionsQuietSince)).map((d) => d.id);
+    const ids = (await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(budget, MAX_CLAIM), exceptionsQuietSince)).map((d) => d.id);
     shipments += ids.length;
     for (let i = 0; i < ids.length; i += POLL_BATCH) {
-      await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH));
+      await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH), pollSlot(deps, now, i));
       batches++;
     }
   }
   return { shipments, batches, delayed };
 }
 
+/** Shipments claimed per carrier and tick at most, whatever the budget: a tick's work stays a few thousand rows. */
+const MAX_CLAIM = 2_000;
+
+/**
+ * The slot of the batch starting at the tick's `first`-th claimed shipment: it starts once the carrier's limit has
+ * had time for the shipments before it, and its tick ends with the next one.
+ */
+const pollSlot = (deps: Pick<TrackingDeps, 'refreshEveryMs' | 'carrierCallsPerSecond'>, tick: Date, first: number) => ({
+  delayMs: Math.floor((first * 1_000) / deps.carrierCallsPerSecond),
+  until: new Date(tick.getTime() + deps.refreshEveryMs),
+});
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The share of each window of a carrier's limit that new parcels' first polls may use: the rest is kept for the
+ * parcels the ticks claimed, so a burst of new shipments cannot take the calls a tick counted on.
+ */
+export const FIRST_POLL_SHARE = 0.5;
+
 /**
  * A poll job: asks the carrier about each shipment of the batch and stores what is new; a shipment's first poll
  * also asks an aggregator which carrier its waybill is, and subscribes it where the carrier pushes. Carrier trouble
  * never fails the job: a 429 defers the rest of the batch by its Retry-After, a transient error defers
  * that shipment with backoff, a permanent one stops polling it for a day.
+ *
+ * A tick's poll (`until` set) holds the shipments its tick claimed; it waits for the shared rate limit until
+ * its tick is over, then leaves the rest due for the next tick. A new shipment's first poll (no `until`) first
+ * claims its shipments, so one a tick has meanwhile claimed (or polled) is not asked twice, and never waits:
+ * past its share of the window, the rest is due when the window ends.
  */
-export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, ids: string[]) {
+export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, ids: string[], until?: Date) {
   const client = deps.carriers[carrier];
-  const shipments = (await deps.shipments.load(ids)).filter((s) => !SHIPMENT.isFinal(s.status));
+  const now = new Date();
+  const mine = until ? ids : await deps.shipments.claim(ids, now, new Date(now.getTime() + claimMs(deps.refreshEveryMs)));
+  const shipments = mine.length ? (await deps.shipments.load(mine)).filter((s) => !SHIPMENT.isFinal(s.status)) : [];
   const history = shipments.length ? await deps.shipments.deliveredTransits(carrier, 200) : [];
   const result = { polled: 0, changed: 0, deferred: 0 };
+  // A tick's parcels are due again counting from their tick, however late in it each was asked (pacing).
+  const tickAt = until ? new Date(until.getTime() - deps.refreshEveryMs) : now;
   for (const [i, s] of shipments.entries()) {
-    const waitMs = await deps.limiter.take(`carrier:${carrier}`, deps.carrierCallsPerSecond, 1_000);
-    if (waitMs > 0) {
-      await deps.shipments.deferPoll(shipments.slice(i).map((x) => x.id), new Date(Date.now() + waitMs), false);
+    const dueAgainAt = await turnFor(deps, carrier, until);
+    if (dueAgainAt) {
+      await deps.shipments.deferPoll(shipments.slice(i).map((x) => x.id), dueAgainAt, false);
       result.deferred += shipments.length - i;
       break;
     }
     try {
-      const changed = await pollOne(deps, client, s, history);
+      const changed = await pollOne(deps, client, s, history, tickAt);
       result.polled++;
       if (changed) result.changed++;
     } catch (error) {
@@ -138,12 +191,27 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
   return result;
 }
 
-async function pollOne(deps: TrackingDeps, client: PolledClient, s: TrackedShipment, history: DeliveredTransit[]) {
+/**
+ * Takes one call from the carrier's shared limit: null when the call may go, else when the rest of the batch is
+ * due again. A tick's poll waits out full windows while its tick lasts; past it, the rest is due at once.
+ */
+async function turnFor(deps: TrackingDeps, carrier: CarrierCode, until: Date | undefined): Promise<Date | null> {
+  const limit = until ? deps.carrierCallsPerSecond : Math.max(1, Math.floor(deps.carrierCallsPerSecond * FIRST_POLL_SHARE));
+  for (;;) {
+    if (until && Date.now() >= until.getTime()) return new Date();
+    const waitMs = await deps.limiter.take(`carrier:${carrier}`, limit, 1_000);
+    if (waitMs <= 0) return null;
+    if (!until || Date.now() + waitMs >= until.getTime()) return new Date(Date.now() + (until ? 0 : waitMs));
+    await sleep(waitMs);
+  }
+}
+
+async function pollOne(deps: TrackingDeps, client: PolledClient, s: TrackedShipment, history: DeliveredTransit[], tickAt: Date) {
   const query = await queryOf(deps.shipments, client, s);
   // Subscribing comes before the query: a parcel with no news yet ("no result yet") is still followed by push.
   const push = s.push === null && client.subscribe ? await subscribe(deps.shipments, client, s.id, query) : s.push;
   const snapshot = await client.track(query);
-  const { changed } = await storeSnapshot(deps, client, { ...s, push }, snapshot, history);
+  const { changed } = await storeSnapshot(deps, client, { ...s, push }, snapshot, history, { tickAt });
   return changed;
 }
 

@@ -266,7 +266,8 @@ const schemas: Record<string, unknown> = {
   Readiness: obj({ status: { const: 'ready' }, checks: { type: 'object', additionalProperties: { enum: ['up', 'down'] } } }),
 };
 
-const problem = (description: string, headers?: Record<string, unknown>) => ({
+/** A problem+json answer; an operation whose error needs its own description uses it instead of the shared one. */
+export const problem = (description: string, headers?: Record<string, unknown>) => ({
   description,
   ...(headers ? { headers } : {}),
   content: { 'application/problem+json': { schema: ref('Problem') } },

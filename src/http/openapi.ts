@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { ORDER_EVENT_TYPES } from '../domain/order-lifecycle.js';
-import { openApiComponents, type ErrorStatus } from './openapi-schemas.js';
+import { openApiComponents, problem, type ErrorStatus } from './openapi-schemas.js';
 
 /**
  * The public contract (docs/api.md) as an OpenAPI 3.1 document, served at `GET /openapi.json`.
@@ -123,8 +123,17 @@ function paths(): Record<string, Record<string, unknown>> {
       parameters: [param('OrderId')],
       post: shop({
         operationId: 'shipOrder', tags: ['shipments'], summary: 'Ship a paid order; tracking starts at once', requestBody: body('ShipmentInput'),
-        responses: { 200: json('Shipment', 'this tracking number was already registered', location), 201: json('Shipment', 'created', location) },
-      }, [...BODY_ERRORS, 409]),
+        responses: {
+          200: json('Shipment', 'this tracking number was already registered (answered even at a limit)', location),
+          201: json('Shipment', 'created', location),
+          409: problem(
+            'the order is not paid, or the carrier is not configured on this deployment; or a limit is reached (type ' +
+              '`https://orderworks.dev/problems/limit-reached`, `detail` names the limit and its value): the order has ' +
+              'SHIPMENTS_PER_ORDER_MAX shipments (default 20), or the shop has OPEN_SHIPMENTS_PER_SHOP_MAX shipments not yet ' +
+              'delivered or returned (default 100000; a place frees when one of them ends)',
+          ),
+        },
+      }, BODY_ERRORS),
     },
     '/v1/orders/{id}/returns': {
       parameters: [param('OrderId')],

@@ -17,6 +17,7 @@ const STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   not_found: 404,
   conflict: 409,
+  limit_reached: 409,
   idempotency_key_reused: 409,
   rate_limited: 429,
   dependency_unavailable: 503,

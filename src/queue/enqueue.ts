@@ -9,9 +9,15 @@ import { withTimeout } from '../timeout.js';
  */
 const ENQUEUE_TIMEOUT_MS = 2_000;
 
-/** Adds a job as its definition says: validated payload, business-key job id, default options. */
-export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, retryBaseDelayMs: number) {
+/**
+ * Adds a job as its definition says: validated payload, business-key job id, default options. `order` holds it
+ * back (`delay`: a tick's paced poll batches) or behind the queue's other waiting jobs (`priority`, any
+ * number: BullMQ takes jobs without one first).
+ */
+export async function enqueue<S extends z.ZodType>(
+  queue: Queue, def: JobDefinition<S>, data: z.input<S>, retryBaseDelayMs: number, order: { delay?: number; priority?: number } = {},
+) {
   const payload = def.payload.parse(data);
-  const add = queue.add(def.name(payload), payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload) });
+  const add = queue.add(def.name(payload), payload, { ...def.options(retryBaseDelayMs), jobId: def.jobId(payload), ...order });
   return withTimeout(add, ENQUEUE_TIMEOUT_MS, `enqueue to ${def.queue} timed out`);
 }

@@ -8,7 +8,7 @@ import { webhookDeliveryJob } from '../../jobs/webhook-delivery.job.js';
 import type { JobPublisher } from '../domain/ports.js';
 import type { PaymentJobs } from '../domain/payment-ports.js';
 import type { ReconcilerDeps, JobState, Restart, Stream } from '../domain/reconciler.js';
-import type { TrackingJobs } from '../domain/tracking-ports.js';
+import type { PollSlot, TrackingJobs } from '../domain/tracking-ports.js';
 import { trackingPollJob } from '../../jobs/tracking-poll.job.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import { webhookJobs, type WebhookJobs } from './webhook-publisher.js';
@@ -106,8 +106,13 @@ export function createPublishers(
     webhooks: { ...webhooks, deliver: start('deliver', webhooks.deliver) },
     tracking: {
       // A lost poll is not restarted by the reconciler but by the next tick once the shipment's claim runs out.
-      poll: start('poll', (carrier: CarrierCode, shipmentIds: string[]) =>
-        enqueue(queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds }, base.retryBaseDelayMs)),
+      // A tick's batch waits for its slot; a new shipment's first poll goes behind every tick's batch and fan-out
+      // already waiting (a burst of new shipments cannot hold up the parcels a tick claimed).
+      poll: start('poll', (carrier: CarrierCode, shipmentIds: string[], slot?: PollSlot) =>
+        enqueue(
+          queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds, until: slot?.until.getTime() }, base.retryBaseDelayMs,
+          slot ? (slot.delayMs > 0 ? { delay: slot.delayMs } : {}) : { priority: 1 },
+        )),
       refund: payments.refund,
     },
     reconciler: {

@@ -132,7 +132,7 @@ async function scenarios(spy: Database) {
   // The whole road: placed, paid, shipped, parcel moving and delivered, refunded in two parts.
   const a = await place();
   await capture(a);
-  const { shipment } = await shipments.create({ shopId: shop.id, orderId: a, carrier: 'sandbox', trackingNumber: 'SBX-1', claimUntil: new Date(), estimate: { at: new Date(), source: 'service_level' } });
+  const { shipment } = await shipments.create({ shopId: shop.id, orderId: a, carrier: 'sandbox', trackingNumber: 'SBX-1', estimate: { at: new Date(), source: 'service_level' }, limits: { perOrder: 20, openPerShop: 100 } });
   await shipments.applyPoll(shipment.id, poll('in_transit'));
   await shipments.applyPoll(shipment.id, poll('delivered'));
   for (const amountMinor of [200, 300]) {
@@ -142,11 +142,11 @@ async function scenarios(spy: Database) {
   // Goods back: one return received by the shop (refund and restock), one by its parcel's delivery.
   const b = await place('T', 2);
   await capture(b, 1_000);
-  await shipments.create({ shopId: shop.id, orderId: b, carrier: 'sandbox', trackingNumber: 'SBX-2', claimUntil: new Date(), estimate: { at: new Date(), source: 'service_level' } });
+  await shipments.create({ shopId: shop.id, orderId: b, carrier: 'sandbox', trackingNumber: 'SBX-2', estimate: { at: new Date(), source: 'service_level' }, limits: { perOrder: 20, openPerShop: 1_000 } });
   const giveBack = (parcel?: string) => returns.request({
     shopId: shop.id, orderId: b, idempotencyKey: randomUUID(), requestHash: 'h', maxPerOrder: 10,
     input: { items: [{ sku: 'T', quantity: 1 }], reason: 'broken', restock: true },
-    parcel: parcel ? { carrier: 'sandbox', trackingNumber: parcel, claimUntil: new Date(), estimate: { at: new Date(), source: 'service_level' } } : undefined,
+    parcel: parcel ? { carrier: 'sandbox', trackingNumber: parcel, estimate: { at: new Date(), source: 'service_level' } } : undefined,
   });
   await returns.receive(shop.id, (await giveBack()).ret.id);
   const { shipmentId } = await giveBack('SBX-BACK');

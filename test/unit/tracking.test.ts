@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { assertUnderLimit } from '../../src/domain/order-rules.js';
 import { fanOutPolls, pollShipments, POLL_BATCH, PUSHED_POLL_FACTOR, type TrackingDeps } from '../../src/domain/tracking.service.js';
 import { receivePush } from '../../src/domain/tracking-push.service.js';
 import { TransientError, PermanentError } from '../../src/domain/errors.js';
@@ -16,6 +17,7 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
     applied: [] as string[],
     deferred: [] as Array<{ ids: string[]; inMs: number; failed: boolean }>,
     polls: [] as string[][],
+    slots: [] as Array<{ delayMs: number; until: Date } | undefined>,
     claims: [] as Array<{ carrier: string; limit: number; quietSince: Date }>,
     updates: [] as ShipmentUpdate[],
     delayChecks: [] as Array<{ now: Date; quietSince: Date; staleAfterMs: number }>,
@@ -28,6 +30,7 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
       return ids.filter((id) => (id.startsWith('k') ? 'kuaidi100' : 'sandbox') === carrier).slice(0, limit).map((id) => ({ id }));
     },
     load: async (want) => want.map(shipment),
+    claim: async (want) => want,
     deliveredTransits: async () => [],
     applyPoll: async (id, u) => { calls.applied.push(id); calls.updates.push(u); return { changed: true }; },
     deferPoll: async (deferIds, next, failed) => { calls.deferred.push({ ids: deferIds, inMs: next.getTime() - Date.now(), failed }); },
@@ -42,7 +45,7 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
   const deps: TrackingDeps = {
     shipments: store,
     carriers: { sandbox: client, kuaidi100: client, sf: client, zto: client },
-    jobs: { poll: async (_c, batch) => Boolean(calls.polls.push(batch)), refund: async () => true },
+    jobs: { poll: async (_c, batch, slot) => Boolean(calls.polls.push(batch) && calls.slots.push(slot)), refund: async () => true },
     limiter: { take: async () => opts.limiterWait ?? 0 },
     refreshEveryMs: 60_000,
     carrierCallsPerSecond: 10,
@@ -85,6 +88,46 @@ describe('pollShipments', () => {
   });
 });
 
+describe('a tick\'s poll and the carrier\'s limit', () => {
+  it('waits for the next window while its tick lasts, and calls', async () => {
+    let called = 0;
+    const waits = [30, 30, 0, 0];
+    const { deps, calls } = fakes(async () => { called++; return snap; });
+    deps.limiter = { take: async () => waits.shift() ?? 0 };
+    const r = await pollShipments(deps, 'sandbox', ['1', '2'], new Date(Date.now() + 5_000));
+    expect([r, called, calls.deferred]).toEqual([{ polled: 2, changed: 2, deferred: 0 }, 2, []]);
+  });
+
+  it('leaves what it has not asked due at once when its tick is over, for the next tick to claim in turn', async () => {
+    let called = 0;
+    const { deps, calls } = fakes(async () => { called++; return snap; }, { limiterWait: 400 });
+    const r = await pollShipments(deps, 'sandbox', ['1', '2', '3'], new Date(Date.now() + 100));
+    expect([r, called]).toEqual([{ polled: 0, changed: 0, deferred: 3 }, 0]);
+    expect(calls.deferred).toHaveLength(1);
+    expect(calls.deferred[0]!.ids).toEqual(['1', '2', '3']);
+    expect(calls.deferred[0]!.inMs).toBeLessThanOrEqual(0);
+  });
+
+  it('asks nothing once its tick is over (a batch that waited in the queue)', async () => {
+    let called = 0;
+    const { deps, calls } = fakes(async () => { called++; return snap; });
+    await pollShipments(deps, 'sandbox', ['1', '2'], new Date(Date.now() - 1));
+    expect([called, calls.deferred[0]!.ids]).toEqual([0, ['1', '2']]);
+  });
+});
+
+describe('a new shipment\'s first poll', () => {
+  it('asks only about what it could still claim, within its share of the carrier\'s window', async () => {
+    const asked: string[] = [];
+    const limits: number[] = [];
+    const { deps } = fakes(async (n) => { asked.push(n); return snap; });
+    deps.shipments.claim = async (want) => want.filter((id) => id !== '2');
+    deps.limiter = { take: async (_k, limit) => { limits.push(limit); return 0; } };
+    expect(await pollShipments(deps, 'sandbox', ['1', '2'])).toEqual({ polled: 1, changed: 1, deferred: 0 });
+    expect([asked, limits]).toEqual([['SBX-1'], [5]]);
+  });
+});
+
 describe('exceptions and delays', () => {
   it('polls an exception four times less often than a moving parcel', async () => {
     const { deps, calls } = fakes(async (n) => (n === 'SBX-1' ? { ...snap, status: 'exception' } : snap));
@@ -111,6 +154,18 @@ describe('fanOutPolls', () => {
     expect(await fanOutPolls(deps)).toEqual({ shipments: 10, batches: 1, delayed: 0 });
     expect(new Set(calls.claims.map((c) => c.limit))).toEqual(new Set([10]));
     expect(calls.claims.map((c) => c.carrier).sort()).toEqual(['kuaidi100', 'sandbox', 'sf', 'zto']);
+  });
+
+  it('queues a tick\'s batches in claim order, each paced after the calls of the ones before it, all ending with the tick', async () => {
+    const ids = Array.from({ length: 3 * POLL_BATCH }, (_, i) => `s${i}`);
+    const { deps, calls } = fakes(async () => snap, { ids });
+    deps.refreshEveryMs = 10_000;
+    deps.carrierCallsPerSecond = 10;
+    const now = new Date('2026-01-15T00:00:00Z');
+    await fanOutPolls(deps, now);
+    expect(calls.polls).toEqual([ids.slice(0, POLL_BATCH), ids.slice(POLL_BATCH, 2 * POLL_BATCH), ids.slice(2 * POLL_BATCH)]);
+    expect(calls.slots.map((s) => s!.delayMs)).toEqual([0, 2_500, 5_000]);
+    expect(new Set(calls.slots.map((s) => s!.until.getTime()))).toEqual(new Set([now.getTime() + 10_000]));
   });
 
   it('queues claimed shipments in batches of one carrier each', async () => {
@@ -191,3 +246,13 @@ describe('push tracking', () => {
 });
 
 const deps0 = () => fakes(async () => snap).deps;
+
+describe('limits', () => {
+  it('lets one more in below the cap and names the cap past it', () => {
+    expect(() => assertUnderLimit('shipmentsPerOrder', 20, 19)).not.toThrow();
+    expect(() => assertUnderLimit('shipmentsPerOrder', 20, 20)).toThrow(
+      expect.objectContaining({ code: 'limit_reached', message: 'limit reached: at most 20 shipments per order (SHIPMENTS_PER_ORDER_MAX); there are 20 already' }),
+    );
+    expect(() => assertUnderLimit('returnsPerOrder', 10, 10)).toThrow(/RETURNS_PER_ORDER_MAX/);
+  });
+});

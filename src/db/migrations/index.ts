@@ -8,6 +8,7 @@ import * as m000010 from './000010-wallet-checkouts.js';
 import * as m000011 from './000011-shipment-delays.js';
 import * as m000012 from './000012-returns.js';
 import * as m000013 from './000013-tracking-push.js';
+import * as m000014 from './000014-fair-tracking.js';
 
 export interface Migration {
   name: string;
@@ -30,4 +31,5 @@ export const migrations: readonly Migration[] = [
   { name: '000011-shipment-delays', up: m000011.up },
   { name: '000012-returns', up: m000012.up },
   { name: '000013-tracking-push', up: m000013.up },
+  { name: '000014-fair-tracking', up: m000014.up },
 ];

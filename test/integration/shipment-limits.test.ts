@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createShop, orderBody, waitForStatus, type Client, type Reply } from '../support/client.js';
+import { startSystem, type TestSystem } from '../support/system.js';
+import { createDatabase, type Database } from '../../src/db/database.js';
+
+/** Issue 14: caps on shipments per order (SHIPMENTS_PER_ORDER_MAX, default 20) and open ones per shop. */
+
+const OPEN_PER_SHOP = 30;
+let sys: TestSystem;
+let db: Database;
+let shop: Client;
+
+beforeAll(async () => {
+  sys = await startSystem({ env: { OPEN_SHIPMENTS_PER_SHOP_MAX: String(OPEN_PER_SHOP) } });
+  db = createDatabase(sys.config.databaseUrl, { poolMax: 2 });
+  shop = (await createShop(sys.base, 'Limits')).call;
+  await shop('PUT', '/v1/products/BOX', { name: 'Box', priceMinor: 100, currency: 'CNY', stock: 100 });
+}, 60_000);
+afterAll(async () => {
+  await db?.close();
+  await sys?.close();
+});
+
+async function paidOrder(call: Client): Promise<string> {
+  const r = await call('POST', '/v1/orders', orderBody([{ sku: 'BOX', quantity: 1 }]), { 'idempotency-key': randomUUID() });
+  return (await waitForStatus(call, r.json.id, ['paid'])).id;
+}
+
+// SBX-LATE- parcels never end by themselves: the counts below stay put while the test runs.
+const ship = (call: Client, orderId: string, n: string) => call('POST', `/v1/orders/${orderId}/shipments`, { carrier: 'sandbox', trackingNumber: `SBX-LATE-${n}` });
+
+function expectLimit(r: Reply, setting: string, max: number) {
+  expect(r.status, r.text).toBe(409);
+  expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(r.json).toMatchObject({ type: 'https://orderworks.dev/problems/limit-reached', status: 409 });
+  expect(r.json.detail).toContain(`at most ${max} `);
+  expect(r.json.detail).toContain(`(${setting})`);
+}
+
+const count = async (sql: string, id: string) => (await db.rows<{ n: number }>(sql, [id]))[0]!.n;
+
+describe('shipments per order', () => {
+  it('never lets concurrent creations pass the cap, answers the next one 409 naming it, and still answers a replay', async () => {
+    const order = await paidOrder(shop);
+    const replies = await Promise.all(Array.from({ length: 25 }, (_, i) => ship(shop, order, `A${i}`)));
+    const created = replies.filter((r) => r.status === 201);
+    expect(created).toHaveLength(20);
+    for (const r of replies.filter((x) => x.status !== 201)) expectLimit(r, 'SHIPMENTS_PER_ORDER_MAX', 20);
+    expect(await count('SELECT count(*)::int AS n FROM shipments WHERE order_id = $1', order)).toBe(20);
+
+    expectLimit(await ship(shop, order, 'A99'), 'SHIPMENTS_PER_ORDER_MAX', 20);
+    // The same carrier and number again is the same shipment, at the cap too.
+    const again = await ship(shop, order, created[0]!.json.trackingNumber.replace('SBX-LATE-', ''));
+    expect([again.status, again.json.id]).toEqual([200, created[0]!.json.id]);
+  });
+});
+
+describe('open shipments per shop', () => {
+  it('counts a shop\'s open parcels exactly under concurrency, frees a place when one ends, and leaves other shops alone', async () => {
+    const shopId = (await db.rows<{ shop_id: string }>("SELECT shop_id FROM shipments WHERE tracking_number = 'SBX-LATE-A0'"))[0]!.shop_id;
+    const open = () => count('SELECT open_shipments AS n FROM shops WHERE id = $1', shopId);
+    expect(await open()).toBe(20);
+    const order = await paidOrder(shop);
+    const replies = await Promise.all(Array.from({ length: 15 }, (_, i) => ship(shop, order, `B${i}`)));
+    const created = replies.filter((r) => r.status === 201);
+    expect(created).toHaveLength(OPEN_PER_SHOP - 20);
+    for (const r of replies.filter((x) => x.status !== 201)) expectLimit(r, 'OPEN_SHIPMENTS_PER_SHOP_MAX', OPEN_PER_SHOP);
+    expect(await open()).toBe(OPEN_PER_SHOP);
+    expect(await count("SELECT count(*)::int AS n FROM shipments WHERE shop_id = $1 AND status NOT IN ('delivered', 'returned_to_sender')", shopId)).toBe(OPEN_PER_SHOP);
+
+    const replay = await ship(shop, order, created[0]!.json.trackingNumber.replace('SBX-LATE-', ''));
+    expect([replay.status, replay.json.id]).toEqual([200, created[0]!.json.id]);
+
+    // A parcel that reaches a final state no longer counts.
+    await db.rows(`UPDATE shipments SET status = 'delivered', delivered_at = now() WHERE id = $1`, [created[1]!.json.id]);
+    expect(await open()).toBe(OPEN_PER_SHOP - 1);
+    expect((await ship(shop, order, 'B98')).status).toBe(201);
+    expectLimit(await ship(shop, order, 'B99'), 'OPEN_SHIPMENTS_PER_SHOP_MAX', OPEN_PER_SHOP);
+
+    const other = (await createShop(sys.base, 'Other')).call;
+    await other('PUT', '/v1/products/BOX', { name: 'Box', priceMinor: 100, currency: 'CNY', stock: 10 });
+    expect((await ship(other, await paidOrder(other), 'C1')).status).toBe(201);
+  });
+});
