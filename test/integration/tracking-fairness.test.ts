@@ -132,11 +132,20 @@ describe('a big shop\'s backlog and another shop\'s parcel', () => {
     return jobs.filter((j) => (j.data as { kind?: string }).kind === 'fan-out' && j.processedOn).map((j) => j.processedOn!).sort((a, b) => a - b);
   }
 
-  it('polls the other shop\'s parcel within two ticks of it falling due, every time', async () => {
+  it('asks the other shop\'s parcel within two ticks\' carrier calls of it falling due, every time', async () => {
     const bigOrder = await paidOrder(big);
     for (let i = 0; i < 400; i += 25) {
       const batch = Array.from({ length: 25 }, (_, j) => big('POST', `/v1/orders/${bigOrder}/shipments`, { carrier: 'sandbox', trackingNumber: `SBX-LATE-B${i + j}` }));
       expect((await Promise.all(batch)).map((r) => r.status)).toEqual(Array(25).fill(201));
+    }
+    // The backlog, not the burst: the big shop's 400 first polls (each new parcel's, which take at most a share
+    // of the carrier's calls) are done before the other shop ships. Bounded by progress: fails only if they stop.
+    const unasked = async () => (await db.rows<{ n: number }>('SELECT count(*)::int AS n FROM shipments WHERE order_id = $1 AND last_polled_at IS NULL', [bigOrder]))[0]!.n;
+    for (let left = await unasked(), lastMove = Date.now(); left > 0; ) {
+      await sleep(250);
+      const now = await unasked();
+      if (now < left) [left, lastMove] = [now, Date.now()];
+      if (Date.now() - lastMove > 30_000) throw new Error(`the big shop's first polls stopped with ${left} parcels never asked`);
     }
     const victimOrder = await paidOrder(victim);
     const since = Date.now();
@@ -155,15 +164,26 @@ describe('a big shop\'s backlog and another shop\'s parcel', () => {
     // For each time the parcel fell due (first when it was created): the ticks that started before it was polled
     // (or before the end).
     const dues = [since, ...polls.map((p) => p.due_at.getTime())];
+    // Bounded by work, not by the clock: what a wait is measured in is the carrier calls other parcels got
+    // meanwhile. A busy machine slows the victim and the backlog alike, so the count holds where ticks and
+    // milliseconds stretch; a wait behind the backlog (the incident) is hundreds of calls.
+    const others = (await db.rows<{ at: Date }>('SELECT polled_at AS at FROM poll_log WHERE shipment_id <> $1', [parcel])).map((r) => r.at.getTime());
     const waits = dues.map((dueAt, i) => {
       const next = polls[i]?.polled_at.getTime() ?? Infinity;
-      return { ticks: tickTimes.filter((t) => t > dueAt && t < Math.min(next, end)).length, ms: Math.min(next, end) - dueAt };
+      const until = Math.min(next, end);
+      return { ticks: tickTimes.filter((t) => t > dueAt && t < until).length, ms: until - dueAt, othersAsked: others.filter((t) => t > dueAt && t < until).length };
     });
-    const worst = waits.reduce((a, b) => (b.ticks > a.ticks ? b : a), { ticks: 0, ms: 0 });
+    const worst = waits.reduce((a, b) => (b.othersAsked > a.othersAsked ? b : a), { ticks: 0, ms: 0, othersAsked: 0 });
     if (process.env.TEST_VERBOSE) console.info(JSON.stringify({ polls: polls.map((p) => [p.polled_at.getTime() - since, p.due_at.getTime() - since]), ticks: tickTimes.map((t) => t - since), waits }));
-    console.info(`victim: ${polls.length} polls over ${tickTimes.length} ticks; worst wait after due: ${worst.ticks} tick(s), ${worst.ms} ms; big shop due at the end: ${bigDue[0]!.n}`);
+    console.info(
+      `victim: ${polls.length} polls over ${tickTimes.length} ticks; worst wait after due: ${worst.othersAsked} other parcels asked meanwhile ` +
+        `(${worst.ticks} tick(s), ${worst.ms} ms); big shop due at the end: ${bigDue[0]!.n}`,
+    );
     expect(polls.length).toBeGreaterThanOrEqual(4);
-    // The first tick after it is due claims it; its batch asks the carrier before that tick is over.
-    expect(waits.map((w) => w.ticks).filter((n) => n > 2), JSON.stringify(waits)).toEqual([]);
+    // The first tick after it is due claims it in its turn, and its batch asks the carrier before that tick is over:
+    // the other shop's backlog gets at most the calls of two ticks (the one running when it fell due, and the one
+    // that claims it) before the victim is asked. On a quiet machine that is also at most two ticks' time.
+    const budget = (RATE * REFRESH_MS) / 1_000;
+    expect(waits.filter((w) => w.othersAsked > 2 * budget), JSON.stringify(waits)).toEqual([]);
   }, 180_000);
 });
