@@ -66,7 +66,12 @@ export async function createWebProcess(
       ...parcels,
       limits: { perOrder: config.limits.shipmentsPerOrder, openPerShop: config.limits.openShipmentsPerShop },
     },
-    returns: { returns: stores.returns, refunds: jobs.payments, maxPerOrder: config.limits.returnsPerOrder, ...parcels },
+    returns: {
+      returns: stores.returns,
+      refunds: jobs.payments,
+      ...parcels,
+      limits: { perOrder: config.limits.returnsPerOrder, openParcelsPerShop: config.limits.openShipmentsPerShop },
+    },
     trackingPush: {
       shipments: stores.shipments, jobs: jobs.tracking, carriers: carrierClients, refreshEveryMs: config.trackingRefreshEveryMs, receivers: loadPushReceivers(config),
     },

@@ -113,7 +113,7 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
           return { ret: (await loadReturn(db, 'r.id = $1', [prior.id], tx))!, created: false, shipmentId: null };
         }
         assertMayReturn(o.status);
-        assertUnderLimit('returnsPerOrder', q.maxPerOrder, o.returns);
+        assertUnderLimit('returnsPerOrder', q.limits.perOrder, o.returns);
         const sold = await db.rows<SoldLine>(
           `SELECT sku, sum(quantity)::int AS quantity, min(product_id) AS "productId", min(unit_price_minor)::bigint AS "unitPriceMinor"
              FROM order_items WHERE order_id = $1 GROUP BY sku`,
@@ -152,6 +152,9 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
             tx,
           );
           if (taken) throw conflict(`${q.parcel.carrier} ${q.parcel.trackingNumber} is already a parcel of this order; a return's parcel needs its own tracking number`);
+          // The shop's row after the order's, as a shipment's creation takes them (migration 000014).
+          const [shop] = await db.rows<{ open: number }>('SELECT open_shipments AS open FROM shops WHERE id = $1 FOR NO KEY UPDATE', [q.shopId], tx);
+          assertUnderLimit('openShipmentsPerShop', q.limits.openParcelsPerShop, shop?.open ?? 0);
         }
         // The buyer sends the parcel back to where the order's first parcel left from.
         const parcel = q.parcel

@@ -32,7 +32,9 @@ export interface ReturnStore {
    * it: `shipmentId` is its first poll to queue.
    */
   request(q: {
-    shopId: string; orderId: string; idempotencyKey: string; requestHash: string; input: ReturnInput; maxPerOrder: number;
+    shopId: string; orderId: string; idempotencyKey: string; requestHash: string; input: ReturnInput;
+    /** RETURNS_PER_ORDER_MAX; and OPEN_SHIPMENTS_PER_SHOP_MAX, which a return's parcel counts towards. */
+    limits: { perOrder: number; openParcelsPerShop: number };
     parcel?: { carrier: CarrierCode; trackingNumber: string; estimate: { at: Date; source: string } } | undefined;
   }): Promise<{ ret: ReturnView; created: boolean; shipmentId: string | null }>;
   /** The shop has the goods back: received once; `refundId` is the refund to start. */

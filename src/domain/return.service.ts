@@ -7,8 +7,8 @@ import { newParcel, type ShipmentCreationDeps } from './tracking.service.js';
 export type ReturnDeps = Pick<ShipmentCreationDeps, 'jobs' | 'refreshEveryMs' | 'serviceLevelHours' | 'unconfigured'> & {
   returns: ReturnStore;
   refunds: Pick<PaymentJobs, 'refund'>;
-  /** RETURNS_PER_ORDER_MAX. */
-  maxPerOrder: number;
+  /** RETURNS_PER_ORDER_MAX, and OPEN_SHIPMENTS_PER_SHOP_MAX (a return's parcel is one of the shop's open parcels). */
+  limits: { perOrder: number; openParcelsPerShop: number };
 };
 
 /**
@@ -20,7 +20,7 @@ export async function requestReturn(deps: ReturnDeps, shopId: string, orderId: s
     ? { carrier: input.carrier, trackingNumber: input.trackingNumber, ...newParcel(deps, input.carrier) }
     : undefined;
   const result = await deps.returns.request({
-    shopId, orderId, idempotencyKey, requestHash: fingerprint(input), input, maxPerOrder: deps.maxPerOrder, parcel,
+    shopId, orderId, idempotencyKey, requestHash: fingerprint(input), input, limits: deps.limits, parcel,
   });
   if (result.shipmentId && parcel) await deps.jobs.poll(parcel.carrier, [result.shipmentId]);
   return result;

@@ -144,7 +144,7 @@ async function scenarios(spy: Database) {
   await capture(b, 1_000);
   await shipments.create({ shopId: shop.id, orderId: b, carrier: 'sandbox', trackingNumber: 'SBX-2', estimate: { at: new Date(), source: 'service_level' }, limits: { perOrder: 20, openPerShop: 1_000 } });
   const giveBack = (parcel?: string) => returns.request({
-    shopId: shop.id, orderId: b, idempotencyKey: randomUUID(), requestHash: 'h', maxPerOrder: 10,
+    shopId: shop.id, orderId: b, idempotencyKey: randomUUID(), requestHash: 'h', limits: { perOrder: 10, openParcelsPerShop: 1_000 },
     input: { items: [{ sku: 'T', quantity: 1 }], reason: 'broken', restock: true },
     parcel: parcel ? { carrier: 'sandbox', trackingNumber: parcel, estimate: { at: new Date(), source: 'service_level' } } : undefined,
   });

@@ -16,7 +16,7 @@ let sink: Awaited<ReturnType<typeof startSink>>;
 beforeAll(async () => {
   sink = await startSink();
   sys = await startSystem({
-    env: { TRACKING_REFRESH_EVERY_MS: '300', WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1', WEBHOOK_RETRY_BASE_MS: '50', RETURNS_PER_ORDER_MAX: '3' },
+    env: { TRACKING_REFRESH_EVERY_MS: '300', WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1', WEBHOOK_RETRY_BASE_MS: '50', RETURNS_PER_ORDER_MAX: '3', OPEN_SHIPMENTS_PER_SHOP_MAX: '3' },
   });
   const r = await client(sys.base, { basic: ADMIN })('POST', '/v1/admin/shops', { name: 'Returns', webhookUrl: sink.url });
   shop = client(sys.base, { bearer: r.json.apiKey });
@@ -164,4 +164,24 @@ describe('returns', () => {
     await waitForOrder(shop, id, () => eventsOf(id).filter((t) => t === 'order.refunded').length === 2, 'both order.refunded webhooks');
     expect(eventsOf(id).filter((t) => t.startsWith('return.') || t === 'shipment.updated').slice(-2)).toEqual(['return.requested', 'return.received']);
   });
+
+  it('counts a return\'s parcel among the shop\'s open parcels (OPEN_SHIPMENTS_PER_SHOP_MAX is 3 here)', async () => {
+    const other = client(sys.base, { bearer: (await client(sys.base, { basic: ADMIN })('POST', '/v1/admin/shops', { name: 'Full' })).json.apiKey });
+    await other('PUT', '/v1/products/TEA', { name: 'Tea', priceMinor: 1_250, currency: 'CNY', stock: 10 });
+    const lost: string[] = [];
+    for (const n of [1, 2]) {
+      const r = await other('POST', '/v1/orders', orderBody([{ sku: 'TEA', quantity: 2 }]), key());
+      await waitForStatus(other, r.json.id, ['paid']);
+      expect((await other('POST', `/v1/orders/${r.json.id}/shipments`, { carrier: 'sandbox', trackingNumber: `SBX-LOST-F${n}` })).status).toBe(201);
+      lost.push(r.json.id);
+    }
+    const back = (trackingNumber?: string) => other('POST', `/v1/orders/${lost[0]}/returns`, {
+      items: [{ sku: 'TEA', quantity: 1 }], reason: 'never mind', ...(trackingNumber ? { carrier: 'sandbox', trackingNumber } : {}),
+    }, key());
+    expect((await back('SBX-BACK-F1')).status).toBe(201);
+    expect((await back('SBX-BACK-F2')).json).toMatchObject({ status: 409, detail: expect.stringContaining('OPEN_SHIPMENTS_PER_SHOP_MAX') });
+    // Without a parcel, nothing more is followed: still taken.
+    expect((await back()).status).toBe(201);
+  });
 });
+
