@@ -1,5 +1,5 @@
 import type { OrderStatus, PaymentStatus } from './order-lifecycle.js';
-import type { ReturnView } from './return-ports.js';
+import type { ReturnView } from './return.js';
 import type { ShipmentView } from './tracking-ports.js';
 
 /** The order as the domain and the public contract see it (docs/api.md section 5). */
