@@ -23,7 +23,7 @@ export async function drain(sys: BenchSystem, settings: BenchSettings, shop: Ben
   const worker = await sys.startWorker();
   let started: number | undefined;
   let placedAt: number | undefined;
-  const { result: end } = await withBuyers(sys.pool, sys.base, shop, settings, () => whileAlive(
+  const { result: end } = await withBuyers(sys.pool, sys, shop, settings, () => whileAlive(
     [sys.web, worker],
     waitForOrders(sys.pool, shop.id, (c) => settled(c) === c.total, {
       timeoutMs: settings.waitTimeoutMs,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { backlogScenario, drain } from './backlog.js';
 import { flowLabel } from './buyer.js';
 import { flashSaleScenario, type FlashOutcome } from './flash-sale.js';
+import { cpuTable } from './cpu.js';
 import { intakeScenario } from './intake.js';
 import { memoryScenario } from './memory.js';
 import { pipelineScenario, rawPipeline } from './pipeline.js';
@@ -18,6 +19,8 @@ export interface BenchResult {
   flash: FlashOutcome;
   markdown: string;
   file: string;
+  /** CPU per order of the pipeline by role (bench/cpu.ts), as a markdown table. */
+  cpuTable: string;
 }
 
 const sh = (cmd: string, args: string[]) => {
@@ -43,13 +46,14 @@ async function runInfo(sys: BenchSystem, settings: BenchSettings, seconds: numbe
     commit: process.env.BENCH_COMMIT ?? `${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty ? ' (plus uncommitted changes in the working tree)' : ''}`,
     settings: [
       `scale ${settings.scale} (${Math.round(seconds)} s)`,
-      `web and worker as separate processes (${settings.runtime === 'tsx' ? 'node --import tsx bin/*.ts' : 'node dist/bin/*.js'})`,
+      `web, worker and the sandbox provider (bin/sandbox.ts, SANDBOX_BASE_URL) as separate processes (${settings.runtime === 'tsx' ? 'node --import tsx bin/*.ts' : 'node dist/bin/*.js'})`,
       `DB_POOL_MAX=${s.DB_POOL_MAX}`, `WORKER_CONCURRENCY=${s.WORKER_CONCURRENCY ?? 'defaults (placement 64, capture 32, refund 8, tracking 4, webhook 8)'}`, `RETRY_BASE_DELAY_MS=${s.RETRY_BASE_DELAY_MS}`,
       `PAYMENT_RETRY_BASE_MS=${s.PAYMENT_RETRY_BASE_MS}`, `SWEEP_EVERY_MS=${s.SWEEP_EVERY_MS}`, `SWEEP_STALE_AFTER_MS=${s.SWEEP_STALE_AFTER_MS}`, `SHOP_RATE_LIMIT_PER_SECOND=${s.SHOP_RATE_LIMIT_PER_SECOND} (off)`,
       `SANDBOX=1 (payment ${flowLabel(settings)})`, `LOG_LEVEL=${s.LOG_LEVEL}`, `NODE_ENV=${s.NODE_ENV}`,
       `${settings.connections} HTTP connections`, `${settings.skus} SKUs`,
     ],
     notes: [],
+    sections: [],
   };
 }
 
@@ -71,7 +75,7 @@ export async function runBenchmark(settings: BenchSettings, log: (line: string) 
     const intakeDrain = await drain(sys, settings, intake.shop, intake.load.accepted, 0); // leaves the worker running
     log(`intake orders drained at ${rate(intakeDrain.toPaid)}`);
     const pipeline = await pipelineScenario(sys, settings, raw);
-    log(`pipeline: ${pipeline[0]!.orderworks}`);
+    log(`pipeline: ${pipeline.rows[0]!.orderworks}; CPU per order ${pipeline.rows.find((r) => r.measure.startsWith('CPU per order'))!.orderworks}`);
     const flash = await flashSaleScenario(sys, settings);
     log(`flash sale: ${flash.rows[0]!.orderworks}, ${flash.rows[1]!.orderworks}`);
     const backlog = await backlogScenario(sys, settings);
@@ -79,7 +83,7 @@ export async function runBenchmark(settings: BenchSettings, log: (line: string) 
     const memory = await memoryScenario(sys, { rawWorkerPeak: raw.peakRss });
     const rows = [
       ...intake.rows,
-      ...pipeline,
+      ...pipeline.rows,
       ...flash.rows,
       ...backlog.rows,
       {
@@ -90,9 +94,11 @@ export async function runBenchmark(settings: BenchSettings, log: (line: string) 
     ];
     const info = await runInfo(sys, settings, (performance.now() - t0) / 1000);
     info.notes.push(...notes(sys), `Load average (1 min) of the machine: ${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on a shared machine moves every figure; the ratios less).`);
+    const cpu = cpuTable(pipeline.cpu, settings.pipelineOrders);
+    info.sections.push(`#### CPU per order by role, pipeline of ${int(settings.pipelineOrders)} orders (POST to \`paid\`)\n\n${cpu}\n\n${CPU_NOTE}`);
     const markdown = render(rows, info);
     writeReport(settings.output, markdown);
-    return { rows, flash: flash.outcome, markdown, file: settings.output };
+    return { rows, flash: flash.outcome, markdown, file: settings.output, cpuTable: cpu };
   } catch (error) {
     const last = sys.children().map((c) => `last lines of ${c.name}:\n${c.tail.join('\n') || '(none)'}`);
     throw new Error(`${(error as Error).message}\n${last.join('\n')}`, { cause: error });
@@ -101,11 +107,19 @@ export async function runBenchmark(settings: BenchSettings, log: (line: string) 
   }
 }
 
+const CPU_NOTE = [
+  'utime + stime from `/proc/<pid>/stat` of each process over the pipeline (first POST to the poll that sees the last order `paid`).',
+  'Postgres: the backends of the run\'s database, put down to web, worker, sandbox or bench by their `application_name`, read every 200 ms',
+  '(a backend that exits loses at most its last 200 ms; the pools close connections only after 10 s idle). Redis is the whole server',
+  '(shared with whatever else uses it). The sandbox provider (payments and carrier) runs in a process of its own and is not counted in',
+  'orderworks\' total; neither are the bench itself nor Postgres\'s shared server processes.',
+].join(' ');
+
 function notes(sys: BenchSystem): string[] {
   const lines = sys.logLines();
   return [
     'Rates are measured from the first request to the poll of Postgres that sees the last order settle; backlog drains start at the first order leaving `received` (the worker boot is not counted).',
     'Every baseline runs in the same run against the same Redis and Postgres; ratio = orderworks / baseline.',
-    `Log lines written at LOG_LEVEL=warn (warnings, errors): web ${lines.web}, worker ${lines.worker}.`,
+    `Log lines written at LOG_LEVEL=warn (warnings, errors): web ${lines.web}, worker ${lines.worker}, sandbox ${sys.sandbox.lines}.`,
   ];
 }

@@ -31,9 +31,12 @@ export interface BuyerFigures {
 const IN_FLIGHT = 16;
 const POLL_MS = 25;
 
+type Urls = { base: string; sandboxBase: string };
+
 export const buysThroughAction = (settings: BenchSettings) => settings.paymentFlow !== 'token';
 
-export function startBuyers(pool: pg.Pool, base: string, shop: BenchShop): Buyers {
+/** `base`: the web process; `sandboxBase`: the sandbox provider's /sandbox, where checkout pages are. */
+export function startBuyers(pool: pg.Pool, { base, sandboxBase }: Urls, shop: BenchShop): Buyers {
   const seen = new Set<string>();
   const queue: Array<{ id: string; createdAt: number }> = [];
   const steps: number[] = [];
@@ -48,7 +51,7 @@ export function startBuyers(pool: pg.Pool, base: string, shop: BenchShop): Buyer
     const action = (await order.json())?.payment?.action as { type: string; qrContent?: string; url?: string; params?: { package?: string } } | null;
     if (!action) return; // paid or ended meanwhile: nothing for the buyer to do
     const checkout =
-      action.type === 'jsapi' ? `${base}/sandbox/checkout/${String(action.params?.package).replace(/^prepay_id=/, '')}`
+      action.type === 'jsapi' ? `${sandboxBase}/checkout/${String(action.params?.package).replace(/^prepay_id=/, '')}`
       : /^(.*\/sandbox\/checkout\/[^/?#]+)/.exec((await openAction(action)))?.[1];
     if (!checkout) throw new Error(`order ${id}: the action ${JSON.stringify(action)} does not lead to a checkout page`);
     const paid = await fetch(`${checkout}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
@@ -121,9 +124,9 @@ export function startBuyers(pool: pg.Pool, base: string, shop: BenchShop): Buyer
 }
 
 /** Runs `work` with buyers paying the shop's orders when the flow needs them; their figures, if any. */
-export async function withBuyers<T>(pool: pg.Pool, base: string, shop: BenchShop, settings: BenchSettings, work: () => Promise<T>): Promise<{ result: T; buyers?: BuyerFigures }> {
+export async function withBuyers<T>(pool: pg.Pool, urls: Urls, shop: BenchShop, settings: BenchSettings, work: () => Promise<T>): Promise<{ result: T; buyers?: BuyerFigures }> {
   if (!buysThroughAction(settings)) return { result: await work() };
-  const buyers = startBuyers(pool, base, shop);
+  const buyers = startBuyers(pool, urls, shop);
   let result: T;
   try {
     result = await work();

@@ -55,7 +55,7 @@ export async function flashSaleScenario(sys: BenchSystem, settings: BenchSetting
   const updatesPerSecond = await singleRowUpdates(sys, Number(product!.id), settings.updateCount, settings.updateConnections);
 
   const n = settings.flashOrders;
-  const { result: run } = await withBuyers(sys.pool, sys.base, shop, settings, () =>
+  const { result: run } = await withBuyers(sys.pool, sys, shop, settings, () =>
     postAndSettle(sys.pool, sys.base, shop, n, settings.connections, (i) => orderBody(settings, SKU, i), settings.waitTimeoutMs));
   const { rows: [after] } = await sys.pool.query<{ stock: number; held: number }>(
     `SELECT p.stock,

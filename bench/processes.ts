@@ -15,8 +15,10 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
-/** The entry point of a Procfile process, from source (tsx) or from dist (after `npm run build`). */
-function entry(settings: BenchSettings, bin: 'web' | 'worker'): string[] {
+type Bin = 'web' | 'worker' | 'sandbox';
+
+/** The entry point of a process of bin/ (Procfile's, and the sandbox's), from source (tsx) or from dist (after `npm run build`). */
+function entry(settings: BenchSettings, bin: Bin): string[] {
   if (settings.runtime === 'dist') return [path.join(ROOT, 'dist/bin', `${bin}.js`)];
   return ['--import', 'tsx', path.join(ROOT, 'bin', `${bin}.ts`)];
 }
@@ -44,7 +46,7 @@ export function spawnNode(name: string, args: string[], env: Record<string, stri
   return child;
 }
 
-export const spawnProcess = (settings: BenchSettings, bin: 'web' | 'worker', env: Record<string, string>) =>
+export const spawnProcess = (settings: BenchSettings, bin: Bin, env: Record<string, string>) =>
   spawnNode(bin, entry(settings, bin), env, settings);
 
 /** Peak resident set size of a live process, in bytes (VmHWM: the high-water mark the kernel keeps). */
@@ -75,3 +77,13 @@ export function whileAlive<T>(children: Child[], work: Promise<T>): Promise<T> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the child prints `line` (a bench helper's "ready"). */
+export async function waitForLine(child: Child, line: string, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!child.tail.includes(line)) {
+    if (child.proc.exitCode !== null) throw new Error(`${child.name} exited:\n${child.tail.join('\n')}`);
+    if (Date.now() > until) throw new Error(`${child.name} not ready after ${ms} ms:\n${child.tail.join('\n')}`);
+    await sleep(50);
+  }
+}

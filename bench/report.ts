@@ -20,6 +20,8 @@ export interface RunInfo {
   commit: string;
   settings: string[];
   notes: string[];
+  /** Further tables after the main one, each with its heading. */
+  sections: string[];
 }
 
 export const rate = (n: number, unit = 'orders/s') => `${Math.round(n).toLocaleString('en-US')} ${unit}`;
@@ -50,6 +52,7 @@ export function render(rows: Row[], info: RunInfo): string {
     '',
     ...info.notes.map((n) => `- ${n}`),
     '',
+    ...info.sections.flatMap((s) => [s, '']),
   ].join('\n');
 }
 

@@ -12,7 +12,7 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 log(`scale ${settings.scale}, payment ${flowLabel(settings)}, report to ${settings.output}`);
 try {
   const result = await runBenchmark(settings, log);
-  process.stdout.write(`\n${table(result.rows)}\n\nwritten to ${result.file}\n`);
+  process.stdout.write(`\n${table(result.rows)}\n\nCPU per order by role (pipeline):\n\n${result.cpuTable}\n\nwritten to ${result.file}\n`);
   process.exit(result.flash.noOversell ? 0 : 1);
 } catch (error) {
   process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);

@@ -17,6 +17,8 @@ import type { BenchSettings } from './settings.js';
  */
 export interface BenchSystem {
   base: string;
+  /** The sandbox provider process's /sandbox (SANDBOX_BASE_URL of web and worker). */
+  sandboxBase: string;
   env: Record<string, string>;
   databaseUrl: string;
   prefix: string;
@@ -24,6 +26,8 @@ export interface BenchSystem {
   pool: pg.Pool;
   redis: Redis;
   web: Child;
+  /** The sandbox providers and carrier, a process of their own so that their CPU is not the web's. */
+  sandbox: Child;
   worker: Child | undefined;
   startWorker(): Promise<Child>;
   stopWorker(): Promise<void>;
@@ -45,16 +49,20 @@ async function admin(url: string, sql: string): Promise<void> {
   }
 }
 
-async function waitReady(base: string, web: Child, ms: number): Promise<void> {
+async function waitReady(base: string, child: Child, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    if (web.proc.exitCode !== null) throw new Error(`web exited (${web.proc.exitCode}):\n${web.tail.join('\n')}`);
+    if (child.proc.exitCode !== null) throw new Error(`${child.name} exited (${child.proc.exitCode}):\n${child.tail.join('\n')}`);
     const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
     if (ok) return;
     await sleep(100);
   }
-  throw new Error(`web not ready after ${ms} ms:\n${web.tail.join('\n')}`);
+  throw new Error(`${child.name} not ready after ${ms} ms:\n${child.tail.join('\n')}`);
 }
+
+/** Each process connects under a name of its own, so that bench/cpu.ts can put every Postgres backend down to one. */
+export const APP_NAMES = { web: 'ow-web', worker: 'ow-worker', sandbox: 'ow-sandbox', bench: 'ow-bench' } as const;
+const named = (url: string, name: string) => `${url}${url.includes('?') ? '&' : '?'}application_name=${name}`;
 
 export async function startBenchSystem(settings: BenchSettings): Promise<BenchSystem> {
   const id = randomBytes(5).toString('hex');
@@ -66,24 +74,35 @@ export async function startBenchSystem(settings: BenchSettings): Promise<BenchSy
   await migrations.close();
 
   const port = await freePort();
+  const sandboxPort = await freePort();
   const prefix = `owbench${id}`;
-  const env = { ...settings.system, DATABASE_URL: databaseUrl, REDIS_URL: settings.redisUrl, QUEUE_PREFIX: prefix, PORT: String(port) };
   const base = `http://127.0.0.1:${port}`;
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  const sandboxBase = `http://127.0.0.1:${sandboxPort}/sandbox`;
+  // Web and worker call the providers and the carrier at the sandbox process; it notifies web at PUBLIC_URL.
+  const env = {
+    ...settings.system, DATABASE_URL: named(databaseUrl, APP_NAMES.web), REDIS_URL: settings.redisUrl, QUEUE_PREFIX: prefix, PORT: String(port),
+    PUBLIC_URL: base, SANDBOX_BASE_URL: sandboxBase,
+  };
+  const workerEnv = { ...env, DATABASE_URL: named(databaseUrl, APP_NAMES.worker) };
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: APP_NAMES.bench });
   const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+  const sandbox = spawnProcess(settings, 'sandbox', {
+    DATABASE_URL: named(databaseUrl, APP_NAMES.sandbox), PORT: String(sandboxPort), PUBLIC_URL: base, SANDBOX_BASE_URL: sandboxBase,
+    DB_POOL_MAX: settings.system.DB_POOL_MAX!, LOG_LEVEL: settings.system.LOG_LEVEL!, NODE_ENV: settings.system.NODE_ENV!,
+  });
   const web = spawnProcess(settings, 'web', env);
   const workerPeaks: number[] = [];
   let workerLines = 0;
   let worker: Child | undefined;
 
   const system: BenchSystem = {
-    base, env, databaseUrl, prefix, pool, redis, web,
+    base, sandboxBase, env, databaseUrl, prefix, pool, redis, web, sandbox,
     get worker() {
       return worker;
     },
     async startWorker() {
       if (worker) throw new Error('a worker is already running');
-      worker = spawnProcess(settings, 'worker', env);
+      worker = spawnProcess(settings, 'worker', workerEnv);
       return worker;
     },
     async stopWorker() {
@@ -96,11 +115,12 @@ export async function startBenchSystem(settings: BenchSettings): Promise<BenchSy
     },
     peaks: () => ({ web: peakRss(web.proc.pid), worker: Math.max(0, ...workerPeaks, worker ? peakRss(worker.proc.pid) : 0) }),
     logLines: () => ({ web: web.lines, worker: workerLines + (worker?.lines ?? 0) }),
-    children: () => (worker ? [web, worker] : [web]),
+    children: () => (worker ? [web, sandbox, worker] : [web, sandbox]),
     async close() {
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       await system.stopWorker().catch(() => undefined);
       await stop(web).catch(() => undefined);
+      await stop(sandbox).catch(() => undefined);
       await obliterate(redis, prefix).catch(() => undefined);
       redis.disconnect();
       await pool.end().catch(() => undefined);
@@ -120,6 +140,7 @@ export async function startBenchSystem(settings: BenchSettings): Promise<BenchSy
   const onSignal = () => void system.close().finally(() => process.exit(130));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
+    await waitReady(sandboxBase.replace(/\/sandbox$/, ''), sandbox, 60_000);
     await waitReady(base, web, 60_000);
   } catch (error) {
     await system.close();

@@ -234,6 +234,37 @@ export function loadReleaseConfig(env: NodeJS.ProcessEnv): ReleaseConfig {
   return Object.freeze({ databaseUrl: requireDatabaseUrl(e.DATABASE_URL), logLevel: e.LOG_LEVEL, logFormat: e.LOG_FORMAT, sandbox: e.SANDBOX ?? false });
 }
 
+/**
+ * What `bin/sandbox.ts` (the bundled sandbox providers and carrier as a process of their own) uses. PUBLIC_URL is
+ * the web process's address, where the providers send their notifications; SANDBOX_BASE_URL is where this process
+ * is reached (the base of the links it hands out), `http://127.0.0.1:PORT/sandbox` by default.
+ */
+export interface SandboxProcessConfig {
+  readonly databaseUrl: string;
+  readonly port: number;
+  readonly publicUrl: string;
+  readonly sandboxBaseUrl: string;
+  readonly dbPoolMax: number;
+  readonly logLevel: string;
+  readonly logFormat: LogFormat;
+}
+
+const sandboxSchema = schema.pick({ DATABASE_URL: true, PORT: true, PUBLIC_URL: true, SANDBOX_BASE_URL: true, DB_POOL_MAX: true, LOG_LEVEL: true, LOG_FORMAT: true });
+
+export function loadSandboxProcessConfig(env: NodeJS.ProcessEnv): SandboxProcessConfig {
+  const e = parse(sandboxSchema, env);
+  if (!e.PUBLIC_URL) throw new ConfigError('PUBLIC_URL', "is required: the web process's address, where the sandbox sends provider notifications");
+  return Object.freeze({
+    databaseUrl: requireDatabaseUrl(e.DATABASE_URL),
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
+    sandboxBaseUrl: (e.SANDBOX_BASE_URL ?? `http://127.0.0.1:${e.PORT}/sandbox`).replace(/\/+$/, ''),
+    dbPoolMax: e.DB_POOL_MAX,
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+  });
+}
+
 function parse<S extends z.ZodType>(s: S, env: NodeJS.ProcessEnv): z.output<S> {
   const parsed = s.safeParse(stripEmpty(env));
   if (!parsed.success) {

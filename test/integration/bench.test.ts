@@ -27,7 +27,11 @@ describe('benchmark harness (tiny)', () => {
     const measures = result.rows.map((r) => `${r.scenario}: ${r.measure}`);
     for (const expected of [
       /^1 intake: POST \/v1\/orders answered 202, 64 connections$/,
+      /^1 intake: against the naive intake \(Express, the same zod validation, Queue.add, no Postgres\), 64 connections$/,
       /^1 intake: latency p50 \/ p99$/,
+      /^1 intake: CPU per order, intake alone/,
+      /^2 pipeline: intake latency p50 \/ p99 while the workers run, 64 connections$/,
+      /^2 pipeline: CPU per order, POST to `paid`: orderworks \(web \+ worker \+ Postgres \+ Redis\), sandbox provider apart$/,
       /^2 pipeline: 60 orders, first POST to all `paid`$/,
       /^3 flash sale: 60 orders for 1 SKU with 10 in stock/,
       /^3 flash sale: no oversell$/,
@@ -40,11 +44,23 @@ describe('benchmark harness (tiny)', () => {
     }
     // Every rate row has a finite ratio against its baseline and a verdict on its target.
     const targeted = result.rows.filter((r) => r.target && r.ratio !== null);
-    expect(targeted.map((r) => r.scenario)).toEqual(['1 intake', '2 pipeline', '3 flash sale', '4 backlog']);
+    expect(targeted.map((r) => r.scenario)).toEqual(['1 intake', '1 intake', '2 pipeline', '3 flash sale', '4 backlog']);
     for (const r of targeted) {
       expect(Number.isFinite(r.ratio) && r.ratio! > 0, `${r.measure}: ratio ${r.ratio}`).toBe(true);
       expect(typeof r.met).toBe('boolean');
     }
+
+    // CPU per order (issue 15): orderworks' total and the sandbox's apart, the naive intake's too, all positive.
+    const total = (text: string) => Number(/= ([\d.]+) ms$/.exec(text)?.[1]);
+    const cpu = result.rows.find((r) => r.measure.startsWith('CPU per order, POST to'))!;
+    expect(cpu.orderworks).toMatch(/^web [\d.]+ \+ worker [\d.]+ \+ Postgres [\d.]+ \+ Redis [\d.]+ = [\d.]+ ms$/);
+    expect(cpu.baseline).toMatch(/^sandbox provider: sandbox provider process [\d.]+ .*= [\d.]+ ms$/);
+    const intakeCpu = result.rows.find((r) => r.measure.startsWith('CPU per order, intake alone'))!;
+    for (const figure of [cpu.orderworks, cpu.baseline, intakeCpu.orderworks, intakeCpu.baseline]) {
+      expect(total(figure), figure).toBeGreaterThan(0);
+    }
+    expect(result.cpuTable).toMatch(/\| \*\*orderworks total \(web \+ worker \+ Postgres \+ Redis\)\*\* \| orderworks \| [\d,]+ \| \*\*[\d.]+\*\* \|/);
+    expect(result.cpuTable).toContain('| Postgres backends of worker |');
 
     expect(result.flash).toMatchObject({ sold: 10, rejectedOutOfStock: 50, stockLeft: 0, noOversell: true, exact: true });
 
@@ -54,6 +70,7 @@ describe('benchmark harness (tiny)', () => {
     expect(written).toMatch(/- versions: Node v\d+.*Redis \d.*PostgreSQL \d/);
     expect(written).toMatch(/- commit: [0-9a-f]{7}/);
     expect(written).toContain('| 3 flash sale | no oversell | PASS |');
+    expect(written).toContain(result.cpuTable);
     for (const m of measures) expect(written).toContain(m.split(': ').slice(1).join(': '));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadReleaseConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, loadReleaseConfig, loadSandboxProcessConfig } from '../../src/config.js';
 
 const base = { DATABASE_URL: 'postgres://p@h/db', REDIS_URL: 'redis://h:6379', ADMIN_USER: 'ops', ADMIN_PASSWORD: 'long-enough' };
 
@@ -67,6 +67,12 @@ describe('config', () => {
     expect(loadReleaseConfig({ DATABASE_URL, SANDBOX: '1', LOG_LEVEL: 'warn', PORT: 'eighty' })).toMatchObject({ sandbox: true, logLevel: 'warn' });
     expect(failure({ REDIS_URL }, false, loadReleaseConfig)).toBe('DATABASE_URL');
     expect(failure({ DATABASE_URL, LOG_LEVEL: 'loud' }, false, loadReleaseConfig)).toBe('LOG_LEVEL');
+    // sandbox (bin/sandbox.ts): the database, its port and the web's address, where its notifications go.
+    expect(loadSandboxProcessConfig({ DATABASE_URL, PORT: '4000', PUBLIC_URL: 'http://127.0.0.1:3000/' })).toMatchObject({
+      port: 4000, publicUrl: 'http://127.0.0.1:3000', sandboxBaseUrl: 'http://127.0.0.1:4000/sandbox',
+    });
+    expect(failure({ DATABASE_URL, PORT: '4000' }, false, loadSandboxProcessConfig)).toBe('PUBLIC_URL');
+    expect(failure({ PUBLIC_URL: 'http://127.0.0.1:3000' }, false, loadSandboxProcessConfig)).toBe('DATABASE_URL');
     // worker: no operator credentials, unless it serves /metrics without a METRICS_TOKEN.
     const worker = (env: Record<string, string>) => loadConfig(env, { role: 'worker' });
     expect(worker({ DATABASE_URL, REDIS_URL }).workerQueues.length).toBeGreaterThan(0);
