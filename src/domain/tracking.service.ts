@@ -193,12 +193,13 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
 
 /**
  * Takes one call from the carrier's shared limit: null when the call may go, else when the rest of the batch is
- * due again. A tick's poll waits out full windows while its tick lasts; past it, the rest is due at once.
+ * due again. A tick's poll waits out full windows while its tick lasts; past it, the rest is due at once. A poll
+ * that starts after its tick is over (a worker running late) still asks while the limit has room: deferring every
+ * late batch unasked would leave a lagging worker asking nothing at all, tick after tick.
  */
 async function turnFor(deps: TrackingDeps, carrier: CarrierCode, until: Date | undefined): Promise<Date | null> {
   const limit = until ? deps.carrierCallsPerSecond : Math.max(1, Math.floor(deps.carrierCallsPerSecond * FIRST_POLL_SHARE));
   for (;;) {
-    if (until && Date.now() >= until.getTime()) return new Date();
     const waitMs = await deps.limiter.take(`carrier:${carrier}`, limit, 1_000);
     if (waitMs <= 0) return null;
     if (!until || Date.now() + waitMs >= until.getTime()) return new Date(Date.now() + (until ? 0 : waitMs));
