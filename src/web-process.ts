@@ -9,6 +9,7 @@ import { openApiRouter } from './http/openapi.js';
 import { docsRouter } from './http/docs.routes.js';
 import { problemType } from './http/problem.js';
 import { createApp } from './http/server.js';
+import { listenOn } from './http/listen.js';
 import { createOrderJobInspector } from './queue/order-jobs.js';
 import { warnOnUnsafeRedis } from './queue/redis.js';
 import type { PaymentGateways } from './payments/configured-gateways.js';
@@ -88,14 +89,7 @@ export async function createWebProcess(
   return {
     app,
     server,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, () => {
-          const address = server.address();
-          resolve(typeof address === 'object' && address ? address.port : config.port);
-        });
-      }),
+    listen: () => listenOn(server, config.port),
     // Stops accepting, lets in-flight requests finish, and closes keep-alive connections as they fall idle
     // (a client's pooled socket would otherwise hold the server open); past the grace period, closes all.
     close: () =>

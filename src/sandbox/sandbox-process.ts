@@ -3,6 +3,7 @@ import express, { type ErrorRequestHandler } from 'express';
 import type { SandboxProcessConfig } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import { listenOn } from '../http/listen.js';
 import { sandboxRouter } from './sandbox.router.js';
 
 /**
@@ -34,14 +35,7 @@ export async function createSandboxProcess(deps: { config: SandboxProcessConfig;
   server.keepAliveTimeout = 65_000;
   return {
     server,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, () => {
-          const address = server.address();
-          resolve(typeof address === 'object' && address ? address.port : config.port);
-        });
-      }),
+    listen: () => listenOn(server, config.port),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

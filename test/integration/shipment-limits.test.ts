@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createShop, orderBody, waitForStatus, type Client, type Reply } from '../support/client.js';
+import { createShop, paidOrder, type Client, type Reply } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 
@@ -22,10 +21,6 @@ afterAll(async () => {
   await sys?.close();
 });
 
-async function paidOrder(call: Client): Promise<string> {
-  const r = await call('POST', '/v1/orders', orderBody([{ sku: 'BOX', quantity: 1 }]), { 'idempotency-key': randomUUID() });
-  return (await waitForStatus(call, r.json.id, ['paid'])).id;
-}
 
 // SBX-LATE- parcels never end by themselves: the counts below stay put while the test runs.
 const ship = (call: Client, orderId: string, n: string) => call('POST', `/v1/orders/${orderId}/shipments`, { carrier: 'sandbox', trackingNumber: `SBX-LATE-${n}` });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createShop, orderBody, waitForStatus, type Client } from '../support/client.js';
+import { createShop, paidOrder, type Client } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix } from '../support/db.js';
 import { sleep } from '../support/processes.js';
@@ -121,10 +121,6 @@ describe('a big shop\'s backlog and another shop\'s parcel', () => {
     await sys?.close();
   });
 
-  async function paidOrder(call: Client): Promise<string> {
-    const r = await call('POST', '/v1/orders', orderBody([{ sku: 'BOX', quantity: 1 }]), { 'idempotency-key': randomUUID() });
-    return (await waitForStatus(call, r.json.id, ['paid'])).id;
-  }
 
   /** When each fan-out tick started (BullMQ's processedOn), oldest first. */
   async function ticks(): Promise<number[]> {

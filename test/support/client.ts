@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ADMIN } from './system.js';
 
 export interface Reply<T = any> {
@@ -88,4 +89,11 @@ async function waitUntil(call: Client, ids: string[], until: (order: any) => boo
     }
     await sleep(100);
   }
+}
+
+/** A paid order of one `sku` (stocked by the caller), paid at once with a sandbox token. */
+export async function paidOrder(call: Client, sku = 'BOX'): Promise<string> {
+  const r = await call('POST', '/v1/orders', orderBody([{ sku, quantity: 1 }]), { 'idempotency-key': `paid-${randomUUID()}` });
+  if (r.status !== 202) throw new Error(`order: ${r.status} ${r.text}`);
+  return (await waitForStatus(call, r.json.id, ['paid'])).id;
 }
