@@ -129,13 +129,19 @@ export async function createWorkerProcess(infra: Infrastructure) {
       for (const w of workers) void w.run().catch((err) => logger.error({ err, queue: w.name }, 'worker stopped'));
       logger.info({ queues: config.workerQueues, shards: config.workerShards }, 'workers running');
     },
-    /** Stops fetching, lets active jobs finish for a while, then hands the rest back to the queue. */
+    /**
+     * Stops fetching and lets active jobs finish for a while. A worker still closing after that is left behind
+     * (its jobs go back to the queue once their locks expire): a second, forced close of BullMQ only returns the
+     * first one, and a close can wait forever on a connection that a Redis Cluster failover left with no node.
+     */
     async close() {
       await Promise.all(
-        workers.map(async (w) => {
-          const timer = setTimeout(() => void w.close(true), CLOSE_TIMEOUT_MS);
-          await w.close();
+        workers.map(async (w, i) => {
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_TIMEOUT_MS)));
+          const outcome = await Promise.race([w.close().then(() => 'closed' as const), late]);
           clearTimeout(timer);
+          if (outcome === 'late') logger.warn({ queue: w.name, shard: served[i]!.shard }, 'worker did not stop in time; its jobs return to the queue when their locks expire');
         }),
       );
     },
