@@ -45,6 +45,22 @@ async function untilSinkSettles(done: () => boolean, what: () => string, quietMs
   }
 }
 
+/** The admin order lookup finds each order's jobs on its shard; the board lists every shard; /metrics sums them. */
+async function operatorsSeeEveryShard(paidOrders: string[]) {
+  const ops = client(sys.base, { basic: ADMIN });
+  for (const id of paidOrders) {
+    const jobs = (await ops('GET', `/v1/admin/orders/${id}`)).json.jobs as Array<{ queue: string; id: string; state: string }>;
+    expect(jobs).toContainEqual(expect.objectContaining({ queue: 'order-placement', id: `place-${id}`, state: 'completed' }));
+    expect(jobs).toContainEqual(expect.objectContaining({ queue: 'payment-capture', id: `capture-${id}`, state: 'completed' }));
+  }
+  const names = ((await ops('GET', '/admin/queues/api/queues')).json.queues as Array<{ name: string }>).map((q) => q.name);
+  expect(names).toEqual(expect.arrayContaining(['order-placement', 'shard-1.order-placement', 'shard-2.webhook-delivery', 'maintenance']));
+  expect(names).not.toContain('shard-1.maintenance');
+  const text = (await ops('GET', '/metrics')).text;
+  const completed = Number(/^orderworks_queue_jobs\{queue="order-placement",state="completed"\} (\d+)$/m.exec(text)?.[1]);
+  expect(completed).toBeGreaterThanOrEqual(paidOrders.length);
+}
+
 describe('queues spread over a three-master Redis Cluster (QUEUE_SHARDS=3)', () => {
   it('puts each shard on its own master and loses nothing when one master fails over to its replica mid-run', async () => {
     const tags = shardTags(sys.env.QUEUE_PREFIX!, SHARDS);
@@ -76,6 +92,7 @@ describe('queues spread over a three-master Redis Cluster (QUEUE_SHARDS=3)', () 
       const spread = tags.map((t, shard) => ({ shard, tag: t, master: masters[shard], keys: masters.map((m) => keysOn(m!, t)) }));
       console.log('shards on masters', JSON.stringify(spread));
       spread.forEach(({ keys }, shard) => keys.forEach((n, m) => (m === shard ? expect(n).toBeGreaterThan(0) : expect(n).toBe(0))));
+      await operatorsSeeEveryShard(first);
 
       // A second wave goes in and, while its jobs run, shard 1's master is killed; a third wave is accepted while
       // that shard has no master (its jobs are not queued: the reconciler starts them once the replica took over).
@@ -131,6 +148,10 @@ describe('queues spread over a three-master Redis Cluster (QUEUE_SHARDS=3)', () 
       }
     } catch (err) {
       console.log('FAILED', err);
+      for (const { shard, queue } of sys.web.shards.list()) {
+        console.log('QUEUE', shard, queue.name, JSON.stringify(await queue.getJobCounts()), 'workers', await queue.getWorkersCount().catch(() => -1));
+      }
+      for (const [i, w] of workers.entries()) console.log(`WORKER ${i}`, w.output.join('').slice(-6_000));
       throw err;
     } finally {
       for (const w of workers) w.kill('SIGTERM');
