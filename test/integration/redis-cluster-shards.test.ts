@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/db/database.js';
-import { keySlot, shardTags } from '../../src/queue/shards.js';
+import { keySlot, shardOf, shardTags } from '../../src/queue/shards.js';
 import { client, orderBody, waitForAll } from '../support/client.js';
 import { exited, serving, sleep, spawnWorker } from '../support/processes.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
@@ -135,7 +135,10 @@ describe('queues spread over a three-master Redis Cluster (QUEUE_SHARDS=3)', () 
         const types = () => new Set(sink.hits.map((h) => { const b = JSON.parse(h.body); return `${b.data.order.id} ${b.type}`; }));
         await untilSinkSettles(
           () => ids.every((id) => want.every((t) => types().has(`${id} ${t}`))),
-          () => `${ids.filter((id) => !want.every((t) => types().has(`${id} ${t}`))).length} orders without ${want.join(', ')}`,
+          () => {
+            const missing = ids.flatMap((id) => want.filter((t) => !types().has(`${id} ${t}`)).map((t) => `${t}@shard${shardOf(id, SHARDS)}`));
+            return `${missing.length} events missing (${JSON.stringify(Object.fromEntries([...new Set(missing)].map((m) => [m, missing.filter((x) => x === m).length])))})`;
+          },
         );
         const seqs = new Map((await db.rows<{ id: string; seq: number }>('SELECT id, seq FROM order_events WHERE shop_id = $1', [hook.json.id])).map((r) => [r.id, Number(r.seq)]));
         for (const [orderId, events] of arrived()) {
