@@ -22,6 +22,11 @@ export interface JobDefinition<S extends z.ZodType, Q extends string = string> {
   description: string;
   payload: S;
   jobId(payload: z.output<S>): string;
+  /**
+   * The business key whose hash picks the job's shard (QUEUE_SHARDS): all jobs of one order share a shard, so
+   * one order's work stays in order on one master. `null`: shard 0. Absent: the queue lives on shard 0 alone.
+   */
+  shardKey?(payload: z.output<S>): string | null;
   /** The job's name in Bull Board and the logs: what it does and for which order, refund or parcel. */
   name(payload: z.output<S>): string;
   options(retryBaseDelayMs: number): JobOptions;

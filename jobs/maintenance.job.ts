@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { RETENTION, type JobDefinition } from './job-definition.js';
 
-/** Periodic upkeep, fired by a BullMQ job scheduler: once per tick however many workers run. */
+/**
+ * Periodic upkeep, fired by a BullMQ job scheduler: once per tick however many workers run. No shard key: the
+ * queue lives on shard 0 alone, one scheduler for the deployment.
+ */
 const payload = z.object({ v: z.literal(1).default(1), task: z.enum(['repair-sweep']) });
 
 export const maintenanceJob: JobDefinition<typeof payload, 'maintenance'> = {

@@ -14,6 +14,7 @@ export const orderPlacementJob: JobDefinition<typeof payload, 'order-placement'>
   payload,
   // One job per order: a duplicate enqueue of a job still in Redis is a no-op.
   jobId: (p) => `place-${p.orderId}`,
+  shardKey: (p) => p.orderId,
   name: (p) => `place order ${p.orderId}: price it, reserve its stock`,
   // Transient faults here are database blips: ten tries with exponential backoff span about 17 minutes at a
   // one-second base; beyond that the reconciler takes over.

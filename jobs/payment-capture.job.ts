@@ -21,6 +21,7 @@ export const paymentCaptureJob: JobDefinition<typeof payload, 'payment-capture'>
     'Charges a placed order exactly once, or gives up on it after asking the provider (`abandon-`). FAILED (capture): the provider kept failing; the order is then given up as `payment_failed` (payment_retries_exhausted), so a later Retry only reports that the order no longer waits for a payment: the shop must submit a new order.',
   payload,
   jobId: (p) => `${p.kind}-${p.orderId}`,
+  shardKey: (p) => p.orderId,
   name: (p) => (p.kind === 'capture' ? `charge order ${p.orderId} (or follow its buyer's trade)` : `give up the payment of order ${p.orderId} (${p.reason})`),
   // Sized for real provider outages: at a 30 s base, 8 attempts back off 30 s, 1, 2, 4, 8, 16, 32 min
   // (about an hour, with jitter). PAYMENT_RETRY_BASE_MS shrinks it for tests.

@@ -10,6 +10,8 @@ export const paymentRefundJob: JobDefinition<typeof payload, 'payment-refund'> =
     'Refunds once at the provider (keyed on the refund id). FAILED: the provider kept failing; the refund is still `pending` and the reconciler re-enqueues it, so Retry is safe and asks the provider again.',
   payload,
   jobId: (p) => `refund-${p.refundId}`,
+  // By the refund's own id: everything that looks a refund's job up (the reconciler, the admin lookup) has it.
+  shardKey: (p) => p.refundId,
   name: (p) => `refund ${p.refundId} at the provider`,
   // Refunds are not urgent but must happen: 12 attempts span many hours at a 30 s base; the reconciler
   // re-enqueues a refund still pending after that.

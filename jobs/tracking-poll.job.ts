@@ -28,6 +28,8 @@ export const trackingPollJob: JobDefinition<typeof payload, 'tracking-poll'> = {
   // Duplicates are prevented upstream: a shipment is claimed (its next poll pushed forward) before its batch
   // is queued, so no two batches hold it. Each batch is therefore its own job.
   jobId: (p) => (p.kind === 'poll' ? `poll-${p.shipmentIds[0]}-${Date.now()}` : 'fan-out'),
+  // Nothing looks a poll up by id: batches spread by their first parcel; the scheduler's fan-out stays on shard 0.
+  shardKey: (p) => (p.kind === 'poll' ? p.shipmentIds[0]! : null),
   name: (p) => (p.kind === 'poll' ? `ask ${p.carrier} about ${p.shipmentIds.length} parcel(s) from shipment ${p.shipmentIds[0]}` : 'find the parcels due for tracking'),
   // Carrier failures are handled inside the job (deferred per shipment); retries only cover our own faults.
   options: (base) => ({ attempts: 5, backoff: { type: 'exponential', delay: base, jitter: 0.5 }, ...RETENTION }),

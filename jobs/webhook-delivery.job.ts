@@ -38,6 +38,8 @@ export const webhookDeliveryJob: JobDefinition<typeof payload, 'webhook-delivery
     "Delivers an order's events to its shop, in order, retrying for at least 24 hours. FAILED: the shop's endpoint refused or was unreachable for the whole window; Retry sends the pending events again (or use POST /v1/webhook-deliveries/{id}/redeliver).",
   payload,
   jobId: (p) => (p.kind === 'deliver' ? `webhook-${p.orderId}-${p.seq}` : `redeliver-${p.requestId}`),
+  // By order, redeliveries too: one order's deliveries share a shard (their order is also kept by a per-order lock).
+  shardKey: (p) => p.orderId,
   name: (p) => (p.kind === 'deliver' ? `tell the shop of order ${p.orderId}'s events up to #${p.seq}` : `send event ${p.eventId} of order ${p.orderId} to the shop again`),
   options: (base) => ({ attempts: webhookAttempts(base), backoff: { type: 'capped', delay: base, jitter: JITTER }, ...RETENTION }),
 };

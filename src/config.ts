@@ -27,6 +27,10 @@ const schema = z.object({
   REDIS_CLUSTER_NODES: z.string().regex(/^[\w.-]+:\d{1,5}(,[\w.-]+:\d{1,5})*$/, 'must be host:port[,host:port...]').optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1 to 64)').default('orderworks'),
+  /** How many hash tags (shards) the queues spread over: 1 keeps every key under `{QUEUE_PREFIX}`. */
+  QUEUE_SHARDS: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64').default(1),
+  /** The shards this worker process serves (`0,2`); unset: all of them. */
+  WORKER_SHARDS: z.string().optional(),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
   /** A second, read-only login for the dashboard. */
@@ -99,6 +103,10 @@ export interface Config {
   readonly metricsToken: string | null;
   readonly workerConcurrency: Readonly<Record<QueueName, number>>;
   readonly workerQueues: readonly QueueName[];
+  /** QUEUE_SHARDS: the shards of the deployment's queues (src/queue/shards.ts). */
+  readonly queueShards: number;
+  /** The shards whose queues this worker process serves, ascending. */
+  readonly workerShards: readonly number[];
   readonly sandbox: boolean;
   readonly trackingRefreshEveryMs: number;
   readonly trackingStaleAfterMs: number;
@@ -168,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
   }
   checkKuaidi100Push(e);
   const workerQueues = parseQueues(e.WORKER_QUEUES);
+  const workerShards = parseShards(e.WORKER_SHARDS, e.QUEUE_SHARDS);
   const concurrency = Object.fromEntries(
     QUEUE_NAMES.map((q) => [q, q === 'maintenance' ? 1 : (e.WORKER_CONCURRENCY ?? DEFAULT_CONCURRENCY[q])]),
   ) as Record<QueueName, number>;
@@ -187,6 +196,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
     metricsToken: e.METRICS_TOKEN ?? null,
     workerConcurrency: Object.freeze(concurrency),
     workerQueues: Object.freeze(workerQueues),
+    queueShards: e.QUEUE_SHARDS,
+    workerShards: Object.freeze(workerShards),
     sandbox: e.SANDBOX ?? mode === 'local',
     trackingRefreshEveryMs: e.TRACKING_REFRESH_EVERY_MS,
     trackingStaleAfterMs: e.TRACKING_STALE_AFTER_MS,
@@ -298,6 +309,19 @@ function parseQueues(raw: string | undefined): QueueName[] {
     }
   }
   return names as QueueName[];
+}
+
+function parseShards(raw: string | undefined, count: number): number[] {
+  const all = Array.from({ length: count }, (_, i) => i);
+  if (!raw) return all;
+  const shards = new Set<number>();
+  for (const s of raw.split(',').map((v) => v.trim()).filter(Boolean)) {
+    if (!/^\d+$/.test(s)) throw new ConfigError('WORKER_SHARDS', `"${s}" is not a shard number (a list such as 0,2)`);
+    if (Number(s) >= count) throw new ConfigError('WORKER_SHARDS', `shard ${s} does not exist: QUEUE_SHARDS is ${count} (shards 0 to ${count - 1})`);
+    shards.add(Number(s));
+  }
+  if (!shards.size) throw new ConfigError('WORKER_SHARDS', 'names no shard (a list such as 0,2, or unset for all)');
+  return all.filter((i) => shards.has(i));
 }
 
 /** An empty variable means "unset", as in most deploy tools. */

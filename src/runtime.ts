@@ -10,7 +10,7 @@ import { createWebhookRepository } from './db/webhook.repository.js';
 import { createEventOutbox } from './db/event-outbox.js';
 import { createPublishers } from './queue/job-publisher.js';
 import { createLogger, type Logger } from './logger.js';
-import { closeQueues, createQueues, type Queues } from './queue/queues.js';
+import { closeQueues, createQueueShards, type Queues, type QueueShards } from './queue/queues.js';
 import { createRedis, type RedisClient } from './queue/redis.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { instrumentGateways } from './payments/instrumented-gateways.js';
@@ -23,7 +23,10 @@ export interface Infrastructure {
   logger: Logger;
   db: Database;
   redis: RedisClient;
+  /** Shard 0's queues: all of them with one shard (QUEUE_SHARDS=1), and the schedulers' with more. */
   queues: Queues;
+  /** Every shard's queues; work for an order goes to its shard (`shards.of`). */
+  shards: QueueShards;
   metrics: Metrics;
   close(): Promise<void>;
 }
@@ -35,17 +38,18 @@ export function createInfrastructure(config: Config, role: 'web' | 'worker', sha
   const db = createDatabase(config.databaseUrl, { poolMax: config.dbPoolMax });
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, role === 'web' ? 'producer' : 'worker');
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const queues = createQueues(config, redis);
-  for (const q of Object.values(queues)) q.on('error', (err) => log.warn({ err: err.message, queue: q.name }, 'queue error'));
+  const shards = createQueueShards(config, redis);
+  for (const { shard, queue } of shards.list()) queue.on('error', (err) => log.warn({ err: err.message, queue: queue.name, shard }, 'queue error'));
   return {
     config,
     logger: log,
     db,
     redis,
-    queues,
+    queues: shards.all[0]!,
+    shards,
     metrics: shared.metrics ?? createMetrics(),
     async close() {
-      await closeQueues(queues).catch(() => undefined);
+      await closeQueues(shards).catch(() => undefined);
       redis.disconnect();
       await db.close();
     },
@@ -56,8 +60,8 @@ export function createInfrastructure(config: Config, role: 'web' | 'worker', sha
  * The stores and job publishers of a process, wired together: state changes record their events in the
  * outbox and, once committed, start their webhook delivery.
  */
-export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 'queues' | 'logger' | 'metrics'>) {
-  const { config, db, queues, logger, metrics } = infra;
+export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 'shards' | 'logger' | 'metrics'>) {
+  const { config, db, shards, logger, metrics } = infra;
   const deliveries = createWebhookRepository(db);
   const webhooks: typeof deliveries = {
     ...deliveries,
@@ -66,7 +70,7 @@ export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 
       metrics.webhookDeliveries.inc({ outcome: a.outcome });
     },
   };
-  const jobs = createPublishers(queues, config, webhooks, logger, metrics);
+  const jobs = createPublishers(shards, config, webhooks, logger, metrics);
   const outbox = createEventOutbox(db, (orderId) => void jobs.webhooks.deliver(orderId), (type) => metrics.orderEvents.inc({ type }));
   const stores = {
     shops: createShopRepository(db),

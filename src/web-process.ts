@@ -42,7 +42,7 @@ export async function createWebProcess(
   infra: Infrastructure,
   options: { gateways?: Partial<PaymentGateways> } = {},
 ): Promise<{ app: Express; server: Server; listen(): Promise<number>; close(): Promise<void> }> {
-  const { config, logger, db, redis, queues, metrics } = infra;
+  const { config, logger, db, redis, shards, metrics } = infra;
   const { stores, jobs } = createApplication(infra);
   const carrierClients = loadCarrierClients(config);
   // What creating a parcel needs, an order's or a return's.
@@ -56,11 +56,11 @@ export async function createWebProcess(
     config,
     logger,
     metrics,
-    metricsRouter: (auth) => metricsRouter(metrics, queues, db, auth),
+    metricsRouter: (auth) => metricsRouter(metrics, shards, db, auth),
     extras: [openApiRouter(), docsRouter()],
     ...stores,
     jobs: jobs.orders,
-    orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(queues) },
+    orderLookup: { lookup: createOrderLookupRepository(db), orders: stores.orders, jobs: createOrderJobInspector(shards) },
     payment: { payments: stores.payments, gateways: { ...(await loadPaymentGateways(config, db, metrics)), ...options.gateways }, jobs: jobs.payments, holdExpiresMs: config.holdExpiresMs },
     tracking: {
       shipments: stores.shipments,
@@ -79,7 +79,7 @@ export async function createWebProcess(
     webhooks: { store: stores.webhooks, jobs: jobs.webhooks },
     allowPrivateWebhooks: config.webhookAllowPrivateNetworks,
     readiness: { postgres: () => db.ping(), redis: () => redis.ping() },
-    board: boardRouter(queues),
+    board: boardRouter(shards),
     ...(config.sandbox ? { sandbox: await sandboxRouter({ db, logger, publicUrl: config.publicUrl, baseUrl: config.sandboxBaseUrl }) } : {}),
   });
   await warnOnUnsafeRedis(redis, logger);

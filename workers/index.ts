@@ -4,6 +4,8 @@ import { backoffStrategy } from './backoff.js';
 import type { QueueName } from '../jobs/index.js';
 import { processorsFor } from './queue-processors.js';
 import { bullPrefix } from '../src/queue/redis.js';
+import { shardPrefixes } from '../src/queue/shards.js';
+import { SHARDED_QUEUES } from '../src/queue/queues.js';
 import { createApplication, loadPaymentGateways, type Infrastructure } from '../src/runtime.js';
 import { webhookDeliveryProcessor } from './webhook-delivery.worker.js';
 import { createWebhookSender } from '../src/webhooks/webhook-sender.js';
@@ -23,7 +25,10 @@ import { createReconcilerCursors } from '../src/queue/reconciler-cursors.js';
 /** How long a clean stop waits for active jobs before handing them back to the queue. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
-/** The worker process: one BullMQ Worker per queue in WORKER_QUEUES. Its composition root. */
+/**
+ * The worker process: one BullMQ Worker per queue in WORKER_QUEUES and shard in WORKER_SHARDS (a queue that
+ * lives on shard 0 alone, only there). Its composition root.
+ */
 export async function createWorkerProcess(infra: Infrastructure) {
   const { config, logger, db, redis, queues, metrics } = infra;
   const { stores, jobs } = createApplication(infra);
@@ -70,10 +75,14 @@ export async function createWorkerProcess(infra: Infrastructure) {
     for (const [kind, n] of Object.entries(restarted)) if (n > 0) metrics.repairs.inc({ kind }, n);
   };
 
-  const workers = processorsFor(config.workerQueues, processors).map(([name, processor]) => {
+  const prefixes = shardPrefixes(config.queuePrefix, config.queueShards);
+  const served = processorsFor(config.workerQueues, processors).flatMap(([name, processor]) =>
+    config.workerShards.filter((shard) => shard === 0 || SHARDED_QUEUES.has(name)).map((shard) => ({ name, processor, shard })),
+  );
+  const workers = served.map(({ name, processor, shard }) => {
     const worker = new Worker(name, processor, {
       connection: redis,
-      prefix: bullPrefix(config.queuePrefix),
+      prefix: prefixes[shard],
       concurrency: config.workerConcurrency[name],
       lockDuration: config.jobLockMs,
       stalledInterval: Math.min(config.jobLockMs, 30_000),
@@ -82,7 +91,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
       autorun: false,
       settings: { backoffStrategy },
     });
-    worker.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'worker error'));
+    worker.on('error', (err) => logger.warn({ err: err.message, queue: name, shard }, 'worker error'));
     worker.on('completed', (job, result) => {
       observe(name, job, 'completed');
       if (name === 'maintenance') countRepairs(result);
@@ -92,22 +101,24 @@ export async function createWorkerProcess(infra: Infrastructure) {
       const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
       observe(name, job, final ? 'failed' : 'retried');
       if (!final) return;
-      logger.error({ queue: name, jobId: job.id, err: err.message }, 'job failed for good');
+      logger.error({ queue: name, shard, jobId: job.id, err: err.message }, 'job failed for good');
     });
     return worker;
   });
 
   return {
     workers,
+    // The schedulers live on shard 0, one each for the deployment: its workers keep them up.
     async start() {
-      if (config.workerQueues.includes('maintenance')) {
+      const home = config.workerShards.includes(0);
+      if (home && config.workerQueues.includes('maintenance')) {
         await scheduleEvery(queues.maintenance, 'repair-sweep', config.sweepEveryMs, {
           name: maintenanceJob.name({ v: 1, task: 'repair-sweep' }),
           data: { v: 1, task: 'repair-sweep' },
           opts: maintenanceJob.options(config.retryBaseDelayMs),
         });
       }
-      if (config.workerQueues.includes('tracking-poll')) {
+      if (home && config.workerQueues.includes('tracking-poll')) {
         // A tick leaves little worth keeping: the last hundred are enough to see that it runs.
         await scheduleEvery(queues['tracking-poll'], TRACKING_SCHEDULER_ID, config.trackingRefreshEveryMs, {
           name: trackingPollJob.name({ v: 1, kind: 'fan-out' }),
@@ -116,15 +127,21 @@ export async function createWorkerProcess(infra: Infrastructure) {
         });
       }
       for (const w of workers) void w.run().catch((err) => logger.error({ err, queue: w.name }, 'worker stopped'));
-      logger.info({ queues: workers.map((w) => w.name) }, 'workers running');
+      logger.info({ queues: config.workerQueues, shards: config.workerShards }, 'workers running');
     },
-    /** Stops fetching, lets active jobs finish for a while, then hands the rest back to the queue. */
+    /**
+     * Stops fetching and lets active jobs finish for a while. A worker still closing after that is left behind
+     * (its jobs go back to the queue once their locks expire): a second, forced close of BullMQ only returns the
+     * first one, and a close can wait forever on a connection that a Redis Cluster failover left with no node.
+     */
     async close() {
       await Promise.all(
-        workers.map(async (w) => {
-          const timer = setTimeout(() => void w.close(true), CLOSE_TIMEOUT_MS);
-          await w.close();
+        workers.map(async (w, i) => {
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_TIMEOUT_MS)));
+          const outcome = await Promise.race([w.close().then(() => 'closed' as const), late]);
           clearTimeout(timer);
+          if (outcome === 'late') logger.warn({ queue: w.name, shard: served[i]!.shard }, 'worker did not stop in time; its jobs return to the queue when their locks expire');
         }),
       );
     },

@@ -1,9 +1,10 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
 import { JOB_DEFINITIONS } from '../../jobs/index.js';
-import type { Queues } from '../queue/queues.js';
+import type { QueueShards } from '../queue/queues.js';
 import { problemType, sendProblem } from './problem.js';
 
 export const BOARD_PATH = '/admin/queues';
@@ -13,14 +14,22 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = Object.fromEntries(JOB_DE
 /**
  * Bull Board over every queue, each with its description (what FAILED means there, whether a retry helps): a
  * full board for admins and a read-only one (no retry, remove, pause...) for viewers, picked by the role
- * `requireOperator` put in `res.locals.role`.
+ * `requireOperator` put in `res.locals.role`. With QUEUE_SHARDS over 1, shard 0's queues keep their names and
+ * shard n's show as `shard-n.order-placement`... (the board groups them by shard).
  */
-export function boardRouter(queues: Queues): Router {
+export function boardRouter(shards: QueueShards): Router {
+  const sharded = shards.all.length > 1;
+  const adapter = (shard: number, q: Queue, readOnlyMode: boolean) =>
+    new BullMQAdapter(q, {
+      readOnlyMode,
+      description: DESCRIPTIONS[q.name] ?? '',
+      ...(sharded ? { delimiter: '.', ...(shard > 0 ? { prefix: `shard-${shard}.`, displayName: `${q.name} (shard ${shard})` } : {}) } : {}),
+    });
   const board = (readOnlyMode: boolean) => {
     const serverAdapter = new ExpressAdapter();
     serverAdapter.setBasePath(BOARD_PATH);
     createBullBoard({
-      queues: Object.values(queues).map((q) => new BullMQAdapter(q, { readOnlyMode, description: DESCRIPTIONS[q.name] ?? '' })),
+      queues: shards.list().map(({ shard, queue }) => adapter(shard, queue, readOnlyMode)),
       serverAdapter,
       options: { uiConfig: { boardTitle: readOnlyMode ? 'orderworks (read-only)' : 'orderworks' } },
     });

@@ -1,4 +1,3 @@
-import type { Queue } from 'bullmq';
 import type { z } from 'zod';
 import type { JobDefinition } from '../../jobs/job-definition.js';
 import { orderPlacementJob } from '../../jobs/order-placement.job.js';
@@ -12,7 +11,7 @@ import type { PollSlot, TrackingJobs } from '../domain/tracking-ports.js';
 import { trackingPollJob } from '../../jobs/tracking-poll.job.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import { webhookJobs, type WebhookJobs } from './webhook-publisher.js';
-import type { Queues } from './queues.js';
+import type { QueueShards } from './queues.js';
 import { enqueue } from './enqueue.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -20,16 +19,17 @@ import type { CarrierCode } from '../domain/carrier.js';
 
 /**
  * Puts a job back whatever is left of the old one: a failed job is retried in place; a finished one is
- * removed first (a job id still in Redis makes a new add a no-op).
+ * removed first (a job id still in Redis makes a new add a no-op). The job is looked for on its shard.
  */
-async function requeue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, base: number) {
-  const job = await queue.getJob(def.jobId(def.payload.parse(data)));
+async function requeue<S extends z.ZodType>(shards: QueueShards, def: JobDefinition<S>, data: z.input<S>, base: number) {
+  const payload = def.payload.parse(data);
+  const job = await shards.of(def, payload).getJob(def.jobId(payload));
   const state = job ? await job.getState() : 'unknown';
   if (job && state === 'failed') return job.retry('failed');
   if (job && state === 'completed') await job.remove();
   // A capture following a trade waits delayed between its looks; new work for it (a switch of method) runs now.
   if (job && state === 'delayed') return job.promote();
-  await enqueue(queue, def, data, base);
+  await enqueue(shards, def, data, base);
 }
 
 export interface Publishers {
@@ -67,40 +67,38 @@ const asJobState = (state: string): JobState =>
   state === 'unknown' ? 'missing' : state === 'failed' ? 'failed' : state === 'completed' ? 'done' : 'pending';
 
 export function createPublishers(
-  queues: Queues,
+  shards: QueueShards,
   base: { retryBaseDelayMs: number; paymentRetryBaseMs: number; webhookRetryBaseMs: number },
   events: Pick<WebhookStore, 'latestPendingSeq'>,
   logger?: Logger,
   metrics?: Pick<Metrics, 'followUps'>,
 ): Publishers {
   const start = followUps(logger, metrics);
-  const webhooks = webhookJobs(queues['webhook-delivery'], base.webhookRetryBaseMs, events);
-  const placement = queues['order-placement'];
-  const capture = queues['payment-capture'];
-  const refund = queues['payment-refund'];
-  const delivery = queues['webhook-delivery'];
+  const webhooks = webhookJobs(shards, base.webhookRetryBaseMs, events);
   const pay = base.paymentRetryBaseMs;
 
   const payments: PaymentJobs = {
-    capture: start('capture', (orderId: string) => requeue(capture, paymentCaptureJob, { kind: 'capture', orderId }, pay)),
+    capture: start('capture', (orderId: string) => requeue(shards, paymentCaptureJob, { kind: 'capture', orderId }, pay)),
     abandon: start('abandon', (orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted') =>
-      requeue(capture, paymentCaptureJob, { kind: 'abandon', orderId, reason }, pay)),
-    refund: start('refund', (refundId: string) => requeue(refund, paymentRefundJob, { refundId }, pay)),
+      requeue(shards, paymentCaptureJob, { kind: 'abandon', orderId, reason }, pay)),
+    refund: start('refund', (refundId: string) => requeue(shards, paymentRefundJob, { refundId }, pay)),
   };
   const replace = {
-    place: start('place', (orderId: string) => requeue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
-    deliver: start('deliver', (orderId: string, seq: number) => requeue(delivery, webhookDeliveryJob, { kind: 'deliver', orderId, seq }, base.webhookRetryBaseMs)),
+    place: start('place', (orderId: string) => requeue(shards, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
+    deliver: start('deliver', (orderId: string, seq: number) => requeue(shards, webhookDeliveryJob, { kind: 'deliver', orderId, seq }, base.webhookRetryBaseMs)),
   };
-  const jobOf: Record<Stream, { queue: Queue; id(c: { id: string; seq?: number }): string }> = {
-    placement: { queue: placement, id: (c) => orderPlacementJob.jobId({ v: 1, orderId: c.id }) },
-    capture: { queue: capture, id: (c) => paymentCaptureJob.jobId({ v: 1, kind: 'capture', orderId: c.id }) },
-    refund: { queue: refund, id: (c) => paymentRefundJob.jobId({ v: 1, refundId: c.id }) },
-    delivery: { queue: delivery, id: (c) => webhookDeliveryJob.jobId({ v: 1, kind: 'deliver', orderId: c.id, seq: c.seq ?? 0 }) },
+  // A candidate's job state, asked of the shard that holds its job.
+  const stateOf = <S extends z.ZodType>(def: JobDefinition<S>, payload: z.output<S>) => shards.of(def, payload).getJobState(def.jobId(payload));
+  const jobStateOf: Record<Stream, (c: { id: string; seq?: number }) => Promise<string>> = {
+    placement: (c) => stateOf(orderPlacementJob, { v: 1, orderId: c.id }),
+    capture: (c) => stateOf(paymentCaptureJob, { v: 1, kind: 'capture', orderId: c.id }),
+    refund: (c) => stateOf(paymentRefundJob, { v: 1, refundId: c.id }),
+    delivery: (c) => stateOf(webhookDeliveryJob, { v: 1, kind: 'deliver', orderId: c.id, seq: c.seq ?? 0 }),
   };
 
   return {
     orders: {
-      placeOrder: start('place', (orderId: string) => enqueue(placement, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
+      placeOrder: start('place', (orderId: string) => enqueue(shards, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
     },
     payments,
     webhooks: { ...webhooks, deliver: start('deliver', webhooks.deliver) },
@@ -110,16 +108,15 @@ export function createPublishers(
       // already waiting (a burst of new shipments cannot hold up the parcels a tick claimed).
       poll: start('poll', (carrier: CarrierCode, shipmentIds: string[], slot?: PollSlot) =>
         enqueue(
-          queues['tracking-poll'], trackingPollJob, { kind: 'poll', carrier, shipmentIds, until: slot?.until.getTime() }, base.retryBaseDelayMs,
+          shards, trackingPollJob, { kind: 'poll', carrier, shipmentIds, until: slot?.until.getTime() }, base.retryBaseDelayMs,
           slot ? (slot.delayMs > 0 ? { delay: slot.delayMs } : {}) : { priority: 1 },
         )),
       refund: payments.refund,
     },
     reconciler: {
-      // One script call per job, all sent at once on one connection: a page costs about one round trip.
+      // One script call per job, all sent at once (one connection per master): a page costs about one round trip.
       async jobStates(stream, candidates) {
-        const { queue, id } = jobOf[stream];
-        return (await Promise.all(candidates.map((c) => queue.getJobState(id(c))))).map(asJobState);
+        return (await Promise.all(candidates.map(jobStateOf[stream]))).map(asJobState);
       },
       restart(r: Restart) {
         switch (r.work) {

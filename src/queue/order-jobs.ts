@@ -1,33 +1,32 @@
-import type { Job, Queue } from 'bullmq';
+import type { Job } from 'bullmq';
+import type { z } from 'zod';
+import type { JobDefinition } from '../../jobs/job-definition.js';
 import { orderPlacementJob } from '../../jobs/order-placement.job.js';
 import { paymentCaptureJob } from '../../jobs/payment-capture.job.js';
 import { paymentRefundJob } from '../../jobs/payment-refund.job.js';
 import { webhookDeliveryJob } from '../../jobs/webhook-delivery.job.js';
 import type { OrderJob, OrderJobInspector, OrderWorkKeys } from '../domain/order-lookup.ports.js';
-import type { Queues } from './queues.js';
+import type { QueueShards } from './queues.js';
 
 /**
  * Every job an order may have, by the ids its job definitions build from business keys, with each one's state
- * as Redis holds it. A job that retention already removed is not listed.
+ * as Redis holds it, each looked for on its shard. A job that retention already removed is not listed.
  */
-export function createOrderJobInspector(queues: Queues): OrderJobInspector {
+export function createOrderJobInspector(shards: QueueShards): OrderJobInspector {
+  const find = async <S extends z.ZodType>(def: JobDefinition<S>, payload: z.output<S>) => {
+    const job = await shards.of(def, payload).getJob(def.jobId(payload));
+    return job ? describe(def.queue, job) : null;
+  };
   return {
     async jobsOf(keys: OrderWorkKeys) {
       const { orderId } = keys;
-      const candidates: Array<[string, string]> = [
-        [orderPlacementJob.queue, orderPlacementJob.jobId({ v: 1, orderId })],
-        [paymentCaptureJob.queue, paymentCaptureJob.jobId({ v: 1, kind: 'capture', orderId })],
-        [paymentCaptureJob.queue, paymentCaptureJob.jobId({ v: 1, kind: 'abandon', orderId, reason: 'payment_timeout' })],
-        ...keys.refundIds.map((refundId): [string, string] => [paymentRefundJob.queue, paymentRefundJob.jobId({ v: 1, refundId })]),
-        ...keys.eventSeqs.map((seq): [string, string] => [
-          webhookDeliveryJob.queue,
-          webhookDeliveryJob.jobId({ v: 1, kind: 'deliver', orderId, seq }),
-        ]),
-      ];
-      const found = await Promise.all(candidates.map(async ([queue, id]) => {
-        const job = await (queues as Readonly<Record<string, Queue | undefined>>)[queue]?.getJob(id);
-        return job ? describe(queue, job) : null;
-      }));
+      const found = await Promise.all([
+        find(orderPlacementJob, { v: 1, orderId }),
+        find(paymentCaptureJob, { v: 1, kind: 'capture', orderId }),
+        find(paymentCaptureJob, { v: 1, kind: 'abandon', orderId, reason: 'payment_timeout' }),
+        ...keys.refundIds.map((refundId) => find(paymentRefundJob, { v: 1, refundId })),
+        ...keys.eventSeqs.map((seq) => find(webhookDeliveryJob, { v: 1, kind: 'deliver', orderId, seq })),
+      ]);
       return found.filter((j): j is OrderJob => j !== null);
     },
   };

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Queue } from 'bullmq';
 import { webhookDeliveryJob } from '../../jobs/webhook-delivery.job.js';
 import type { WebhookStore } from '../webhooks/webhook-ports.js';
 import { enqueue } from './enqueue.js';
+import type { QueueShards } from './queues.js';
 
 export interface WebhookJobs {
   /**
@@ -15,15 +15,15 @@ export interface WebhookJobs {
   redeliver(orderId: string, eventId: string): Promise<void>;
 }
 
-/** The `webhook-delivery` queue's publisher; `base` is its backoff base delay. */
-export function webhookJobs(queue: Queue, base: number, events: Pick<WebhookStore, 'latestPendingSeq'>): WebhookJobs {
+/** The `webhook-delivery` queue's publisher; `base` is its backoff base delay. An order's jobs share its shard. */
+export function webhookJobs(shards: QueueShards, base: number, events: Pick<WebhookStore, 'latestPendingSeq'>): WebhookJobs {
   return {
     async deliver(orderId) {
       const seq = await events.latestPendingSeq(orderId);
-      if (seq !== null) await enqueue(queue, webhookDeliveryJob, { kind: 'deliver', orderId, seq }, base);
+      if (seq !== null) await enqueue(shards, webhookDeliveryJob, { kind: 'deliver', orderId, seq }, base);
     },
     async redeliver(orderId, eventId) {
-      await enqueue(queue, webhookDeliveryJob, { kind: 'redeliver', orderId, eventId, requestId: randomUUID() }, base);
+      await enqueue(shards, webhookDeliveryJob, { kind: 'redeliver', orderId, eventId, requestId: randomUUID() }, base);
     },
   };
 }

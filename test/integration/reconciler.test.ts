@@ -11,7 +11,7 @@ import { createReconcileRepository } from '../../src/db/reconcile.repository.js'
 import { newOrderId } from '../../src/domain/ids.js';
 import { reconcile, type ReconcilerDeps, type Stream } from '../../src/domain/reconciler.js';
 import { createPublishers } from '../../src/queue/job-publisher.js';
-import type { Queues } from '../../src/queue/queues.js';
+import { queueShards, type Queues } from '../../src/queue/queues.js';
 import { createReconcilerCursors } from '../../src/queue/reconciler-cursors.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix } from '../support/db.js';
 import { insertShop } from '../support/webhook-sink.js';
@@ -32,7 +32,7 @@ beforeAll(async () => {
   db = testDb.db;
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection: redis, prefix })])) as unknown as Queues;
-  const publishers = createPublishers(queues, { retryBaseDelayMs: 1_000, paymentRetryBaseMs: 1_000, webhookRetryBaseMs: 1_000 }, { latestPendingSeq: async () => null });
+  const publishers = createPublishers(queueShards([queues]), { retryBaseDelayMs: 1_000, paymentRetryBaseMs: 1_000, webhookRetryBaseMs: 1_000 }, { latestPendingSeq: async () => null });
   deps = { ...publishers.reconciler, candidates: createReconcileRepository(db), cursors: createReconcilerCursors(redis, queuePrefix) };
 });
 afterAll(async () => {

@@ -18,7 +18,7 @@ import { orderView } from '../../src/http/views.js';
 import { createLogger } from '../../src/logger.js';
 import { webhookJobs } from '../../src/queue/webhook-publisher.js';
 import { createPublishers } from '../../src/queue/job-publisher.js';
-import type { Queues } from '../../src/queue/queues.js';
+import { queueShards, type Queues } from '../../src/queue/queues.js';
 import { createReconcileRepository } from '../../src/db/reconcile.repository.js';
 import { reconcile } from '../../src/domain/reconciler.js';
 import { QUEUE_NAMES } from '../../jobs/index.js';
@@ -38,6 +38,8 @@ const prefix = `{${testQueuePrefix()}}`;
 let redis: Redis;
 let workerRedis: Redis;
 let queue: Queue;
+/** The one queue these tests enqueue to, as the publishers take it (one shard). */
+const deliveryQueue = () => queueShards([{ 'webhook-delivery': queue } as unknown as Queues]);
 let worker: Worker;
 let api: { server: Server; base: string };
 const store = () => createWebhookRepository(db);
@@ -83,7 +85,7 @@ beforeAll(async () => {
   queue = new Queue('webhook-delivery', { connection: redis, prefix });
   worker = new Worker('webhook-delivery', webhookDeliveryProcessor({ ...deps(), logger }), { connection: workerRedis, prefix, concurrency: 4, settings: { backoffStrategy } });
   const app = express();
-  app.use('/v1', requireShop(createShopRepository(db)), jsonBody(100_000), webhooksRouter({ store: store(), jobs: webhookJobs(queue, 50, store()) }));
+  app.use('/v1', requireShop(createShopRepository(db)), jsonBody(100_000), webhooksRouter({ store: store(), jobs: webhookJobs(deliveryQueue(), 50, store()) }));
   app.use(notFoundHandler, errorHandler(logger));
   const server = createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -138,7 +140,7 @@ describe('webhook delivery', () => {
     const [first, second] = await record(shop.id, orderId, 'order.placed', 'order.paid');
     let failures = 0;
     sink.answer = (hit) => (JSON.parse(hit.body).id === first && failures++ < 2 ? 500 : 200);
-    await webhookJobs(queue, 50, store()).deliver(orderId);
+    await webhookJobs(deliveryQueue(), 50, store()).deliver(orderId);
     await eventually(() => forOrder(orderId).length === 4);
     const hits = forOrder(orderId);
     expect(hits.map((h) => JSON.parse(h.body).id)).toEqual([first, first, first, second]);
@@ -257,10 +259,10 @@ describe('publisher and reconciler', () => {
   it('enqueues one job per latest event, a new one after a newer event, and the reconciler finds lost enqueues', async () => {
     const shop = await newShop(sink.url);
     const orderId = await newOrder(shop.id);
-    const jobs = webhookJobs(queue, 50, store());
+    const jobs = webhookJobs(deliveryQueue(), 50, store());
     const others = QUEUE_NAMES.filter((n) => n !== 'webhook-delivery').map((n) => new Queue(n, { connection: redis, prefix }));
     const queues = Object.fromEntries([...others, queue].map((q) => [q.name, q])) as unknown as Queues;
-    const publishers = createPublishers(queues, { retryBaseDelayMs: 50, paymentRetryBaseMs: 50, webhookRetryBaseMs: 50 }, store());
+    const publishers = createPublishers(queueShards([queues]), { retryBaseDelayMs: 50, paymentRetryBaseMs: 50, webhookRetryBaseMs: 50 }, store());
     const deliveries = { ...publishers.reconciler, candidates: createReconcileRepository(db), cursors: { get: async () => null, set: async () => {} } };
     const reconcileDeliveries = (staleAfterMs: number, now?: number) =>
       reconcile(deliveries, { staleAfterMs, holdExpiresMs: 60_000, streams: ['delivery'] }, now);

@@ -65,7 +65,7 @@ export async function startSystem(opts: { env?: Record<string, string>; workers?
       await webProcess.close();
       await workers?.close();
       await workerInfra?.close();
-      if (testDb) await Promise.all(Object.values(web.queues).map((q) => q.obliterate({ force: true }).catch(() => undefined)));
+      if (testDb) await Promise.all(web.shards.list().map(({ queue: q }) => q.obliterate({ force: true }).catch(() => undefined)));
       await web.close();
       await testDb?.drop();
     },

@@ -46,6 +46,15 @@ describe('config', () => {
     expect(failure({ ...base, ...push, KUAIDI100_CUSTOMER: 'C' })).toBe('KUAIDI100_KEY');
   });
 
+  it('spreads queues over QUEUE_SHARDS shards, a worker serving all of them or those WORKER_SHARDS names', () => {
+    expect(loadConfig(base)).toMatchObject({ queueShards: 1, workerShards: [0] });
+    expect(loadConfig({ ...base, QUEUE_SHARDS: '3' })).toMatchObject({ queueShards: 3, workerShards: [0, 1, 2] });
+    expect(loadConfig({ ...base, QUEUE_SHARDS: '3', WORKER_SHARDS: '2, 0,2' })).toMatchObject({ workerShards: [0, 2] });
+    for (const bad of ['0', '-1', '1.5', 'two', '65']) expect(failure({ ...base, QUEUE_SHARDS: bad }), bad).toBe('QUEUE_SHARDS');
+    for (const bad of ['3', '1,x', '-1', ',']) expect(failure({ ...base, QUEUE_SHARDS: '3', WORKER_SHARDS: bad }), bad).toBe('WORKER_SHARDS');
+    expect(() => loadConfig({ ...base, QUEUE_SHARDS: '3', WORKER_SHARDS: '3' })).toThrow('WORKER_SHARDS: shard 3 does not exist: QUEUE_SHARDS is 3 (shards 0 to 2)');
+  });
+
   it('runs only the queues WORKER_QUEUES names, each with WORKER_CONCURRENCY', () => {
     const c = loadConfig({ ...base, WORKER_QUEUES: 'order-placement, payment-capture', WORKER_CONCURRENCY: '7' });
     expect(c.workerQueues).toEqual(['order-placement', 'payment-capture']);
