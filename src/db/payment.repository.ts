@@ -4,12 +4,12 @@ import type { EventOutbox } from './event-outbox.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { paymentEvent } from './payment-event.js';
 import { ORDER, PAYMENT, REFUND, STOCK, type OrderStatus, type PaymentStatus, type StockState } from '../domain/order-lifecycle.js';
-import { assertRefundFits, cancelDecision, hasRefundableCapture, refundOnCancel } from '../domain/order-rules.js';
+import { assertRefundFits, cancelDecision } from '../domain/order-rules.js';
 import type { CaptureContext, PaymentStore, RefundView, SettleOutcome } from '../domain/payment-ports.js';
 import type { Capture } from '../domain/payment-gateway.js';
 import { createPaymentSwitches } from './payment-switch.repository.js';
 import { createCaptureBatches, LOCK_IN_ORDER, MERCHANT_OF_O, type LockedOrder } from './payment-capture.batch.js';
-import { committedRefunds, insertRefund, SYSTEM_KEY, toRefund, type RefundRow } from './refund-records.js';
+import { committedRefunds, insertRefund, refundWhatIsLeft, SYSTEM_KEY, toRefund, type RefundRow } from './refund-records.js';
 
 /** An order's quantities per product. */
 const ORDER_QUANTITIES = 'SELECT product_id, sum(quantity)::int AS qty FROM order_items WHERE order_id = $1 GROUP BY product_id';
@@ -27,23 +27,6 @@ async function releaseStock(db: Database, tx: Transaction, orderId: string, from
     tx,
   );
   await db.rows(`UPDATE orders SET stock_state = 'released' WHERE id = $1 AND stock_state = ANY($2::text[])`, [orderId, STOCK.fromStatesFor('released')], tx);
-}
-
-/** On cancel: a refund of whatever was captured and not yet refunded (or being refunded), if anything. */
-async function refundTheRest(
-  db: Database,
-  tx: Transaction,
-  orderId: string,
-  shopId: string,
-  o: { payment_status: PaymentStatus; captured_minor: number; currency: string },
-): Promise<string | null> {
-  if (!hasRefundableCapture(o.payment_status)) return null;
-  const remaining = refundOnCancel({ paymentStatus: o.payment_status, capturedMinor: o.captured_minor, committedMinor: await committedRefunds(db, tx, orderId) });
-  if (remaining <= 0) return null;
-  const refund = await insertRefund(db, tx, {
-    orderId, shopId, key: SYSTEM_KEY('cancel', orderId), hash: 'cancel', amountMinor: remaining, currency: o.currency, reason: 'order cancelled',
-  });
-  return refund?.id ?? null;
 }
 
 /**
@@ -223,7 +206,10 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
           tx,
         );
         await outbox.record(tx, { orderId, shopId, type: ORDER.eventFor(o.status, 'cancelled')! });
-        const refundId = await refundTheRest(db, tx, orderId, shopId, o);
+        const refundId = await refundWhatIsLeft(
+          db, tx, { orderId, shopId, paymentStatus: o.payment_status, capturedMinor: o.captured_minor, currency: o.currency },
+          { what: 'cancel', id: orderId, reason: 'order cancelled' },
+        );
         // Shared product rows last: a hot SKU stays locked only for this statement and the commit.
         if (o.stock_state === 'reserved' || o.stock_state === 'sold') await releaseStock(db, tx, orderId, o.stock_state);
         return { refundId };

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Transaction } from './database.js';
+import type { PaymentStatus } from '../domain/order-lifecycle.js';
+import { hasRefundableCapture, refundLeft } from '../domain/order-rules.js';
 import type { RefundView } from '../domain/payment-ports.js';
 
 /** The refunds table as the repositories that start refunds share it (shops' refunds, cancels, returns). */
@@ -51,3 +53,22 @@ export async function committedRefunds(db: Database, tx: Transaction, orderId: s
   return row?.committed ?? 0;
 }
 
+/**
+ * A refund orderworks starts itself (a cancel, a received return) of what is left of the order's capture, at most
+ * `upToMinor`, keyed `SYSTEM_KEY(what, id)` so it exists at most once. The caller holds the order's row lock.
+ * Returns its id, or null when nothing is left to refund (or it already exists).
+ */
+export async function refundWhatIsLeft(
+  db: Database,
+  tx: Transaction,
+  o: { orderId: string; shopId: string; paymentStatus: PaymentStatus; capturedMinor: number; currency: string },
+  r: { what: 'cancel' | 'return'; id: string; reason: string; upToMinor?: number },
+): Promise<string | null> {
+  if (!hasRefundableCapture(o.paymentStatus)) return null;
+  const amountMinor = refundLeft({ ...o, committedMinor: await committedRefunds(db, tx, o.orderId), upToMinor: r.upToMinor });
+  if (amountMinor <= 0) return null;
+  const refund = await insertRefund(db, tx, {
+    orderId: o.orderId, shopId: o.shopId, key: SYSTEM_KEY(r.what, r.id), hash: r.what, amountMinor, currency: o.currency, reason: r.reason,
+  });
+  return refund?.id ?? null;
+}

@@ -4,10 +4,10 @@ import type { EventOutbox } from './event-outbox.js';
 import { conflict, DomainError, notFound } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import { RETURN, type OrderStatus, type PaymentStatus } from '../domain/order-lifecycle.js';
-import { assertMayReturn, assertUnderLimit, returnLines, returnRefund, type SoldLine } from '../domain/order-rules.js';
+import { assertMayReturn, assertUnderLimit, returnLines, type SoldLine } from '../domain/order-rules.js';
 import type { ReturnStore, ReturnView } from '../domain/return-ports.js';
 import { LOCK_IN_ORDER } from './payment-capture.batch.js';
-import { committedRefunds, insertRefund, SYSTEM_KEY } from './refund-records.js';
+import { refundWhatIsLeft } from './refund-records.js';
 import { insertShipment } from './shipment-rows.js';
 
 /** A return as JSON, with its lines, its refund and its parcel: one expression over `returns r`. */
@@ -65,16 +65,11 @@ export async function receiveReturnIn(db: Database, outbox: EventOutbox, tx: Tra
     [r.order_id],
     tx,
   );
-  const amountMinor = returnRefund({
-    paymentStatus: o!.payment_status, capturedMinor: o!.captured_minor, committedMinor: await committedRefunds(db, tx, r.order_id), linesMinor: r.amount_minor,
-  });
-  const refund = amountMinor > 0
-    ? await insertRefund(db, tx, {
-        orderId: r.order_id, shopId: r.shop_id, key: SYSTEM_KEY('return', returnId), hash: 'return', amountMinor, currency: r.currency,
-        reason: `return ${returnId}: ${r.reason}`,
-      })
-    : undefined;
-  if (refund) await db.rows('UPDATE returns SET refund_id = $2 WHERE id = $1', [returnId, refund.id], tx);
+  const refundId = await refundWhatIsLeft(
+    db, tx, { orderId: r.order_id, shopId: r.shop_id, paymentStatus: o!.payment_status, capturedMinor: o!.captured_minor, currency: r.currency },
+    { what: 'return', id: returnId, reason: `return ${returnId}: ${r.reason}`, upToMinor: r.amount_minor },
+  );
+  if (refundId) await db.rows('UPDATE returns SET refund_id = $2 WHERE id = $1', [returnId, refundId], tx);
   await outbox.record(tx, { orderId: r.order_id, shopId: r.shop_id, type: RETURN.eventFor('requested', 'received')! });
   // Shared product rows last: a hot SKU stays locked only for this statement and the commit.
   if (r.restock) {
@@ -85,7 +80,7 @@ export async function receiveReturnIn(db: Database, outbox: EventOutbox, tx: Tra
       tx,
     );
   }
-  return { refundId: refund?.id ?? null };
+  return { refundId };
 }
 
 export function createReturnRepository(db: Database, outbox: EventOutbox): ReturnStore {

@@ -55,14 +55,6 @@ export function returnLines(
 }
 
 /**
- * What a received return refunds: its lines' value, never more than is left of the capture once the order's
- * other refunds (succeeded or pending) are counted; 0 when nothing was captured or nothing is left.
- */
-export function returnRefund(r: { paymentStatus: PaymentStatus; capturedMinor: number; committedMinor: number; linesMinor: number }): number {
-  return hasRefundableCapture(r.paymentStatus) ? Math.max(0, Math.min(r.linesMinor, r.capturedMinor - r.committedMinor)) : 0;
-}
-
-/**
  * Caps on how many of something one order or one shop may have, each named by the setting that sets it (the
  * 409 names it too). Counted while the order's row (or, for a shop's count, the shop's) is locked, so
  * concurrent requests cannot pass a cap together; a replay of something that exists is never refused.
@@ -100,9 +92,14 @@ export function assertRefundFits(r: { paymentStatus: PaymentStatus; capturedMino
   }
 }
 
-/** On cancel: what is left to refund of the capture, or 0 when nothing was captured or it is all refunded. */
-export function refundOnCancel(r: { paymentStatus: PaymentStatus; capturedMinor: number; committedMinor: number }): number {
-  return hasRefundableCapture(r.paymentStatus) ? Math.max(0, r.capturedMinor - r.committedMinor) : 0;
+/**
+ * What a refund orderworks starts itself takes: what is left of the capture once the order's refunds succeeded or
+ * pending are counted (a cancel: all of it), at most `upToMinor` (a received return: its lines' value); 0 when
+ * nothing was captured or it is all refunded.
+ */
+export function refundLeft(r: { paymentStatus: PaymentStatus; capturedMinor: number; committedMinor: number; upToMinor?: number | undefined }): number {
+  const left = hasRefundableCapture(r.paymentStatus) ? Math.max(0, r.capturedMinor - r.committedMinor) : 0;
+  return Math.min(left, r.upToMinor ?? left);
 }
 
 /**
