@@ -140,6 +140,7 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
           [id, lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.productId), lines.map((l) => l.unitPriceMinor)],
           tx,
         );
+        let shipmentId: string | null = null;
         if (q.parcel) {
           const [taken] = await db.rows(
             'SELECT 1 FROM shipments WHERE order_id = $1 AND carrier = $2 AND tracking_number = $3',
@@ -147,23 +148,20 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
             tx,
           );
           if (taken) throw conflict(`${q.parcel.carrier} ${q.parcel.trackingNumber} is already a parcel of this order; a return's parcel needs its own tracking number`);
-          // The shop's row after the order's, as a shipment's creation takes them (migration 000014).
-          const [shop] = await db.rows<{ open: number }>('SELECT open_shipments AS open FROM shops WHERE id = $1 FOR NO KEY UPDATE', [q.shopId], tx);
-          assertUnderLimit('openShipmentsPerShop', q.limits.openParcelsPerShop, shop?.open ?? 0);
+          // The buyer sends the parcel back to where the order's first parcel left from.
+          const [first] = await db.rows<{ from_city: string | null }>(
+            'SELECT from_city FROM shipments WHERE order_id = $1 AND return_id IS NULL ORDER BY created_at LIMIT 1',
+            [q.orderId],
+            tx,
+          );
+          const parcel = await insertShipment(db, tx, {
+            ...q.parcel, orderId: q.orderId, shopId: q.shopId, returnId: id, fromCity: o.city, toCity: first?.from_city ?? null, phone: o.phone,
+            openPerShop: q.limits.openParcelsPerShop,
+          });
+          shipmentId = parcel.id;
         }
-        // The buyer sends the parcel back to where the order's first parcel left from.
-        const parcel = q.parcel
-          ? await insertShipment(db, tx, {
-              ...q.parcel, orderId: q.orderId, shopId: q.shopId, returnId: id, fromCity: o.city, phone: o.phone,
-              toCity: (await db.rows<{ from_city: string | null }>(
-                'SELECT from_city FROM shipments WHERE order_id = $1 AND return_id IS NULL ORDER BY created_at LIMIT 1',
-                [q.orderId],
-                tx,
-              ))[0]?.from_city ?? null,
-            })
-          : null;
         await outbox.record(tx, { orderId: q.orderId, shopId: q.shopId, type: 'return.requested' });
-        return { ret: (await loadReturn(db, 'r.id = $1', [id], tx))!, created: true, shipmentId: parcel?.id ?? null };
+        return { ret: (await loadReturn(db, 'r.id = $1', [id], tx))!, created: true, shipmentId };
       }),
 
     receive: (shopId, returnId) =>

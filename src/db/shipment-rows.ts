@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Transaction } from './database.js';
 import type { CarrierCode } from '../domain/carrier.js';
 import type { ShipmentStatus } from '../domain/order-lifecycle.js';
+import { assertUnderLimit } from '../domain/order-rules.js';
 import type { PushState, ShipmentView } from '../domain/tracking-ports.js';
 
 /** The shipments table's rows as the shipment and return repositories read and write them. */
@@ -37,16 +38,20 @@ export const toView = (r: ShipmentRow): ShipmentView => ({
 
 /**
  * A new parcel row, outbound or (with `returnId`) a return's: due at once; the caller queues its first poll after
- * the commit, which claims it. The caller holds the order's row lock.
+ * the commit, which claims it. The caller holds the order's row lock. Every parcel counts towards the shop's open
+ * ones (OPEN_SHIPMENTS_PER_SHOP_MAX): read under the shop row's lock, taken after the order's as a poll that
+ * delivers a parcel takes them (migration 000014), so concurrent creations cannot pass the limit together.
  */
 export async function insertShipment(
   db: Database,
   tx: Transaction,
   s: {
     orderId: string; shopId: string; carrier: CarrierCode; trackingNumber: string; fromCity: string | null; toCity: string | null;
-    phone: string | null; estimate: { at: Date; source: string }; returnId: string | null;
+    phone: string | null; estimate: { at: Date; source: string }; returnId: string | null; openPerShop: number;
   },
 ): Promise<ShipmentRow> {
+  const [shop] = await db.rows<{ open: number }>('SELECT open_shipments AS open FROM shops WHERE id = $1 FOR NO KEY UPDATE', [s.shopId], tx);
+  assertUnderLimit('openShipmentsPerShop', s.openPerShop, shop?.open ?? 0);
   const [row] = await db.rows<ShipmentRow>(
     `INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, from_city, to_city, phone, next_poll_at,
                             estimated_delivery_at, estimate_source, return_id)

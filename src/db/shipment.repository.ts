@@ -72,13 +72,12 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         if (existing?.return_id) throw conflict(`${s.carrier} ${s.trackingNumber} is the parcel of return ${existing.return_id}, not a shipment`);
         if (existing) return { shipment: toView(existing), created: false };
         assertMayShip(o.status);
-        // The order's row lock makes its count exact; the shop's row lock (after the order's, as a poll that
-        // delivers a parcel takes them: migration 000014) does the same for its open parcels.
+        // The order's row lock makes its count exact (and the shop's, taken by insertShipment, the shop's open parcels).
         const [{ n } = { n: 0 }] = await db.rows<{ n: number }>('SELECT count(*)::int AS n FROM shipments WHERE order_id = $1 AND return_id IS NULL', [s.orderId], tx);
         assertUnderLimit('shipmentsPerOrder', s.limits.perOrder, n);
-        const [shop] = await db.rows<{ open: number }>('SELECT open_shipments AS open FROM shops WHERE id = $1 FOR NO KEY UPDATE', [s.shopId], tx);
-        assertUnderLimit('openShipmentsPerShop', s.limits.openPerShop, shop?.open ?? 0);
-        const row = await insertShipment(db, tx, { ...s, fromCity: s.fromCity ?? null, toCity: o.to_city, phone: o.phone, returnId: null });
+        const row = await insertShipment(db, tx, {
+          ...s, fromCity: s.fromCity ?? null, toCity: o.to_city, phone: o.phone, returnId: null, openPerShop: s.limits.openPerShop,
+        });
         await db.rows(`UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = $1 AND status = ANY($2::text[])`, [s.orderId, ORDER.fromStatesFor('shipped')], tx);
         // The first parcel ships the order; each further one is news about its shipments.
         await outbox.record(tx, { orderId: s.orderId, shopId: s.shopId, type: ORDER.eventFor(o.status, 'shipped') ?? 'shipment.updated' });
