@@ -48,7 +48,6 @@ export async function createWebProcess(
   // What creating a parcel needs, an order's or a return's.
   const parcels = {
     jobs: jobs.tracking,
-    refreshEveryMs: config.trackingRefreshEveryMs,
     serviceLevelHours: serviceLevelHours(carrierClients),
     unconfigured: unconfiguredCarriers(carrierClients),
   };

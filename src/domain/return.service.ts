@@ -4,7 +4,7 @@ import type { ReturnInput } from './return-input.js';
 import type { ReturnStore } from './return-ports.js';
 import { newParcel, type ShipmentCreationDeps } from './tracking.service.js';
 
-export type ReturnDeps = Pick<ShipmentCreationDeps, 'jobs' | 'refreshEveryMs' | 'serviceLevelHours' | 'unconfigured'> & {
+export type ReturnDeps = Pick<ShipmentCreationDeps, 'jobs' | 'serviceLevelHours' | 'unconfigured'> & {
   returns: ReturnStore;
   refunds: Pick<PaymentJobs, 'refund'>;
   /** RETURNS_PER_ORDER_MAX, and OPEN_SHIPMENTS_PER_SHOP_MAX (a return's parcel is one of the shop's open parcels). */

@@ -21,7 +21,7 @@ export interface TrackingDeps {
 }
 
 /** What creating a shipment needs: the carriers' published service levels give its first estimate. */
-export type ShipmentCreationDeps = Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs'> & {
+export type ShipmentCreationDeps = Pick<TrackingDeps, 'shipments' | 'jobs'> & {
   serviceLevelHours: Readonly<Record<CarrierCode, number>>;
   /** Carriers this deployment cannot track (no credentials), each with why: their shipments are refused. */
   unconfigured?: Readonly<Partial<Record<CarrierCode, string>>>;
