@@ -1,5 +1,6 @@
-import { conflict, DomainError } from '../domain/errors.js';
+import { conflict } from '../domain/errors.js';
 import { ORDER, PAYMENT } from '../domain/order-lifecycle.js';
+import { assertSameRequest } from '../domain/order-rules.js';
 import type { PaymentStore } from '../domain/payment-ports.js';
 import type { Database, Transaction } from './database.js';
 import { checkoutOf } from './order-intake.batch.js';
@@ -15,9 +16,7 @@ export function createPaymentSwitches(db: Database): Pick<PaymentStore, 'switchD
     const [used] = await db.rows<{ order_id: string; request_hash: string }>(
       'SELECT order_id, request_hash FROM payment_switches WHERE shop_id = $1 AND idempotency_key = $2', [s.shopId, s.idempotencyKey], tx);
     if (!used) return false;
-    if (used.order_id !== s.orderId || used.request_hash !== s.requestHash) {
-      throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
-    }
+    assertSameRequest({ orderId: used.order_id, requestHash: used.request_hash }, s);
     return true;
   };
 

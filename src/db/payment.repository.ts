@@ -1,10 +1,10 @@
 import type { Database, Transaction } from './database.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
-import { DomainError, notFound } from '../domain/errors.js';
+import { notFound } from '../domain/errors.js';
 import { paymentEvent } from './payment-event.js';
 import { ORDER, PAYMENT, REFUND, STOCK, type OrderStatus, type PaymentStatus, type StockState } from '../domain/order-lifecycle.js';
-import { assertRefundFits, cancelDecision } from '../domain/order-rules.js';
+import { assertRefundFits, assertSameRequest, cancelDecision } from '../domain/order-rules.js';
 import type { CaptureContext, PaymentStore, RefundView, SettleOutcome } from '../domain/payment-ports.js';
 import type { Capture } from '../domain/payment-gateway.js';
 import { createPaymentSwitches } from './payment-switch.repository.js';
@@ -127,9 +127,7 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
           tx,
         );
         if (prior) {
-          if (prior.request_hash !== r.requestHash || prior.order_id !== r.orderId) {
-            throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
-          }
+          assertSameRequest({ orderId: prior.order_id, requestHash: prior.request_hash }, r);
           return { refund: toRefund(prior), created: false };
         }
         const committedMinor = await committedRefunds(db, tx, r.orderId);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Transaction } from './database.js';
 import type { EventOutbox } from './event-outbox.js';
-import { conflict, DomainError, notFound } from '../domain/errors.js';
+import { conflict, notFound } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import { RETURN, type OrderStatus, type PaymentStatus } from '../domain/order-lifecycle.js';
-import { assertMayReturn, assertUnderLimit, returnLines, type SoldLine } from '../domain/order-rules.js';
+import { assertMayReturn, assertSameRequest, assertUnderLimit, returnLines, type SoldLine } from '../domain/order-rules.js';
 import type { ReturnStore, ReturnView } from '../domain/return-ports.js';
 import { LOCK_IN_ORDER } from './payment-capture.batch.js';
 import { refundWhatIsLeft } from './refund-records.js';
@@ -102,9 +102,7 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
           tx,
         );
         if (prior) {
-          if (prior.request_hash !== q.requestHash || prior.order_id !== q.orderId) {
-            throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
-          }
+          assertSameRequest({ orderId: prior.order_id, requestHash: prior.request_hash }, q);
           return { ret: (await loadReturn(db, 'r.id = $1', [prior.id], tx))!, created: false, shipmentId: null };
         }
         assertMayReturn(o.status);

@@ -1,4 +1,4 @@
-import { conflict, limitReached } from './errors.js';
+import { conflict, DomainError, limitReached } from './errors.js';
 import { ORDER, PAYMENT, type OrderStatus, type PaymentStatus } from './order-lifecycle.js';
 
 /**
@@ -14,6 +14,16 @@ export function awaitsPayment(o: { status: OrderStatus; paymentStatus: PaymentSt
 /** A trade may exist at the provider: a charge was attempted, or the buyer was given an action. */
 export function tradeOpened(o: { attempts: number; paymentStatus: PaymentStatus }): boolean {
   return o.attempts > 0 || o.paymentStatus === 'action_required';
+}
+
+/**
+ * What an order's action (a refund, a switch of payment, a return) under an Idempotency-Key already used by the shop
+ * may do: the same request again is a replay of the first; anything else under that key is refused.
+ */
+export function assertSameRequest(used: { orderId: string; requestHash: string }, now: { orderId: string; requestHash: string }): void {
+  if (used.orderId !== now.orderId || used.requestHash !== now.requestHash) {
+    throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
+  }
 }
 
 /** A parcel may be added to an order that may become `shipped`, or already is (a second parcel). */
