@@ -3,22 +3,16 @@
  * so each shard's queues share one hash tag; QUEUE_SHARDS tags spread a deployment over the cluster's masters.
  * Pure functions only: no Redis here.
  */
+import calculateSlot from 'cluster-key-slot';
 
 /** Redis Cluster's slot count. */
 export const SLOTS = 16_384;
 
-/** The slot Redis Cluster puts `key` in: CRC16 (XMODEM) of its hash tag, or of the whole key without one. */
-export function keySlot(key: string): number {
-  const open = key.indexOf('{');
-  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
-  const hashed = close > open + 1 ? key.slice(open + 1, close) : key;
-  let crc = 0;
-  for (const byte of Buffer.from(hashed, 'utf8')) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % SLOTS;
-}
+/**
+ * The slot Redis Cluster puts `key` in (CRC16 of its hash tag, or of the whole key without one), by the function
+ * ioredis itself routes cluster commands with.
+ */
+export const keySlot = (key: string): number => calculateSlot(key);
 
 /**
  * The hash tag of each shard. Shard 0 keeps the deployment's own prefix, so one shard is exactly the keys of a
