@@ -75,6 +75,8 @@ export function parseCarrierJson(carrier: CarrierCode, text: string): unknown {
 }
 
 export const md5 = (text: string) => createHash('md5').update(text, 'utf8');
+/** UPPER(hex MD5(text)): how Kuaidi100 signs its queries and its pushes. */
+export const upperHexMd5 = (text: string) => md5(text).digest('hex').toUpperCase();
 
 /**
  * Chinese carriers write local time in UTC+8 without a zone: `yyyy-MM-dd HH:mm:ss`, sometimes only

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CarrierClient, CarrierCode, TrackingQuery, TrackingSnapshot } from '../domain/carrier.js';
 import { PermanentError, TransientError } from '../domain/errors.js';
-import { carrierRequest, kuaidi100Phone, md5, parseCarrierJson, type CarrierHttp } from './http.js';
+import { carrierRequest, kuaidi100Phone, parseCarrierJson, upperHexMd5, type CarrierHttp } from './http.js';
 import { kuaidi100Snapshot, kuaidi100Track } from './kuaidi100-track.js';
 
 /** Kuaidi100 locks a waybill for 24 h after more than 48 queries a day; it asks for 30 minutes between queries. */
@@ -41,10 +41,7 @@ export interface Kuaidi100Options {
 }
 
 /** UPPER(hex MD5(param + key + customer)) over the exact param string that is sent. */
-export const kuaidi100Sign = (param: string, key: string, customer: string) =>
-  md5(param + key + customer)
-    .digest('hex')
-    .toUpperCase();
+export const kuaidi100Sign = (param: string, key: string, customer: string) => upperHexMd5(param + key + customer);
 
 const code = z.union([z.string(), z.number()]).transform(String);
 const Failure = z.object({ result: z.literal(false), returnCode: code, message: z.string().default('') });

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { PushReading, PushReceiver, PushReply } from '../domain/tracking-ports.js';
-import { md5 } from './http.js';
+import { upperHexMd5 } from './http.js';
 import { kuaidi100Snapshot, kuaidi100Track } from './kuaidi100-track.js';
 
 /**
@@ -11,10 +11,7 @@ import { kuaidi100Snapshot, kuaidi100Track } from './kuaidi100-track.js';
  */
 
 /** UPPER(hex MD5(param + salt)) over the exact `param` string received. */
-export const kuaidi100PushSign = (param: string, salt: string) =>
-  md5(param + salt)
-    .digest('hex')
-    .toUpperCase();
+export const kuaidi100PushSign = (param: string, salt: string) => upperHexMd5(param + salt);
 
 const Push = z.object({
   /** polling: still followed; shutdown: ended (signed for); abort: ended (no news for days); updateall: a full resend. */
