@@ -2,7 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.js';
 import { getOrder } from '../../domain/order.service.js';
-import { idempotencyKeySchema, paymentInputSchema, text } from '../../domain/order-input.js';
+import { paymentInputSchema, text } from '../../domain/order-input.js';
 import { PAYMENT_METHODS } from '../../domain/order.js';
 import type { OrderStore } from '../../domain/ports.js';
 import { cancelOrder, requestRefund, type PaymentDeps } from '../../domain/payment.service.js';
@@ -10,7 +10,8 @@ import { handleNotification } from '../../domain/payment-notification.service.js
 import { switchPayment } from '../../domain/payment-switch.service.js';
 import type { RefundView } from '../../domain/payment-ports.js';
 import { notifyBody, type NotifyBodyLimits } from '../notify-body.js';
-import { HttpProblem, zodIssues } from '../problem.js';
+import { HttpProblem } from '../problem.js';
+import { keyedRequest } from '../keyed-request.js';
 import { shopOf } from '../auth.js';
 import { orderView } from '../views.js';
 
@@ -31,21 +32,15 @@ export function orderPaymentsRouter(deps: PaymentDeps & { orders: OrderStore }):
   });
 
   r.post('/:id/refunds', async (req, res) => {
-    const key = idempotencyKeySchema.safeParse(req.get('idempotency-key'));
-    const body = refundInput.safeParse(req.body ?? {});
-    const errors = [...(key.success ? [] : zodIssues(key.error, 'header.Idempotency-Key')), ...(body.success ? [] : zodIssues(body.error))];
-    if (!key.success || !body.success) throw new HttpProblem(400, 'validation_failed', 'the refund is invalid', errors);
-    const refund = await requestRefund(deps, shopOf(req).id, req.params.id, key.data, body.data);
+    const { key, body } = keyedRequest(req, refundInput, 'refund');
+    const refund = await requestRefund(deps, shopOf(req).id, req.params.id, key, body);
     res.status(202).json(refundView(refund));
   });
 
   r.post('/:id/payment', async (req, res) => {
-    const key = idempotencyKeySchema.safeParse(req.get('idempotency-key'));
-    const body = paymentInputSchema.safeParse(req.body ?? {});
-    const errors = [...(key.success ? [] : zodIssues(key.error, 'header.Idempotency-Key')), ...(body.success ? [] : zodIssues(body.error))];
-    if (!key.success || !body.success) throw new HttpProblem(400, 'validation_failed', 'the payment is invalid', errors);
+    const { key, body } = keyedRequest(req, paymentInputSchema, 'payment');
     const shopId = shopOf(req).id;
-    await switchPayment(deps, shopId, req.params.id, key.data, body.data);
+    await switchPayment(deps, shopId, req.params.id, key, body);
     res.status(202).json(orderView(await getOrder(deps.orders, shopId, req.params.id)));
   });
   return r;

@@ -1,8 +1,7 @@
 import { Router } from 'express';
-import { idempotencyKeySchema } from '../../domain/order-input.js';
 import { returnInputSchema } from '../../domain/return-input.js';
 import { receiveReturn, requestReturn, type ReturnDeps } from '../../domain/return.service.js';
-import { HttpProblem, zodIssues } from '../problem.js';
+import { keyedRequest } from '../keyed-request.js';
 import { shopOf } from '../auth.js';
 import { returnView } from '../views.js';
 
@@ -10,11 +9,8 @@ import { returnView } from '../views.js';
 export function orderReturnsRouter(deps: ReturnDeps): Router {
   const r = Router();
   r.post('/:id/returns', async (req, res) => {
-    const key = idempotencyKeySchema.safeParse(req.get('idempotency-key'));
-    const body = returnInputSchema.safeParse(req.body ?? {});
-    const errors = [...(key.success ? [] : zodIssues(key.error, 'header.Idempotency-Key')), ...(body.success ? [] : zodIssues(body.error))];
-    if (!key.success || !body.success) throw new HttpProblem(400, 'validation_failed', 'the return is invalid', errors);
-    const { ret, created } = await requestReturn(deps, shopOf(req).id, req.params.id, key.data, body.data);
+    const { key, body } = keyedRequest(req, returnInputSchema, 'return');
+    const { ret, created } = await requestReturn(deps, shopOf(req).id, req.params.id, key, body);
     res.status(created ? 201 : 200).location(`/v1/returns/${ret.id}`).json(returnView(ret));
   });
   return r;
