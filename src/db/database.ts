@@ -95,12 +95,14 @@ export function createDatabase(url: string, options: { poolMax: number; logging?
 const TRANSIENT_SQLSTATE = /^(08|53|57|40001|40P01)/;
 
 /** Database failures are classified here, where they are born: a blip is transient, anything else is a bug. */
-function classify(error: unknown): unknown {
+export function classify(error: unknown): unknown {
   if (!(error instanceof BaseError)) return error;
-  const code = error instanceof DatabaseError ? String((error.original as { code?: string }).code ?? '') : '';
+  const original = error instanceof DatabaseError ? (error.original as { code?: unknown; syscall?: unknown }) : {};
+  const code = String(original.code ?? '');
   // A DatabaseError without a SQLSTATE never reached the server's SQL: the connection broke under it
-  // ("Connection terminated unexpectedly" while Postgres restarts).
-  const brokenConnection = error instanceof DatabaseError && code === '';
+  // ("Connection terminated unexpectedly" while Postgres restarts). One whose cause is a socket's system call
+  // ("read ECONNRESET", "write EPIPE": code is Node's, not a SQLSTATE) broke the same way.
+  const brokenConnection = error instanceof DatabaseError && (code === '' || original.syscall !== undefined);
   if (error instanceof ConnectionError || error instanceof TimeoutError || brokenConnection || TRANSIENT_SQLSTATE.test(code)) {
     return new StoreUnavailable('the database is unavailable', { retryAfterSeconds: 5, cause: error });
   }

@@ -1,5 +1,6 @@
 import { DataTypes, Model, Op, type Sequelize, type WhereOptions } from 'sequelize';
 import type { AdminOrderQuery, OrderSummary } from '../../domain/order-lookup.ports.js';
+import { classify } from '../database.js';
 
 /**
  * The `orders` table as a Sequelize model, read-only and for the operators' cold paths (search across shops).
@@ -53,12 +54,17 @@ export function defineOrderSummaries(sequelize: Sequelize) {
       if (q.status) where.push({ status: q.status });
       if (q.after) where.push({ id: { [Op.lt]: q.after } });
       if (q.text) where.push(q.textIsId ? { [Op.or]: [{ id: q.text }, { externalId: q.text }] } : { externalId: q.text });
-      const rows = await Order.findAll({ where: { [Op.and]: where }, order: [['id', 'DESC']], limit: q.limit });
+      const rows = await Order.findAll({ where: { [Op.and]: where }, order: [['id', 'DESC']], limit: q.limit }).catch(rethrowClassified);
       return rows.map(summary);
     },
     async shopOf(orderId: string): Promise<string | null> {
-      const row = await Order.findByPk(orderId, { attributes: ['shopId'] });
+      const row = await Order.findByPk(orderId, { attributes: ['shopId'] }).catch(rethrowClassified);
       return row?.shopId ?? null;
     },
   };
+}
+
+/** A model's failure is classified like a raw statement's: a database blip is a 503, not a 500. */
+function rethrowClassified(error: unknown): never {
+  throw classify(error);
 }
