@@ -53,6 +53,7 @@ const schema = z.object({
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** How long a crashed worker's job stays locked before BullMQ hands it to another worker. */
   JOB_LOCK_MS: positiveInt.default(30_000),
+  WORKER_WATCHDOG_MS: positiveInt.default(10_000),
   /** How often the reconciler runs, and how old work left without a job must be before it is restarted. */
   SWEEP_EVERY_MS: positiveInt.default(30_000),
   SWEEP_STALE_AFTER_MS: positiveInt.default(60_000),
@@ -114,6 +115,8 @@ export interface Config {
   readonly logLevel: string;
   readonly logFormat: LogFormat;
   readonly jobLockMs: number;
+  /** How long jobs may wait on a worker with a free slot that takes none before it is replaced. */
+  readonly workerWatchdogMs: number;
   readonly sweepEveryMs: number;
   readonly sweepStaleAfterMs: number;
   readonly retryBaseDelayMs: number;
@@ -205,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     jobLockMs: e.JOB_LOCK_MS,
+    workerWatchdogMs: e.WORKER_WATCHDOG_MS,
     sweepEveryMs: e.SWEEP_EVERY_MS,
     sweepStaleAfterMs: e.SWEEP_STALE_AFTER_MS,
     retryBaseDelayMs: e.RETRY_BASE_DELAY_MS,

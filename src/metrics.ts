@@ -39,6 +39,12 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers,
     }),
+    workerReplacements: new Counter({
+      name: 'orderworks_worker_replacements_total',
+      help: 'Workers the watchdog replaced because jobs waited while they took none (a wedged Redis connection), by queue',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
     followUps: new Counter({
       name: 'orderworks_follow_ups_total',
       help: 'Follow-up work started after a commit, by work and outcome: queued, or failed (the reconciler starts it later)',

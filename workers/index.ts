@@ -21,6 +21,7 @@ import { loadCarrierClients } from '../src/carriers/configured-carriers.js';
 import { createRedisRateLimiter } from '../src/queue/rate-limiter.js';
 import { createReconcileRepository } from '../src/db/reconcile.repository.js';
 import { createReconcilerCursors } from '../src/queue/reconciler-cursors.js';
+import { superviseWorker } from './worker-watchdog.js';
 
 /** How long a clean stop waits for active jobs before handing them back to the queue. */
 const CLOSE_TIMEOUT_MS = 10_000;
@@ -80,30 +81,41 @@ export async function createWorkerProcess(infra: Infrastructure) {
     config.workerShards.filter((shard) => shard === 0 || SHARDED_QUEUES.has(name)).map((shard) => ({ name, processor, shard })),
   );
   const workers = served.map(({ name, processor, shard }) => {
-    const worker = new Worker(name, processor, {
-      connection: redis,
-      prefix: prefixes[shard],
-      concurrency: config.workerConcurrency[name],
-      lockDuration: config.jobLockMs,
-      stalledInterval: Math.min(config.jobLockMs, 30_000),
-      // A job whose worker died is handed back this many times before it fails; the reconciler covers the rest.
-      maxStalledCount: 3,
-      autorun: false,
-      settings: { backoffStrategy },
+    const make = (counted: Processor) => {
+      const worker = new Worker(name, counted, {
+        connection: redis,
+        prefix: prefixes[shard],
+        concurrency: config.workerConcurrency[name],
+        lockDuration: config.jobLockMs,
+        stalledInterval: Math.min(config.jobLockMs, 30_000),
+        // A job whose worker died is handed back this many times before it fails; the reconciler covers the rest.
+        maxStalledCount: 3,
+        autorun: false,
+        settings: { backoffStrategy },
+      });
+      worker.on('error', (err) => logger.warn({ err: err.message, queue: name, shard }, 'worker error'));
+      worker.on('completed', (job, result) => {
+        observe(name, job, 'completed');
+        if (name === 'maintenance') countRepairs(result);
+      });
+      worker.on('failed', (job, err) => {
+        if (!job) return;
+        const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
+        observe(name, job, final ? 'failed' : 'retried');
+        if (!final) return;
+        logger.error({ queue: name, shard, jobId: job.id, err: err.message }, 'job failed for good');
+      });
+      return worker;
+    };
+    return superviseWorker(make, processor, infra.shards.all[shard]![name], config.workerConcurrency[name], {
+      stallMs: config.workerWatchdogMs,
+      checkEveryMs: Math.max(250, Math.floor(config.workerWatchdogMs / 4)),
+      onReplaced: ({ waiting, stuckForMs }) => {
+        metrics.workerReplacements.inc({ queue: name });
+        logger.warn({ queue: name, shard, waiting, stuckForMs }, 'worker took no job while jobs waited; replaced it');
+      },
+      onStopped: (err) => logger.error({ err, queue: name, shard }, 'worker stopped'),
     });
-    worker.on('error', (err) => logger.warn({ err: err.message, queue: name, shard }, 'worker error'));
-    worker.on('completed', (job, result) => {
-      observe(name, job, 'completed');
-      if (name === 'maintenance') countRepairs(result);
-    });
-    worker.on('failed', (job, err) => {
-      if (!job) return;
-      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
-      observe(name, job, final ? 'failed' : 'retried');
-      if (!final) return;
-      logger.error({ queue: name, shard, jobId: job.id, err: err.message }, 'job failed for good');
-    });
-    return worker;
   });
 
   return {
@@ -126,7 +138,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
           opts: { ...trackingPollJob.options(config.retryBaseDelayMs), removeOnComplete: { count: 100 } },
         });
       }
-      for (const w of workers) void w.run().catch((err) => logger.error({ err, queue: w.name }, 'worker stopped'));
+      for (const w of workers) w.run();
       logger.info({ queues: config.workerQueues, shards: config.workerShards }, 'workers running');
     },
     /**
@@ -141,7 +153,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
           const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_TIMEOUT_MS)));
           const outcome = await Promise.race([w.close().then(() => 'closed' as const), late]);
           clearTimeout(timer);
-          if (outcome === 'late') logger.warn({ queue: w.name, shard: served[i]!.shard }, 'worker did not stop in time; its jobs return to the queue when their locks expire');
+          if (outcome === 'late') logger.warn({ queue: w.current.name, shard: served[i]!.shard }, 'worker did not stop in time; its jobs return to the queue when their locks expire');
         }),
       );
     },
