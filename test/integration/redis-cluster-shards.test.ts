@@ -145,7 +145,7 @@ describe('queues spread over a three-master Redis Cluster (QUEUE_SHARDS=3)', () 
           const order = events.map((e) => seqs.get(e)!);
           expect(order.every((s, i) => i === 0 || s >= order[i - 1]!), `${orderId}: ${order.join(',')}`).toBe(true);
         }
-        console.log('failover', JSON.stringify({ victim, replica, tookOverMs, allPaidMs, webhooks: sink.hits.length, resent: sink.hits.length - new Set(sink.hits.map((h) => JSON.parse(h.body).id)).size }));
+        console.log('failover', JSON.stringify({ victim, replica, tookOverMs, allPaidMs, webhooks: sink.hits.length, resent: sink.hits.length - new Set(sink.hits.map((h) => JSON.parse(h.body).id)).size, watchdogReplacements: workers.map((w) => w.output.join('').split('replaced it').length - 1) }));
       } finally {
         await db.close();
       }
