@@ -200,8 +200,8 @@ export function cpuTable(roles: CpuRole[], orders: number): string {
 export function startSystemMeter(sys: BenchSystem, extra: CpuMeterOptions['processes'] = []): Promise<CpuMeter> {
   return startCpuMeter(sys.pool, sys.redis, {
     processes: [
-      { role: 'web', group: 'orderworks', pid: sys.web.proc.pid },
-      ...(sys.worker ? [{ role: 'worker', group: 'orderworks' as const, pid: sys.worker.proc.pid }] : []),
+      ...sys.webPids().map((pid) => ({ role: 'web', group: 'orderworks' as const, pid })),
+      ...sys.workers.map((w) => ({ role: 'worker', group: 'orderworks' as const, pid: w.proc.pid })),
       { role: 'sandbox provider process', group: 'sandbox', pid: sys.sandbox.proc.pid },
       ...extra,
     ],

@@ -49,6 +49,25 @@ export function spawnNode(name: string, args: string[], env: Record<string, stri
 export const spawnProcess = (settings: BenchSettings, bin: Bin, env: Record<string, string>) =>
   spawnNode(bin, entry(settings, bin), env, settings);
 
+/** `web` as one process, or as `count` processes sharing its port behind bench/web-cluster.ts. */
+export function spawnWeb(settings: BenchSettings, env: Record<string, string>, count: number): Child {
+  if (count === 1) return spawnProcess(settings, 'web', env);
+  const web = entry(settings, 'web');
+  const launcher = settings.runtime === 'dist' ? [path.join(ROOT, 'dist/bench/web-cluster.js')] : ['--import', 'tsx', path.join(ROOT, 'bench/web-cluster.ts')];
+  // The copies run the web entry with the launcher's node flags (tsx's loader, --cpu-prof).
+  return spawnNode('web', launcher, { ...env, BENCH_WEB_ENTRY: web.at(-1)!, BENCH_WEB_PROCESSES: String(count) }, settings);
+}
+
+/** The pids of a process's children (the copies of a cluster primary), from /proc. */
+export function childPids(pid: number | undefined): number[] {
+  if (!pid) return [];
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Peak resident set size of a live process, in bytes (VmHWM: the high-water mark the kernel keeps). */
 export function peakRss(pid: number | undefined): number {
   if (!pid) return 0;

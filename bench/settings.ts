@@ -33,6 +33,9 @@ export interface BenchSettings {
   paymentFlow: 'token' | 'qr';
   /** How the web and worker children run: from source through tsx, or the compiled dist (`npm run build`). */
   runtime: 'tsx' | 'dist';
+  /** Web processes (behind one port, bench/web-cluster.ts) and worker processes of the system under test. */
+  webProcesses: number;
+  workerProcesses: number;
   /** Directory for --cpu-prof profiles of the children, when set. */
   cpuProfDir: string | undefined;
   /** Longest wait for any one drain, in ms. */
@@ -92,6 +95,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
     paymentFlow: oneOf(env, 'BENCH_PAYMENT_FLOW', ['token', 'qr'] as const, 'token'),
     // Full size measures what production runs (the compiled dist, as the Procfile starts it); tiny runs from source.
     runtime: oneOf(env, 'BENCH_RUNTIME', ['tsx', 'dist'] as const, scale === 'full' ? 'dist' : 'tsx'),
+    webProcesses: int(env, 'BENCH_WEB_PROCESSES', 1),
+    workerProcesses: int(env, 'BENCH_WORKER_PROCESSES', 1),
     cpuProfDir: env.BENCH_CPU_PROF_DIR || undefined,
     // A backstop against a drain that never ends, not a measure: generous at tiny size, which runs in `npm test`
     // on machines shared with other work.

@@ -8,7 +8,7 @@ import { migrate } from '../src/db/migrate.js';
 import { migrationsWithSandbox } from '../src/sandbox/migrations/index.js';
 import { freePort } from '../src/local/local-services.js';
 import { bullPrefix } from '../src/queue/redis.js';
-import { peakRss, sleep, spawnProcess, stop, type Child } from './processes.js';
+import { childPids, peakRss, sleep, spawnProcess, spawnWeb, stop, type Child } from './processes.js';
 import type { BenchSettings } from './settings.js';
 
 /**
@@ -25,10 +25,15 @@ export interface BenchSystem {
   /** The bench's own connections: counts, scratch tables, baselines. */
   pool: pg.Pool;
   redis: Redis;
+  /** The web process (with BENCH_WEB_PROCESSES > 1, the cluster primary in front of the copies). */
   web: Child;
+  /** Every web process: the one, or the primary and its copies. */
+  webPids(): number[];
   /** The sandbox providers and carrier, a process of their own so that their CPU is not the web's. */
   sandbox: Child;
+  /** The first worker process while workers run (BENCH_WORKER_PROCESSES of them). */
   worker: Child | undefined;
+  workers: Child[];
   startWorker(): Promise<Child>;
   stopWorker(): Promise<void>;
   /** Peak RSS in bytes per role, the worker's over every worker child this run started. */
@@ -90,32 +95,35 @@ export async function startBenchSystem(settings: BenchSettings): Promise<BenchSy
     DATABASE_URL: named(databaseUrl, APP_NAMES.sandbox), PORT: String(sandboxPort), PUBLIC_URL: base, SANDBOX_BASE_URL: sandboxBase,
     DB_POOL_MAX: settings.system.DB_POOL_MAX!, LOG_LEVEL: settings.system.LOG_LEVEL!, NODE_ENV: settings.system.NODE_ENV!,
   });
-  const web = spawnProcess(settings, 'web', env);
+  const web = spawnWeb(settings, env, settings.webProcesses);
   const workerPeaks: number[] = [];
   let workerLines = 0;
-  let worker: Child | undefined;
+  let workers: Child[] = [];
 
   const system: BenchSystem = {
     base, sandboxBase, env, databaseUrl, prefix, pool, redis, web, sandbox,
     get worker() {
-      return worker;
+      return workers[0];
     },
+    get workers() {
+      return workers;
+    },
+    webPids: () => [web.proc.pid!, ...childPids(web.proc.pid)],
     async startWorker() {
-      if (worker) throw new Error('a worker is already running');
-      worker = spawnProcess(settings, 'worker', workerEnv);
-      return worker;
+      if (workers.length) throw new Error('a worker is already running');
+      workers = Array.from({ length: settings.workerProcesses }, () => spawnProcess(settings, 'worker', workerEnv));
+      return workers[0]!;
     },
     async stopWorker() {
-      if (!worker) return;
-      const w = worker;
-      worker = undefined;
-      workerPeaks.push(peakRss(w.proc.pid));
-      await stop(w);
-      workerLines += w.lines;
+      const stopping = workers;
+      workers = [];
+      for (const w of stopping) workerPeaks.push(peakRss(w.proc.pid));
+      await Promise.all(stopping.map((w) => stop(w)));
+      for (const w of stopping) workerLines += w.lines;
     },
-    peaks: () => ({ web: peakRss(web.proc.pid), worker: Math.max(0, ...workerPeaks, worker ? peakRss(worker.proc.pid) : 0) }),
-    logLines: () => ({ web: web.lines, worker: workerLines + (worker?.lines ?? 0) }),
-    children: () => (worker ? [web, sandbox, worker] : [web, sandbox]),
+    peaks: () => ({ web: peakRss(web.proc.pid), worker: Math.max(0, ...workerPeaks, ...workers.map((w) => peakRss(w.proc.pid))) }),
+    logLines: () => ({ web: web.lines, worker: workerLines + workers.reduce((n, w) => n + w.lines, 0) }),
+    children: () => [web, sandbox, ...workers],
     async close() {
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       await system.stopWorker().catch(() => undefined);
