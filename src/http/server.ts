@@ -25,7 +25,7 @@ import type { WebhookJobs } from '../queue/webhook-publisher.js';
 import { webhooksRouter } from './routes/webhooks.routes.js';
 import { carrierPushRouter } from './routes/carrier-push.routes.js';
 import type { PushDeps } from '../domain/tracking-push.service.js';
-import { requestLog } from './request-log.js';
+import { defineRequestLogger, requestLog } from './request-log.js';
 import { openApiDocument } from './openapi.js';
 import { rateLimitPerShop } from './rate-limit.js';
 
@@ -65,6 +65,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(helmet({ contentSecurityPolicy: false }));
+  defineRequestLogger(app.request, deps.logger);
   app.use(requestLog(deps.logger, deps.metrics, Object.keys((openApiDocument() as { paths: Record<string, unknown> }).paths)));
 
   // One throttle for every operator route: guessing on one does not reset on another.
