@@ -25,7 +25,7 @@ import type { WebhookJobs } from '../queue/webhook-publisher.js';
 import { webhooksRouter } from './routes/webhooks.routes.js';
 import { carrierPushRouter } from './routes/carrier-push.routes.js';
 import type { PushDeps } from '../domain/tracking-push.service.js';
-import { requestLog } from './request-log.js';
+import { defineRequestLogger, requestLog } from './request-log.js';
 import { openApiDocument } from './openapi.js';
 import { rateLimitPerShop } from './rate-limit.js';
 
@@ -65,6 +65,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(helmet({ contentSecurityPolicy: false }));
+  defineRequestLogger(app.request, deps.logger);
   app.use(requestLog(deps.logger, deps.metrics, Object.keys((openApiDocument() as { paths: Record<string, unknown> }).paths)));
 
   // One throttle for every operator route: guessing on one does not reset on another.
@@ -73,6 +74,21 @@ export function createApp(deps: AppDeps): Express {
   const shop = [requireShop(deps.shops), rateLimitPerShop(deps.config.shopRateLimitPerSecond)];
   const body = jsonBody(deps.config.bodyLimitBytes);
 
+  // The intake and the providers' notifications come first: every layer before a route is a path match (and a
+  // router mounted without a path is entered and walked) on each request, and these two carry every order.
+  // None of the routes below overlaps them, so the order changes no answer.
+  app.use('/v1/payments', notifyRouter(deps.payment, deps.config.notify));
+  // One mount for the routes under /v1/orders: a request that is not the first router's passes on to the next
+  // within it, without authenticating and reading its body again.
+  app.use(
+    '/v1/orders',
+    shop,
+    body,
+    ordersRouter({ orders: deps.orders, jobs: deps.jobs }),
+    orderPaymentsRouter({ ...deps.payment, orders: deps.orders }),
+    shipmentsRouter(deps.tracking),
+    orderReturnsRouter(deps.returns),
+  );
   app.use(healthRouter(deps.readiness));
   if (deps.metricsRouter) {
     const { admin: a, viewer, metricsToken } = deps.config;
@@ -83,13 +99,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/admin', admin, body, adminRouter(deps.shops, deps.allowPrivateWebhooks));
   app.use('/v1/admin', admin, adminOrdersRouter(deps.orderLookup));
   app.use('/v1/products', shop, body, productsRouter(deps.products));
-  app.use('/v1/orders', shop, body, ordersRouter({ orders: deps.orders, jobs: deps.jobs }));
-  app.use('/v1/orders', shop, body, orderPaymentsRouter({ ...deps.payment, orders: deps.orders }));
-  app.use('/v1/orders', shop, body, shipmentsRouter(deps.tracking));
-  app.use('/v1/orders', shop, body, orderReturnsRouter(deps.returns));
   app.use('/v1/shipments', shop, shipmentListRouter(deps.tracking));
   app.use('/v1/returns', shop, body, returnsRouter(deps.returns));
-  app.use('/v1/payments', notifyRouter(deps.payment, deps.config.notify));
   app.use('/v1/carriers', carrierPushRouter(deps.trackingPush, deps.config.notify));
   app.use('/v1', shop, body, webhooksRouter(deps.webhooks));
   if (deps.sandbox) app.use('/sandbox', deps.sandbox);

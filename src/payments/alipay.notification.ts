@@ -1,7 +1,8 @@
 import { PermanentError } from '../domain/errors.js';
-import type { NotificationClaim, NotificationReply, PaymentGateway, RawNotification } from '../domain/payment-gateway.js';
+import type { NotificationClaim, NotificationReply, PaymentGateway } from '../domain/payment-gateway.js';
 import { verifyAlipayNotification } from './alipay.signing.js';
 import { parseDecimal } from './decimal-amount.js';
+import { oncePerNotification } from './provider-http.js';
 
 /**
  * Alipay's asynchronous notifications (docs/providers.md section 1): a form POST, signed RSA2 over its decoded
@@ -21,14 +22,14 @@ const REPLY: NotificationReply = { status: 200, contentType: 'text/plain', body:
 const rejected = (why: string) => new PermanentError('provider_rejected', `alipay notification ${why}`);
 
 /** The form's fields, decoded once; a field sent twice is refused (the verified and the read value could differ). */
-function formFields(raw: RawNotification): Record<string, string> {
+const formFields = oncePerNotification((raw): Record<string, string> => {
   const fields: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(raw.body.toString('utf8'))) {
     if (Object.hasOwn(fields, k)) throw rejected(`repeats the field ${k}`);
     fields[k] = v;
   }
   return fields;
-}
+});
 
 export function alipayNotifications(options: AlipayNotificationOptions): Pick<PaymentGateway, 'inspectNotification' | 'parseNotification'> {
   return {

@@ -1,6 +1,6 @@
 import { PermanentError } from '../domain/errors.js';
-import type { NotificationReply, PaymentGateway, PaymentNotification, RawNotification } from '../domain/payment-gateway.js';
-import { headerValue, parseJson } from './provider-http.js';
+import type { NotificationReply, PaymentGateway, PaymentNotification } from '../domain/payment-gateway.js';
+import { headerValue, oncePerNotification, parseJson } from './provider-http.js';
 import { verifyStripeSignature } from './stripe.signing.js';
 
 /** Stripe-style webhook events, signed with an HMAC over `<t>.<raw body>` in Stripe-Signature. */
@@ -22,12 +22,13 @@ const ACTED_ON: Record<string, PaymentNotification['status']> = {
 const REPLY: NotificationReply = { status: 200, contentType: 'application/json', body: '{"received":true}' };
 const rejected = (why: string) => new PermanentError('provider_rejected', `card notification ${why}`);
 
-function inspect(raw: RawNotification): { type: string; intent: Intent } {
-  const event = parseJson<{ type?: unknown; data?: { object?: unknown } }>(raw.body.toString('utf8'));
+const inspect = oncePerNotification((raw): { text: string; type: string; intent: Intent } => {
+  const text = raw.body.toString('utf8');
+  const event = parseJson<{ type?: unknown; data?: { object?: unknown } }>(text);
   if (typeof event?.type !== 'string' || !headerValue(raw.headers, 'stripe-signature')) throw rejected('is not a signed webhook event');
   const object = event.data?.object;
-  return { type: event.type, intent: typeof object === 'object' && object !== null ? (object as Intent) : {} };
-}
+  return { text, type: event.type, intent: typeof object === 'object' && object !== null ? (object as Intent) : {} };
+});
 
 export function cardNotifications(options: { webhookSecret: string }): Pick<PaymentGateway, 'inspectNotification' | 'parseNotification'> {
   return {
@@ -39,8 +40,8 @@ export function cardNotifications(options: { webhookSecret: string }): Pick<Paym
       return { acts: true, reference };
     },
     async parseNotification(raw) {
-      const { type, intent } = inspect(raw);
-      if (!verifyStripeSignature(headerValue(raw.headers, 'stripe-signature'), raw.body.toString('utf8'), options.webhookSecret)) {
+      const { text, type, intent } = inspect(raw);
+      if (!verifyStripeSignature(headerValue(raw.headers, 'stripe-signature'), text, options.webhookSecret)) {
         throw rejected('signature or timestamp did not verify');
       }
       const amount = intent.amount_received ?? intent.amount;

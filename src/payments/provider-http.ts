@@ -1,5 +1,6 @@
 import { TransientError } from '../domain/errors.js';
 import { outboundRequest, type OutboundResponse } from '../outbound-http.js';
+import type { RawNotification } from '../domain/payment-gateway.js';
 
 /**
  * The one door to a payment provider's HTTP API. It classifies what is the same for every provider:
@@ -77,6 +78,21 @@ export function parseJson<T = Record<string, unknown>>(text: string): T | undefi
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `read` once per notification: a gateway reads a notification's body in `inspectNotification` and again in
+ * `parseNotification` (the same object, moments apart), and a JSON parse of it is a measurable share of web's
+ * work per paid order. A read that throws is not kept.
+ */
+export function oncePerNotification<T>(read: (raw: RawNotification) => T): (raw: RawNotification) => T {
+  const seen = new WeakMap<RawNotification, T>();
+  return (raw) => {
+    if (seen.has(raw)) return seen.get(raw)!;
+    const value = read(raw);
+    seen.set(raw, value);
+    return value;
+  };
 }
 
 /** The header value of `name` from a raw header record (Node lower-cases incoming names). */

@@ -1,6 +1,6 @@
 import { PermanentError } from '../domain/errors.js';
-import type { NotificationReply, PaymentGateway, PaymentNotification, RawNotification } from '../domain/payment-gateway.js';
-import { headerValue, parseJson } from './provider-http.js';
+import type { NotificationReply, PaymentGateway, PaymentNotification } from '../domain/payment-gateway.js';
+import { headerValue, oncePerNotification, parseJson } from './provider-http.js';
 import { decryptWechatResource, verifyWechatMessage, WECHAT_RESOURCE_ALGORITHM, type WechatResource } from './wechat-pay.signing.js';
 
 /**
@@ -35,14 +35,14 @@ const REPLY: NotificationReply = { status: 200, contentType: 'application/json',
 const rejected = (why: string, cause?: unknown) => new PermanentError('provider_rejected', `wechat_pay notification ${why}`, { cause });
 const SIGNATURE_HEADERS = ['wechatpay-timestamp', 'wechatpay-nonce', 'wechatpay-signature'];
 
-function callbackOf(raw: RawNotification): Callback & { resource: WechatResource } {
+const callbackOf = oncePerNotification((raw): Callback & { resource: WechatResource } => {
   const cb = parseJson<Callback>(raw.body.toString('utf8'));
   const r = cb?.resource;
   const shaped = typeof cb?.event_type === 'string' && r && r.algorithm === WECHAT_RESOURCE_ALGORITHM
     && typeof r.ciphertext === 'string' && typeof r.nonce === 'string' && (r.associated_data === undefined || typeof r.associated_data === 'string');
   if (!shaped || SIGNATURE_HEADERS.some((h) => !headerValue(raw.headers, h))) throw rejected('is not a signed WeChat Pay callback');
   return cb as Callback & { resource: WechatResource };
-}
+});
 
 export function wechatPayNotifications(options: WechatPayNotificationOptions): Pick<PaymentGateway, 'inspectNotification' | 'parseNotification'> {
   return {

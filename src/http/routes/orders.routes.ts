@@ -5,6 +5,7 @@ import { idempotencyKeySchema, orderInputSchema } from '../../domain/order-input
 import { ORDER_STATUSES } from '../../domain/order.js';
 import { HttpProblem, zodIssues } from '../problem.js';
 import { shopOf } from '../auth.js';
+import { sendJson } from '../answer.js';
 import { orderView } from '../views.js';
 
 const listQuery = z.strictObject({
@@ -27,7 +28,8 @@ export function ordersRouter(deps: OrderDeps): Router {
     const order = accepted.created
       ? receivedOrder(accepted.id, shop.id, body.data, accepted.createdAt)
       : await getOrder(deps.orders, shop.id, accepted.id);
-    res.status(202).location(`/v1/orders/${order.id}`).json(orderView(order));
+    res.setHeader('Location', `/v1/orders/${order.id}`);
+    sendJson(res, 202, orderView(order));
   });
 
   r.get('/', async (req, res) => {

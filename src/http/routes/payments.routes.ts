@@ -13,6 +13,7 @@ import { notifyBody, type NotifyBodyLimits } from '../notify-body.js';
 import { HttpProblem } from '../problem.js';
 import { keyedRequest } from '../keyed-request.js';
 import { shopOf } from '../auth.js';
+import { sendText } from '../answer.js';
 import { orderView } from '../views.js';
 
 const refundInput = z.strictObject({
@@ -63,7 +64,7 @@ export function notifyRouter(deps: PaymentDeps, limits: NotifyBodyLimits): Route
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     try {
       const reply = await handleNotification(deps, method, { headers: req.headers, body });
-      res.status(reply.status).type(reply.contentType).send(reply.body);
+      sendText(res, reply.status, reply.contentType, reply.body);
     } catch (error) {
       if (error instanceof DomainError && error.code === 'provider_rejected') {
         throw new HttpProblem(400, 'notification_rejected', error.message);
