@@ -98,7 +98,14 @@ export function createPublishers(
   const stateOf = <S extends z.ZodType>(def: JobDefinition<S>, payload: z.output<S>) => shards.of(def, payload).getJobState(def.jobId(payload));
   const jobStateOf: Record<Stream, (c: { id: string; seq?: number }) => Promise<string>> = {
     placement: (c) => stateOf(orderPlacementJob, { v: 1, orderId: c.id }),
-    capture: (c) => stateOf(paymentCaptureJob, { v: 1, kind: 'capture', orderId: c.id }),
+    // A placed order without a capture job may be charged by its placement job still (captureAfterPlacement):
+    // while that job is under way, so is the capture.
+    capture: async (c) => {
+      const state = await stateOf(paymentCaptureJob, { v: 1, kind: 'capture', orderId: c.id });
+      if (state !== 'unknown') return state;
+      const placement = await stateOf(orderPlacementJob, { v: 1, orderId: c.id });
+      return asJobState(placement) === 'pending' ? placement : state;
+    },
     refund: (c) => stateOf(paymentRefundJob, { v: 1, refundId: c.id }),
     delivery: (c) => stateOf(webhookDeliveryJob, { v: 1, kind: 'deliver', orderId: c.id, seq: c.seq ?? 0 }),
   };
