@@ -171,9 +171,8 @@ describe('the dashboard (Bull Board)', () => {
     const r = await shop('POST', '/v1/orders', orderBody([{ sku: 'L', quantity: 1 }]), { 'idempotency-key': 'log-1' });
     await waitForStatus(shop, r.json.id, ['paid']);
     const q = sys.web.queues['payment-capture'];
-    const job = await q.getJob(`capture-${r.json.id}`);
-    expect(job).toBeDefined();
-    await job!.remove();
+    // The placement job charged the order itself; a capture job exists only if it handed the order over.
+    await (await q.getJob(`capture-${r.json.id}`))?.remove();
     await q.add('payment-capture', { v: 1, kind: 'capture', orderId: r.json.id }, { jobId: `capture-${r.json.id}` });
     let logs: string[] = [];
     for (let i = 0; i < 200 && !logs.length; i++) {
