@@ -47,7 +47,8 @@ export async function createWorkerProcess(infra: Infrastructure) {
   };
 
   const processors: Record<QueueName, Processor> = {
-    'order-placement': orderPlacementProcessor({ orders, payments: jobs.payments, logger }),
+    // A process that serves the capture queue too charges a placed order from its placement job.
+    'order-placement': orderPlacementProcessor({ orders, payments: jobs.payments, charge: config.workerQueues.includes('payment-capture') ? payment : undefined, logger }),
     'payment-capture': paymentCaptureProcessor({ ...payment, logger }),
     'payment-refund': paymentRefundProcessor({ ...payment, logger }),
     'tracking-poll': trackingPollProcessor({ ...tracking, logger }),

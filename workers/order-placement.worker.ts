@@ -1,16 +1,30 @@
 import { orderPlacementJob } from '../jobs/order-placement.job.js';
 import { placeOrder } from '../src/domain/order.service.js';
+import { captureAfterPlacement, type PaymentDeps } from '../src/domain/payment.service.js';
 import type { OrderStore } from '../src/domain/ports.js';
 import type { PaymentJobs } from '../src/domain/payment-ports.js';
 import type { Logger } from '../src/logger.js';
 import { runner } from './job-runner.js';
 
-/** `order-placement`: price the order and reserve its stock, once; then ask for its payment. */
-export function orderPlacementProcessor(deps: { orders: OrderStore; payments: PaymentJobs; logger: Logger }) {
+/**
+ * `order-placement`: price the order and reserve its stock, once; then ask for its payment. With `charge` (a
+ * process that also serves `payment-capture`), the job makes the first capture itself and hands the order to
+ * its capture job only if that does not settle it: most orders then cost one job, not two. Without it, the
+ * capture job does all of it (a worker split by WORKER_QUEUES leaves payments to the processes serving them).
+ */
+export function orderPlacementProcessor(deps: { orders: OrderStore; payments: PaymentJobs; charge?: PaymentDeps; logger: Logger }) {
+  const { charge } = deps;
   return runner(
     orderPlacementJob,
     async ({ orderId }, { log }) => {
-      const result = await placeOrder(deps, orderId);
+      const capture = charge
+        ? async (id: string) => {
+          const payment = await captureAfterPlacement(charge, id);
+          log.info(payment, 'payment');
+          return payment.outcome !== 'handed_over' || payment.queued;
+        }
+        : deps.payments.capture;
+      const result = await placeOrder({ orders: deps.orders, payments: { capture } }, orderId);
       log.info(result, 'order placement');
       return result;
     },

@@ -13,13 +13,15 @@ interface LockedOrder {
   shopId: string;
   status: OrderStatus;
   currency: string;
+  hasWebhook: boolean;
   lines: Array<{ lineNo: number; sku: string; quantity: number }>;
 }
 
 type Priced = Extract<ReturnType<PriceFn>, { ok: true }>;
 
 /**
- * Places a batch of orders in one transaction, with a handful of statements whatever its size: what a flash
+ * Places a batch of orders in one transaction, with two statements whatever its size (a third for the outbox
+ * when a shop of the batch takes webhooks): what a flash
  * sale needs, where one transaction per order queues every order behind the hot product's row lock.
  *
  * Each order still `received` is priced with `price` and either placed (its stock reserved all or nothing)
@@ -50,13 +52,13 @@ export async function placeOrders(db: Database, outbox: EventOutbox, orderIds: s
 async function placeInTransaction(db: Database, outbox: EventOutbox, tx: Transaction, ids: string[], price: PriceFn) {
   const outcomes = new Map<string, PlacementOutcome>();
   const received: LockedOrder[] = [];
-  for (const o of await lockOrders(db, tx, ids)) {
+  const { orders, catalogs, stock } = await lockOrdersAndStock(db, tx, ids);
+  for (const o of orders) {
     if (ORDER.canTransition(o.status, 'placed')) received.push(o);
     else outcomes.set(o.id, { outcome: 'skipped', status: o.status });
   }
   if (!received.length) return outcomes;
 
-  const catalogs = await readCatalogs(db, tx, received);
   const priced: Array<{ order: LockedOrder; pricing: Priced }> = [];
   for (const order of received) {
     const pricing = price(order.lines.map(({ sku, quantity }) => ({ sku, quantity })), catalogs.get(order.shopId) ?? new Map(), order.currency);
@@ -64,105 +66,85 @@ async function placeInTransaction(db: Database, outbox: EventOutbox, tx: Transac
     else outcomes.set(order.id, { outcome: 'rejected', reason: pricing.reason });
   }
 
-  const stock = await lockStock(db, tx, [...new Set(priced.flatMap((p) => [...p.pricing.reservations.keys()]))]);
   const { placed, outOfStock, taken } = allocateStock(priced.map((p) => ({ ...p, reservations: p.pricing.reservations })), stock);
   for (const p of outOfStock) outcomes.set(p.order.id, { outcome: 'rejected', reason: 'out_of_stock' });
   for (const p of placed) outcomes.set(p.order.id, { outcome: 'placed', totalMinor: p.pricing.totalMinor });
 
-  await reserve(db, tx, taken);
-  await priceLines(db, tx, placed);
-  await settleOrders(db, tx, received.map((o) => ({ id: o.id, outcome: outcomes.get(o.id)! })));
-  await outbox.recordMany(tx, received.map((o) => ({ orderId: o.id, shopId: o.shopId, type: ORDER.eventFor(o.status, statusAfter(outcomes.get(o.id)!))! })));
+  await writePlacements(db, tx, taken, placed, received.map((o) => ({ id: o.id, outcome: outcomes.get(o.id)! })));
+  // A batch whose shops take no webhooks pays no outbox statement (its events are still counted).
+  await outbox.recordMany(tx, received.map((o) => ({ orderId: o.id, shopId: o.shopId, type: ORDER.eventFor(o.status, statusAfter(outcomes.get(o.id)!))!, hasWebhook: o.hasWebhook })));
   return outcomes;
 }
 
-/** The orders with their lines, row-locked in id order (the sort comes before the lock). */
-async function lockOrders(db: Database, tx: Transaction, ids: string[]): Promise<LockedOrder[]> {
-  const rows = await db.rows<{ id: string; shop_id: string; status: OrderStatus; currency: string; line_no: number; sku: string; quantity: number }>(
-    `SELECT o.id, o.shop_id, o.status, o.currency, i.line_no, i.sku, i.quantity
-       FROM orders o JOIN order_items i ON i.order_id = o.id
-      WHERE o.id = ANY($1::uuid[])
-      ORDER BY o.id, i.line_no
-        FOR UPDATE OF o`,
-    [ids],
+/**
+ * One round trip for everything placement reads: the orders with their lines, row-locked in id order (the sort
+ * comes before the lock), then the catalog entries their lines name (only those of orders still to place),
+ * locked in id order too: orders before products, each in id order, as everywhere else. NO KEY UPDATE, the lock
+ * a plain UPDATE takes, does not conflict with the KEY SHARE locks that order_items rows take on their product
+ * through the foreign key. A product is locked even when its order then fails pricing (a currency mismatch):
+ * harmless, and rare.
+ */
+async function lockOrdersAndStock(db: Database, tx: Transaction, ids: string[]) {
+  const rows = await db.rows<{
+    id: string; shop_id: string; status: OrderStatus; currency: string; has_webhook: boolean; line_no: number; sku: string; quantity: number;
+    product_id: number | null; price_minor: number; product_currency: string; stock: number;
+  }>(
+    `WITH o AS (
+       SELECT id, shop_id, status, currency FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE),
+     l AS (
+       SELECT o.id, o.shop_id, o.status, o.currency, i.line_no, i.sku, i.quantity FROM o JOIN order_items i ON i.order_id = o.id),
+     p AS (
+       SELECT p.id, p.shop_id, p.sku, p.price_minor, p.currency, p.stock FROM products p
+        WHERE (p.shop_id, p.sku) IN (SELECT l.shop_id, l.sku FROM l WHERE l.status = ANY($2::text[]))
+        ORDER BY p.id FOR NO KEY UPDATE)
+     SELECT l.id, l.shop_id, l.status, l.currency, l.line_no, l.sku, l.quantity,
+            EXISTS (SELECT 1 FROM shops s WHERE s.id = l.shop_id AND s.webhook_url IS NOT NULL) AS has_webhook,
+            p.id AS product_id, p.price_minor, p.currency AS product_currency, p.stock
+       FROM l LEFT JOIN p ON p.shop_id = l.shop_id AND p.sku = l.sku
+      ORDER BY l.id, l.line_no`,
+    [ids, ORDER.fromStatesFor('placed')],
     tx,
   );
   const orders: LockedOrder[] = [];
+  const catalogs = new Map<string, Map<string, CatalogEntry>>();
+  const stock = new Map<number, number>();
   for (const r of rows) {
     let o = orders[orders.length - 1];
-    if (o?.id !== r.id) orders.push((o = { id: r.id, shopId: r.shop_id, status: r.status, currency: r.currency, lines: [] }));
+    if (o?.id !== r.id) orders.push((o = { id: r.id, shopId: r.shop_id, status: r.status, currency: r.currency, hasWebhook: r.has_webhook, lines: [] }));
     o.lines.push({ lineNo: r.line_no, sku: r.sku, quantity: r.quantity });
-  }
-  return orders;
-}
-
-/** Each shop's catalog entries for the skus its orders name (unlocked, as a single order read it). */
-async function readCatalogs(db: Database, tx: Transaction, orders: LockedOrder[]): Promise<Map<string, Map<string, CatalogEntry>>> {
-  const pairs = new Map<string, { shopId: string; sku: string }>();
-  for (const o of orders) for (const l of o.lines) pairs.set(JSON.stringify([o.shopId, l.sku]), { shopId: o.shopId, sku: l.sku });
-  const rows = await db.rows<{ shop_id: string; sku: string; id: number; price_minor: number; currency: string }>(
-    `SELECT p.shop_id, p.sku, p.id, p.price_minor, p.currency
-       FROM products p JOIN unnest($1::uuid[], $2::text[]) AS k(shop_id, sku) ON p.shop_id = k.shop_id AND p.sku = k.sku`,
-    [[...pairs.values()].map((p) => p.shopId), [...pairs.values()].map((p) => p.sku)],
-    tx,
-  );
-  const catalogs = new Map<string, Map<string, CatalogEntry>>();
-  for (const r of rows) {
+    if (r.product_id === null) continue;
     const catalog = catalogs.get(r.shop_id) ?? new Map<string, CatalogEntry>();
-    catalog.set(r.sku, { productId: r.id, priceMinor: r.price_minor, currency: r.currency });
+    catalog.set(r.sku, { productId: r.product_id, priceMinor: r.price_minor, currency: r.product_currency });
     catalogs.set(r.shop_id, catalog);
+    stock.set(r.product_id, r.stock);
   }
-  return catalogs;
+  return { orders, catalogs, stock };
 }
 
 /**
- * NO KEY UPDATE, the lock a plain UPDATE takes, in id order: it does not conflict with the KEY SHARE locks
- * that order_items rows take on their product through the foreign key.
+ * Every write of a placed batch in one statement: the stock taken (each product once), the placed orders'
+ * lines priced, and every order's new status (a conditional move from the states placement starts from).
  */
-async function lockStock(db: Database, tx: Transaction, productIds: number[]): Promise<Map<number, number>> {
-  if (!productIds.length) return new Map();
-  const rows = await db.rows<{ id: number; stock: number }>(
-    'SELECT id, stock FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE',
-    [productIds],
-    tx,
-  );
-  return new Map(rows.map((r) => [r.id, r.stock]));
-}
-
-async function reserve(db: Database, tx: Transaction, taken: Map<number, number>) {
-  if (!taken.size) return;
-  await db.rows(
-    `UPDATE products p SET stock = p.stock - t.qty, reserved = p.reserved + t.qty, updated_at = now()
-       FROM unnest($1::bigint[], $2::int[]) AS t(id, qty) WHERE p.id = t.id`,
-    [[...taken.keys()], [...taken.values()]],
-    tx,
-  );
-}
-
-async function priceLines(db: Database, tx: Transaction, placed: Array<{ order: LockedOrder; pricing: Priced }>) {
+async function writePlacements(db: Database, tx: Transaction, taken: Map<number, number>, placed: Array<{ order: LockedOrder; pricing: Priced }>, orders: Array<{ id: string; outcome: PlacementOutcome }>) {
   // The pricing's lines are the order's, in line order.
   const lines = placed.flatMap(({ order, pricing }) => pricing.lines.map((l, k) => ({ orderId: order.id, lineNo: order.lines[k]!.lineNo, ...l })));
-  if (!lines.length) return;
   await db.rows(
-    `UPDATE order_items i SET product_id = x.product_id, unit_price_minor = x.unit, line_total_minor = x.total
-       FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS x(order_id, line_no, product_id, unit, total)
-      WHERE i.order_id = x.order_id AND i.line_no = x.line_no`,
-    [lines.map((l) => l.orderId), lines.map((l) => l.lineNo), lines.map((l) => l.productId), lines.map((l) => l.unitPriceMinor), lines.map((l) => l.lineTotalMinor)],
-    tx,
-  );
-}
-
-const statusAfter = (o: PlacementOutcome): OrderStatus => (o.outcome === 'placed' ? 'placed' : 'rejected');
-
-async function settleOrders(db: Database, tx: Transaction, orders: Array<{ id: string; outcome: PlacementOutcome }>) {
-  await db.rows(
-    `UPDATE orders o
+    `WITH reserve AS (
+       UPDATE products p SET stock = p.stock - t.qty, reserved = p.reserved + t.qty, updated_at = now()
+         FROM unnest($1::bigint[], $2::int[]) AS t(id, qty) WHERE p.id = t.id),
+     price_lines AS (
+       UPDATE order_items i SET product_id = x.product_id, unit_price_minor = x.unit, line_total_minor = x.total
+         FROM unnest($3::uuid[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[]) AS x(order_id, line_no, product_id, unit, total)
+        WHERE i.order_id = x.order_id AND i.line_no = x.line_no)
+     UPDATE orders o
         SET status = x.status, status_reason = x.reason, total_minor = x.total, updated_at = now(),
             stock_state = CASE WHEN x.status = 'placed' THEN 'reserved' ELSE o.stock_state END,
             placed_at = CASE WHEN x.status = 'placed' THEN now() ELSE o.placed_at END
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS x(id, status, reason, total)
-      WHERE o.id = x.id AND o.status = ANY($5::text[])`,
+       FROM unnest($8::uuid[], $9::text[], $10::text[], $11::bigint[]) AS x(id, status, reason, total)
+      WHERE o.id = x.id AND o.status = ANY($12::text[])`,
     [
+      [...taken.keys()], [...taken.values()],
+      lines.map((l) => l.orderId), lines.map((l) => l.lineNo), lines.map((l) => l.productId), lines.map((l) => l.unitPriceMinor), lines.map((l) => l.lineTotalMinor),
       orders.map((o) => o.id),
       orders.map((o) => statusAfter(o.outcome)),
       orders.map((o) => (o.outcome.outcome === 'rejected' ? o.outcome.reason : null)),
@@ -172,3 +154,5 @@ async function settleOrders(db: Database, tx: Transaction, orders: Array<{ id: s
     tx,
   );
 }
+
+const statusAfter = (o: PlacementOutcome): OrderStatus => (o.outcome === 'placed' ? 'placed' : 'rejected');

@@ -200,9 +200,11 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
 
   const settle = createBatcher<{ orderId: string; capture: Capture }, Settled>(
     async (items) => {
-      const results = items.map((): Settled => ({ error: notFound('order') }));
+      // Every item gets its round's result; a placeholder error would build a stack trace per item for nothing.
+      const results: Settled[] = new Array<Settled>(items.length);
       for (const round of rounds(items)) {
         const valid = round.filter((r) => isUuid(r.item.orderId));
+        for (const r of round) if (!isUuid(r.item.orderId)) results[r.at] = { error: notFound('order') };
         if (!valid.length) continue;
         const settled = await settleRound(valid.map((r) => r.item)).catch(async (error: unknown) => {
           if (valid.length === 1 || error instanceof TransientError) throw error;

@@ -100,7 +100,12 @@ export interface PaymentStore {
 
 /** Payment work started after a commit; never rejects (false: not queued, the reconciler will start it). */
 export interface PaymentJobs {
-  capture(orderId: string): Promise<boolean>;
+  /**
+   * `later`: the order's first capture already ran in its placement job (captureAfterPlacement) and the job
+   * takes over from it: after `delayMs` (a trade that waits for its buyer), or after the queue's first retry
+   * delay (a failed attempt), not at once.
+   */
+  capture(orderId: string, later?: { delayMs?: number }): Promise<boolean>;
   abandon(orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted'): Promise<boolean>;
   refund(refundId: string): Promise<boolean>;
 }

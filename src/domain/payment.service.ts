@@ -71,6 +71,21 @@ export async function capturePayment(deps: PaymentDeps, orderId: string): Promis
   }
 }
 
+/**
+ * The first capture of a just-placed order, run by its placement job: one job per order instead of two when the
+ * charge goes through at once. Whatever does not end here is handed to the order's capture job, which owns the
+ * retries: a failure (its attempt counted in Postgres, so that job asks the provider before charging again),
+ * after the queue's first retry delay; or a trade that waits for its buyer, followed from the delay it asked for.
+ */
+export async function captureAfterPlacement(deps: PaymentDeps, orderId: string): Promise<Outcome | { outcome: 'handed_over'; reason: string; queued: boolean }> {
+  try {
+    return await capturePayment(deps, orderId);
+  } catch (error) {
+    const queued = await deps.jobs.capture(orderId, error instanceof Postponed ? { delayMs: error.delayMs } : {});
+    return { outcome: 'handed_over', reason: error instanceof Error ? error.message : String(error), queued };
+  }
+}
+
 /** One look at a trade that waits for its buyer. */
 async function followTrade(deps: PaymentDeps, ctx: CaptureContext, req: CaptureRequest): Promise<Outcome> {
   const found = await deps.gateways[ctx.method].lookup(req);

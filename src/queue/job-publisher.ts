@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { JobDefinition } from '../../jobs/job-definition.js';
+import { cappedBackoff, type JobDefinition } from '../../jobs/job-definition.js';
 import { orderPlacementJob } from '../../jobs/order-placement.job.js';
 import { paymentCaptureJob } from '../../jobs/payment-capture.job.js';
 import { paymentRefundJob } from '../../jobs/payment-refund.job.js';
@@ -21,7 +21,7 @@ import type { CarrierCode } from '../domain/carrier.js';
  * Puts a job back whatever is left of the old one: a failed job is retried in place; a finished one is
  * removed first (a job id still in Redis makes a new add a no-op). The job is looked for on its shard.
  */
-async function requeue<S extends z.ZodType>(shards: QueueShards, def: JobDefinition<S>, data: z.input<S>, base: number) {
+async function requeue<S extends z.ZodType>(shards: QueueShards, def: JobDefinition<S>, data: z.input<S>, base: number, order: { delay?: number } = {}) {
   const payload = def.payload.parse(data);
   const job = await shards.of(def, payload).getJob(def.jobId(payload));
   const state = job ? await job.getState() : 'unknown';
@@ -29,8 +29,14 @@ async function requeue<S extends z.ZodType>(shards: QueueShards, def: JobDefinit
   if (job && state === 'completed') await job.remove();
   // A capture following a trade waits delayed between its looks; new work for it (a switch of method) runs now.
   if (job && state === 'delayed') return job.promote();
-  await enqueue(shards, def, data, base);
+  await enqueue(shards, def, data, base, order);
 }
+
+/** The wait before a job's first retry, as its backoff options give it (BullMQ's exponential: the base, jittered). */
+const firstRetryDelay = (def: JobDefinition<z.ZodType>, base: number) => {
+  const { delay, jitter } = def.options(base).backoff;
+  return cappedBackoff(1, delay, jitter);
+};
 
 export interface Publishers {
   orders: JobPublisher;
@@ -78,7 +84,8 @@ export function createPublishers(
   const pay = base.paymentRetryBaseMs;
 
   const payments: PaymentJobs = {
-    capture: start('capture', (orderId: string) => requeue(shards, paymentCaptureJob, { kind: 'capture', orderId }, pay)),
+    capture: start('capture', (orderId: string, later?: { delayMs?: number }) =>
+      requeue(shards, paymentCaptureJob, { kind: 'capture', orderId }, pay, later ? { delay: later.delayMs ?? firstRetryDelay(paymentCaptureJob, pay) } : {})),
     abandon: start('abandon', (orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted') =>
       requeue(shards, paymentCaptureJob, { kind: 'abandon', orderId, reason }, pay)),
     refund: start('refund', (refundId: string) => requeue(shards, paymentRefundJob, { refundId }, pay)),
@@ -91,7 +98,14 @@ export function createPublishers(
   const stateOf = <S extends z.ZodType>(def: JobDefinition<S>, payload: z.output<S>) => shards.of(def, payload).getJobState(def.jobId(payload));
   const jobStateOf: Record<Stream, (c: { id: string; seq?: number }) => Promise<string>> = {
     placement: (c) => stateOf(orderPlacementJob, { v: 1, orderId: c.id }),
-    capture: (c) => stateOf(paymentCaptureJob, { v: 1, kind: 'capture', orderId: c.id }),
+    // A placed order without a capture job may be charged by its placement job still (captureAfterPlacement):
+    // while that job is under way, so is the capture.
+    capture: async (c) => {
+      const state = await stateOf(paymentCaptureJob, { v: 1, kind: 'capture', orderId: c.id });
+      if (state !== 'unknown') return state;
+      const placement = await stateOf(orderPlacementJob, { v: 1, orderId: c.id });
+      return asJobState(placement) === 'pending' ? placement : state;
+    },
     refund: (c) => stateOf(paymentRefundJob, { v: 1, refundId: c.id }),
     delivery: (c) => stateOf(webhookDeliveryJob, { v: 1, kind: 'deliver', orderId: c.id, seq: c.seq ?? 0 }),
   };

@@ -60,7 +60,8 @@ describe('GET /metrics', () => {
       for (const state of ['waiting', 'active', 'delayed', 'failed']) expect(metric(text, 'orderworks_queue_jobs', { queue: q, state })).toEqual(expect.any(Number));
     }
     expect(metric(text, 'orderworks_jobs_total', { queue: 'order-placement', outcome: 'completed' })).toBeGreaterThanOrEqual(4);
-    expect(metric(text, 'orderworks_jobs_total', { queue: 'payment-capture', outcome: 'completed' })).toBeGreaterThanOrEqual(4);
+    // No count of capture jobs: a charge that goes through at once is made by the placement job itself, and the
+    // capture queue sees only the orders it hands over (on a busy machine, a capture that timed out).
     expect(metric(text, 'orderworks_job_duration_seconds_count', { queue: 'order-placement', outcome: 'completed' })).toBeGreaterThanOrEqual(4);
     expect(metric(text, 'orderworks_http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status: '202' })).toBe(4);
     expect(metric(text, 'orderworks_http_request_duration_seconds_count', { method: 'GET', route: '/v1/orders/:id', status: '200' })).toBeGreaterThanOrEqual(1);
@@ -170,9 +171,8 @@ describe('the dashboard (Bull Board)', () => {
     const r = await shop('POST', '/v1/orders', orderBody([{ sku: 'L', quantity: 1 }]), { 'idempotency-key': 'log-1' });
     await waitForStatus(shop, r.json.id, ['paid']);
     const q = sys.web.queues['payment-capture'];
-    const job = await q.getJob(`capture-${r.json.id}`);
-    expect(job).toBeDefined();
-    await job!.remove();
+    // The placement job charged the order itself; a capture job exists only if it handed the order over.
+    await (await q.getJob(`capture-${r.json.id}`))?.remove();
     await q.add('payment-capture', { v: 1, kind: 'capture', orderId: r.json.id }, { jobId: `capture-${r.json.id}` });
     let logs: string[] = [];
     for (let i = 0; i < 200 && !logs.length; i++) {
