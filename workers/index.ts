@@ -20,6 +20,7 @@ import { trackingPollProcessor } from './tracking-poll.worker.js';
 import { loadCarrierClients } from '../src/carriers/configured-carriers.js';
 import { createRedisRateLimiter } from '../src/queue/rate-limiter.js';
 import { createReconcileRepository } from '../src/db/reconcile.repository.js';
+import { createShopLookup } from '../src/db/shop-lookup.repository.js';
 import { createReconcilerCursors } from '../src/queue/reconciler-cursors.js';
 
 /** How long a clean stop waits for active jobs before handing them back to the queue. */
@@ -33,6 +34,8 @@ export async function createWorkerProcess(infra: Infrastructure) {
   const { config, logger, db, redis, queues, metrics } = infra;
   const { stores, jobs } = createApplication(infra);
   const { orders } = stores;
+  // Jobs queued before jobs carried their shop find it here (workers/job-shop.ts).
+  const shops = createShopLookup(db);
   const payment = { payments: stores.payments, gateways: await loadPaymentGateways(config, db, metrics), jobs: jobs.payments, holdExpiresMs: config.holdExpiresMs };
 
   const tracking = {
@@ -46,10 +49,10 @@ export async function createWorkerProcess(infra: Infrastructure) {
   };
 
   const processors: Record<QueueName, Processor> = {
-    'order-placement': orderPlacementProcessor({ orders, payments: jobs.payments, logger }),
-    'payment-capture': paymentCaptureProcessor({ ...payment, logger }),
-    'payment-refund': paymentRefundProcessor({ ...payment, logger }),
-    'tracking-poll': trackingPollProcessor({ ...tracking, logger }),
+    'order-placement': orderPlacementProcessor({ orders, payments: jobs.payments, shops, logger }),
+    'payment-capture': paymentCaptureProcessor({ ...payment, shops, logger }),
+    'payment-refund': paymentRefundProcessor({ ...payment, shops, logger }),
+    'tracking-poll': trackingPollProcessor({ ...tracking, shops, logger }),
     'webhook-delivery': webhookDeliveryProcessor({
       store: stores.webhooks,
       sender: createWebhookSender({ allowPrivateNetworks: config.webhookAllowPrivateNetworks }),
@@ -57,6 +60,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
         const order = await orders.get(shopId, orderId);
         return order && orderView(order);
       },
+      shops,
       logger,
     }),
     maintenance: maintenanceProcessor({
