@@ -10,7 +10,7 @@ import type { Capture } from '../domain/payment-gateway.js';
 import { createPaymentSwitches } from './payment-switch.repository.js';
 import { createShopLookup } from './shop-lookup.repository.js';
 import { createCaptureBatches, LOCK_IN_ORDER, MERCHANT_OF_O, type LockedOrder } from './payment-capture.batch.js';
-import type { OrderRef, ShopRow } from '../domain/keys.js';
+import type { OrderRef } from '../domain/keys.js';
 import { committedRefunds, insertRefund, refundWhatIsLeft, SYSTEM_KEY, toRefund, type RefundRow } from './refund-records.js';
 
 /** An order's quantities per product. */

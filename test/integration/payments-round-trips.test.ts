@@ -30,6 +30,7 @@ function counting(db: Database) {
 
 let sys: TestSystem;
 let shop: Client;
+let shopId: string;
 let db: Database;
 let creds: SandboxCredentials;
 const product = (sku: string) => shop('GET', `/v1/products/${sku}`).then((r) => r.json);
@@ -45,7 +46,7 @@ const place = async (sku: string, n: number, token = 'tok_ok') => {
 beforeAll(async () => {
   // Nobody consumes payment-capture: each test drives the capture path itself.
   sys = await startSystem({ env: { WORKER_QUEUES: 'order-placement,maintenance' } });
-  shop = (await createShop(sys.base)).call;
+  ({ call: shop, id: shopId } = await createShop(sys.base));
   db = createDatabase(sys.config.databaseUrl, { poolMax: 3 });
   creds = await loadSandboxCredentials(db);
 });
@@ -63,7 +64,7 @@ describe('settles of concurrent captures are one transaction', () => {
     const payments = createPaymentRepository(c.db, createEventOutbox(c.db));
     const capture = { status: 'captured' as const, providerReference: 'pi_test', amountMinor: 500, currency: 'CNY' };
     const unknown = '00000000-0000-7000-8000-000000000000';
-    const outcomes = await Promise.all([...orders.map((o) => payments.settleCapture(o.id, capture)), payments.settleCapture(unknown, capture).catch((e: unknown) => e)]);
+    const outcomes = await Promise.all([...orders.map((o) => payments.settleCapture({ shopId, orderId: o.id }, capture)), payments.settleCapture({ shopId, orderId: unknown }, capture).catch((e: unknown) => e)]);
     expect(outcomes.slice(0, 8)).toEqual(orders.map(() => ({ outcome: 'paid' })));
     expect(outcomes[8]).toMatchObject({ code: 'not_found' });
     // One transaction of two statements: the orders locked in id order, then the paid orders and their products.
