@@ -165,6 +165,19 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
   );
 
   /**
+   * The same read for what names the order alone (a provider's notification): by id, across shops, once; what
+   * follows (the settle) finds the order by the shop this read returns.
+   */
+  const contextsById = createBatcher<string, CaptureContext | null>(
+    async (orderIds) => {
+      const rows = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS_OF_O} FROM orders o WHERE o.id = ANY($1::uuid[])`, [[...new Set(orderIds)]]);
+      const found = new Map(rows.map((row) => [row.id, toCapture(row)]));
+      return orderIds.map((id) => found.get(id) ?? null);
+    },
+    { maxBatch: MAX_BATCH },
+  );
+
+  /**
    * One transaction per round: the orders locked in id order, late captures turned into refunds, events
    * recorded, then the paid orders and their products in one statement, products last and in id order (as
    * placement, cancel and failPayment lock them): batches never deadlock with those or with each other, and a
@@ -227,6 +240,7 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
   return {
     beginCapture: (order: OrderRef) => begin.submit(key(order)),
     captureContext: async (order: OrderRef) => (isUuid(order.orderId) && isUuid(order.shopId) ? contexts.submit(key(order)) : null),
+    notifiedContext: async (orderId: string) => (isUuid(orderId) ? contextsById.submit(orderId.toLowerCase()) : null),
     async settleCapture(order: OrderRef, capture: Capture): Promise<SettleOutcome> {
       const settled = await settle.submit({ ...key(order), capture });
       if ('error' in settled) throw settled.error;

@@ -8,7 +8,6 @@ import { assertRefundFits, assertSameRequest, cancelDecision } from '../domain/o
 import type { CaptureContext, PaymentStore, RefundView, SettleOutcome } from '../domain/payment-ports.js';
 import type { Capture } from '../domain/payment-gateway.js';
 import { createPaymentSwitches } from './payment-switch.repository.js';
-import { createShopLookup } from './shop-lookup.repository.js';
 import { createCaptureBatches, LOCK_IN_ORDER, MERCHANT_OF_O, type LockedOrder } from './payment-capture.batch.js';
 import type { OrderRef } from '../domain/keys.js';
 import { committedRefunds, insertRefund, refundWhatIsLeft, SYSTEM_KEY, toRefund, type RefundRow } from './refund-records.js';
@@ -80,7 +79,7 @@ export function createPaymentRepository(db: Database, outbox: EventOutbox): Paym
 
     captureContext: batches.captureContext,
 
-    shopOf: createShopLookup(db).ofOrder,
+    notifiedContext: batches.notifiedContext,
 
     settleCapture: batches.settleCapture,
 

@@ -148,8 +148,12 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
     },
 
     async load(shipments) {
+      // In the order given (a tick's claim order: every shop's turn first), not the index's (by shop): a batch cut
+      // short by its carrier's limit must not always leave the same shop's parcels for last.
       const rows = await db.rows<ShipmentRow>(
-        `SELECT ${COLUMNS} FROM shipments WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[])`, [shipments.map((s) => s.id), shopsOf(shipments)]);
+        `SELECT ${COLUMNS} FROM shipments WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], id)`,
+        [shipments.map((s) => s.id), shopsOf(shipments)],
+      );
       return rows.map(toTracked);
     },
 

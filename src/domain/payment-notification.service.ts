@@ -50,10 +50,8 @@ const rejected = (why: string) => new PermanentError('provider_rejected', `notif
 
 /** The order a notification names, if it is ours and pays with the method whose route the notification came by. */
 async function notifiedOrder(deps: PaymentDeps, method: PaymentMethod, reference: string) {
-  // The notification names the order alone: its shop is found once (across shops), then the order by its shop.
-  const orderId = reference ? orderIdOf(reference) : '';
-  const shopId = orderId ? await deps.payments.shopOf(orderId) : null;
-  const ctx = shopId ? await deps.payments.captureContext({ shopId, orderId }) : null;
+  // The notification names the order alone: it is found once across shops; what follows finds it by its shop.
+  const ctx = reference ? await deps.payments.notifiedContext(orderIdOf(reference)) : null;
   if (!ctx) throw rejected('it names no order of ours');
   if (ctx.method !== method) throw rejected(`the order it names is not paid with ${method}`);
   return ctx;

@@ -71,10 +71,10 @@ export interface PaymentStore {
   beginCapture(order: OrderRef): Promise<CaptureContext | null>;
   captureContext(order: OrderRef): Promise<CaptureContext | null>;
   /**
-   * The shop of an order known by its id alone (a provider's notification names only the order): found once,
-   * across shops, so that what follows finds the order by its shop. Null when there is no such order.
+   * `captureContext` of an order known by its id alone (a provider's notification names only the order): found
+   * once, across shops; what follows finds the order by the shop it holds. Null when there is no such order.
    */
-  shopOf(orderId: string): Promise<string | null>;
+  notifiedContext(orderId: string): Promise<CaptureContext | null>;
   /** Records a capture once. A capture of an order that no longer wants it becomes a full refund. */
   settleCapture(order: OrderRef, capture: Capture): Promise<SettleOutcome>;
   /** Ends a `placed` order `payment_failed` and releases its stock, once. False if it was not `placed`. */

@@ -81,6 +81,7 @@ export interface ShipmentStore {
   flagDelays(now: Date, quietSince: Date, staleAfterMs: number, limit: number): Promise<number>;
   /** A shop's late parcels, oldest delay first; `after` is the id of the last one of the previous page. */
   listDelayed(shopId: string, limit: number, after: string | null): Promise<DelayedShipment[]>;
+  /** Those of `shipments` that exist, in the order given. */
   load(shipments: ShopRow[]): Promise<TrackedShipment[]>;
   /** The open (not final) shipments of a carrier with this tracking number: whom a carrier's push is about. */
   findOpen(carrier: CarrierCode, trackingNumber: string): Promise<TrackedShipment[]>;

@@ -75,7 +75,7 @@ describe('settles of concurrent captures are one transaction', () => {
     // The same order twice in one batch: settled once, the second answer is `already_settled`.
     const [again] = await place('HOT', 1, 'tok_again');
     c.reset();
-    const twice = await Promise.all([payments.settleCapture(again!.id, capture), payments.settleCapture(again!.id, capture)]);
+    const twice = await Promise.all([payments.settleCapture({ shopId, orderId: again!.id }, capture), payments.settleCapture({ shopId, orderId: again!.id }, capture)]);
     expect(twice).toEqual([{ outcome: 'paid' }, { outcome: 'already_settled' }]);
     expect(await product('HOT')).toMatchObject({ stock: 91, reserved: 0 });
   });
@@ -85,7 +85,7 @@ describe('settles of concurrent captures are one transaction', () => {
     const orders = await place('BEGIN', 5);
     const c = counting(db);
     const payments = createPaymentRepository(c.db, createEventOutbox(c.db));
-    const ctxs = await Promise.all([...orders.map((o) => payments.beginCapture(o.id)), payments.beginCapture(orders[0]!.id)]);
+    const ctxs = await Promise.all([...orders.map((o) => payments.beginCapture({ shopId, orderId: o.id })), payments.beginCapture({ shopId, orderId: orders[0]!.id })]);
     expect(ctxs.map((x) => x?.attempts)).toEqual([1, 1, 1, 1, 1, 2]);
     // The duplicate is counted in a second round, as it would have been alone.
     expect(c.seen).toEqual(['WITH locked', 'WITH locked']);
@@ -97,7 +97,7 @@ describe('a provider notification for an order already paid', () => {
     await shop('PUT', '/v1/products/NOTE', { name: 'Note', priceMinor: 700, currency: 'CNY', stock: 10 });
     const [placed] = await place('NOTE', 1);
     const gateways = await loadPaymentGateways(sys.config, db);
-    const paid = await createPaymentRepository(db, createEventOutbox(db)).settleCapture(placed!.id, { status: 'captured', providerReference: 'pi_note', amountMinor: 700, currency: 'CNY' });
+    const paid = await createPaymentRepository(db, createEventOutbox(db)).settleCapture({ shopId, orderId: placed!.id }, { status: 'captured', providerReference: 'pi_note', amountMinor: 700, currency: 'CNY' });
     expect(paid).toEqual({ outcome: 'paid' });
     const before = (await shop('GET', `/v1/orders/${placed!.id}`)).json;
     const body = JSON.stringify({
