@@ -3,9 +3,10 @@ import { RETENTION, type JobDefinition } from './job-definition.js';
 
 /**
  * Prices an accepted order and reserves its stock. Version 1 payload; a later version must still accept
- * jobs queued before its deploy.
+ * jobs queued before its deploy. `shopId`, the order's shop, is in every job queued since the hot tables are
+ * keyed by shop; a job without it (queued before) has its shop looked up by the order id.
  */
-const payload = z.object({ v: z.literal(1).default(1), orderId: z.uuid() });
+const payload = z.object({ v: z.literal(1).default(1), orderId: z.uuid(), shopId: z.uuid().optional() });
 
 export const orderPlacementJob: JobDefinition<typeof payload, 'order-placement'> = {
   queue: 'order-placement',

@@ -3,14 +3,16 @@ import { RETENTION, type JobDefinition } from './job-definition.js';
 
 /**
  * Charges a placed order (`capture`), or gives up on its payment after asking the provider (`abandon`: the
- * hold expired or the capture ran out of attempts). Ids and reasons only: never card data or tokens.
+ * hold expired or the capture ran out of attempts). Ids and reasons only: never card data or tokens. `shopId` as in
+ * order-placement.job.ts: absent from jobs queued before it, whose shop is looked up by the order id.
  */
 const payload = z.discriminatedUnion('kind', [
-  z.object({ v: z.literal(1).default(1), kind: z.literal('capture'), orderId: z.uuid() }),
+  z.object({ v: z.literal(1).default(1), kind: z.literal('capture'), orderId: z.uuid(), shopId: z.uuid().optional() }),
   z.object({
     v: z.literal(1).default(1),
     kind: z.literal('abandon'),
     orderId: z.uuid(),
+    shopId: z.uuid().optional(),
     reason: z.enum(['payment_timeout', 'payment_retries_exhausted']),
   }),
 ]);

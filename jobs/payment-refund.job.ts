@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { RETENTION, type JobDefinition } from './job-definition.js';
 
-/** Sends one refund to the provider; the refund id is the provider's idempotency key for it. */
-const payload = z.object({ v: z.literal(1).default(1), refundId: z.uuid() });
+/**
+ * Sends one refund to the provider; the refund id is the provider's idempotency key for it. `shopId`, the refund's
+ * shop, is absent from jobs queued before it: their shop is looked up by the refund id.
+ */
+const payload = z.object({ v: z.literal(1).default(1), refundId: z.uuid(), shopId: z.uuid().optional() });
 
 export const paymentRefundJob: JobDefinition<typeof payload, 'payment-refund'> = {
   queue: 'payment-refund',

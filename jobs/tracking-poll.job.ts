@@ -13,6 +13,9 @@ const payload = z.discriminatedUnion('kind', [
     kind: z.literal('poll'),
     carrier: z.string().regex(/^[a-z0-9_]{1,32}$/),
     shipmentIds: z.array(z.uuid()).min(1).max(100),
+    // Each shipment's shop, in the order of shipmentIds. Absent from batches queued before it: their shops are
+    // looked up by the shipment ids.
+    shopIds: z.array(z.uuid()).min(1).max(100).optional(),
     // A tick's batch: when its tick is over (epoch ms). Absent on a new shipment's first poll, which claims its
     // parcels itself and never waits for the carrier's limit; a batch queued before this field existed is read as
     // one, finds its parcels claimed by its tick, and leaves them to a later tick.

@@ -8,9 +8,12 @@ import { cappedBackoff, RETENTION, type JobDefinition } from './job-definition.j
 const payload = z.discriminatedUnion('kind', [
   // `seq`: the order's latest pending event when this was enqueued. It makes the job id, so a duplicate enqueue
   // of the same event is a no-op while a newer event gets a job of its own even if an older one just finished.
-  z.object({ v: z.literal(1).default(1), kind: z.literal('deliver'), orderId: z.uuid(), seq: z.number().int().positive() }),
+  // `shopId`: the order's shop; absent from jobs queued before it, whose shop is looked up by the order id.
+  z.object({ v: z.literal(1).default(1), kind: z.literal('deliver'), orderId: z.uuid(), shopId: z.uuid().optional(), seq: z.number().int().positive() }),
   // `requestId`: each redelivery request is a new attempt.
-  z.object({ v: z.literal(1).default(1), kind: z.literal('redeliver'), orderId: z.uuid(), eventId: z.uuid(), requestId: z.uuid() }),
+  z.object({
+    v: z.literal(1).default(1), kind: z.literal('redeliver'), orderId: z.uuid(), shopId: z.uuid().optional(), eventId: z.uuid(), requestId: z.uuid(),
+  }),
 ]);
 
 const JITTER = 0.5;

@@ -71,7 +71,7 @@ export function createApplication(infra: Pick<Infrastructure, 'config' | 'db' | 
     },
   };
   const jobs = createPublishers(shards, config, webhooks, logger, metrics);
-  const outbox = createEventOutbox(db, (orderId) => void jobs.webhooks.deliver(orderId), (type) => metrics.orderEvents.inc({ type }));
+  const outbox = createEventOutbox(db, (order) => void jobs.webhooks.deliver(order), (type) => metrics.orderEvents.inc({ type }));
   const stores = {
     shops: createShopRepository(db),
     products: createProductRepository(db),

@@ -20,6 +20,7 @@ import { trackingPollProcessor } from './tracking-poll.worker.js';
 import { loadCarrierClients } from '../src/carriers/configured-carriers.js';
 import { createRedisRateLimiter } from '../src/queue/rate-limiter.js';
 import { createReconcileRepository } from '../src/db/reconcile.repository.js';
+import { createShopLookup } from '../src/db/shop-lookup.repository.js';
 import { createReconcilerCursors } from '../src/queue/reconciler-cursors.js';
 import { superviseWorker } from './worker-watchdog.js';
 
@@ -34,6 +35,8 @@ export async function createWorkerProcess(infra: Infrastructure) {
   const { config, logger, db, redis, queues, metrics } = infra;
   const { stores, jobs } = createApplication(infra);
   const { orders } = stores;
+  // Jobs queued before jobs carried their shop find it here (workers/job-shop.ts).
+  const shops = createShopLookup(db);
   const payment = { payments: stores.payments, gateways: await loadPaymentGateways(config, db, metrics), jobs: jobs.payments, holdExpiresMs: config.holdExpiresMs };
 
   const tracking = {
@@ -48,10 +51,10 @@ export async function createWorkerProcess(infra: Infrastructure) {
 
   const processors: Record<QueueName, Processor> = {
     // A process that serves the capture queue too charges a placed order from its placement job.
-    'order-placement': orderPlacementProcessor({ orders, payments: jobs.payments, charge: config.workerQueues.includes('payment-capture') ? payment : undefined, logger }),
-    'payment-capture': paymentCaptureProcessor({ ...payment, logger }),
-    'payment-refund': paymentRefundProcessor({ ...payment, logger }),
-    'tracking-poll': trackingPollProcessor({ ...tracking, logger }),
+    'order-placement': orderPlacementProcessor({ orders, payments: jobs.payments, charge: config.workerQueues.includes('payment-capture') ? payment : undefined, shops, logger }),
+    'payment-capture': paymentCaptureProcessor({ ...payment, shops, logger }),
+    'payment-refund': paymentRefundProcessor({ ...payment, shops, logger }),
+    'tracking-poll': trackingPollProcessor({ ...tracking, shops, logger }),
     'webhook-delivery': webhookDeliveryProcessor({
       store: stores.webhooks,
       sender: createWebhookSender({ allowPrivateNetworks: config.webhookAllowPrivateNetworks }),
@@ -59,6 +62,7 @@ export async function createWorkerProcess(infra: Infrastructure) {
         const order = await orders.get(shopId, orderId);
         return order && orderView(order);
       },
+      shops,
       logger,
     }),
     maintenance: maintenanceProcessor({

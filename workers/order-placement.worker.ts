@@ -4,6 +4,8 @@ import { captureAfterPlacement, type PaymentDeps } from '../src/domain/payment.s
 import type { OrderStore } from '../src/domain/ports.js';
 import type { PaymentJobs } from '../src/domain/payment-ports.js';
 import type { Logger } from '../src/logger.js';
+import type { OrderRef, ShopLookup } from '../src/domain/keys.js';
+import { orderOfJob } from './job-shop.js';
 import { runner } from './job-runner.js';
 
 /**
@@ -12,19 +14,21 @@ import { runner } from './job-runner.js';
  * its capture job only if that does not settle it: most orders then cost one job, not two. Without it, the
  * capture job does all of it (a worker split by WORKER_QUEUES leaves payments to the processes serving them).
  */
-export function orderPlacementProcessor(deps: { orders: OrderStore; payments: PaymentJobs; charge?: PaymentDeps; logger: Logger }) {
+export function orderPlacementProcessor(deps: { orders: OrderStore; payments: PaymentJobs; charge?: PaymentDeps; shops: ShopLookup; logger: Logger }) {
   const { charge } = deps;
   return runner(
     orderPlacementJob,
-    async ({ orderId }, { log }) => {
+    async (job, { log }) => {
+      const order = await orderOfJob(deps.shops, job);
       const capture = charge
-        ? async (id: string) => {
-          const payment = await captureAfterPlacement(charge, id);
+        ? async (ref: OrderRef) => {
+          const payment = await captureAfterPlacement(charge, ref);
           log.info(payment, 'payment');
           return payment.outcome !== 'handed_over' || payment.queued;
         }
         : deps.payments.capture;
-      const result = await placeOrder({ orders: deps.orders, payments: { capture } }, orderId);
+      // No such order: reported as placement reports an id that is no order's.
+      const result = order ? await placeOrder({ orders: deps.orders, payments: { capture } }, order) : { outcome: 'skipped' as const, status: 'rejected' as const };
       log.info(result, 'order placement');
       return result;
     },

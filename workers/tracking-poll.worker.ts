@@ -3,10 +3,12 @@ import { CARRIERS, type CarrierCode } from '../src/domain/carrier.js';
 import { PermanentError } from '../src/domain/errors.js';
 import { fanOutPolls, pollShipments, type TrackingDeps } from '../src/domain/tracking.service.js';
 import type { Logger } from '../src/logger.js';
+import type { ShopLookup } from '../src/domain/keys.js';
+import { shipmentsOfJob } from './job-shop.js';
 import { runner } from './job-runner.js';
 
 /** `tracking-poll`: the scheduled fan-out, and the polls of one carrier's batch of shipments. */
-export function trackingPollProcessor(deps: TrackingDeps & { logger: Logger }) {
+export function trackingPollProcessor(deps: TrackingDeps & { shops: ShopLookup; logger: Logger }) {
   return runner(
     trackingPollJob,
     async (job, { log }) => {
@@ -16,7 +18,8 @@ export function trackingPollProcessor(deps: TrackingDeps & { logger: Logger }) {
         return result;
       }
       if (!isCarrier(job.carrier)) throw new PermanentError('carrier_rejected', `unknown carrier ${job.carrier}`);
-      const result = await pollShipments(deps, job.carrier, job.shipmentIds, job.until === undefined ? undefined : new Date(job.until));
+      const shipments = await shipmentsOfJob(deps.shops, job);
+      const result = await pollShipments(deps, job.carrier, shipments, job.until === undefined ? undefined : new Date(job.until));
       log.info({ carrier: job.carrier, ...result }, 'tracking poll');
       return result;
     },

@@ -79,7 +79,7 @@ export async function checkInvariants(x: InvariantInput): Promise<Check[]> {
             coalesce(sum(i.quantity) FILTER (WHERE o.stock_state = 'sold'), 0)::int AS sold,
             coalesce(sum(i.quantity) FILTER (WHERE o.stock_state = 'reserved'), 0)::int AS held
        FROM products p LEFT JOIN order_items i ON i.product_id = p.id LEFT JOIN orders o ON o.id = i.order_id
-      WHERE p.shop_id = ANY($1) GROUP BY p.id ORDER BY p.shop_id, p.sku`, [x.shopIds]);
+      WHERE p.shop_id = ANY($1) GROUP BY p.shop_id, p.id ORDER BY p.shop_id, p.sku`, [x.shopIds]);
   const badStock = skus.filter((s) => {
     const initial = x.initialStock.get(`${s.shop_id}/${s.sku}`);
     return s.stock < 0 || s.reserved < 0 || s.reserved !== s.held || initial !== s.stock + s.reserved + s.sold;
@@ -94,7 +94,7 @@ export async function checkInvariants(x: InvariantInput): Promise<Check[]> {
     `SELECT o.id, o.status, o.total_minor, o.captured_minor, count(c.id)::int AS charges,
             coalesce(sum(c.amount_minor), 0)::bigint AS amount, coalesce(sum(c.refunded_minor), 0)::bigint AS refunded
        FROM orders o LEFT JOIN sandbox_charges c ON c.reference IN (o.id::text, replace(o.id::text, '-', '')) AND c.paid_at IS NOT NULL
-      WHERE o.shop_id = ANY($1) GROUP BY o.id`, [x.shopIds]);
+      WHERE o.shop_id = ANY($1) GROUP BY o.shop_id, o.id`, [x.shopIds]);
   const charged = ['paid', 'shipped', 'delivered', 'refunded'];
   const badLedger = ledger.filter((o) =>
     charged.includes(o.status) ? o.charges !== 1 || o.amount !== o.total_minor || o.captured_minor !== o.amount

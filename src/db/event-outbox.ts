@@ -1,6 +1,7 @@
 import type { Database, Transaction } from './database.js';
 import { newOrderId } from '../domain/ids.js';
 import type { OrderEventType } from '../domain/order-lifecycle.js';
+import type { OrderRef } from '../domain/keys.js';
 
 /**
  * The transactional outbox as the repositories use it: an event is written in the same transaction as the
@@ -22,15 +23,15 @@ export interface EventOutbox {
  */
 export function createEventOutbox(
   db: Database,
-  notify: (orderId: string) => void = () => undefined,
+  notify: (order: OrderRef) => void = () => undefined,
   committed: (type: OrderEventType) => void = () => undefined,
 ): EventOutbox {
   const recordMany: EventOutbox['recordMany'] = async (tx, events) => {
     const stored = events.filter((e) => e.hasWebhook !== false);
-    const orderIds = new Set((await recordOrderEvents(db, tx, stored)).map((r) => r.orderId));
+    const orders = new Map((await recordOrderEvents(db, tx, stored)).map((r) => [r.orderId, r.shopId]));
     if (!events.length) return;
     tx.afterCommit(() => {
-      orderIds.forEach((id) => notify(id));
+      orders.forEach((shopId, orderId) => notify({ shopId, orderId }));
       for (const e of events) committed(e.type);
     });
   };
@@ -65,15 +66,15 @@ export async function recordOrderEvents(
   db: Database,
   tx: Transaction,
   events: ReadonlyArray<{ orderId: string; shopId: string; type: OrderEventType }>,
-): Promise<Array<{ id: string; seq: number; orderId: string }>> {
+): Promise<Array<{ id: string; seq: number; orderId: string; shopId: string }>> {
   if (!events.length) return [];
-  return db.rows<{ id: string; seq: number; orderId: string }>(
+  return db.rows<{ id: string; seq: number; orderId: string; shopId: string }>(
     `INSERT INTO order_events (id, order_id, shop_id, type)
      SELECT e.id, e.order_id, e.shop_id, e.type
        FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) WITH ORDINALITY AS e(id, order_id, shop_id, type, n)
       WHERE EXISTS (SELECT 1 FROM shops s WHERE s.id = e.shop_id AND s.webhook_url IS NOT NULL)
       ORDER BY e.n
-     RETURNING id, seq, order_id AS "orderId"`,
+     RETURNING id, seq, order_id AS "orderId", shop_id AS "shopId"`,
     [events.map(() => newOrderId()), events.map((e) => e.orderId), events.map((e) => e.shopId), events.map((e) => e.type)],
     tx,
   );

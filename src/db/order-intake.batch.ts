@@ -32,8 +32,8 @@ export async function insertReceivedOrders(db: Database, orders: NewOrder[]): Pr
        ON CONFLICT (shop_id, idempotency_key) DO NOTHING
        RETURNING id, shop_id, idempotency_key, request_hash, status, created_at
      ), lines AS (
-       INSERT INTO order_items (order_id, line_no, sku, quantity)
-       SELECT l.order_id, l.line_no, l.sku, l.quantity
+       INSERT INTO order_items (shop_id, order_id, line_no, sku, quantity)
+       SELECT ins.shop_id, l.order_id, l.line_no, l.sku, l.quantity
          FROM unnest($11::uuid[], $12::int[], $13::text[], $14::int[]) AS l(order_id, line_no, sku, quantity)
          JOIN ins ON ins.id = l.order_id
      )

@@ -10,11 +10,11 @@ export function createOrderLookupRepository(db: Database): OrderLookupStore {
   return {
     search: summaries.search,
     shopOf: summaries.shopOf,
-    async workKeys(orderId) {
+    async workKeys({ shopId, orderId }) {
       const [row] = await db.rows<{ refund_ids: string[]; event_seqs: number[] }>(
-        `SELECT ARRAY(SELECT id FROM refunds WHERE order_id = $1 ORDER BY created_at) AS refund_ids,
-                ARRAY(SELECT seq FROM order_events WHERE order_id = $1 ORDER BY seq DESC LIMIT $2) AS event_seqs`,
-        [orderId, LATEST_EVENTS],
+        `SELECT ARRAY(SELECT f.id FROM refunds f WHERE f.shop_id = $3 AND f.order_id = $1 ORDER BY f.created_at) AS refund_ids,
+                ARRAY(SELECT e.seq FROM order_events e WHERE e.shop_id = $3 AND e.order_id = $1 ORDER BY e.seq DESC LIMIT $2) AS event_seqs`,
+        [orderId, LATEST_EVENTS, shopId],
       );
       return { orderId, refundIds: row?.refund_ids ?? [], eventSeqs: (row?.event_seqs ?? []).map(Number) };
     },

@@ -9,6 +9,7 @@ import { insertReceivedOrders } from './order-intake.batch.js';
 import { placeOrders, type PriceFn } from './order-placement.batch.js';
 import type { ShipmentView } from '../domain/tracking-ports.js';
 import { RETURN_JSON, toReturnView } from './return.repository.js';
+import type { OrderRef } from '../domain/keys.js';
 
 interface OrderRow {
   id: string;
@@ -49,15 +50,15 @@ const SELECT_ORDER = `
          o.refunded_minor, o.payment_attempts, o.created_at, o.updated_at,
          (SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unitPriceMinor', i.unit_price_minor,
                                             'lineTotalMinor', i.line_total_minor) ORDER BY i.line_no)
-            FROM order_items i WHERE i.order_id = o.id) AS items,
+            FROM order_items i WHERE i.shop_id = o.shop_id AND i.order_id = o.id) AS items,
          (SELECT json_agg(json_build_object(
                    'id', s.id, 'carrier', s.carrier, 'trackingNumber', s.tracking_number, 'status', s.status,
                    'estimatedDeliveryAt', s.estimated_delivery_at, 'deliveredAt', s.delivered_at, 'delayedSince', s.delayed_since,
                    'events', (SELECT coalesce(json_agg(json_build_object('at', e.at, 'status', e.status, 'description', e.description,
                                                                          'location', e.location) ORDER BY e.at, e.recorded_at), '[]')
-                                FROM shipment_events e WHERE e.shipment_id = s.id)) ORDER BY s.created_at)
-            FROM shipments s WHERE s.order_id = o.id AND s.return_id IS NULL) AS shipments,
-         (SELECT json_agg(${RETURN_JSON} ORDER BY r.created_at) FROM returns r WHERE r.order_id = o.id) AS returns
+                                FROM shipment_events e WHERE e.shop_id = s.shop_id AND e.shipment_id = s.id)) ORDER BY s.created_at)
+            FROM shipments s WHERE s.shop_id = o.shop_id AND s.order_id = o.id AND s.return_id IS NULL) AS shipments,
+         (SELECT json_agg(${RETURN_JSON} ORDER BY r.created_at) FROM returns r WHERE r.shop_id = o.shop_id AND r.order_id = o.id) AS returns
     FROM orders o`;
 
 /** Orders stored per intake statement at most; 64 connections' worth of requests fit in one. */
@@ -112,11 +113,11 @@ const PLACEMENT_BATCH_MAX = 100;
  * domain's one pricing function; a batch is priced by one function, hence a batcher per function.
  */
 function batchedPlacement(db: Database, outbox: EventOutbox): OrderStore['place'] {
-  const batchers = new Map<PriceFn, Batcher<string, PlacementOutcome>>();
+  const batchers = new Map<PriceFn, Batcher<OrderRef, PlacementOutcome>>();
   const batcher = (price: PriceFn) => {
     // One order's fault (a bug, a value Postgres refuses) must not fail the batch's every job, retry after
     // retry: such a batch is placed again one order at a time, so only that order's job fails.
-    const created = createBatcher((ids: string[]) => placeOrders(db, outbox, ids, price), {
+    const created = createBatcher((orders: OrderRef[]) => placeOrders(db, outbox, orders, price), {
       maxBatch: PLACEMENT_BATCH_MAX,
       maxConcurrentFlushes: 2,
       retryAlone: notTransient,
@@ -124,7 +125,7 @@ function batchedPlacement(db: Database, outbox: EventOutbox): OrderStore['place'
     batchers.set(price, created);
     return created;
   };
-  return (orderId, price) => (batchers.get(price) ?? batcher(price)).submit(orderId);
+  return (order, price) => (batchers.get(price) ?? batcher(price)).submit(order);
 }
 
 function toOrder(r: OrderRow): Order {

@@ -6,6 +6,7 @@ import type { Capture } from '../domain/payment-gateway.js';
 import type { CaptureContext, SettleOutcome } from '../domain/payment-ports.js';
 import type { Database, Transaction } from './database.js';
 import type { EventOutbox } from './event-outbox.js';
+import type { OrderRef } from '../domain/keys.js';
 
 /**
  * Group commit for the capture path. The capture jobs a worker runs side by side share their statements: the
@@ -78,7 +79,7 @@ export interface LockedOrder {
  * transactions sharing products then queue behind each other instead of deadlocking, which Postgres only
  * breaks after deadlock_timeout (a second of a hot SKU's throughput each time).
  */
-export const LOCK_IN_ORDER = 'SELECT p.id FROM products p JOIN q ON q.product_id = p.id ORDER BY p.id FOR NO KEY UPDATE OF p';
+export const LOCK_IN_ORDER = 'SELECT p.id FROM products p JOIN q ON p.shop_id = q.shop_id AND p.id = q.product_id ORDER BY p.id FOR NO KEY UPDATE OF p';
 
 /**
  * The paid orders of a batch and their stock, in one statement: every order's `reserved` quantities summed
@@ -86,19 +87,20 @@ export const LOCK_IN_ORDER = 'SELECT p.id FROM products p JOIN q ON q.product_id
  * Its moves' `from` states are PAY_FROM.
  */
 const PAY = `
-  WITH c AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS c(id, provider_reference, amount_minor)),
+  WITH c AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $6::uuid[]) AS c(id, provider_reference, amount_minor, shop_id)),
   paid AS (
     UPDATE orders o SET status = 'paid', payment_status = 'captured', provider_reference = c.provider_reference,
            captured_minor = c.amount_minor, stock_state = 'sold', payment_action = NULL, updated_at = now(),
            payment_events = CASE WHEN o.payment_flow IN ('barcode', 'token') THEN o.payment_events
              ELSE o.payment_events || jsonb_build_array(jsonb_build_object('at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'type', 'captured',
                'detail', 'paid in full at the provider (' || c.provider_reference || ')')) END
-      FROM c WHERE o.id = c.id AND o.status = ANY($4::text[]) AND o.payment_status = ANY($5::text[])
-    RETURNING o.id),
-  q AS (SELECT product_id, sum(quantity)::int AS qty FROM order_items WHERE order_id IN (SELECT id FROM paid) GROUP BY product_id),
+      FROM c WHERE o.shop_id = c.shop_id AND o.id = c.id AND o.status = ANY($4::text[]) AND o.payment_status = ANY($5::text[])
+    RETURNING o.shop_id, o.id),
+  q AS (SELECT i.shop_id, i.product_id, sum(i.quantity)::int AS qty FROM order_items i JOIN paid ON i.shop_id = paid.shop_id AND i.order_id = paid.id
+         GROUP BY i.shop_id, i.product_id),
   locked AS (${LOCK_IN_ORDER})
   UPDATE products p SET reserved = p.reserved - q.qty, updated_at = now()
-    FROM q WHERE p.id = q.product_id AND p.id IN (SELECT id FROM locked)`;
+    FROM q WHERE p.shop_id = q.shop_id AND p.id = q.product_id AND p.id IN (SELECT id FROM locked)`;
 
 const PAY_FROM = [ORDER.fromStatesFor('paid'), PAYMENT.fromStatesFor('captured')];
 
@@ -110,7 +112,7 @@ type Settled = { outcome: SettleOutcome } | { error: unknown };
 const MAX_BATCH = 64;
 
 /** Each order once per round, in the order given: a second item for the same order goes in a later round. */
-function rounds<T extends { orderId: string }>(items: T[]): Array<Array<{ item: T; at: number }>> {
+function rounds<T extends OrderRef>(items: T[]): Array<Array<{ item: T; at: number }>> {
   const out: Array<Array<{ item: T; at: number }>> = [];
   const seen = new Map<string, number>();
   items.forEach((item, at) => {
@@ -123,23 +125,24 @@ function rounds<T extends { orderId: string }>(items: T[]): Array<Array<{ item: 
 
 export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapture: LateCapture) {
   /** One UPDATE counts an attempt for every order of the round that still awaits capture. */
-  const begin = createBatcher<string, CaptureContext | null>(
-    async (orderIds) => {
-      const results = orderIds.map((): CaptureContext | null => null);
-      for (const round of rounds(orderIds.map((orderId) => ({ orderId })))) {
-        const ids = round.map((r) => r.item.orderId).filter(isUuid);
-        if (!ids.length) continue;
+  const begin = createBatcher<OrderRef, CaptureContext | null>(
+    async (orders) => {
+      const results = orders.map((): CaptureContext | null => null);
+      for (const round of rounds(orders)) {
+        const valid = round.map((r) => r.item).filter((o) => isUuid(o.orderId) && isUuid(o.shopId));
+        if (!valid.length) continue;
         // Rows locked in id order, as every statement locking several orders does (placement batches,
         // settles): an UPDATE over ANY(...) alone would lock them in whatever order the scan meets them.
         // Following a trade that waits for its buyer is not an attempt to charge: only `pending` counts.
         const rows = await db.rows<CaptureRow>(
           `WITH locked AS (
-             SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[]) AND payment_status = ANY($3::text[])
+             SELECT shop_id, id FROM orders
+              WHERE shop_id = ANY($4::uuid[]) AND id = ANY($1::uuid[]) AND status = ANY($2::text[]) AND payment_status = ANY($3::text[])
               ORDER BY id FOR UPDATE)
            UPDATE orders o SET payment_attempts = o.payment_attempts + CASE WHEN o.payment_status = 'pending' THEN 1 ELSE 0 END
-             FROM locked WHERE o.id = locked.id
+             FROM locked WHERE o.shop_id = locked.shop_id AND o.id = locked.id
            RETURNING ${CAPTURE_COLUMNS_OF_O}`,
-          [ids, ORDER.statesNeeding('capture'), PAYMENT.statesNeeding('capture')],
+          [valid.map((o) => o.orderId), ORDER.statesNeeding('capture'), PAYMENT.statesNeeding('capture'), [...new Set(valid.map((o) => o.shopId))]],
         );
         const found = new Map(rows.map((row) => [row.id, toCapture(row)]));
         for (const r of round) results[r.at] = found.get(r.item.orderId) ?? null;
@@ -150,10 +153,24 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
   );
 
   /** The capture contexts that many notifications (or abandons) ask for at once: one read. */
-  const contexts = createBatcher<string, CaptureContext | null>(
+  const contexts = createBatcher<OrderRef, CaptureContext | null>(
+    async (orders) => {
+      const ids = [...new Set(orders.map((o) => o.orderId))];
+      const shops = [...new Set(orders.map((o) => o.shopId))];
+      const rows = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS_OF_O} FROM orders o WHERE o.shop_id = ANY($2::uuid[]) AND o.id = ANY($1::uuid[])`, [ids, shops]);
+      const found = new Map(rows.map((row) => [`${row.shop_id} ${row.id}`, toCapture(row)]));
+      return orders.map((o) => found.get(`${o.shopId} ${o.orderId}`) ?? null);
+    },
+    { maxBatch: MAX_BATCH },
+  );
+
+  /**
+   * The same read for what names the order alone (a provider's notification): by id, across shops, once; what
+   * follows (the settle) finds the order by the shop this read returns.
+   */
+  const contextsById = createBatcher<string, CaptureContext | null>(
     async (orderIds) => {
-      const ids = [...new Set(orderIds)];
-      const rows = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS_OF_O} FROM orders o WHERE o.id = ANY($1::uuid[])`, [ids]);
+      const rows = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS_OF_O} FROM orders o WHERE o.id = ANY($1::uuid[])`, [[...new Set(orderIds)]]);
       const found = new Map(rows.map((row) => [row.id, toCapture(row)]));
       return orderIds.map((id) => found.get(id) ?? null);
     },
@@ -166,13 +183,13 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
    * placement, cancel and failPayment lock them): batches never deadlock with those or with each other, and a
    * hot SKU's row stays locked only for that statement and the commit.
    */
-  const settleRound = (items: Array<{ orderId: string; capture: Capture }>) =>
+  const settleRound = (items: Array<OrderRef & { capture: Capture }>) =>
     db.transaction(async (tx) => {
       const orders = await db.rows<LockedOrder>(
         `SELECT o.id, o.status, o.payment_status, o.shop_id, o.currency,
                 EXISTS (SELECT 1 FROM shops s WHERE s.id = o.shop_id AND s.webhook_url IS NOT NULL) AS has_webhook
-           FROM orders o WHERE o.id = ANY($1::uuid[]) ORDER BY o.id FOR UPDATE OF o`,
-        [items.map((i) => i.orderId)],
+           FROM orders o WHERE o.shop_id = ANY($2::uuid[]) AND o.id = ANY($1::uuid[]) ORDER BY o.id FOR UPDATE OF o`,
+        [items.map((i) => i.orderId), [...new Set(items.map((i) => i.shopId))]],
         tx,
       );
       const capture = new Map(items.map((i) => [i.orderId, i.capture]));
@@ -189,7 +206,7 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
       if (events.length) await outbox.recordMany(tx, events);
       if (paid.length) {
         const caps = paid.map((o) => capture.get(o.id)!);
-        await db.rows(PAY, [paid.map((o) => o.id), caps.map((c) => c.providerReference), caps.map((c) => c.amountMinor), ...PAY_FROM], tx);
+        await db.rows(PAY, [paid.map((o) => o.id), caps.map((c) => c.providerReference), caps.map((c) => c.amountMinor), ...PAY_FROM, paid.map((o) => o.shop_id)], tx);
       }
       for (const o of paid) outcomes.set(o.id, { outcome: 'paid' });
       return items.map((i): Settled => {
@@ -198,13 +215,13 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
       });
     });
 
-  const settle = createBatcher<{ orderId: string; capture: Capture }, Settled>(
+  const settle = createBatcher<OrderRef & { capture: Capture }, Settled>(
     async (items) => {
       // Every item gets its round's result; a placeholder error would build a stack trace per item for nothing.
       const results: Settled[] = new Array<Settled>(items.length);
       for (const round of rounds(items)) {
-        const valid = round.filter((r) => isUuid(r.item.orderId));
-        for (const r of round) if (!isUuid(r.item.orderId)) results[r.at] = { error: notFound('order') };
+        const valid = round.filter((r) => isUuid(r.item.orderId) && isUuid(r.item.shopId));
+        for (const r of round) if (!isUuid(r.item.orderId) || !isUuid(r.item.shopId)) results[r.at] = { error: notFound('order') };
         if (!valid.length) continue;
         const settled = await settleRound(valid.map((r) => r.item)).catch(async (error: unknown) => {
           if (valid.length === 1 || error instanceof TransientError) throw error;
@@ -221,11 +238,13 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
   );
 
   // Ids as Postgres prints them, so that rows and requests match.
+  const key = (o: OrderRef): OrderRef => ({ shopId: o.shopId.toLowerCase(), orderId: o.orderId.toLowerCase() });
   return {
-    beginCapture: (orderId: string) => begin.submit(orderId.toLowerCase()),
-    captureContext: async (orderId: string) => (isUuid(orderId) ? contexts.submit(orderId.toLowerCase()) : null),
-    async settleCapture(orderId: string, capture: Capture): Promise<SettleOutcome> {
-      const settled = await settle.submit({ orderId: orderId.toLowerCase(), capture });
+    beginCapture: (order: OrderRef) => begin.submit(key(order)),
+    captureContext: async (order: OrderRef) => (isUuid(order.orderId) && isUuid(order.shopId) ? contexts.submit(key(order)) : null),
+    notifiedContext: async (orderId: string) => (isUuid(orderId) ? contextsById.submit(orderId.toLowerCase()) : null),
+    async settleCapture(order: OrderRef, capture: Capture): Promise<SettleOutcome> {
+      const settled = await settle.submit({ ...key(order), capture });
       if ('error' in settled) throw settled.error;
       return settled.outcome;
     },

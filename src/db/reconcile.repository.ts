@@ -9,7 +9,7 @@ const START: Cursor = { at: '-infinity', key: '00000000-0000-0000-0000-000000000
  * `at` is the row's timestamp as Postgres prints it, microseconds included, and goes back to Postgres as the
  * next page's start: a JavaScript Date would cut it to milliseconds and read rows twice.
  */
-interface Row { key: string; at: string; id: string; placed_at?: Date }
+interface Row { key: string; at: string; id: string; shop_id: string; placed_at?: Date }
 
 /** The page, and where the next one starts (null: this was the last). */
 function paged<R extends { key: string; at: string }>(rows: R[], limit: number, toCandidates: (rows: R[]) => Candidate[]): CandidatePage {
@@ -30,21 +30,21 @@ export function createReconcileRepository(db: Database) {
       case 'placement':
       case 'capture': {
         const rows = await db.rows<Row>(
-          `SELECT id::text AS key, updated_at::text AS at, id, coalesce(placed_at, updated_at) AS placed_at FROM orders
+          `SELECT id::text AS key, updated_at::text AS at, id, shop_id, coalesce(placed_at, updated_at) AS placed_at FROM orders
             WHERE status = ANY($5::text[]) AND updated_at < $1 AND (updated_at, id) > ($2::timestamptz, $3::uuid)
             ORDER BY updated_at, id LIMIT $4`,
           [...args, ORDER.statesNeeding(stream)],
         );
-        return paged(rows, limit, (rs) => rs.map((r) => ({ id: r.id, placedAt: r.placed_at! })));
+        return paged(rows, limit, (rs) => rs.map((r) => ({ id: r.id, shopId: r.shop_id, placedAt: r.placed_at! })));
       }
       case 'refund': {
         const rows = await db.rows<Row>(
-          `SELECT id::text AS key, updated_at::text AS at, id FROM refunds
+          `SELECT id::text AS key, updated_at::text AS at, id, shop_id FROM refunds
             WHERE status = ANY($5::text[]) AND updated_at < $1 AND (updated_at, id) > ($2::timestamptz, $3::uuid)
             ORDER BY updated_at, id LIMIT $4`,
           [...args, REFUND.statesNeeding('refund')],
         );
-        return paged(rows, limit, (rs) => rs.map((r) => ({ id: r.id })));
+        return paged(rows, limit, (rs) => rs.map((r) => ({ id: r.id, shopId: r.shop_id })));
       }
       case 'delivery':
         return pendingDeliveries(db, args);
@@ -54,13 +54,13 @@ export function createReconcileRepository(db: Database) {
 
 /** Orders with events still pending since before `before`, each with its latest pending event (its job's id). */
 async function pendingDeliveries(db: Database, args: [Date, string, string, number]): Promise<CandidatePage> {
-  const rows = await db.rows<{ key: string; at: string; order_id: string; seq: number | null }>(
+  const rows = await db.rows<{ key: string; at: string; order_id: string; shop_id: string; seq: number | null }>(
     `WITH page AS (
-       SELECT id::text AS key, created_at AS at, order_id FROM order_events
+       SELECT id::text AS key, created_at AS at, order_id, shop_id FROM order_events
         WHERE state = 'pending' AND created_at < $1 AND (created_at, id) > ($2::timestamptz, $3::uuid)
         ORDER BY created_at, id LIMIT $4)
-     SELECT p.key, p.at::text AS at, p.order_id,
-            (SELECT max(e.seq) FROM order_events e WHERE e.order_id = p.order_id AND e.state = 'pending') AS seq
+     SELECT p.key, p.at::text AS at, p.order_id, p.shop_id,
+            (SELECT max(e.seq) FROM order_events e WHERE e.shop_id = p.shop_id AND e.order_id = p.order_id AND e.state = 'pending') AS seq
        FROM page p ORDER BY p.at, p.key::uuid`,
     args,
   );
@@ -70,7 +70,7 @@ async function pendingDeliveries(db: Database, args: [Date, string, string, numb
     rs.flatMap((r) => {
       if (seen.has(r.order_id) || r.seq === null) return [];
       seen.add(r.order_id);
-      return [{ id: r.order_id, seq: r.seq }];
+      return [{ id: r.order_id, shopId: r.shop_id, seq: r.seq }];
     }),
   );
 }

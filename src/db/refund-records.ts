@@ -44,10 +44,10 @@ export async function insertRefund(db: Database, tx: Transaction, r: { orderId: 
 }
 
 /** What an order's refunds already take from its capture: those that succeeded and those still pending. */
-export async function committedRefunds(db: Database, tx: Transaction, orderId: string): Promise<number> {
+export async function committedRefunds(db: Database, tx: Transaction, o: { shopId: string; orderId: string }): Promise<number> {
   const [row] = await db.rows<{ committed: number }>(
-    `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE order_id = $1 AND status IN ('pending', 'succeeded')`,
-    [orderId],
+    `SELECT coalesce(sum(amount_minor), 0)::bigint AS committed FROM refunds WHERE shop_id = $2 AND order_id = $1 AND status IN ('pending', 'succeeded')`,
+    [o.orderId, o.shopId],
     tx,
   );
   return row?.committed ?? 0;
@@ -65,7 +65,7 @@ export async function refundWhatIsLeft(
   r: { what: 'cancel' | 'return'; id: string; reason: string; upToMinor?: number },
 ): Promise<string | null> {
   if (!hasRefundableCapture(o.paymentStatus)) return null;
-  const amountMinor = refundLeft({ ...o, committedMinor: await committedRefunds(db, tx, o.orderId), upToMinor: r.upToMinor });
+  const amountMinor = refundLeft({ ...o, committedMinor: await committedRefunds(db, tx, o), upToMinor: r.upToMinor });
   if (amountMinor <= 0) return null;
   const refund = await insertRefund(db, tx, {
     orderId: o.orderId, shopId: o.shopId, key: SYSTEM_KEY(r.what, r.id), hash: r.what, amountMinor, currency: o.currency, reason: r.reason,

@@ -9,6 +9,7 @@ import type { ReturnStore, ReturnView } from '../domain/return-ports.js';
 import { LOCK_IN_ORDER } from './payment-capture.batch.js';
 import { refundWhatIsLeft } from './refund-records.js';
 import { insertShipment } from './shipment-rows.js';
+import type { ShopRow } from '../domain/keys.js';
 
 /** A return as JSON, with its lines, its refund and its parcel: one expression over `returns r`. */
 export const RETURN_JSON = `json_build_object(
@@ -16,11 +17,11 @@ export const RETURN_JSON = `json_build_object(
   'amountMinor', r.amount_minor, 'currency', r.currency, 'receivedBy', r.received_by, 'receivedAt', r.received_at,
   'createdAt', r.created_at,
   'items', (SELECT json_agg(json_build_object('sku', ri.sku, 'quantity', ri.quantity, 'unitPriceMinor', ri.unit_price_minor) ORDER BY ri.sku)
-              FROM return_items ri WHERE ri.return_id = r.id),
-  'refund', (SELECT json_build_object('id', f.id, 'amountMinor', f.amount_minor, 'status', f.status) FROM refunds f WHERE f.id = r.refund_id),
+              FROM return_items ri WHERE ri.shop_id = r.shop_id AND ri.return_id = r.id),
+  'refund', (SELECT json_build_object('id', f.id, 'amountMinor', f.amount_minor, 'status', f.status) FROM refunds f WHERE f.shop_id = r.shop_id AND f.id = r.refund_id),
   'parcel', (SELECT json_build_object('id', s.id, 'carrier', s.carrier, 'trackingNumber', s.tracking_number, 'status', s.status,
                                       'estimatedDeliveryAt', s.estimated_delivery_at, 'deliveredAt', s.delivered_at)
-               FROM shipments s WHERE s.return_id = r.id))`;
+               FROM shipments s WHERE s.shop_id = r.shop_id AND s.return_id = r.id))`;
 
 type Json<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] extends object | null ? unknown : T[K] };
 type ReturnJson = Json<Omit<ReturnView, 'parcel'>> & { parcel: null | (Json<NonNullable<ReturnView['parcel']>>) };
@@ -40,8 +41,8 @@ export function toReturnView(j: ReturnJson): ReturnView {
   };
 }
 
-async function loadReturn(db: Database, where: string, params: unknown[], tx?: Transaction): Promise<ReturnView | null> {
-  const [row] = await db.rows<{ r: ReturnJson }>(`SELECT ${RETURN_JSON} AS r FROM returns r WHERE ${where}`, params, tx);
+async function loadReturn(db: Database, { shopId, id }: ShopRow, tx?: Transaction): Promise<ReturnView | null> {
+  const [row] = await db.rows<{ r: ReturnJson }>(`SELECT ${RETURN_JSON} AS r FROM returns r WHERE r.shop_id = $2 AND r.id = $1`, [id, shopId], tx);
   return row ? toReturnView(row.r) : null;
 }
 
@@ -51,32 +52,34 @@ async function loadReturn(db: Database, where: string, params: unknown[], tx?: T
  * The caller holds the order's row lock (taken before any return or product row, as everywhere). Returns the
  * refund to start after the commit, or null (already received, or nothing left to refund).
  */
-export async function receiveReturnIn(db: Database, outbox: EventOutbox, tx: Transaction, returnId: string, by: 'parcel' | 'shop') {
+export async function receiveReturnIn(db: Database, outbox: EventOutbox, tx: Transaction, { shopId, id: returnId }: ShopRow, by: 'parcel' | 'shop') {
   const [r] = await db.rows<{ order_id: string; shop_id: string; amount_minor: number; currency: string; restock: boolean; reason: string }>(
     `UPDATE returns SET status = 'received', received_by = $2, received_at = now(), updated_at = now()
-      WHERE id = $1 AND status = ANY($3::text[])
+      WHERE shop_id = $4 AND id = $1 AND status = ANY($3::text[])
       RETURNING order_id, shop_id, amount_minor, currency, restock, reason`,
-    [returnId, by, RETURN.fromStatesFor('received')],
+    [returnId, by, RETURN.fromStatesFor('received'), shopId],
     tx,
   );
   if (!r) return { refundId: null };
   const [o] = await db.rows<{ payment_status: PaymentStatus; captured_minor: number }>(
-    'SELECT payment_status, captured_minor FROM orders WHERE id = $1',
-    [r.order_id],
+    'SELECT payment_status, captured_minor FROM orders WHERE shop_id = $2 AND id = $1',
+    [r.order_id, shopId],
     tx,
   );
   const refundId = await refundWhatIsLeft(
     db, tx, { orderId: r.order_id, shopId: r.shop_id, paymentStatus: o!.payment_status, capturedMinor: o!.captured_minor, currency: r.currency },
     { what: 'return', id: returnId, reason: `return ${returnId}: ${r.reason}`, upToMinor: r.amount_minor },
   );
-  if (refundId) await db.rows('UPDATE returns SET refund_id = $2 WHERE id = $1', [returnId, refundId], tx);
+  if (refundId) await db.rows('UPDATE returns SET refund_id = $2 WHERE shop_id = $3 AND id = $1', [returnId, refundId, shopId], tx);
   await outbox.record(tx, { orderId: r.order_id, shopId: r.shop_id, type: RETURN.eventFor('requested', 'received')! });
   // Shared product rows last: a hot SKU stays locked only for this statement and the commit.
   if (r.restock) {
     await db.rows(
-      `WITH q AS (SELECT product_id, quantity AS qty FROM return_items WHERE return_id = $1 AND product_id IS NOT NULL), locked AS (${LOCK_IN_ORDER})
-       UPDATE products p SET stock = p.stock + q.qty, updated_at = now() FROM q WHERE p.id = q.product_id AND p.id IN (SELECT id FROM locked)`,
-      [returnId],
+      `WITH q AS (SELECT shop_id, product_id, quantity AS qty FROM return_items WHERE shop_id = $2 AND return_id = $1 AND product_id IS NOT NULL),
+            locked AS (${LOCK_IN_ORDER})
+       UPDATE products p SET stock = p.stock + q.qty, updated_at = now()
+         FROM q WHERE p.shop_id = q.shop_id AND p.id = q.product_id AND p.id IN (SELECT id FROM locked)`,
+      [returnId, shopId],
       tx,
     );
   }
@@ -90,7 +93,7 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
         if (!isUuid(q.orderId)) throw notFound('order');
         const [o] = await db.rows<{ status: OrderStatus; currency: string; city: string | null; phone: string | null; returns: number }>(
           `SELECT status, currency, shipping_address->>'city' AS city, customer->>'phone' AS phone,
-                  (SELECT count(*)::int FROM returns WHERE order_id = o.id) AS returns
+                  (SELECT count(*)::int FROM returns r WHERE r.shop_id = o.shop_id AND r.order_id = o.id) AS returns
              FROM orders o WHERE id = $1 AND shop_id = $2 FOR UPDATE`,
           [q.orderId, q.shopId],
           tx,
@@ -103,20 +106,20 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
         );
         if (prior) {
           assertSameRequest({ orderId: prior.order_id, requestHash: prior.request_hash }, q);
-          return { ret: (await loadReturn(db, 'r.id = $1', [prior.id], tx))!, created: false, shipmentId: null };
+          return { ret: (await loadReturn(db, { shopId: q.shopId, id: prior.id }, tx))!, created: false, shipmentId: null };
         }
         assertMayReturn(o.status);
         assertUnderLimit('returnsPerOrder', q.limits.perOrder, o.returns);
         const sold = await db.rows<SoldLine>(
           `SELECT sku, sum(quantity)::int AS quantity, min(product_id) AS "productId", min(unit_price_minor)::bigint AS "unitPriceMinor"
-             FROM order_items WHERE order_id = $1 GROUP BY sku`,
-          [q.orderId],
+             FROM order_items WHERE shop_id = $2 AND order_id = $1 GROUP BY sku`,
+          [q.orderId, q.shopId],
           tx,
         );
         const returned = await db.rows<{ sku: string; quantity: number }>(
-          `SELECT ri.sku, sum(ri.quantity)::int AS quantity FROM return_items ri JOIN returns r ON r.id = ri.return_id
-            WHERE r.order_id = $1 GROUP BY ri.sku`,
-          [q.orderId],
+          `SELECT ri.sku, sum(ri.quantity)::int AS quantity FROM return_items ri JOIN returns r ON r.shop_id = ri.shop_id AND r.id = ri.return_id
+            WHERE r.shop_id = $2 AND r.order_id = $1 GROUP BY ri.sku`,
+          [q.orderId, q.shopId],
           tx,
         );
         const { lines, amountMinor } = returnLines(
@@ -132,24 +135,24 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
           tx,
         );
         await db.rows(
-          `INSERT INTO return_items (return_id, sku, quantity, product_id, unit_price_minor)
-           SELECT $1, t.sku, t.quantity, t.product_id, t.unit_price_minor
+          `INSERT INTO return_items (shop_id, return_id, sku, quantity, product_id, unit_price_minor)
+           SELECT $6, $1, t.sku, t.quantity, t.product_id, t.unit_price_minor
              FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) AS t(sku, quantity, product_id, unit_price_minor)`,
-          [id, lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.productId), lines.map((l) => l.unitPriceMinor)],
+          [id, lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.productId), lines.map((l) => l.unitPriceMinor), q.shopId],
           tx,
         );
         let shipmentId: string | null = null;
         if (q.parcel) {
           const [taken] = await db.rows(
-            'SELECT 1 FROM shipments WHERE order_id = $1 AND carrier = $2 AND tracking_number = $3',
-            [q.orderId, q.parcel.carrier, q.parcel.trackingNumber],
+            'SELECT 1 FROM shipments WHERE shop_id = $4 AND order_id = $1 AND carrier = $2 AND tracking_number = $3',
+            [q.orderId, q.parcel.carrier, q.parcel.trackingNumber, q.shopId],
             tx,
           );
           if (taken) throw conflict(`${q.parcel.carrier} ${q.parcel.trackingNumber} is already a parcel of this order; a return's parcel needs its own tracking number`);
           // The buyer sends the parcel back to where the order's first parcel left from.
           const [first] = await db.rows<{ from_city: string | null }>(
-            'SELECT from_city FROM shipments WHERE order_id = $1 AND return_id IS NULL ORDER BY created_at LIMIT 1',
-            [q.orderId],
+            'SELECT from_city FROM shipments WHERE shop_id = $2 AND order_id = $1 AND return_id IS NULL ORDER BY created_at LIMIT 1',
+            [q.orderId, q.shopId],
             tx,
           );
           const parcel = await insertShipment(db, tx, {
@@ -159,7 +162,7 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
           shipmentId = parcel.id;
         }
         await outbox.record(tx, { orderId: q.orderId, shopId: q.shopId, type: 'return.requested' });
-        return { ret: (await loadReturn(db, 'r.id = $1', [id], tx))!, created: true, shipmentId };
+        return { ret: (await loadReturn(db, { shopId: q.shopId, id }, tx))!, created: true, shipmentId };
       }),
 
     receive: (shopId, returnId) =>
@@ -167,14 +170,14 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
         if (!isUuid(returnId)) throw notFound('return');
         const [r] = await db.rows<{ order_id: string }>('SELECT order_id FROM returns WHERE id = $1 AND shop_id = $2', [returnId, shopId], tx);
         if (!r) throw notFound('return');
-        await db.rows('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [r.order_id], tx);
-        const { refundId } = await receiveReturnIn(db, outbox, tx, returnId, 'shop');
-        return { ret: (await loadReturn(db, 'r.id = $1', [returnId], tx))!, refundId };
+        await db.rows('SELECT 1 FROM orders WHERE shop_id = $2 AND id = $1 FOR UPDATE', [r.order_id, shopId], tx);
+        const { refundId } = await receiveReturnIn(db, outbox, tx, { shopId, id: returnId }, 'shop');
+        return { ret: (await loadReturn(db, { shopId, id: returnId }, tx))!, refundId };
       }),
 
     async get(shopId, returnId) {
       if (!isUuid(returnId)) throw notFound('return');
-      const r = await loadReturn(db, 'r.id = $1 AND r.shop_id = $2', [returnId, shopId]);
+      const r = await loadReturn(db, { shopId, id: returnId });
       if (!r) throw notFound('return');
       return r;
     },

@@ -9,6 +9,7 @@ import type { PushState, ShipmentView } from '../domain/tracking-ports.js';
 
 export interface ShipmentRow {
   id: string;
+  shop_id: string;
   order_id: string;
   carrier: CarrierCode;
   tracking_number: string;
@@ -23,7 +24,7 @@ export interface ShipmentRow {
   push_status: PushState | null;
 }
 export const COLUMNS =
-  'id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since, carrier_com, push_status';
+  'id, shop_id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since, carrier_com, push_status';
 
 export const toView = (r: ShipmentRow): ShipmentView => ({
   id: r.id,

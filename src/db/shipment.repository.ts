@@ -7,9 +7,10 @@ import { conflict, notFound } from '../domain/errors.js';
 import { ORDER, SHIPMENT, type OrderStatus, type ShipmentStatus } from '../domain/order-lifecycle.js';
 import { assertMayShip, assertUnderLimit } from '../domain/order-rules.js';
 import type { ShipmentStore, TrackedShipment } from '../domain/tracking-ports.js';
+import type { ShopRow } from '../domain/keys.js';
 
 const toTracked = (r: ShipmentRow): TrackedShipment => ({
-  id: r.id, orderId: r.order_id, carrier: r.carrier, trackingNumber: r.tracking_number, status: r.status,
+  id: r.id, shopId: r.shop_id, orderId: r.order_id, carrier: r.carrier, trackingNumber: r.tracking_number, status: r.status,
   phone: r.phone, fromCity: r.from_city, toCity: r.to_city, carrierCom: r.carrier_com, push: r.push_status,
 });
 
@@ -48,9 +49,12 @@ const CLAIM_FAIRLY = `
     UPDATE shipments SET next_poll_at = $3
       FROM picked
      WHERE shipments.id = picked.id AND shipments.id IN (SELECT id FROM locked) AND shipments.next_poll_at <= $2
-    RETURNING shipments.id, picked.turn, picked.next_poll_at AS due_at
+    RETURNING shipments.id, shipments.shop_id, picked.turn, picked.next_poll_at AS due_at
   )
-  SELECT id FROM claimed ORDER BY turn, due_at, id`;
+  SELECT id, shop_id AS "shopId" FROM claimed ORDER BY turn, due_at, id`;
+
+/** The shops of a batch of shipments, each once: with the ids, what finds them (`shop_id = ANY(...) AND id = ANY(...)`). */
+const shopsOf = (shipments: ShopRow[]) => [...new Set(shipments.map((s) => s.shopId))];
 
 export function createShipmentRepository(db: Database, outbox: EventOutbox): ShipmentStore {
   return {
@@ -65,44 +69,48 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         );
         if (!o) throw notFound('order');
         const [existing] = await db.rows<ShipmentRow & { return_id: string | null }>(
-          `SELECT ${COLUMNS}, return_id FROM shipments WHERE order_id = $1 AND carrier = $2 AND tracking_number = $3`,
-          [s.orderId, s.carrier, s.trackingNumber],
+          `SELECT ${COLUMNS}, return_id FROM shipments WHERE shop_id = $4 AND order_id = $1 AND carrier = $2 AND tracking_number = $3`,
+          [s.orderId, s.carrier, s.trackingNumber, s.shopId],
           tx,
         );
         if (existing?.return_id) throw conflict(`${s.carrier} ${s.trackingNumber} is the parcel of return ${existing.return_id}, not a shipment`);
         if (existing) return { shipment: toView(existing), created: false };
         assertMayShip(o.status);
         // The order's row lock makes its count exact (and the shop's, taken by insertShipment, the shop's open parcels).
-        const [{ n } = { n: 0 }] = await db.rows<{ n: number }>('SELECT count(*)::int AS n FROM shipments WHERE order_id = $1 AND return_id IS NULL', [s.orderId], tx);
+        const [{ n } = { n: 0 }] = await db.rows<{ n: number }>(
+          'SELECT count(*)::int AS n FROM shipments WHERE shop_id = $2 AND order_id = $1 AND return_id IS NULL', [s.orderId, s.shopId], tx);
         assertUnderLimit('shipmentsPerOrder', s.limits.perOrder, n);
         const row = await insertShipment(db, tx, {
           ...s, fromCity: s.fromCity ?? null, toCity: o.to_city, phone: o.phone, returnId: null, openPerShop: s.limits.openPerShop,
         });
-        await db.rows(`UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = $1 AND status = ANY($2::text[])`, [s.orderId, ORDER.fromStatesFor('shipped')], tx);
+        await db.rows(
+          `UPDATE orders SET status = 'shipped', updated_at = now() WHERE shop_id = $3 AND id = $1 AND status = ANY($2::text[])`,
+          [s.orderId, ORDER.fromStatesFor('shipped'), s.shopId],
+          tx,
+        );
         // The first parcel ships the order; each further one is news about its shipments.
         await outbox.record(tx, { orderId: s.orderId, shopId: s.shopId, type: ORDER.eventFor(o.status, 'shipped') ?? 'shipment.updated' });
         return { shipment: toView(row), created: true };
       }),
 
     async claimDue(carrier, now, claimUntil, limit, exceptionsQuietSince) {
-      return db.rows<{ id: string }>(CLAIM_FAIRLY, [carrier, now, claimUntil, limit, exceptionsQuietSince]);
+      return db.rows<ShopRow>(CLAIM_FAIRLY, [carrier, now, claimUntil, limit, exceptionsQuietSince]);
     },
 
-    async claim(ids, now, claimUntil) {
-      const rows = await db.rows<{ id: string }>(
+    async claim(shipments, now, claimUntil) {
+      return db.rows<ShopRow>(
         `UPDATE shipments SET next_poll_at = $3
-          WHERE id = ANY($1::uuid[]) AND next_poll_at <= $2 AND status <> ALL($4::text[])
-          RETURNING id`,
-        [ids, now, claimUntil, FINAL],
+          WHERE shop_id = ANY($5::uuid[]) AND id = ANY($1::uuid[]) AND next_poll_at <= $2 AND status <> ALL($4::text[])
+          RETURNING id, shop_id AS "shopId"`,
+        [shipments.map((s) => s.id), now, claimUntil, FINAL, shopsOf(shipments)],
       );
-      return rows.map((r) => r.id);
     },
 
     flagDelays: (now, quietSince, staleAfterMs, limit) =>
       db.transaction(async (tx) => {
         // Shipment first, then its order, as a poll locks them; a parcel being polled is flagged next tick.
-        const due = await db.rows<{ id: string; order_id: string }>(
-          `SELECT id, order_id FROM shipments
+        const due = await db.rows<{ id: string; order_id: string; shop_id: string }>(
+          `SELECT id, order_id, shop_id FROM shipments
             WHERE delayed_since IS NULL AND return_id IS NULL AND status <> ALL($3::text[]) AND (estimated_delivery_at <= $1 OR last_news_at <= $2)
             LIMIT $4 FOR UPDATE SKIP LOCKED`,
           [now, quietSince, FINAL, limit],
@@ -110,14 +118,16 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         );
         if (!due.length) return 0;
         // The orders' row locks keep each order's events in order against its other changes.
-        await db.rows('SELECT id FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[...new Set(due.map((d) => d.order_id))]], tx);
+        const shops = [...new Set(due.map((d) => d.shop_id))];
+        await db.rows(
+          'SELECT id FROM orders WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[...new Set(due.map((d) => d.order_id))], shops], tx);
         const flagged = await db.rows<{ order_id: string; shop_id: string }>(
           `UPDATE shipments
               SET delayed_since = LEAST(CASE WHEN estimated_delivery_at <= $2 THEN estimated_delivery_at END,
                                         CASE WHEN last_news_at <= $3 THEN last_news_at + $4 * interval '1 millisecond' END)
-            WHERE id = ANY($1::uuid[])
+            WHERE shop_id = ANY($5::uuid[]) AND id = ANY($1::uuid[])
             RETURNING order_id, shop_id`,
-          [due.map((d) => d.id), now, quietSince, staleAfterMs],
+          [due.map((d) => d.id), now, quietSince, staleAfterMs, shops],
           tx,
         );
         await outbox.recordMany(tx, flagged.map((f) => ({ orderId: f.order_id, shopId: f.shop_id, type: 'shipment.delayed' as const })));
@@ -137,8 +147,13 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
       return rows.map((r) => ({ ...toView(r), orderId: r.order_id, delayedSince: r.delayed_since }));
     },
 
-    async load(ids) {
-      const rows = await db.rows<ShipmentRow>(`SELECT ${COLUMNS} FROM shipments WHERE id = ANY($1::uuid[])`, [ids]);
+    async load(shipments) {
+      // In the order given (a tick's claim order: every shop's turn first), not the index's (by shop): a batch cut
+      // short by its carrier's limit must not always leave the same shop's parcels for last.
+      const rows = await db.rows<ShipmentRow>(
+        `SELECT ${COLUMNS} FROM shipments WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], id)`,
+        [shipments.map((s) => s.id), shopsOf(shipments)],
+      );
       return rows.map(toTracked);
     },
 
@@ -150,19 +165,19 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
       return rows.map(toTracked);
     },
 
-    async recordCarrierCom(id, carrierCom) {
-      await db.rows('UPDATE shipments SET carrier_com = $2 WHERE id = $1', [id, carrierCom]);
+    async recordCarrierCom({ shopId, id }, carrierCom) {
+      await db.rows('UPDATE shipments SET carrier_com = $2 WHERE shop_id = $3 AND id = $1', [id, carrierCom, shopId]);
     },
 
-    async recordSubscription(id, outcome) {
+    async recordSubscription({ shopId, id }, outcome) {
       // Only from "never subscribed": a push that ended the subscription meanwhile is not undone.
-      await db.rows('UPDATE shipments SET push_status = $2 WHERE id = $1 AND push_status IS NULL', [id, outcome]);
+      await db.rows('UPDATE shipments SET push_status = $2 WHERE shop_id = $3 AND id = $1 AND push_status IS NULL', [id, outcome, shopId]);
     },
 
-    async endPush(ids) {
+    async endPush(shipments) {
       await db.rows(
-        `UPDATE shipments SET push_status = 'ended', next_poll_at = LEAST(next_poll_at, now()) WHERE id = ANY($1::uuid[])`,
-        [ids],
+        `UPDATE shipments SET push_status = 'ended', next_poll_at = LEAST(next_poll_at, now()) WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[])`,
+        [shipments.map((s) => s.id), shopsOf(shipments)],
       );
     },
 
@@ -177,13 +192,13 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
       return rows.map((r) => ({ fromCity: r.from_city, toCity: r.to_city, transitMs: r.transit_ms }));
     },
 
-    applyPoll: (id, u) =>
+    applyPoll: ({ shopId, id }, u) =>
       db.transaction(async (tx) => {
         const [before] = await db.rows<{
           order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null; estimate_source: string | null; return_id: string | null;
         }>(
-          'SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source, return_id FROM shipments WHERE id = $1 FOR UPDATE',
-          [id],
+          'SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source, return_id FROM shipments WHERE shop_id = $2 AND id = $1 FOR UPDATE',
+          [id, shopId],
           tx,
         );
         // A parcel the table lets go no further (delivered, returned to sender) keeps what it has.
@@ -192,11 +207,11 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         const ev = u.snapshot.events;
         const inserted = ev.length
           ? await db.rows<{ at: Date }>(
-              `INSERT INTO shipment_events (shipment_id, at, status, description, location)
-               SELECT $1, t.at, t.status, t.description, t.location
+              `INSERT INTO shipment_events (shop_id, shipment_id, at, status, description, location)
+               SELECT $6, $1, t.at, t.status, t.description, t.location
                  FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[]) AS t(at, status, description, location)
                ON CONFLICT DO NOTHING RETURNING at`,
-              [id, ev.map((e) => e.at), ev.map((e) => e.status), ev.map((e) => e.description), ev.map((e) => e.location)],
+              [id, ev.map((e) => e.at), ev.map((e) => e.status), ev.map((e) => e.description), ev.map((e) => e.location), shopId],
               tx,
             )
           : [];
@@ -211,29 +226,29 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
                   updated_at = CASE WHEN $8 THEN now() ELSE updated_at END,
                   last_news_at = CASE WHEN $10 THEN now() ELSE last_news_at END,
                   delayed_since = CASE WHEN $2 = ANY($11::text[]) OR ($10 AND $4 > now()) THEN NULL ELSE delayed_since END
-            WHERE id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
+            WHERE shop_id = $12 AND id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
           [
             id, u.snapshot.status, u.pickedUpAt, estimate.at, estimate.source, u.deliveredAt, u.nextPollAt, changed,
-            SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL,
+            SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL, shopId,
           ],
           tx,
         );
         if (!changed) return { changed };
         // The order's row lock keeps its events in order against its other shipments' polls.
-        await db.rows('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [before.order_id], tx);
+        await db.rows('SELECT 1 FROM orders WHERE shop_id = $2 AND id = $1 FOR UPDATE', [before.order_id, shopId], tx);
         // A return's parcel: the shop hears of it when it brings the goods back, which receives the return.
         if (before.return_id) {
-          return u.snapshot.status === 'delivered' ? { changed, ...(await receiveReturnIn(db, outbox, tx, before.return_id, 'parcel')) } : { changed };
+          return u.snapshot.status === 'delivered' ? { changed, ...(await receiveReturnIn(db, outbox, tx, { shopId, id: before.return_id }, 'parcel')) } : { changed };
         }
         const event = { orderId: before.order_id, shopId: before.shop_id };
         await outbox.record(tx, { ...event, type: 'shipment.updated' });
         if (u.snapshot.status === 'delivered') {
           const [done] = await db.rows<{ id: string }>(
             `UPDATE orders SET status = 'delivered', updated_at = now()
-              WHERE id = $1 AND status = ANY($2::text[])
-                AND NOT EXISTS (SELECT 1 FROM shipments WHERE order_id = $1 AND return_id IS NULL AND status <> 'delivered')
+              WHERE shop_id = $3 AND id = $1 AND status = ANY($2::text[])
+                AND NOT EXISTS (SELECT 1 FROM shipments WHERE shop_id = $3 AND order_id = $1 AND return_id IS NULL AND status <> 'delivered')
               RETURNING id`,
-            [before.order_id, ORDER.fromStatesFor('delivered')],
+            [before.order_id, ORDER.fromStatesFor('delivered'), shopId],
             tx,
           );
           if (done) await outbox.record(tx, { ...event, type: ORDER.eventFor('shipped', 'delivered')! });
@@ -241,13 +256,13 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         return { changed };
       }),
 
-    async deferPoll(ids, nextPollAt, failed) {
+    async deferPoll(shipments, nextPollAt, failed) {
       await db.rows(
         // Only a failed call asked the carrier: a parcel put off before its call keeps its last poll's time.
         `UPDATE shipments SET next_poll_at = $2, poll_failures = poll_failures + $3,
                 last_polled_at = CASE WHEN $3 = 1 THEN now() ELSE last_polled_at END
-          WHERE id = ANY($1::uuid[])`,
-        [ids, nextPollAt, failed ? 1 : 0],
+          WHERE shop_id = ANY($4::uuid[]) AND id = ANY($1::uuid[])`,
+        [shipments.map((s) => s.id), nextPollAt, failed ? 1 : 0, shopsOf(shipments)],
       );
     },
   };

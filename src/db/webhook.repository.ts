@@ -22,6 +22,8 @@ interface EventRow {
 const SELECT_EVENT = `
   SELECT e.id, e.seq, e.order_id, e.shop_id, e.type, e.created_at, e.payload, e.state, s.webhook_url, s.webhook_secret
     FROM order_events e JOIN shops s ON s.id = e.shop_id`;
+/** An order's events: by its shop, then its id. */
+const OF_ORDER = 'e.shop_id = $1 AND e.order_id = $2';
 const toEvent = (r: EventRow): OutboxEvent => ({
   id: r.id, seq: r.seq, orderId: r.order_id, shopId: r.shop_id, type: r.type, createdAt: r.created_at, payload: r.payload,
   state: r.state, webhookUrl: r.webhook_url, webhookSecret: r.webhook_secret,
@@ -40,51 +42,51 @@ export function createWebhookRepository(db: Database): WebhookStore {
   return {
     // A lease row, not a lock held on a connection: a run holds no pooled connection between its queries and
     // sends. A lease outlives a dead process by LEASE at most, then the next run takes it over.
-    async withOrderLock(orderId, fn) {
+    async withOrderLock({ shopId, orderId }, fn) {
       const token = randomUUID();
       const [row] = await db.rows<{ token: string }>(
-        `INSERT INTO webhook_leases (order_id, token, until) VALUES ($1, $2, now() + $3::interval)
-         ON CONFLICT (order_id) DO UPDATE SET token = EXCLUDED.token, until = EXCLUDED.until WHERE webhook_leases.until < now()
+        `INSERT INTO webhook_leases (order_id, token, until, shop_id) VALUES ($1, $2, now() + $3::interval, $4)
+         ON CONFLICT (shop_id, order_id) DO UPDATE SET token = EXCLUDED.token, until = EXCLUDED.until WHERE webhook_leases.until < now()
          RETURNING token`,
-        [orderId, token, LEASE],
+        [orderId, token, LEASE, shopId],
       );
       if (!row) return { acquired: false as const };
       // Renewed while the run lasts, so the lease can be short: a killed worker's lease lapses within LEASE.
       const renew = setInterval(() => {
         void db
-          .rows(`UPDATE webhook_leases SET until = now() + $3::interval WHERE order_id = $1 AND token = $2`, [orderId, token, LEASE])
+          .rows(`UPDATE webhook_leases SET until = now() + $3::interval WHERE shop_id = $4 AND order_id = $1 AND token = $2`, [orderId, token, LEASE, shopId])
           .catch(() => undefined);
       }, RENEW_EVERY_MS);
       try {
         return { acquired: true as const, value: await fn() };
       } finally {
         clearInterval(renew);
-        await db.rows('DELETE FROM webhook_leases WHERE order_id = $1 AND token = $2', [orderId, token]);
+        await db.rows('DELETE FROM webhook_leases WHERE shop_id = $3 AND order_id = $1 AND token = $2', [orderId, token, shopId]);
       }
     },
 
-    async nextPending(orderId) {
-      const [row] = await db.rows<EventRow>(`${SELECT_EVENT} WHERE e.order_id = $1 AND e.state = 'pending' ORDER BY e.seq LIMIT 1`, [orderId]);
+    async nextPending({ shopId, orderId }) {
+      const [row] = await db.rows<EventRow>(`${SELECT_EVENT} WHERE ${OF_ORDER} AND e.state = 'pending' ORDER BY e.seq LIMIT 1`, [shopId, orderId]);
       return row ? toEvent(row) : null;
     },
 
-    async event(orderId, eventId) {
-      const [row] = await db.rows<EventRow>(`${SELECT_EVENT} WHERE e.order_id = $1 AND e.id = $2`, [orderId, eventId]);
+    async event({ shopId, orderId }, eventId) {
+      const [row] = await db.rows<EventRow>(`${SELECT_EVENT} WHERE ${OF_ORDER} AND e.id = $3`, [shopId, orderId, eventId]);
       return row ? toEvent(row) : null;
     },
 
-    async fixPayload(eventId, body) {
+    async fixPayload({ shopId, id: eventId }, body) {
       const [row] = await db.rows<{ payload: string }>(
-        'UPDATE order_events SET payload = coalesce(payload, $2), updated_at = now() WHERE id = $1 RETURNING payload',
-        [eventId, body],
+        'UPDATE order_events SET payload = coalesce(payload, $2), updated_at = now() WHERE shop_id = $3 AND id = $1 RETURNING payload',
+        [eventId, body, shopId],
       );
       return row!.payload;
     },
 
-    async beginAttempt(eventId) {
+    async beginAttempt({ shopId, id: eventId }) {
       const [row] = await db.rows<{ attempts: number }>(
-        'UPDATE order_events SET attempts = attempts + 1, updated_at = now() WHERE id = $1 RETURNING attempts',
-        [eventId],
+        'UPDATE order_events SET attempts = attempts + 1, updated_at = now() WHERE shop_id = $2 AND id = $1 RETURNING attempts',
+        [eventId, shopId],
       );
       return row!.attempts;
     },
@@ -97,16 +99,16 @@ export function createWebhookRepository(db: Database): WebhookStore {
       );
     },
 
-    async settle(eventId, state) {
+    async settle({ shopId, id: eventId }, state) {
       await db.rows(
         `UPDATE order_events SET state = $2, updated_at = now(), delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
-          WHERE id = $1 AND (state = 'pending' OR (state = 'failed' AND $2 = 'delivered'))`,
-        [eventId, state],
+          WHERE shop_id = $3 AND id = $1 AND (state = 'pending' OR (state = 'failed' AND $2 = 'delivered'))`,
+        [eventId, state, shopId],
       );
     },
 
-    async latestPendingSeq(orderId) {
-      const [row] = await db.rows<{ seq: number | null }>(`SELECT max(seq) AS seq FROM order_events WHERE order_id = $1 AND state = 'pending'`, [orderId]);
+    async latestPendingSeq({ shopId, orderId }) {
+      const [row] = await db.rows<{ seq: number | null }>(`SELECT max(e.seq) AS seq FROM order_events e WHERE ${OF_ORDER} AND e.state = 'pending'`, [shopId, orderId]);
       return row?.seq ?? null;
     },
 
@@ -114,7 +116,7 @@ export function createWebhookRepository(db: Database): WebhookStore {
       const rows = await db.rows<DeliveryRow>(
         `SELECT d.id, d.event_id, e.type AS event_type, e.order_id, d.url, d.attempt, d.status_code, d.error, d.duration_ms,
                 d.outcome, d.created_at
-           FROM webhook_deliveries d JOIN order_events e ON e.id = d.event_id
+           FROM webhook_deliveries d JOIN order_events e ON e.shop_id = d.shop_id AND e.id = d.event_id
           WHERE d.shop_id = $1 AND ($2::uuid IS NULL OR d.id < $2) AND ($3::uuid IS NULL OR d.event_id = $3)
           ORDER BY d.id DESC LIMIT $4`,
         [shopId, q.after ?? null, q.eventId ?? null, q.limit],
@@ -125,7 +127,8 @@ export function createWebhookRepository(db: Database): WebhookStore {
     async findDelivery(shopId, deliveryId) {
       if (!isUuid(deliveryId)) return null;
       const [row] = await db.rows<{ event_id: string; order_id: string }>(
-        `SELECT d.event_id, e.order_id FROM webhook_deliveries d JOIN order_events e ON e.id = d.event_id WHERE d.id = $1 AND d.shop_id = $2`,
+        `SELECT d.event_id, e.order_id FROM webhook_deliveries d JOIN order_events e ON e.shop_id = d.shop_id AND e.id = d.event_id
+          WHERE d.shop_id = $2 AND d.id = $1`,
         [deliveryId, shopId],
       );
       return row ? { eventId: row.event_id, orderId: row.order_id } : null;

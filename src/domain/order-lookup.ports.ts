@@ -1,3 +1,4 @@
+import type { OrderRef } from './keys.js';
 /** What operators see of any shop's orders (docs/api.md section 9), and of the jobs each order has. */
 
 export interface OrderSummary {
@@ -46,7 +47,7 @@ export interface OrderJob {
 export interface OrderLookupStore {
   search(q: AdminOrderQuery): Promise<OrderSummary[]>;
   shopOf(orderId: string): Promise<string | null>;
-  workKeys(orderId: string): Promise<OrderWorkKeys>;
+  workKeys(order: OrderRef): Promise<OrderWorkKeys>;
 }
 
 export interface OrderJobInspector {

@@ -21,5 +21,5 @@ export async function lookupOrder(deps: OrderLookupDeps, orderId: string): Promi
   const shopId = isUuid(orderId) ? await deps.lookup.shopOf(orderId) : null;
   const order = shopId ? await deps.orders.get(shopId, orderId) : null;
   if (!order) throw notFound('order');
-  return { order, jobs: await deps.jobs.jobsOf(await deps.lookup.workKeys(orderId)) };
+  return { order, jobs: await deps.jobs.jobsOf(await deps.lookup.workKeys({ shopId: order.shopId, orderId })) };
 }

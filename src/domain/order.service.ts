@@ -5,6 +5,7 @@ import type { OrderInput } from './order-input.js';
 import { priceOrder } from './pricing.js';
 import type { JobPublisher, ListQuery, OrderStore, PlacementOutcome } from './ports.js';
 import type { PaymentJobs } from './payment-ports.js';
+import type { OrderRef } from './keys.js';
 
 export interface OrderDeps {
   orders: OrderStore;
@@ -27,7 +28,7 @@ export async function submitOrder(
     throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
   }
   // Never throws: a placement Redis did not take is started later by the reconciler.
-  if (stored.status === 'received') await deps.jobs.placeOrder(stored.id);
+  if (stored.status === 'received') await deps.jobs.placeOrder({ shopId, orderId: stored.id });
   return { id: stored.id, status: stored.status, created: stored.created, createdAt: stored.createdAt };
 }
 
@@ -69,8 +70,8 @@ export async function listOrders(orders: OrderStore, shopId: string, query: List
  * A placed order's capture is enqueued here, also when a retry finds the order already placed (the run
  * that placed it may have died before enqueuing).
  */
-export async function placeOrder(deps: { orders: OrderStore; payments: Pick<PaymentJobs, 'capture'> }, orderId: string): Promise<PlacementOutcome> {
-  const result = await deps.orders.place(orderId, priceOrder);
-  if (result.outcome === 'placed' || (result.outcome === 'skipped' && result.status === 'placed')) await deps.payments.capture(orderId);
+export async function placeOrder(deps: { orders: OrderStore; payments: Pick<PaymentJobs, 'capture'> }, order: OrderRef): Promise<PlacementOutcome> {
+  const result = await deps.orders.place(order, priceOrder);
+  if (result.outcome === 'placed' || (result.outcome === 'skipped' && result.status === 'placed')) await deps.payments.capture(order);
   return result;
 }

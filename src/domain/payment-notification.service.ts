@@ -21,7 +21,7 @@ export async function handleNotification(deps: PaymentDeps, method: PaymentMetho
   if (notification.status === 'approved') {
     // Completing it is the capture job's: started now rather than at its next look.
     const ctx = claimed ?? (await notifiedOrder(deps, method, notification.reference));
-    if (ctx.paymentStatus === 'action_required' && tradeNoOf(notification.reference) === ctx.tradeNo) await deps.jobs.capture(ctx.orderId);
+    if (ctx.paymentStatus === 'action_required' && tradeNoOf(notification.reference) === ctx.tradeNo) await deps.jobs.capture(ctx);
     return reply;
   }
   if (notification.status !== 'captured') return reply;
@@ -50,7 +50,8 @@ const rejected = (why: string) => new PermanentError('provider_rejected', `notif
 
 /** The order a notification names, if it is ours and pays with the method whose route the notification came by. */
 async function notifiedOrder(deps: PaymentDeps, method: PaymentMethod, reference: string) {
-  const ctx = reference ? await deps.payments.captureContext(orderIdOf(reference)) : null;
+  // The notification names the order alone: it is found once across shops; what follows finds it by its shop.
+  const ctx = reference ? await deps.payments.notifiedContext(orderIdOf(reference)) : null;
   if (!ctx) throw rejected('it names no order of ours');
   if (ctx.method !== method) throw rejected(`the order it names is not paid with ${method}`);
   return ctx;

@@ -1,4 +1,5 @@
 import type { ActionRequired, Capture, RefundOutcome } from './payment-gateway.js';
+import type { OrderRef, ShopRow } from './keys.js';
 import type { OrderStatus, PaymentAction, PaymentFlow, PaymentMethod, PaymentStatus } from './order.js';
 
 /** What a capture needs to know of an order. */
@@ -67,17 +68,22 @@ export interface RefundView {
 
 export interface PaymentStore {
   /** Counts an attempt and returns the order if it still awaits capture (`placed`, payment pending), else null. */
-  beginCapture(orderId: string): Promise<CaptureContext | null>;
-  captureContext(orderId: string): Promise<CaptureContext | null>;
+  beginCapture(order: OrderRef): Promise<CaptureContext | null>;
+  captureContext(order: OrderRef): Promise<CaptureContext | null>;
+  /**
+   * `captureContext` of an order known by its id alone (a provider's notification names only the order): found
+   * once, across shops; what follows finds the order by the shop it holds. Null when there is no such order.
+   */
+  notifiedContext(orderId: string): Promise<CaptureContext | null>;
   /** Records a capture once. A capture of an order that no longer wants it becomes a full refund. */
-  settleCapture(orderId: string, capture: Capture): Promise<SettleOutcome>;
+  settleCapture(order: OrderRef, capture: Capture): Promise<SettleOutcome>;
   /** Ends a `placed` order `payment_failed` and releases its stock, once. False if it was not `placed`. */
-  failPayment(orderId: string, reason: string, detail?: string, tradeNo?: number): Promise<boolean>;
+  failPayment(order: OrderRef, reason: string, detail?: string, tradeNo?: number): Promise<boolean>;
   /**
    * Records the open trade and what the buyer must do (payment `action_required`), once; tells the shop.
    * Only for trade `tradeNo`: an answer about a trade the buyer has since switched away from changes nothing.
    */
-  recordAction(orderId: string, answer: ActionRequired, expiresAt: Date, tradeNo: number): Promise<boolean>;
+  recordAction(order: OrderRef, answer: ActionRequired, expiresAt: Date, tradeNo: number): Promise<boolean>;
   /**
    * The buyer picks another method while the order waits for its payment (its previous trade already closed at
    * the provider): a new trade, `pending` again. Once per Idempotency-Key; null when the order no longer waits.
@@ -89,11 +95,11 @@ export interface PaymentStore {
    * Money the provider's record shows that does not settle this order (another amount, currency or merchant):
    * the order is not paid. It ends `payment_failed` if it still waited, the money is recorded and refunded in full.
    */
-  refuseCapture(orderId: string, capture: Capture, reason: string, detail: string): Promise<SettleOutcome>;
+  refuseCapture(order: OrderRef, capture: Capture, reason: string, detail: string): Promise<SettleOutcome>;
   /** Creates a refund unless the shop already used this key; 409s on overdraw or a reused key. */
   requestRefund(r: { shopId: string; orderId: string; idempotencyKey: string; requestHash: string; amountMinor: number; reason?: string | undefined }): Promise<{ refund: RefundView; created: boolean }>;
-  refundContext(refundId: string): Promise<RefundContext | null>;
-  completeRefund(refundId: string, outcome: Exclude<RefundOutcome, { status: 'pending' }>): Promise<void>;
+  refundContext(refund: ShopRow): Promise<RefundContext | null>;
+  completeRefund(refund: ShopRow, outcome: Exclude<RefundOutcome, { status: 'pending' }>): Promise<void>;
   /** Cancels before shipment: releases stock, and returns the id of the refund of what was captured, if any. */
   cancel(shopId: string, orderId: string): Promise<{ refundId: string | null }>;
 }
@@ -105,7 +111,7 @@ export interface PaymentJobs {
    * takes over from it: after `delayMs` (a trade that waits for its buyer), or after the queue's first retry
    * delay (a failed attempt), not at once.
    */
-  capture(orderId: string, later?: { delayMs?: number }): Promise<boolean>;
-  abandon(orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted'): Promise<boolean>;
-  refund(refundId: string): Promise<boolean>;
+  capture(order: OrderRef, later?: { delayMs?: number }): Promise<boolean>;
+  abandon(order: OrderRef, reason: 'payment_timeout' | 'payment_retries_exhausted'): Promise<boolean>;
+  refund(refund: ShopRow): Promise<boolean>;
 }

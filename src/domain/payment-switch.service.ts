@@ -11,7 +11,7 @@ import { captureRequest, settle, type PaymentDeps } from './payment.service.js';
  * meanwhile, that payment settles the order and the switch is refused. Then the order starts a new trade.
  */
 export async function switchPayment(deps: PaymentDeps, shopId: string, orderId: string, idempotencyKey: string, payment: PaymentInput) {
-  const ctx = await deps.payments.captureContext(orderId);
+  const ctx = await deps.payments.captureContext({ shopId, orderId });
   if (!ctx || ctx.shopId !== shopId) throw notFound('order');
   const requestHash = fingerprint(payment);
   if (await deps.payments.switchDone(shopId, idempotencyKey, orderId, requestHash)) return;
@@ -26,5 +26,5 @@ export async function switchPayment(deps: PaymentDeps, shopId: string, orderId: 
     if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider could not close the current trade yet; try again');
   }
   const { switched } = await deps.payments.switchMethod({ shopId, orderId, idempotencyKey, requestHash, fromTradeNo: ctx.tradeNo, payment });
-  if (switched) await deps.jobs.capture(orderId);
+  if (switched) await deps.jobs.capture({ shopId, orderId });
 }

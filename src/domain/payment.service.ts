@@ -3,6 +3,7 @@ import { fingerprint } from './ids.js';
 import { chargesAtOnce, merchantReference, type PaymentMethod } from './order.js';
 import { awaitsPayment, settlementMismatch, tradeOpened } from './order-rules.js';
 import type { Capture, CaptureRequest, PaymentGateway } from './payment-gateway.js';
+import type { OrderRef, ShopRow } from './keys.js';
 import type { CaptureContext, PaymentJobs, PaymentStore, SettleOutcome } from './payment-ports.js';
 
 export interface PaymentDeps {
@@ -46,8 +47,8 @@ export function followDelayMs(sinceMs: number, untilExpiryMs: number): number {
  * the hold ends and it closes the trade there first. A decline ends the order `payment_failed` and releases
  * its stock; a transient failure is thrown for the queue to retry with backoff.
  */
-export async function capturePayment(deps: PaymentDeps, orderId: string): Promise<Outcome> {
-  const ctx = await deps.payments.beginCapture(orderId);
+export async function capturePayment(deps: PaymentDeps, order: OrderRef): Promise<Outcome> {
+  const ctx = await deps.payments.beginCapture(order);
   if (!ctx) return { outcome: 'skipped', reason: NOT_WAITING };
   const gateway = deps.gateways[ctx.method];
   const req = captureRequest(deps, ctx);
@@ -60,11 +61,11 @@ export async function capturePayment(deps: PaymentDeps, orderId: string): Promis
   try {
     const answer = await gateway.capture(req);
     if (answer.status === 'captured') return await settle(deps, ctx, answer);
-    await deps.payments.recordAction(orderId, answer, req.expiresAt, ctx.tradeNo);
+    await deps.payments.recordAction(ctx, answer, req.expiresAt, ctx.tradeNo);
     throw new Postponed('the trade waits for the buyer', followDelayMs(0, req.expiresAt.getTime() - Date.now()));
   } catch (error) {
     if (error instanceof DomainError && error.permanent) {
-      await deps.payments.failPayment(orderId, error.code === 'payment_declined' ? 'payment_declined' : 'payment_rejected', error.message, ctx.tradeNo);
+      await deps.payments.failPayment(ctx, error.code === 'payment_declined' ? 'payment_declined' : 'payment_rejected', error.message, ctx.tradeNo);
       return { outcome: 'declined' };
     }
     throw error;
@@ -77,11 +78,11 @@ export async function capturePayment(deps: PaymentDeps, orderId: string): Promis
  * retries: a failure (its attempt counted in Postgres, so that job asks the provider before charging again),
  * after the queue's first retry delay; or a trade that waits for its buyer, followed from the delay it asked for.
  */
-export async function captureAfterPlacement(deps: PaymentDeps, orderId: string): Promise<Outcome | { outcome: 'handed_over'; reason: string; queued: boolean }> {
+export async function captureAfterPlacement(deps: PaymentDeps, order: OrderRef): Promise<Outcome | { outcome: 'handed_over'; reason: string; queued: boolean }> {
   try {
-    return await capturePayment(deps, orderId);
+    return await capturePayment(deps, order);
   } catch (error) {
-    const queued = await deps.jobs.capture(orderId, error instanceof Postponed ? { delayMs: error.delayMs } : {});
+    const queued = await deps.jobs.capture(order, error instanceof Postponed ? { delayMs: error.delayMs } : {});
     return { outcome: 'handed_over', reason: error instanceof Error ? error.message : String(error), queued };
   }
 }
@@ -93,10 +94,10 @@ async function followTrade(deps: PaymentDeps, ctx: CaptureContext, req: CaptureR
   const left = req.expiresAt.getTime() - Date.now();
   // The trade carries the hold's end as its own expiry, so a provider whose clock runs a little ahead closes it
   // before we look: a trade ended unpaid near the end of the hold timed out, one ended earlier was refused.
-  if (left <= Math.min(60_000, deps.holdExpiresMs / 10)) return abandonPayment(deps, ctx.orderId, 'payment_timeout');
+  if (left <= Math.min(60_000, deps.holdExpiresMs / 10)) return abandonPayment(deps, ctx, 'payment_timeout');
   if (found.status === 'failed') {
     // The provider ended the trade unpaid (the buyer's payment refused, 3-D Secure failed): nothing to wait for.
-    await deps.payments.failPayment(ctx.orderId, 'payment_declined', found.reason, ctx.tradeNo);
+    await deps.payments.failPayment(ctx, 'payment_declined', found.reason, ctx.tradeNo);
     return { outcome: 'declined' };
   }
   throw new Postponed('the trade waits for the buyer', followDelayMs(Date.now() - (ctx.placedAt?.getTime() ?? Date.now()), left));
@@ -107,14 +108,14 @@ async function followTrade(deps: PaymentDeps, ctx: CaptureContext, req: CaptureR
  * failing an order that was in fact charged: the trade is closed at the provider first (a closed trade can no
  * longer be paid), and the provider's answer says whether the buyer paid before.
  */
-export async function abandonPayment(deps: PaymentDeps, orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted'): Promise<Outcome> {
-  const ctx = await deps.payments.captureContext(orderId);
+export async function abandonPayment(deps: PaymentDeps, order: OrderRef, reason: 'payment_timeout' | 'payment_retries_exhausted'): Promise<Outcome> {
+  const ctx = await deps.payments.captureContext(order);
   if (!ctx || !awaitsPayment(ctx)) return { outcome: 'skipped', reason: NOT_WAITING };
   const opened = tradeOpened(ctx);
   const found = opened ? await deps.gateways[ctx.method].close(captureRequest(deps, ctx)) : { status: 'not_found' as const };
   if (found.status === 'captured') return settle(deps, ctx, found);
   if (found.status === 'pending') throw new TransientError('provider_unavailable', 'the provider has not settled the payment yet');
-  await deps.payments.failPayment(orderId, reason, opened ? `the trade was closed at the provider (${found.status === 'failed' ? found.reason : 'no trade'})` : undefined, ctx.tradeNo);
+  await deps.payments.failPayment(ctx, reason, opened ? `the trade was closed at the provider (${found.status === 'failed' ? found.reason : 'no trade'})` : undefined, ctx.tradeNo);
   return { outcome: 'failed' };
 }
 
@@ -126,11 +127,11 @@ const NOT_WAITING = 'the order no longer waits for a payment (paid, failed, canc
  * the provider is asked first (abandonPayment), so the order ends `payment_failed` only if nothing was
  * charged. If the provider cannot answer now, an `abandon` job takes over with attempts of its own.
  */
-export async function giveUpCapture(deps: PaymentDeps, orderId: string) {
+export async function giveUpCapture(deps: PaymentDeps, order: OrderRef) {
   try {
-    return await abandonPayment(deps, orderId, 'payment_retries_exhausted');
+    return await abandonPayment(deps, order, 'payment_retries_exhausted');
   } catch {
-    await deps.jobs.abandon(orderId, 'payment_retries_exhausted');
+    await deps.jobs.abandon(order, 'payment_retries_exhausted');
     return { outcome: 'abandon_queued' as const };
   }
 }
@@ -143,15 +144,15 @@ export async function giveUpCapture(deps: PaymentDeps, orderId: string) {
 export async function settle(deps: PaymentDeps, ctx: CaptureContext, capture: Capture): Promise<SettleOutcome> {
   const mismatch = settlementMismatch(ctx, deps.gateways[ctx.method].platformMerchant, capture);
   const outcome = mismatch
-    ? await deps.payments.refuseCapture(ctx.orderId, capture, mismatch.reason, mismatch.detail)
-    : await deps.payments.settleCapture(ctx.orderId, capture);
-  if (outcome.outcome === 'refunding') await deps.jobs.refund(outcome.refundId);
+    ? await deps.payments.refuseCapture(ctx, capture, mismatch.reason, mismatch.detail)
+    : await deps.payments.settleCapture(ctx, capture);
+  if (outcome.outcome === 'refunding') await deps.jobs.refund({ shopId: ctx.shopId, id: outcome.refundId });
   return outcome;
 }
 
 /** The `payment-refund` job: one refund, once at the provider (keyed on the refund id). */
-export async function processRefund(deps: PaymentDeps, refundId: string) {
-  const r = await deps.payments.refundContext(refundId);
+export async function processRefund(deps: PaymentDeps, refund: ShopRow) {
+  const r = await deps.payments.refundContext(refund);
   if (!r || r.status !== 'pending') return { outcome: 'skipped' as const };
   const outcome = await deps.gateways[r.method].refund({
     reference: merchantReference(r.orderId, r.tradeNo),
@@ -165,7 +166,7 @@ export async function processRefund(deps: PaymentDeps, refundId: string) {
     merchant: r.merchant ?? undefined,
   });
   if (outcome.status === 'pending') throw new TransientError('provider_unavailable', 'the provider is still processing the refund');
-  await deps.payments.completeRefund(refundId, outcome);
+  await deps.payments.completeRefund(refund, outcome);
   return { outcome: outcome.status };
 }
 
@@ -177,11 +178,11 @@ export async function requestRefund(
   input: { amountMinor: number; reason?: string | undefined },
 ) {
   const { refund, created } = await deps.payments.requestRefund({ shopId, orderId, idempotencyKey, requestHash: fingerprint(input), ...input });
-  if (created || refund.status === 'pending') await deps.jobs.refund(refund.id);
+  if (created || refund.status === 'pending') await deps.jobs.refund({ shopId, id: refund.id });
   return refund;
 }
 
 export async function cancelOrder(deps: PaymentDeps, shopId: string, orderId: string) {
   const { refundId } = await deps.payments.cancel(shopId, orderId);
-  if (refundId) await deps.jobs.refund(refundId);
+  if (refundId) await deps.jobs.refund({ shopId, id: refundId });
 }

@@ -1,6 +1,7 @@
 import type { Order, OrderStatus, RejectionReason } from './order.js';
 import type { CatalogEntry, PricingResult } from './pricing.js';
 import type { OrderInput, ProductInput } from './order-input.js';
+import type { OrderRef } from './keys.js';
 
 /** The small interfaces the domain needs from the outside world. Adapters live in src/db and src/queue. */
 
@@ -83,7 +84,7 @@ export interface OrderStore {
    * In one transaction: if the order is still `received`, price it with `price`, reserve its stock all or
    * nothing, and mark it `placed`; or mark it `rejected` with the pricing's or the stock's reason.
    */
-  place(orderId: string, price: (lines: { sku: string; quantity: number }[], catalog: Map<string, CatalogEntry>, currency: string) => PricingResult): Promise<PlacementOutcome>;
+  place(order: OrderRef, price: (lines: { sku: string; quantity: number }[], catalog: Map<string, CatalogEntry>, currency: string) => PricingResult): Promise<PlacementOutcome>;
 }
 
 /**
@@ -91,5 +92,5 @@ export interface OrderStore {
  * per business key, and never reject: a start Redis refused resolves to false, and the reconciler makes it good.
  */
 export interface JobPublisher {
-  placeOrder(orderId: string): Promise<boolean>;
+  placeOrder(order: OrderRef): Promise<boolean>;
 }

@@ -14,6 +14,8 @@ export type Stream = (typeof STREAMS)[number];
 export interface Candidate {
   /** The order (placement, capture, delivery) or the refund (refund). */
   id: string;
+  /** Its shop: what every follow-up statement finds it by. */
+  shopId: string;
   /** capture: when the stock hold began. */
   placedAt?: Date;
   /** delivery: the order's latest pending event. */
@@ -35,11 +37,11 @@ export type JobState = 'pending' | 'failed' | 'done' | 'missing';
 
 /** What the reconciler starts; each start never throws and says whether the job reached the queue. */
 export type Restart =
-  | { work: 'place'; orderId: string }
-  | { work: 'capture'; orderId: string }
-  | { work: 'abandon'; orderId: string; reason: 'payment_timeout' | 'payment_retries_exhausted' }
-  | { work: 'refund'; refundId: string }
-  | { work: 'deliver'; orderId: string; seq: number };
+  | { work: 'place'; shopId: string; orderId: string }
+  | { work: 'capture'; shopId: string; orderId: string }
+  | { work: 'abandon'; shopId: string; orderId: string; reason: 'payment_timeout' | 'payment_retries_exhausted' }
+  | { work: 'refund'; shopId: string; refundId: string }
+  | { work: 'deliver'; shopId: string; orderId: string; seq: number };
 
 export interface ReconcilerDeps {
   /** Up to `limit` rows of `stream` not touched since `before`, after `cursor` in the store's order. */
@@ -65,19 +67,20 @@ export type ReconcileResult = { checked: number; notStarted: number; restarted: 
 /** What to do about one candidate whose job is in `state`; null: its work is under way. */
 export function decide(stream: Stream, c: Candidate, state: JobState, now: number, holdExpiresMs: number): Restart | null {
   if (state === 'pending') return null;
+  const order = { shopId: c.shopId, orderId: c.id };
   switch (stream) {
     case 'placement':
-      return { work: 'place', orderId: c.id };
+      return { work: 'place', ...order };
     case 'capture':
       // A capture that failed for good, or a hold that ran out with no capture in flight, gives up on the
       // payment (the abandon job asks the provider first); otherwise the lost capture starts again.
-      if (state === 'failed') return { work: 'abandon', orderId: c.id, reason: 'payment_retries_exhausted' };
-      if (c.placedAt && now - c.placedAt.getTime() >= holdExpiresMs) return { work: 'abandon', orderId: c.id, reason: 'payment_timeout' };
-      return { work: 'capture', orderId: c.id };
+      if (state === 'failed') return { work: 'abandon', ...order, reason: 'payment_retries_exhausted' };
+      if (c.placedAt && now - c.placedAt.getTime() >= holdExpiresMs) return { work: 'abandon', ...order, reason: 'payment_timeout' };
+      return { work: 'capture', ...order };
     case 'refund':
-      return { work: 'refund', refundId: c.id };
+      return { work: 'refund', shopId: c.shopId, refundId: c.id };
     case 'delivery':
-      return { work: 'deliver', orderId: c.id, seq: c.seq ?? 0 };
+      return { work: 'deliver', ...order, seq: c.seq ?? 0 };
   }
 }
 

@@ -22,7 +22,7 @@ export async function requestReturn(deps: ReturnDeps, shopId: string, orderId: s
   const result = await deps.returns.request({
     shopId, orderId, idempotencyKey, requestHash: fingerprint(input), input, limits: deps.limits, parcel,
   });
-  if (result.shipmentId && parcel) await deps.jobs.poll(parcel.carrier, [result.shipmentId]);
+  if (result.shipmentId && parcel) await deps.jobs.poll(parcel.carrier, [{ id: result.shipmentId, shopId }]);
   return result;
 }
 
@@ -33,6 +33,6 @@ export async function requestReturn(deps: ReturnDeps, shopId: string, orderId: s
 export async function receiveReturn(deps: Pick<ReturnDeps, 'returns' | 'refunds'>, shopId: string, returnId: string) {
   const { ret, refundId } = await deps.returns.receive(shopId, returnId);
   const start = refundId ?? (ret.refund?.status === 'pending' ? ret.refund.id : null);
-  if (start) await deps.refunds.refund(start);
+  if (start) await deps.refunds.refund({ shopId, id: start });
   return ret;
 }

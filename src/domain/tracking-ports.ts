@@ -1,5 +1,6 @@
 import type { CarrierCode, ShipmentStatus, TrackingEvent, TrackingSnapshot } from './carrier.js';
 import type { DeliveredTransit } from './delivery-estimate.js';
+import type { ShopRow } from './keys.js';
 
 export interface ShipmentView {
   id: string;
@@ -28,6 +29,7 @@ export type PushState = 'subscribed' | 'ended' | 'refused';
 /** What a poll needs of a shipment. */
 export interface TrackedShipment {
   id: string;
+  shopId: string;
   orderId: string;
   carrier: CarrierCode;
   trackingNumber: string;
@@ -68,9 +70,9 @@ export interface ShipmentStore {
    * `exceptionsQuietSince` is no longer claimed. Shops take turns: each shop's oldest due parcel, then each
    * one's second, and so on, oldest first within a turn; the answer is in that order.
    */
-  claimDue(carrier: CarrierCode, now: Date, claimUntil: Date, limit: number, exceptionsQuietSince: Date): Promise<Array<{ id: string }>>;
-  /** Claims those of `ids` that are still open and due (as `claimDue` does), and answers their ids. */
-  claim(ids: string[], now: Date, claimUntil: Date): Promise<string[]>;
+  claimDue(carrier: CarrierCode, now: Date, claimUntil: Date, limit: number, exceptionsQuietSince: Date): Promise<ShopRow[]>;
+  /** Claims those of `shipments` that are still open and due (as `claimDue` does), and answers them. */
+  claim(shipments: ShopRow[], now: Date, claimUntil: Date): Promise<ShopRow[]>;
   /**
    * Flags up to `limit` open parcels that are late and not yet flagged: their estimate passed before `now`,
    * or no news since `quietSince` (the delay then starts `staleAfterMs` after the last news). Each flag is
@@ -79,15 +81,16 @@ export interface ShipmentStore {
   flagDelays(now: Date, quietSince: Date, staleAfterMs: number, limit: number): Promise<number>;
   /** A shop's late parcels, oldest delay first; `after` is the id of the last one of the previous page. */
   listDelayed(shopId: string, limit: number, after: string | null): Promise<DelayedShipment[]>;
-  load(ids: string[]): Promise<TrackedShipment[]>;
+  /** Those of `shipments` that exist, in the order given. */
+  load(shipments: ShopRow[]): Promise<TrackedShipment[]>;
   /** The open (not final) shipments of a carrier with this tracking number: whom a carrier's push is about. */
   findOpen(carrier: CarrierCode, trackingNumber: string): Promise<TrackedShipment[]>;
   /** Stores the underlying carrier recognised for (or corrected by the aggregator on) a shipment's waybill. */
-  recordCarrierCom(id: string, carrierCom: string): Promise<void>;
+  recordCarrierCom(shipment: ShopRow, carrierCom: string): Promise<void>;
   /** The outcome of subscribing a shipment never subscribed before (push null); a later outcome is kept. */
-  recordSubscription(id: string, outcome: 'subscribed' | 'refused'): Promise<void>;
+  recordSubscription(shipment: ShopRow, outcome: 'subscribed' | 'refused'): Promise<void>;
   /** The carrier stopped following these waybills: push `ended`, and each is due for a poll now at the latest. */
-  endPush(ids: string[]): Promise<void>;
+  endPush(shipments: ShopRow[]): Promise<void>;
   /** Delivered parcels of a carrier (pickup to delivery), newest first, for estimates. */
   deliveredTransits(carrier: CarrierCode, limit: number): Promise<DeliveredTransit[]>;
   /**
@@ -96,9 +99,9 @@ export interface ShipmentStore {
    * found nothing new. A return's parcel reports nothing of its own: its delivery receives the return, and
    * `refundId` is the return's refund to start.
    */
-  applyPoll(id: string, update: ShipmentUpdate): Promise<{ changed: boolean; refundId?: string | null }>;
+  applyPoll(shipment: ShopRow, update: ShipmentUpdate): Promise<{ changed: boolean; refundId?: string | null }>;
   /** A failed poll: count it and try again at `nextPollAt`. */
-  deferPoll(ids: string[], nextPollAt: Date, failed: boolean): Promise<void>;
+  deferPoll(shipments: ShopRow[], nextPollAt: Date, failed: boolean): Promise<void>;
 }
 
 /** How many shipments one order may have, and how many not yet final one shop may have (409 past either). */
@@ -119,9 +122,9 @@ export interface TrackingJobs {
    * Without a `slot` (a new shipment's first poll) it runs as soon as no tick's poll is waiting, and never waits
    * for the carrier's limit.
    */
-  poll(carrier: CarrierCode, shipmentIds: string[], slot?: PollSlot): Promise<boolean>;
+  poll(carrier: CarrierCode, shipments: ShopRow[], slot?: PollSlot): Promise<boolean>;
   /** A received return's refund (its parcel was delivered); the reconciler starts it if this is lost. */
-  refund(refundId: string): Promise<boolean>;
+  refund(refund: ShopRow): Promise<boolean>;
 }
 
 /**

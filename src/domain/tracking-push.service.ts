@@ -30,10 +30,10 @@ export async function receivePush(deps: PushDeps, carrier: CarrierCode, body: Bu
   const client = deps.carriers[carrier];
   const history = shipments.length && push.snapshot ? await deps.shipments.deliveredTransits(carrier, 200) : [];
   for (const s of shipments) {
-    if (push.carrierCom && push.carrierCom !== s.carrierCom) await deps.shipments.recordCarrierCom(s.id, push.carrierCom);
+    if (push.carrierCom && push.carrierCom !== s.carrierCom) await deps.shipments.recordCarrierCom(s, push.carrierCom);
     // A push that arrives proves the carrier follows the waybill: the safety-net polls keep their wide spacing.
     if (push.snapshot) await storeSnapshot(deps, client, { ...s, push: push.ended ? 'ended' : 'subscribed' }, push.snapshot, history, { pushed: true });
   }
-  if (push.ended && shipments.length) await deps.shipments.endPush(shipments.map((s) => s.id));
+  if (push.ended && shipments.length) await deps.shipments.endPush(shipments);
   return { reply: reading.reply, shipments: shipments.length };
 }

@@ -22,7 +22,7 @@ export const PUSHED_POLL_FACTOR = 6;
 export async function storeSnapshot(
   deps: { shipments: ShipmentStore; refreshEveryMs: number; jobs: Pick<TrackingJobs, 'refund'> },
   client: PolledClient,
-  s: Pick<TrackedShipment, 'id' | 'fromCity' | 'toCity' | 'push'>,
+  s: Pick<TrackedShipment, 'id' | 'shopId' | 'fromCity' | 'toCity' | 'push'>,
   snapshot: TrackingSnapshot,
   history: DeliveredTransit[],
   how: { pushed?: boolean; tickAt?: Date } = {},
@@ -44,7 +44,7 @@ export async function storeSnapshot(
     deps.refreshEveryMs * (snapshot.status === 'exception' ? EXCEPTION_POLL_FACTOR : 1) * (s.push === 'subscribed' ? PUSHED_POLL_FACTOR : 1);
   // A tick's parcels are due again counting from their tick, however late in it each was asked (its polls are paced).
   const nextPollAt = Math.max((how.tickAt ?? now).getTime() + every * 0.8, now.getTime() + (client.minPollIntervalMs ?? 0));
-  const stored = await deps.shipments.applyPoll(s.id, {
+  const stored = await deps.shipments.applyPoll(s, {
     snapshot,
     pickedUpAt,
     estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
@@ -53,6 +53,6 @@ export async function storeSnapshot(
     ...(how.pushed && !snapshot.estimatedDeliveryAt ? { keepCarrierEstimate: true } : {}),
   });
   // A return's parcel delivered: the return is received, its refund starts now (the reconciler's, if this is lost).
-  if (stored.refundId) await deps.jobs.refund(stored.refundId);
+  if (stored.refundId) await deps.jobs.refund({ shopId: s.shopId, id: stored.refundId });
   return stored;
 }

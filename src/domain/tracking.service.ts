@@ -4,6 +4,7 @@ import { conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
 import type { PushState, RateLimiter, ShipmentLimits, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 import { storeSnapshot, type PolledClient } from './tracking-snapshot.js';
+import type { ShopRow } from './keys.js';
 
 export { EXCEPTION_POLL_FACTOR, PUSHED_POLL_FACTOR } from './tracking-snapshot.js';
 
@@ -63,7 +64,7 @@ export async function createShipment(
 ) {
   const result = await deps.shipments.create({ ...s, ...newParcel(deps, s.carrier), limits: deps.limits });
   // Tracking starts at once rather than at the next tick: the parcel is due, and its first poll is queued.
-  if (result.created) await deps.jobs.poll(s.carrier, [result.shipment.id]);
+  if (result.created) await deps.jobs.poll(s.carrier, [{ id: result.shipment.id, shopId: s.shopId }]);
   return result;
 }
 
@@ -114,7 +115,7 @@ export async function fanOutPolls(
   let shipments = 0;
   let batches = 0;
   for (const carrier of CARRIERS) {
-    const ids = (await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(budget, MAX_CLAIM), exceptionsQuietSince)).map((d) => d.id);
+    const ids = await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(budget, MAX_CLAIM), exceptionsQuietSince);
     shipments += ids.length;
     for (let i = 0; i < ids.length; i += POLL_BATCH) {
       await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH), pollSlot(deps, now, i));
@@ -155,7 +156,7 @@ export const FIRST_POLL_SHARE = 0.5;
  * claims its shipments, so one a tick has meanwhile claimed (or polled) is not asked twice, and never waits:
  * past its share of the window, the rest is due when the window ends.
  */
-export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, ids: string[], until?: Date) {
+export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, ids: ShopRow[], until?: Date) {
   const client = deps.carriers[carrier];
   const now = new Date();
   const mine = until ? ids : await deps.shipments.claim(ids, now, new Date(now.getTime() + claimMs(deps.refreshEveryMs)));
@@ -167,7 +168,7 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
   for (const [i, s] of shipments.entries()) {
     const dueAgainAt = await turnFor(deps, carrier, until);
     if (dueAgainAt) {
-      await deps.shipments.deferPoll(shipments.slice(i).map((x) => x.id), dueAgainAt, false);
+      await deps.shipments.deferPoll(shipments.slice(i), dueAgainAt, false);
       result.deferred += shipments.length - i;
       break;
     }
@@ -179,12 +180,12 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
       if (!(error instanceof DomainError)) throw error;
       if (error.code === 'rate_limited') {
         const retryMs = (error.options.retryAfterSeconds ?? 60) * 1_000;
-        await deps.shipments.deferPoll(shipments.slice(i).map((x) => x.id), new Date(Date.now() + retryMs), false);
+        await deps.shipments.deferPoll(shipments.slice(i), new Date(Date.now() + retryMs), false);
         result.deferred += shipments.length - i;
         break;
       }
       const delay = error.permanent ? 24 * 3_600_000 : deps.refreshEveryMs;
-      await deps.shipments.deferPoll([s.id], new Date(Date.now() + delay), true);
+      await deps.shipments.deferPoll([s], new Date(Date.now() + delay), true);
       result.deferred++;
     }
   }
@@ -210,7 +211,7 @@ async function turnFor(deps: TrackingDeps, carrier: CarrierCode, until: Date | u
 async function pollOne(deps: TrackingDeps, client: PolledClient, s: TrackedShipment, history: DeliveredTransit[], tickAt: Date) {
   const query = await queryOf(deps.shipments, client, s);
   // Subscribing comes before the query: a parcel with no news yet ("no result yet") is still followed by push.
-  const push = s.push === null && client.subscribe ? await subscribe(deps.shipments, client, s.id, query) : s.push;
+  const push = s.push === null && client.subscribe ? await subscribe(deps.shipments, client, s, query) : s.push;
   const snapshot = await client.track(query);
   const { changed } = await storeSnapshot(deps, client, { ...s, push }, snapshot, history, { tickAt });
   return changed;
@@ -221,7 +222,7 @@ async function queryOf(shipments: ShipmentStore, client: PolledClient, s: Tracke
   let carrierCom = s.carrierCom;
   if (carrierCom === null && client.recognise) {
     carrierCom = await client.recognise(s.trackingNumber);
-    if (carrierCom !== null) await shipments.recordCarrierCom(s.id, carrierCom);
+    if (carrierCom !== null) await shipments.recordCarrierCom(s, carrierCom);
   }
   return {
     trackingNumber: s.trackingNumber, phone: s.phone ?? undefined, fromCity: s.fromCity ?? undefined, toCity: s.toCity ?? undefined,
@@ -233,15 +234,15 @@ async function queryOf(shipments: ShipmentStore, client: PolledClient, s: Tracke
  * Asks the carrier to push news of the waybill. A refusal is recorded and never asked again; a transient
  * failure leaves the shipment unsubscribed, so its next poll asks again. Polling goes on either way.
  */
-async function subscribe(shipments: ShipmentStore, client: PolledClient, id: string, query: TrackingQuery): Promise<PushState | null> {
+async function subscribe(shipments: ShipmentStore, client: PolledClient, s: ShopRow, query: TrackingQuery): Promise<PushState | null> {
   try {
     await client.subscribe!(query);
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     if (!error.permanent) return null;
-    await shipments.recordSubscription(id, 'refused');
+    await shipments.recordSubscription(s, 'refused');
     return 'refused';
   }
-  await shipments.recordSubscription(id, 'subscribed');
+  await shipments.recordSubscription(s, 'subscribed');
   return 'subscribed';
 }

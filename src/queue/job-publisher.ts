@@ -16,6 +16,7 @@ import { enqueue } from './enqueue.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { CarrierCode } from '../domain/carrier.js';
+import type { OrderRef, ShopRow } from '../domain/keys.js';
 
 /**
  * Puts a job back whatever is left of the old one: a failed job is retried in place; a finished one is
@@ -84,15 +85,16 @@ export function createPublishers(
   const pay = base.paymentRetryBaseMs;
 
   const payments: PaymentJobs = {
-    capture: start('capture', (orderId: string, later?: { delayMs?: number }) =>
-      requeue(shards, paymentCaptureJob, { kind: 'capture', orderId }, pay, later ? { delay: later.delayMs ?? firstRetryDelay(paymentCaptureJob, pay) } : {})),
-    abandon: start('abandon', (orderId: string, reason: 'payment_timeout' | 'payment_retries_exhausted') =>
-      requeue(shards, paymentCaptureJob, { kind: 'abandon', orderId, reason }, pay)),
-    refund: start('refund', (refundId: string) => requeue(shards, paymentRefundJob, { refundId }, pay)),
+    capture: start('capture', ({ shopId, orderId }: OrderRef, later?: { delayMs?: number }) =>
+      requeue(shards, paymentCaptureJob, { kind: 'capture', orderId, shopId }, pay, later ? { delay: later.delayMs ?? firstRetryDelay(paymentCaptureJob, pay) } : {})),
+    abandon: start('abandon', ({ shopId, orderId }: OrderRef, reason: 'payment_timeout' | 'payment_retries_exhausted') =>
+      requeue(shards, paymentCaptureJob, { kind: 'abandon', orderId, shopId, reason }, pay)),
+    refund: start('refund', ({ shopId, id }: ShopRow) => requeue(shards, paymentRefundJob, { refundId: id, shopId }, pay)),
   };
   const replace = {
-    place: start('place', (orderId: string) => requeue(shards, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
-    deliver: start('deliver', (orderId: string, seq: number) => requeue(shards, webhookDeliveryJob, { kind: 'deliver', orderId, seq }, base.webhookRetryBaseMs)),
+    place: start('place', ({ shopId, orderId }: OrderRef) => requeue(shards, orderPlacementJob, { orderId, shopId }, base.retryBaseDelayMs)),
+    deliver: start('deliver', ({ shopId, orderId }: OrderRef, seq: number) =>
+      requeue(shards, webhookDeliveryJob, { kind: 'deliver', orderId, shopId, seq }, base.webhookRetryBaseMs)),
   };
   // A candidate's job state, asked of the shard that holds its job.
   const stateOf = <S extends z.ZodType>(def: JobDefinition<S>, payload: z.output<S>) => shards.of(def, payload).getJobState(def.jobId(payload));
@@ -112,7 +114,7 @@ export function createPublishers(
 
   return {
     orders: {
-      placeOrder: start('place', (orderId: string) => enqueue(shards, orderPlacementJob, { orderId }, base.retryBaseDelayMs)),
+      placeOrder: start('place', ({ shopId, orderId }: OrderRef) => enqueue(shards, orderPlacementJob, { orderId, shopId }, base.retryBaseDelayMs)),
     },
     payments,
     webhooks: { ...webhooks, deliver: start('deliver', webhooks.deliver) },
@@ -120,9 +122,11 @@ export function createPublishers(
       // A lost poll is not restarted by the reconciler but by the next tick once the shipment's claim runs out.
       // A tick's batch waits for its slot; a new shipment's first poll goes behind every tick's batch and fan-out
       // already waiting (a burst of new shipments cannot hold up the parcels a tick claimed).
-      poll: start('poll', (carrier: CarrierCode, shipmentIds: string[], slot?: PollSlot) =>
+      poll: start('poll', (carrier: CarrierCode, shipments: ShopRow[], slot?: PollSlot) =>
         enqueue(
-          shards, trackingPollJob, { kind: 'poll', carrier, shipmentIds, until: slot?.until.getTime() }, base.retryBaseDelayMs,
+          shards, trackingPollJob,
+          { kind: 'poll', carrier, shipmentIds: shipments.map((s) => s.id), shopIds: shipments.map((s) => s.shopId), until: slot?.until.getTime() },
+          base.retryBaseDelayMs,
           slot ? (slot.delayMs > 0 ? { delay: slot.delayMs } : {}) : { priority: 1 },
         )),
       refund: payments.refund,
@@ -134,11 +138,11 @@ export function createPublishers(
       },
       restart(r: Restart) {
         switch (r.work) {
-          case 'place': return replace.place(r.orderId);
-          case 'capture': return payments.capture(r.orderId);
-          case 'abandon': return payments.abandon(r.orderId, r.reason);
-          case 'refund': return payments.refund(r.refundId);
-          case 'deliver': return replace.deliver(r.orderId, r.seq);
+          case 'place': return replace.place(r);
+          case 'capture': return payments.capture(r);
+          case 'abandon': return payments.abandon(r, r.reason);
+          case 'refund': return payments.refund({ shopId: r.shopId, id: r.refundId });
+          case 'deliver': return replace.deliver(r, r.seq);
         }
       },
     },

@@ -1,5 +1,6 @@
 import { notFound } from '../domain/errors.js';
 import type { DeliveryView, WebhookStore } from './webhook-ports.js';
+import type { OrderRef } from '../domain/keys.js';
 
 /** A shop's delivery log, newest first; `nextCursor` is the id of the page's last entry when more follow. */
 export async function listDeliveries(
@@ -14,12 +15,12 @@ export async function listDeliveries(
 
 /** Queues one more attempt of a delivery's event; another shop's delivery is not found. */
 export async function requestRedelivery(
-  deps: { store: WebhookStore; jobs: { redeliver(orderId: string, eventId: string): Promise<void> } },
+  deps: { store: WebhookStore; jobs: { redeliver(order: OrderRef, eventId: string): Promise<void> } },
   shopId: string,
   deliveryId: string,
 ): Promise<{ eventId: string; orderId: string }> {
   const found = await deps.store.findDelivery(shopId, deliveryId);
   if (!found) throw notFound('webhook delivery');
-  await deps.jobs.redeliver(found.orderId, found.eventId);
+  await deps.jobs.redeliver({ shopId, orderId: found.orderId }, found.eventId);
   return found;
 }

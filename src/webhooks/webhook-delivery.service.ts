@@ -2,6 +2,7 @@ import { DomainError, Postponed, TransientError } from '../domain/errors.js';
 import type { OutboxEvent, SendResult, WebhookSender, WebhookStore } from './webhook-ports.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 import { RETRY_HORIZON_MS } from '../../jobs/webhook-delivery.job.js';
+import type { OrderRef } from '../domain/keys.js';
 
 const MAX_RUN_MS = 2 * 60_000;
 /**
@@ -42,8 +43,8 @@ export interface DeliveryRun {
  *   events forever, and the shop can redeliver it once its endpoint is fixed.
  * Delivery is at least once: a worker dying between the POST and the bookkeeping sends that event again.
  */
-export async function deliverOrderEvents(deps: WebhookDeliveryDeps, orderId: string): Promise<DeliveryRun> {
-  const locked = await deps.store.withOrderLock(orderId, () => drain(deps, orderId));
+export async function deliverOrderEvents(deps: WebhookDeliveryDeps, order: OrderRef): Promise<DeliveryRun> {
+  const locked = await deps.store.withOrderLock(order, () => drain(deps, order));
   if (!locked.acquired) throw new Postponed('another delivery of this order is running', LEASE_WAIT_MS);
   return locked.value;
 }
@@ -52,12 +53,12 @@ export async function deliverOrderEvents(deps: WebhookDeliveryDeps, orderId: str
  * A shop's redelivery of one event: sent again as a new attempt, whatever its state, once (a failed attempt
  * is logged, not retried). A still-pending event just goes through the ordinary, in-order delivery now.
  */
-export async function redeliverEvent(deps: WebhookDeliveryDeps, orderId: string, eventId: string): Promise<DeliveryRun> {
-  const locked = await deps.store.withOrderLock(orderId, async () => {
-    const event = await deps.store.event(orderId, eventId);
+export async function redeliverEvent(deps: WebhookDeliveryDeps, order: OrderRef, eventId: string): Promise<DeliveryRun> {
+  const locked = await deps.store.withOrderLock(order, async () => {
+    const event = await deps.store.event(order, eventId);
     if (!event) return { delivered: 0, failed: 0, skipped: 0 };
     // Pending: its own job retries it; this is one extra, in-order try now, and a failure leaves it to that job.
-    if (event.state === 'pending') return drain(deps, orderId, { rethrow: false });
+    if (event.state === 'pending') return drain(deps, order, { rethrow: false });
     if (!event.webhookUrl) return { delivered: 0, failed: 0, skipped: 1 };
     const r = await attempt(deps, event, event.webhookUrl, { retrying: false });
     return { delivered: r.kind === 'delivered' ? 1 : 0, failed: r.kind === 'delivered' ? 0 : 1, skipped: 0 };
@@ -66,17 +67,17 @@ export async function redeliverEvent(deps: WebhookDeliveryDeps, orderId: string,
   return locked.value;
 }
 
-async function drain(deps: WebhookDeliveryDeps, orderId: string, opts = { rethrow: true }): Promise<DeliveryRun> {
+async function drain(deps: WebhookDeliveryDeps, order: OrderRef, opts = { rethrow: true }): Promise<DeliveryRun> {
   const run: DeliveryRun = { delivered: 0, failed: 0, skipped: 0 };
   const horizon = deps.retryHorizonMs ?? RETRY_HORIZON_MS;
   const now = deps.now ?? Date.now;
   const started = Date.now();
   // Read afresh each time round: an event recorded while this runs is sent by this run, in order.
-  for (let event = await deps.store.nextPending(orderId); event; event = await deps.store.nextPending(orderId)) {
+  for (let event = await deps.store.nextPending(order); event; event = await deps.store.nextPending(order)) {
     // A long run yields now and then (its job runs again, without using an attempt), so one order cannot hog a worker.
     if (Date.now() - started > MAX_RUN_MS) throw new Postponed('delivery run yields to stay inside its lease', YIELD_MS);
     if (!event.webhookUrl) {
-      await deps.store.settle(event.id, 'skipped');
+      await deps.store.settle(event, 'skipped');
       run.skipped++;
       continue;
     }
@@ -92,15 +93,15 @@ async function drain(deps: WebhookDeliveryDeps, orderId: string, opts = { rethro
 
 /** One POST of one event, logged, and the event settled when the outcome is final. */
 async function attempt(deps: WebhookDeliveryDeps, event: OutboxEvent, url: string, opts: { retrying: boolean }): Promise<SendResult> {
-  const body = event.payload ?? (await deps.store.fixPayload(event.id, await buildBody(deps, event)));
-  const n = await deps.store.beginAttempt(event.id);
+  const body = event.payload ?? (await deps.store.fixPayload(event, await buildBody(deps, event)));
+  const n = await deps.store.beginAttempt(event);
   const r = await deps.sender.post(url, body, { [SIGNATURE_HEADER]: signWebhook(event.webhookSecret, body) });
   const outcome = r.kind === 'delivered' ? 'delivered' : r.kind === 'transient' && opts.retrying ? 'retrying' : 'failed';
   await deps.store.logAttempt({
     eventId: event.id, shopId: event.shopId, url, attempt: n, statusCode: r.statusCode, error: r.kind === 'delivered' ? null : r.error,
     durationMs: r.durationMs, outcome,
   });
-  if (outcome !== 'retrying') await deps.store.settle(event.id, outcome);
+  if (outcome !== 'retrying') await deps.store.settle(event, outcome);
   return r;
 }
 

@@ -1,4 +1,5 @@
 import type { OrderEventType } from './order-events.js';
+import type { OrderRef, ShopRow } from '../domain/keys.js';
 
 /** What the webhook delivery service needs from the outside world; adapters in src/db and src/webhooks. */
 
@@ -43,19 +44,19 @@ export interface WebhookStore {
    * Runs `fn` holding the order's delivery lease (a row with an expiry, so a dead process gives it up);
    * `acquired: false` without running it when another delivery of the order holds the lock.
    */
-  withOrderLock<T>(orderId: string, fn: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }>;
+  withOrderLock<T>(order: OrderRef, fn: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }>;
   /** The oldest pending event of the order. */
-  nextPending(orderId: string): Promise<OutboxEvent | null>;
-  event(orderId: string, eventId: string): Promise<OutboxEvent | null>;
+  nextPending(order: OrderRef): Promise<OutboxEvent | null>;
+  event(order: OrderRef, eventId: string): Promise<OutboxEvent | null>;
   /** Stores the body unless one is stored already; returns the stored one (so every attempt sends the same). */
-  fixPayload(eventId: string, body: string): Promise<string>;
+  fixPayload(event: ShopRow, body: string): Promise<string>;
   /** Counts an attempt; returns its number (1 for the first). */
-  beginAttempt(eventId: string): Promise<number>;
+  beginAttempt(event: ShopRow): Promise<number>;
   logAttempt(a: DeliveryAttempt): Promise<void>;
   /** pending|failed -> delivered; pending -> failed|skipped. A no-op from any other state. */
-  settle(eventId: string, state: Exclude<EventState, 'pending'>): Promise<void>;
+  settle(event: ShopRow, state: Exclude<EventState, 'pending'>): Promise<void>;
   /** The highest seq among the order's pending events: what a delivery job id is built from. */
-  latestPendingSeq(orderId: string): Promise<number | null>;
+  latestPendingSeq(order: OrderRef): Promise<number | null>;
   listDeliveries(shopId: string, q: { limit: number; after?: string | undefined; eventId?: string | undefined }): Promise<DeliveryView[]>;
   findDelivery(shopId: string, deliveryId: string): Promise<{ eventId: string; orderId: string } | null>;
 }

@@ -45,3 +45,57 @@ describe('migrate', () => {
     }
   });
 });
+
+describe('000015-shop-keys on a database that holds data', () => {
+  it('fills the children with their shop, keys every hot table by shop, and refuses a child under another shop', async () => {
+    const t2 = await createTestDatabase({ sandbox: false });
+    try {
+      const db = t2.db;
+      // Back to the schema before 000015, with rows in every hot table.
+      await db.rows(`DROP SCHEMA public CASCADE; CREATE SCHEMA public`);
+      const before = migrations.filter((m) => m.name < '000015');
+      await migrate(db, undefined, before);
+      const [shop, other] = ['11111111-1111-7111-8111-111111111111', '22222222-2222-7222-8222-222222222222'];
+      const [order, refund, event, shipment, ret] = ['01900000-0000-7000-8000-000000000001', '01900000-0000-7000-8000-000000000002',
+        '01900000-0000-7000-8000-000000000003', '01900000-0000-7000-8000-000000000004', '01900000-0000-7000-8000-000000000005'];
+      await db.rows(`
+        INSERT INTO shops (id, name, api_key_hash, webhook_url, webhook_secret) VALUES
+          ('${shop}', 'A', 'ha', 'https://a.example', 's'), ('${other}', 'B', 'hb', NULL, 's');
+        INSERT INTO products (id, shop_id, sku, name, price_minor, currency, stock) VALUES (1, '${shop}', 'TEA', 'Tea', 100, 'CNY', 5);
+        INSERT INTO orders (id, shop_id, idempotency_key, request_hash, status, currency, customer, shipping_address, payment_method, payment_token, captured_minor)
+          VALUES ('${order}', '${shop}', 'k', 'h', 'delivered', 'CNY', '{}', '{}', 'card', 't', 100);
+        INSERT INTO order_items (order_id, line_no, sku, quantity, product_id, unit_price_minor, line_total_minor) VALUES ('${order}', 1, 'TEA', 1, 1, 100, 100);
+        INSERT INTO refunds (id, order_id, shop_id, idempotency_key, request_hash, amount_minor, currency) VALUES ('${refund}', '${order}', '${shop}', 'r', 'h', 50, 'CNY');
+        INSERT INTO order_events (id, order_id, shop_id, type) VALUES ('${event}', '${order}', '${shop}', 'order.paid');
+        INSERT INTO webhook_deliveries (id, event_id, shop_id, url, attempt, duration_ms, outcome) VALUES ('${event}', '${event}', '${shop}', 'u', 1, 5, 'delivered');
+        INSERT INTO webhook_leases (order_id, token, until) VALUES ('${order}', '${event}', now()), ('${other}', '${event}', now());
+        INSERT INTO returns (id, order_id, shop_id, idempotency_key, request_hash, reason, amount_minor, currency, refund_id)
+          VALUES ('${ret}', '${order}', '${shop}', 'x', 'h', 'why', 100, 'CNY', '${refund}');
+        INSERT INTO return_items (return_id, sku, quantity, product_id, unit_price_minor) VALUES ('${ret}', 'TEA', 1, 1, 100);
+        INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, return_id) VALUES ('${shipment}', '${order}', '${shop}', 'sandbox', 'SBX-1', '${ret}');
+        INSERT INTO shipment_events (shipment_id, at, status, description) VALUES ('${shipment}', now(), 'in_transit', 'moving');
+        INSERT INTO payment_switches (shop_id, idempotency_key, order_id, request_hash, trade_no) VALUES ('${shop}', 'p', '${order}', 'h', 1)`);
+
+      expect(await migrate(db)).toEqual(['000015-shop-keys']);
+
+      for (const table of ['order_items', 'return_items', 'shipment_events', 'webhook_leases']) {
+        expect(await db.rows(`SELECT shop_id FROM ${table}`), table).toEqual([{ shop_id: shop }]); // the lease of no order is gone
+      }
+      const keys = await db.rows<{ t: string; def: string }>(
+        `SELECT conrelid::regclass::text AS t, pg_get_constraintdef(oid) AS def FROM pg_constraint
+          WHERE contype IN ('p', 'u') AND conrelid::regclass::text = ANY($1) ORDER BY 1, 2`,
+        [['orders', 'order_items', 'products', 'refunds', 'order_events', 'webhook_deliveries', 'webhook_leases', 'shipments', 'shipment_events', 'returns', 'return_items', 'payment_switches']],
+      );
+      // Every primary key and unique constraint of a hot table leads with the shop.
+      expect(keys.filter((k) => !/^(PRIMARY KEY|UNIQUE) \(shop_id,/.test(k.def))).toEqual([]);
+      expect(keys.filter((k) => k.def.startsWith('PRIMARY KEY')).map((k) => k.t)).toHaveLength(12);
+      // A child under another shop's parent is refused by the composite foreign keys.
+      await expect(db.rows(`INSERT INTO order_items (shop_id, order_id, line_no, sku, quantity) VALUES ('${other}', '${order}', 2, 'TEA', 1)`)).rejects.toThrow(/foreign key/);
+      await expect(db.rows(`INSERT INTO refunds (id, order_id, shop_id, idempotency_key, request_hash, amount_minor, currency)
+        VALUES (gen_random_uuid(), '${order}', '${other}', 'r2', 'h', 1, 'CNY')`)).rejects.toThrow(/foreign key/);
+      await expect(db.rows(`INSERT INTO order_items (shop_id, order_id, line_no, sku, quantity, product_id) VALUES ('${shop}', '${order}', 3, 'TEA', 1, 999)`)).rejects.toThrow(/foreign key/);
+    } finally {
+      await t2.drop();
+    }
+  });
+});

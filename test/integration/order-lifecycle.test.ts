@@ -115,14 +115,16 @@ async function scenarios(spy: Database) {
     shippingAddress: { name: 'Li Lei', line1: '1 Nanjing Rd', city: 'Shanghai', postalCode: '200001', country: 'CN' },
     payment: { method: 'card', flow: 'token', token: 'tok_ok' },
   }) as OrderInput;
+  const ref = (orderId: string) => ({ shopId: shop.id, orderId });
+  const row = (id: string) => ({ shopId: shop.id, id });
   const receive = async (sku = 'T', quantity = 1) =>
     (await orders.createReceived({ id: newOrderId(), shopId: shop.id, idempotencyKey: randomUUID(), requestHash: 'h', input: input(sku, quantity) })).id;
   const place = async (sku = 'T', quantity = 1) => {
     const id = await receive(sku, quantity);
-    await orders.place(id, (await import('../../src/domain/pricing.js')).priceOrder);
+    await orders.place(ref(id), (await import('../../src/domain/pricing.js')).priceOrder);
     return id;
   };
-  const capture = (id: string, amountMinor = 500) => payments.settleCapture(id, { status: 'captured', providerReference: `pi_${id}`, amountMinor, currency: 'CNY' });
+  const capture = (id: string, amountMinor = 500) => payments.settleCapture(ref(id), { status: 'captured', providerReference: `pi_${id}`, amountMinor, currency: 'CNY' });
   const poll = (status: ShipmentStatus): ShipmentUpdate => ({
     snapshot: { status, events: [{ at: new Date(), status, description: status, location: null }], estimatedDeliveryAt: null },
     pickedUpAt: new Date(), estimate: { at: new Date(Date.now() + 86_400_000), source: 'carrier' },
@@ -133,11 +135,11 @@ async function scenarios(spy: Database) {
   const a = await place();
   await capture(a);
   const { shipment } = await shipments.create({ shopId: shop.id, orderId: a, carrier: 'sandbox', trackingNumber: 'SBX-1', estimate: { at: new Date(), source: 'service_level' }, limits: { perOrder: 20, openPerShop: 100 } });
-  await shipments.applyPoll(shipment.id, poll('in_transit'));
-  await shipments.applyPoll(shipment.id, poll('delivered'));
+  await shipments.applyPoll(row(shipment.id), poll('in_transit'));
+  await shipments.applyPoll(row(shipment.id), poll('delivered'));
   for (const amountMinor of [200, 300]) {
     const { refund } = await payments.requestRefund({ shopId: shop.id, orderId: a, idempotencyKey: randomUUID(), requestHash: 'h', amountMinor });
-    await payments.completeRefund(refund.id, { status: 'succeeded', providerRefundId: `re_${refund.id}` });
+    await payments.completeRefund(row(refund.id), { status: 'succeeded', providerRefundId: `re_${refund.id}` });
   }
   // Goods back: one return received by the shop (refund and restock), one by its parcel's delivery.
   const b = await place('T', 2);
@@ -150,16 +152,16 @@ async function scenarios(spy: Database) {
   });
   await returns.receive(shop.id, (await giveBack()).ret.id);
   const { shipmentId } = await giveBack('SBX-BACK');
-  await shipments.applyPoll(shipmentId!, poll('delivered'));
+  await shipments.applyPoll(row(shipmentId!), poll('delivered'));
   // Rejected (unknown sku, out of stock), and cancelled while received.
   await place('NOPE');
   await place('ONE', 2);
   await payments.cancel(shop.id, await receive());
   // A payment that fails, then money that comes late: recorded, refunded in full, and that refund fails.
   const c = await place();
-  await payments.failPayment(c, 'payment_declined');
+  await payments.failPayment(ref(c), 'payment_declined');
   const late = await capture(c);
-  if (late.outcome === 'refunding') await payments.completeRefund(late.refundId, { status: 'failed', reason: 'declined' });
+  if (late.outcome === 'refunding') await payments.completeRefund(row(late.refundId), { status: 'failed', reason: 'declined' });
   // Cancelled while placed, then captured late; cancelled once paid (sold stock back, the capture refunded).
   const e = await place();
   await payments.cancel(shop.id, e);
@@ -170,10 +172,10 @@ async function scenarios(spy: Database) {
   // A wallet checkout: an attempt counted, the trade's action recorded, the buyer switches method, then the
   // money that arrives is the wrong amount (refused: not paid, refunded).
   const g = await place();
-  await payments.beginCapture(g);
-  await payments.recordAction(g, { status: 'action_required', action: { type: 'qr_code', qrContent: 'https://pay.example/qr' } }, new Date(Date.now() + 60_000), 0);
+  await payments.beginCapture(ref(g));
+  await payments.recordAction(ref(g), { status: 'action_required', action: { type: 'qr_code', qrContent: 'https://pay.example/qr' } }, new Date(Date.now() + 60_000), 0);
   await payments.switchMethod({ shopId: shop.id, orderId: g, idempotencyKey: randomUUID(), requestHash: 'h', fromTradeNo: 0, payment: { method: 'wechat_pay', flow: 'qr', token: '' } });
-  await payments.refuseCapture(g, { status: 'captured', providerReference: 'wx_1', amountMinor: 1, currency: 'CNY' }, 'payment_amount_mismatch', 'the wrong amount');
+  await payments.refuseCapture(ref(g), { status: 'captured', providerReference: 'wx_1', amountMinor: 1, currency: 'CNY' }, 'payment_amount_mismatch', 'the wrong amount');
 }
 
 beforeAll(async () => {

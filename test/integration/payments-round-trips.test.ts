@@ -30,6 +30,7 @@ function counting(db: Database) {
 
 let sys: TestSystem;
 let shop: Client;
+let shopId: string;
 let db: Database;
 let creds: SandboxCredentials;
 const product = (sku: string) => shop('GET', `/v1/products/${sku}`).then((r) => r.json);
@@ -45,7 +46,7 @@ const place = async (sku: string, n: number, token = 'tok_ok') => {
 beforeAll(async () => {
   // Nobody consumes payment-capture: each test drives the capture path itself.
   sys = await startSystem({ env: { WORKER_QUEUES: 'order-placement,maintenance' } });
-  shop = (await createShop(sys.base)).call;
+  ({ call: shop, id: shopId } = await createShop(sys.base));
   db = createDatabase(sys.config.databaseUrl, { poolMax: 3 });
   creds = await loadSandboxCredentials(db);
 });
@@ -63,7 +64,7 @@ describe('settles of concurrent captures are one transaction', () => {
     const payments = createPaymentRepository(c.db, createEventOutbox(c.db));
     const capture = { status: 'captured' as const, providerReference: 'pi_test', amountMinor: 500, currency: 'CNY' };
     const unknown = '00000000-0000-7000-8000-000000000000';
-    const outcomes = await Promise.all([...orders.map((o) => payments.settleCapture(o.id, capture)), payments.settleCapture(unknown, capture).catch((e: unknown) => e)]);
+    const outcomes = await Promise.all([...orders.map((o) => payments.settleCapture({ shopId, orderId: o.id }, capture)), payments.settleCapture({ shopId, orderId: unknown }, capture).catch((e: unknown) => e)]);
     expect(outcomes.slice(0, 8)).toEqual(orders.map(() => ({ outcome: 'paid' })));
     expect(outcomes[8]).toMatchObject({ code: 'not_found' });
     // One transaction of two statements: the orders locked in id order, then the paid orders and their products.
@@ -74,7 +75,7 @@ describe('settles of concurrent captures are one transaction', () => {
     // The same order twice in one batch: settled once, the second answer is `already_settled`.
     const [again] = await place('HOT', 1, 'tok_again');
     c.reset();
-    const twice = await Promise.all([payments.settleCapture(again!.id, capture), payments.settleCapture(again!.id, capture)]);
+    const twice = await Promise.all([payments.settleCapture({ shopId, orderId: again!.id }, capture), payments.settleCapture({ shopId, orderId: again!.id }, capture)]);
     expect(twice).toEqual([{ outcome: 'paid' }, { outcome: 'already_settled' }]);
     expect(await product('HOT')).toMatchObject({ stock: 91, reserved: 0 });
   });
@@ -84,7 +85,7 @@ describe('settles of concurrent captures are one transaction', () => {
     const orders = await place('BEGIN', 5);
     const c = counting(db);
     const payments = createPaymentRepository(c.db, createEventOutbox(c.db));
-    const ctxs = await Promise.all([...orders.map((o) => payments.beginCapture(o.id)), payments.beginCapture(orders[0]!.id)]);
+    const ctxs = await Promise.all([...orders.map((o) => payments.beginCapture({ shopId, orderId: o.id })), payments.beginCapture({ shopId, orderId: orders[0]!.id })]);
     expect(ctxs.map((x) => x?.attempts)).toEqual([1, 1, 1, 1, 1, 2]);
     // The duplicate is counted in a second round, as it would have been alone.
     expect(c.seen).toEqual(['WITH locked', 'WITH locked']);
@@ -96,7 +97,7 @@ describe('a provider notification for an order already paid', () => {
     await shop('PUT', '/v1/products/NOTE', { name: 'Note', priceMinor: 700, currency: 'CNY', stock: 10 });
     const [placed] = await place('NOTE', 1);
     const gateways = await loadPaymentGateways(sys.config, db);
-    const paid = await createPaymentRepository(db, createEventOutbox(db)).settleCapture(placed!.id, { status: 'captured', providerReference: 'pi_note', amountMinor: 700, currency: 'CNY' });
+    const paid = await createPaymentRepository(db, createEventOutbox(db)).settleCapture({ shopId, orderId: placed!.id }, { status: 'captured', providerReference: 'pi_note', amountMinor: 700, currency: 'CNY' });
     expect(paid).toEqual({ outcome: 'paid' });
     const before = (await shop('GET', `/v1/orders/${placed!.id}`)).json;
     const body = JSON.stringify({

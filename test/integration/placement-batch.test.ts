@@ -13,7 +13,11 @@ let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Database;
 /** Orders whose delivery the outbox started, in notify order. */
 const notified: string[] = [];
-const outbox = () => createEventOutbox(db, (orderId) => notified.push(orderId));
+const outbox = () => createEventOutbox(db, ({ orderId }) => notified.push(orderId));
+/** Each order's shop, as the jobs carry it. */
+const shopOf = new Map<string, string>();
+/** The orders as placement takes them (an id that is no order's under a shop of these tests). */
+const refs = (ids: string[]) => ids.map((orderId) => ({ orderId, shopId: shopOf.get(orderId) ?? [...shopOf.values()][0]! }));
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
@@ -36,10 +40,11 @@ async function order(shopId: string, lines: Array<[sku: string, quantity: number
        INSERT INTO orders (id, shop_id, idempotency_key, request_hash, status, currency, customer, shipping_address, payment_method, payment_token)
        VALUES ($1::uuid, $2, $1::text, 'h', 'received', $3, '{"name":"Li Lei"}', '{"city":"Shanghai"}', 'card', 'tok_ok') RETURNING id
      )
-     INSERT INTO order_items (order_id, line_no, sku, quantity)
-     SELECT o.id, t.n, t.sku, t.qty FROM o, unnest($4::text[], $5::int[]) WITH ORDINALITY AS t(sku, qty, n)`,
+     INSERT INTO order_items (shop_id, order_id, line_no, sku, quantity)
+     SELECT $2, o.id, t.n, t.sku, t.qty FROM o, unnest($4::text[], $5::int[]) WITH ORDINALITY AS t(sku, qty, n)`,
     [id, shopId, currency, lines.map((l) => l[0]), lines.map((l) => l[1])],
   );
+  shopOf.set(id, shopId);
   return id;
 }
 
@@ -77,7 +82,7 @@ describe('placeOrders: a batch in one transaction', () => {
     const input = shuffled(ids);
     notified.length = 0;
 
-    const outcomes = await placeOrders(db, outbox(), input, priceOrder);
+    const outcomes = await placeOrders(db, outbox(), refs(input), priceOrder);
 
     const expected = new Map<string, PlacementOutcome>([
       [o1, { outcome: 'placed', totalMinor: 400 }],
@@ -111,7 +116,7 @@ describe('placeOrders: a batch in one transaction', () => {
     await product(shop.id, 'C', 5);
     const d1 = await order(shop.id, [['C', 2]]);
     const d2 = await order(shop.id, [['C', 4]]);
-    const outcomes = await placeOrders(db, outbox(), [d1, d2, d1, d2, d1], priceOrder);
+    const outcomes = await placeOrders(db, outbox(), refs([d1, d2, d1, d2, d1]), priceOrder);
     expect(outcomes).toEqual([
       { outcome: 'placed', totalMinor: 200 },
       { outcome: 'rejected', reason: 'out_of_stock' },
@@ -127,14 +132,14 @@ describe('placeOrders: a batch in one transaction', () => {
     const shop = await insertShop(db, null);
     await product(shop.id, 'D', 5);
     const e1 = await order(shop.id, [['D', 2]]);
-    expect(await placeOrders(db, outbox(), [e1], priceOrder)).toEqual([{ outcome: 'placed', totalMinor: 200 }]);
+    expect(await placeOrders(db, outbox(), refs([e1]), priceOrder)).toEqual([{ outcome: 'placed', totalMinor: 200 }]);
     const e2 = await order(shop.id, [['D', 3]]);
-    expect(await placeOrders(db, outbox(), [e1, e2], priceOrder)).toEqual([
+    expect(await placeOrders(db, outbox(), refs([e1, e2]), priceOrder)).toEqual([
       { outcome: 'skipped', status: 'placed' },
       { outcome: 'placed', totalMinor: 300 },
     ]);
     // A retry of the whole batch changes nothing.
-    expect(await placeOrders(db, outbox(), [e2, e1], priceOrder)).toEqual([
+    expect(await placeOrders(db, outbox(), refs([e2, e1]), priceOrder)).toEqual([
       { outcome: 'skipped', status: 'placed' },
       { outcome: 'skipped', status: 'placed' },
     ]);
@@ -153,7 +158,7 @@ describe('placeOrders: a batch in one transaction', () => {
     const fits = await order(shop.id, [['E', 2]]);
     const elsewhere = await order(other.id, [['E', 1]]);
     const missing = newOrderId(++clock);
-    const outcomes = await placeOrders(db, outbox(), [unknown, wrongCurrency, missing, 'not-a-uuid', fits, elsewhere], priceOrder);
+    const outcomes = await placeOrders(db, outbox(), refs([unknown, wrongCurrency, missing, 'not-a-uuid', fits, elsewhere]), priceOrder);
     expect(outcomes).toEqual([
       { outcome: 'rejected', reason: 'unknown_sku' },
       { outcome: 'rejected', reason: 'currency_mismatch' },
@@ -182,7 +187,7 @@ describe('placeOrders: a batch in one transaction', () => {
     }
     // Two halves interleaved, plus a third batch overlapping both (a duplicate delivery in another worker).
     const batches = [ids.filter((_, i) => i % 2 === 0), ids.filter((_, i) => i % 2 === 1), shuffled(ids.filter((_, i) => i % 5 === 0))];
-    const results = await Promise.all(batches.map((b) => placeOrders(db, outbox(), shuffled(b), priceOrder)));
+    const results = await Promise.all(batches.map((b) => placeOrders(db, outbox(), refs(shuffled(b)), priceOrder)));
 
     const acted = results.flat().filter((o) => o.outcome !== 'skipped');
     expect(acted).toHaveLength(150); // each order acted on exactly once, whichever batch got it
@@ -214,7 +219,7 @@ describe('OrderStore.place: concurrent jobs share transactions', () => {
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push(await order(shop.id, [['F', 1]]));
     const orders = createOrderRepository(db, outbox());
-    const outcomes = await Promise.all(ids.map((id) => orders.place(id, priceOrder)));
+    const outcomes = await Promise.all(ids.map((id) => orders.place(refs([id])[0]!, priceOrder)));
     expect(outcomes.filter((o) => o.outcome === 'placed')).toHaveLength(10);
     expect(outcomes.filter((o) => o.outcome === 'rejected' && o.reason === 'out_of_stock')).toHaveLength(30);
     // Stock goes by arrival (id) order whichever batch each call joined: the first ten got it.
@@ -233,7 +238,7 @@ describe('OrderStore.place: concurrent jobs share transactions', () => {
       return priceOrder(lines, catalog, currency);
     };
     const orders = createOrderRepository(db, outbox());
-    const settled = await Promise.allSettled([good[0]!, bad, good[1]!].map((id) => orders.place(id, price)));
+    const settled = await Promise.allSettled([good[0]!, bad, good[1]!].map((id) => orders.place(refs([id])[0]!, price)));
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await stockOf(shop.id, 'G')).toEqual({ stock: 7, reserved: 3 });
     expect((await ordersById([bad])).get(bad)!.status).toBe('received');

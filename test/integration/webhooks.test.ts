@@ -23,6 +23,7 @@ import { createReconcileRepository } from '../../src/db/reconcile.repository.js'
 import { reconcile } from '../../src/domain/reconciler.js';
 import { QUEUE_NAMES } from '../../jobs/index.js';
 import type { OrderEventType } from '../../src/webhooks/order-events.js';
+import { createShopLookup } from '../../src/db/shop-lookup.repository.js';
 import { deliverOrderEvents, LEASE_WAIT_MS, type WebhookDeliveryDeps } from '../../src/webhooks/webhook-delivery.service.js';
 import { createWebhookSender } from '../../src/webhooks/webhook-sender.js';
 import { webhookDeliveryProcessor } from '../../workers/webhook-delivery.worker.js';
@@ -83,7 +84,7 @@ beforeAll(async () => {
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   workerRedis = redis.duplicate();
   queue = new Queue('webhook-delivery', { connection: redis, prefix });
-  worker = new Worker('webhook-delivery', webhookDeliveryProcessor({ ...deps(), logger }), { connection: workerRedis, prefix, concurrency: 4, settings: { backoffStrategy } });
+  worker = new Worker('webhook-delivery', webhookDeliveryProcessor({ ...deps(), shops: createShopLookup(db), logger }), { connection: workerRedis, prefix, concurrency: 4, settings: { backoffStrategy } });
   const app = express();
   app.use('/v1', requireShop(createShopRepository(db)), jsonBody(100_000), webhooksRouter({ store: store(), jobs: webhookJobs(deliveryQueue(), 50, store()) }));
   app.use(notFoundHandler, errorHandler(logger));
@@ -107,7 +108,7 @@ describe('webhook delivery', () => {
     const shop = await newShop(sink.url);
     const orderId = await newOrder(shop.id);
     const [eventId] = await record(shop.id, orderId, 'order.paid');
-    expect(await deliverOrderEvents(deps(), orderId)).toEqual({ delivered: 1, failed: 0, skipped: 0 });
+    expect(await deliverOrderEvents(deps(), { shopId: shop.id, orderId })).toEqual({ delivered: 1, failed: 0, skipped: 0 });
     const [hit] = forOrder(orderId);
     expect(hit!.headers['content-type']).toBe('application/json');
     const signature = hit!.headers['orderworks-signature'];
@@ -118,7 +119,7 @@ describe('webhook delivery', () => {
     const order = await createOrderRepository(db, createEventOutbox(db)).get(shop.id, orderId);
     expect(body).toEqual({ id: eventId, type: 'order.paid', createdAt: expect.any(String), data: { order: JSON.parse(JSON.stringify(orderView(order!))) } });
     // Delivered once: a second run finds nothing pending.
-    expect(await deliverOrderEvents(deps(), orderId)).toEqual({ delivered: 0, failed: 0, skipped: 0 });
+    expect(await deliverOrderEvents(deps(), { shopId: shop.id, orderId })).toEqual({ delivered: 0, failed: 0, skipped: 0 });
   });
 
   it('sends an order\'s events in order, and one delivery of an order at a time', async () => {
@@ -127,7 +128,7 @@ describe('webhook delivery', () => {
     const types: OrderEventType[] = ['order.placed', 'order.paid', 'order.shipped', 'shipment.updated', 'order.delivered'];
     const ids = await record(shop.id, orderId, ...types);
     sink.answer = () => 200;
-    const runs = await Promise.allSettled([deliverOrderEvents(deps(), orderId), deliverOrderEvents(deps(), orderId)]);
+    const runs = await Promise.allSettled([deliverOrderEvents(deps(), { shopId: shop.id, orderId }), deliverOrderEvents(deps(), { shopId: shop.id, orderId })]);
     expect(runs.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     // The other run waits (postponed, no attempt used up) rather than failing.
     expect(runs.find((r) => r.status === 'rejected')).toMatchObject({ reason: { name: 'Postponed', delayMs: LEASE_WAIT_MS } });
@@ -140,7 +141,7 @@ describe('webhook delivery', () => {
     const [first, second] = await record(shop.id, orderId, 'order.placed', 'order.paid');
     let failures = 0;
     sink.answer = (hit) => (JSON.parse(hit.body).id === first && failures++ < 2 ? 500 : 200);
-    await webhookJobs(deliveryQueue(), 50, store()).deliver(orderId);
+    await webhookJobs(deliveryQueue(), 50, store()).deliver({ shopId: shop.id, orderId });
     await eventually(() => forOrder(orderId).length === 4);
     const hits = forOrder(orderId);
     expect(hits.map((h) => JSON.parse(h.body).id)).toEqual([first, first, first, second]);
@@ -157,8 +158,8 @@ describe('webhook delivery', () => {
     const orderId = await newOrder(shop.id);
     const [bad, redirected, good] = await record(shop.id, orderId, 'order.placed', 'order.paid', 'order.shipped');
     sink.answer = (hit) => ({ [bad!]: 400, [redirected!]: 302 })[JSON.parse(hit.body).id as string] ?? 200;
-    expect(await deliverOrderEvents(deps(), orderId)).toEqual({ delivered: 1, failed: 2, skipped: 0 });
-    expect(await deliverOrderEvents(deps(), orderId)).toEqual({ delivered: 0, failed: 0, skipped: 0 });
+    expect(await deliverOrderEvents(deps(), { shopId: shop.id, orderId })).toEqual({ delivered: 1, failed: 2, skipped: 0 });
+    expect(await deliverOrderEvents(deps(), { shopId: shop.id, orderId })).toEqual({ delivered: 0, failed: 0, skipped: 0 });
     expect(forOrder(orderId).map((h) => JSON.parse(h.body).id)).toEqual([bad, redirected, good]);
     const log = (await shop.call('GET', '/v1/webhook-deliveries')).json.data;
     expect(log.map((d: { eventId: string; outcome: string }) => [d.eventId, d.outcome])).toEqual([[good, 'delivered'], [redirected, 'failed'], [bad, 'failed']]);
@@ -170,13 +171,13 @@ describe('webhook delivery', () => {
     const orderId = await newOrder(shop.id);
     const [eventId] = await record(shop.id, orderId, 'order.cancelled');
     sink.answer = () => null;
-    await expect(deliverOrderEvents(deps({ timeoutMs: 300 }), orderId)).rejects.toMatchObject({ permanent: false });
+    await expect(deliverOrderEvents(deps({ timeoutMs: 300 }), { shopId: shop.id, orderId })).rejects.toMatchObject({ permanent: false });
     const [timedOut] = (await shop.call('GET', '/v1/webhook-deliveries')).json.data;
     expect(timedOut).toMatchObject({ eventId, outcome: 'retrying', statusCode: null, error: 'timeout after 300 ms' });
     expect(timedOut.durationMs).toBeGreaterThanOrEqual(290);
     sink.answer = () => 503;
-    await expect(deliverOrderEvents(deps(), orderId)).rejects.toMatchObject({ permanent: false });
-    expect(await deliverOrderEvents(deps({ retryHorizonMs: 0 }), orderId)).toEqual({ delivered: 0, failed: 1, skipped: 0 });
+    await expect(deliverOrderEvents(deps(), { shopId: shop.id, orderId })).rejects.toMatchObject({ permanent: false });
+    expect(await deliverOrderEvents(deps({ retryHorizonMs: 0 }), { shopId: shop.id, orderId })).toEqual({ delivered: 0, failed: 1, skipped: 0 });
     expect(forOrder(orderId)).toHaveLength(3);
     sink.answer = () => 200;
   });
@@ -186,7 +187,7 @@ describe('webhook delivery', () => {
     const orderId = await newOrder(shop.id);
     expect(await record(shop.id, orderId, 'order.placed', 'order.rejected')).toEqual([]);
     expect(await db.rows(`SELECT state FROM order_events WHERE order_id = $1`, [orderId])).toEqual([]);
-    expect(await deliverOrderEvents(deps(), orderId)).toEqual({ delivered: 0, failed: 0, skipped: 0 });
+    expect(await deliverOrderEvents(deps(), { shopId: shop.id, orderId })).toEqual({ delivered: 0, failed: 0, skipped: 0 });
   });
 
   it('refuses a URL that resolves to a private address unless private networks are allowed', async () => {
@@ -195,12 +196,12 @@ describe('webhook delivery', () => {
       const shop = await newShop(`http://${host}:${port}/hooks`);
       const orderId = await newOrder(shop.id);
       await record(shop.id, orderId, 'order.placed');
-      expect(await deliverOrderEvents(deps({ allowPrivate: false }), orderId)).toEqual({ delivered: 0, failed: 1, skipped: 0 });
+      expect(await deliverOrderEvents(deps({ allowPrivate: false }), { shopId: shop.id, orderId })).toEqual({ delivered: 0, failed: 1, skipped: 0 });
       expect(forOrder(orderId)).toHaveLength(0);
       const [entry] = (await shop.call('GET', '/v1/webhook-deliveries')).json.data;
       expect(entry).toMatchObject({ outcome: 'failed', statusCode: null, error: expect.stringMatching(/^refused: resolves to/) });
       await record(shop.id, orderId, 'order.paid');
-      expect(await deliverOrderEvents(deps({ allowPrivate: true }), orderId)).toEqual({ delivered: 1, failed: 0, skipped: 0 });
+      expect(await deliverOrderEvents(deps({ allowPrivate: true }), { shopId: shop.id, orderId })).toEqual({ delivered: 1, failed: 0, skipped: 0 });
       expect(forOrder(orderId)).toHaveLength(1);
     }
   });
@@ -211,7 +212,7 @@ describe('delivery log and redelivery', () => {
     const shop = await newShop(sink.url);
     const orderId = await newOrder(shop.id);
     const ids = await record(shop.id, orderId, 'order.placed', 'order.paid', 'order.refunded');
-    await deliverOrderEvents(deps(), orderId);
+    await deliverOrderEvents(deps(), { shopId: shop.id, orderId });
     const page1 = await shop.call('GET', '/v1/webhook-deliveries?limit=2');
     expect(page1.status).toBe(200);
     expect(page1.json.data.map((d: { eventId: string }) => d.eventId)).toEqual([ids[2], ids[1]]);
@@ -235,7 +236,7 @@ describe('delivery log and redelivery', () => {
     const orderId = await newOrder(shop.id);
     const [eventId] = await record(shop.id, orderId, 'order.paid');
     sink.answer = () => 410;
-    await deliverOrderEvents(deps(), orderId);
+    await deliverOrderEvents(deps(), { shopId: shop.id, orderId });
     sink.answer = () => 200;
     const [failed] = (await shop.call('GET', '/v1/webhook-deliveries')).json.data;
     expect(failed).toMatchObject({ eventId, outcome: 'failed', statusCode: 410 });
@@ -273,15 +274,15 @@ describe('publisher and reconciler', () => {
       const swept = await reconcileDeliveries(0, Date.now() + 1_000);
       expect(swept.restarted.deliver).toBeGreaterThanOrEqual(1); // other tests' pending events may be restarted too
       await eventually(() => forOrder(orderId).length === 1);
-      await jobs.deliver(orderId); // nothing pending any more: no job
+      await jobs.deliver({ shopId: shop.id, orderId }); // nothing pending any more: no job
       await record(shop.id, orderId, 'order.paid');
-      await jobs.deliver(orderId);
+      await jobs.deliver({ shopId: shop.id, orderId });
       await eventually(() => forOrder(orderId).length === 2);
       const seqs = (await db.rows<{ seq: number }>('SELECT seq FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId])).map((r) => r.seq);
       const jobIds = async () => (await queue.getJobs(['completed', 'waiting', 'active', 'delayed'])).map((j) => j.id).filter((id) => id?.includes(orderId)).sort();
       // The reconciler's job and the first deliver() were one job; the newer event got its own.
       expect(await jobIds()).toEqual(seqs.map((seq) => `webhook-${orderId}-${seq}`).sort());
-      await jobs.deliver(orderId); // nothing pending: nothing enqueued
+      await jobs.deliver({ shopId: shop.id, orderId }); // nothing pending: nothing enqueued
       expect(await jobIds()).toHaveLength(2);
     } finally {
       await Promise.all(others.map((q) => q.close()));

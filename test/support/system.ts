@@ -14,6 +14,8 @@ export interface TestSystem {
   config: Config;
   env: Record<string, string>;
   web: Infrastructure;
+  /** The worker process's connections; absent with `workers: false`. */
+  worker?: Infrastructure | undefined;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startSystem(opts: { env?: Record<string, string>; workers?
     config,
     env: { ...env, PORT: String(port) },
     web,
+    worker: workerInfra,
     async close() {
       await webProcess.close();
       await workers?.close();

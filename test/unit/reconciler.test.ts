@@ -3,7 +3,7 @@ import { decide, reconcile, type Candidate, type Cursor, type JobState, type Rec
 
 const HOUR = 3_600_000;
 const NOW = Date.parse('2026-01-01T12:00:00Z');
-const candidate = (n: number, extra: Partial<Candidate> = {}): Candidate => ({ id: `id${String(n).padStart(4, '0')}`, ...extra });
+const candidate = (n: number, extra: Partial<Candidate> = {}): Candidate => ({ id: `id${String(n).padStart(4, '0')}`, shopId: 'shop', ...extra });
 /** A row of the store: its candidate and when it was last touched. */
 type Row = { c: Candidate; at: Date };
 const row = (n: number, at = new Date(NOW - HOUR + n)): Row => ({ c: candidate(n), at });
@@ -39,17 +39,17 @@ describe('what the reconciler does about one candidate', () => {
   });
   it('restarts placement, refunds and deliveries whose job is missing, failed or finished', () => {
     for (const state of ['missing', 'failed', 'done'] as JobState[]) {
-      expect(decide('placement', candidate(1), state, ...opts)).toEqual({ work: 'place', orderId: 'id0001' });
-      expect(decide('refund', candidate(2), state, ...opts)).toEqual({ work: 'refund', refundId: 'id0002' });
-      expect(decide('delivery', candidate(3, { seq: 7 }), state, ...opts)).toEqual({ work: 'deliver', orderId: 'id0003', seq: 7 });
+      expect(decide('placement', candidate(1), state, ...opts)).toEqual({ work: 'place', shopId: 'shop', orderId: 'id0001' });
+      expect(decide('refund', candidate(2), state, ...opts)).toEqual({ work: 'refund', shopId: 'shop', refundId: 'id0002' });
+      expect(decide('delivery', candidate(3, { seq: 7 }), state, ...opts)).toEqual({ work: 'deliver', shopId: 'shop', orderId: 'id0003', seq: 7 });
     }
   });
   it('gives up on a payment whose capture failed for good, or whose hold expired; else captures again', () => {
     const fresh = candidate(1, { placedAt: new Date(NOW - 60_000) });
     const expired = candidate(2, { placedAt: new Date(NOW - HOUR) });
-    expect(decide('capture', fresh, 'failed', ...opts)).toEqual({ work: 'abandon', orderId: 'id0001', reason: 'payment_retries_exhausted' });
-    expect(decide('capture', expired, 'missing', ...opts)).toEqual({ work: 'abandon', orderId: 'id0002', reason: 'payment_timeout' });
-    expect(decide('capture', fresh, 'done', ...opts)).toEqual({ work: 'capture', orderId: 'id0001' });
+    expect(decide('capture', fresh, 'failed', ...opts)).toEqual({ work: 'abandon', shopId: 'shop', orderId: 'id0001', reason: 'payment_retries_exhausted' });
+    expect(decide('capture', expired, 'missing', ...opts)).toEqual({ work: 'abandon', shopId: 'shop', orderId: 'id0002', reason: 'payment_timeout' });
+    expect(decide('capture', fresh, 'done', ...opts)).toEqual({ work: 'capture', shopId: 'shop', orderId: 'id0001' });
   });
 });
 
@@ -64,7 +64,7 @@ describe('the reconciler walk', () => {
     for (let t = 0; t < 4; t++) ticks.push(await reconcile(w.deps, opts, NOW));
     expect(ticks.map((r) => r.checked)).toEqual([20, 20, 5, 20]);
     expect(ticks.map((r) => r.restarted.place)).toEqual([0, 0, 5, 0]);
-    expect(w.restarts).toEqual([40, 41, 42, 43, 44].map((n) => ({ work: 'place', orderId: `id00${n}` })));
+    expect(w.restarts).toEqual([40, 41, 42, 43, 44].map((n) => ({ work: 'place', shopId: 'shop', orderId: `id00${n}` })));
     // Each tick read a budget's worth of new rows; after the end the walk began again from the oldest.
     expect(w.pages.map((p) => p.keys[0])).toEqual(['id0000', 'id0010', 'id0020', 'id0030', 'id0040', 'id0000', 'id0010']);
   });

@@ -7,9 +7,11 @@ import type { ShipmentStore, ShipmentUpdate, TrackedShipment } from '../../src/d
 import type { CarrierClient, TrackingSnapshot } from '../../src/domain/carrier.js';
 
 const shipment = (id: string): TrackedShipment => ({
-  id, orderId: 'o', carrier: 'sandbox', trackingNumber: `SBX-${id}`, status: 'in_transit', phone: null, fromCity: 'A', toCity: 'B',
+  id, shopId: 's', orderId: 'o', carrier: 'sandbox', trackingNumber: `SBX-${id}`, status: 'in_transit', phone: null, fromCity: 'A', toCity: 'B',
   carrierCom: null, push: null,
 });
+/** Shipments of shop `s` by their ids. */
+const refs = (ids: string[]) => ids.map((id) => ({ id, shopId: 's' }));
 const snap: TrackingSnapshot = { status: 'in_transit', events: [{ at: new Date(0), status: 'in_transit', description: 'x', location: null }], estimatedDeliveryAt: null };
 
 function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: string[]; limiterWait?: number } = {}) {
@@ -27,13 +29,13 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
     create: async () => { throw new Error('unused'); },
     claimDue: async (carrier, _now, _until, limit, quietSince) => {
       calls.claims.push({ carrier, limit, quietSince });
-      return ids.filter((id) => (id.startsWith('k') ? 'kuaidi100' : 'sandbox') === carrier).slice(0, limit).map((id) => ({ id }));
+      return ids.filter((id) => (id.startsWith('k') ? 'kuaidi100' : 'sandbox') === carrier).slice(0, limit).map((id) => ({ id, shopId: 's' }));
     },
-    load: async (want) => want.map(shipment),
+    load: async (want) => want.map((w) => shipment(w.id)),
     claim: async (want) => want,
     deliveredTransits: async () => [],
-    applyPoll: async (id, u) => { calls.applied.push(id); calls.updates.push(u); return { changed: true }; },
-    deferPoll: async (deferIds, next, failed) => { calls.deferred.push({ ids: deferIds, inMs: next.getTime() - Date.now(), failed }); },
+    applyPoll: async ({ id }, u) => { calls.applied.push(id); calls.updates.push(u); return { changed: true }; },
+    deferPoll: async (deferIds, next, failed) => { calls.deferred.push({ ids: deferIds.map((d) => d.id), inMs: next.getTime() - Date.now(), failed }); },
     flagDelays: async (now, quietSince, staleAfterMs) => { calls.delayChecks.push({ now, quietSince, staleAfterMs }); return 0; },
     listDelayed: async () => [],
     findOpen: async () => [],
@@ -45,7 +47,7 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
   const deps: TrackingDeps = {
     shipments: store,
     carriers: { sandbox: client, kuaidi100: client, sf: client, zto: client },
-    jobs: { poll: async (_c, batch, slot) => Boolean(calls.polls.push(batch) && calls.slots.push(slot)), refund: async () => true },
+    jobs: { poll: async (_c, batch, slot) => Boolean(calls.polls.push(batch.map((b) => b.id)) && calls.slots.push(slot)), refund: async () => true },
     limiter: { take: async () => opts.limiterWait ?? 0 },
     refreshEveryMs: 60_000,
     carrierCallsPerSecond: 10,
@@ -60,7 +62,7 @@ describe('pollShipments', () => {
       if (n === 'SBX-2') throw new TransientError('rate_limited', 'slow down', { retryAfterSeconds: 30 });
       return snap;
     });
-    const r = await pollShipments(deps, 'sandbox', ['1', '2', '3']);
+    const r = await pollShipments(deps, 'sandbox', refs(['1', '2', '3']));
     expect(r).toEqual({ polled: 1, changed: 1, deferred: 2 });
     expect(calls.applied).toEqual(['1']);
     expect(calls.deferred).toHaveLength(1);
@@ -74,7 +76,7 @@ describe('pollShipments', () => {
       if (n === 'SBX-2') throw new PermanentError('carrier_rejected', 'unknown waybill');
       return snap;
     });
-    expect(await pollShipments(deps, 'sandbox', ['1', '2', '3'])).toEqual({ polled: 1, changed: 1, deferred: 2 });
+    expect(await pollShipments(deps, 'sandbox', refs(['1', '2', '3']))).toEqual({ polled: 1, changed: 1, deferred: 2 });
     expect(calls.applied).toEqual(['3']);
     expect(calls.deferred.map((d) => [d.ids, d.failed, d.inMs > 23 * 3_600_000])).toEqual([[['1'], true, false], [['2'], true, true]]);
   });
@@ -82,7 +84,7 @@ describe('pollShipments', () => {
   it('waits out the shared per-carrier rate limit instead of calling', async () => {
     let called = 0;
     const { deps, calls } = fakes(async () => { called++; return snap; }, { limiterWait: 400 });
-    await pollShipments(deps, 'sandbox', ['1', '2']);
+    await pollShipments(deps, 'sandbox', refs(['1', '2']));
     expect(called).toBe(0);
     expect(calls.deferred[0]!.ids).toEqual(['1', '2']);
   });
@@ -94,14 +96,14 @@ describe('a tick\'s poll and the carrier\'s limit', () => {
     const waits = [30, 30, 0, 0];
     const { deps, calls } = fakes(async () => { called++; return snap; });
     deps.limiter = { take: async () => waits.shift() ?? 0 };
-    const r = await pollShipments(deps, 'sandbox', ['1', '2'], new Date(Date.now() + 5_000));
+    const r = await pollShipments(deps, 'sandbox', refs(['1', '2']), new Date(Date.now() + 5_000));
     expect([r, called, calls.deferred]).toEqual([{ polled: 2, changed: 2, deferred: 0 }, 2, []]);
   });
 
   it('leaves what it has not asked due at once when its tick is over, for the next tick to claim in turn', async () => {
     let called = 0;
     const { deps, calls } = fakes(async () => { called++; return snap; }, { limiterWait: 400 });
-    const r = await pollShipments(deps, 'sandbox', ['1', '2', '3'], new Date(Date.now() + 100));
+    const r = await pollShipments(deps, 'sandbox', refs(['1', '2', '3']), new Date(Date.now() + 100));
     expect([r, called]).toEqual([{ polled: 0, changed: 0, deferred: 3 }, 0]);
     expect(calls.deferred).toHaveLength(1);
     expect(calls.deferred[0]!.ids).toEqual(['1', '2', '3']);
@@ -112,11 +114,11 @@ describe('a tick\'s poll and the carrier\'s limit', () => {
     // A lagging worker that deferred every late batch unasked would ask nothing at all, tick after tick.
     let called = 0;
     const late = fakes(async () => { called++; return snap; });
-    expect(await pollShipments(late.deps, 'sandbox', ['1', '2'], new Date(Date.now() - 1))).toMatchObject({ polled: 2, deferred: 0 });
+    expect(await pollShipments(late.deps, 'sandbox', refs(['1', '2']), new Date(Date.now() - 1))).toMatchObject({ polled: 2, deferred: 0 });
     expect(called).toBe(2);
     // With the carrier's window full it does not wait into the next tick: the rest is due at once.
     const full = fakes(async () => { called++; return snap; }, { limiterWait: 400 });
-    expect(await pollShipments(full.deps, 'sandbox', ['1', '2'], new Date(Date.now() - 1))).toMatchObject({ polled: 0, deferred: 2 });
+    expect(await pollShipments(full.deps, 'sandbox', refs(['1', '2']), new Date(Date.now() - 1))).toMatchObject({ polled: 0, deferred: 2 });
     expect(full.calls.deferred[0]!.inMs).toBeLessThanOrEqual(0);
   });
 });
@@ -126,9 +128,9 @@ describe('a new shipment\'s first poll', () => {
     const asked: string[] = [];
     const limits: number[] = [];
     const { deps } = fakes(async (n) => { asked.push(n); return snap; });
-    deps.shipments.claim = async (want) => want.filter((id) => id !== '2');
+    deps.shipments.claim = async (want) => want.filter((w) => w.id !== '2');
     deps.limiter = { take: async (_k, limit) => { limits.push(limit); return 0; } };
-    expect(await pollShipments(deps, 'sandbox', ['1', '2'])).toEqual({ polled: 1, changed: 1, deferred: 0 });
+    expect(await pollShipments(deps, 'sandbox', refs(['1', '2']))).toEqual({ polled: 1, changed: 1, deferred: 0 });
     expect([asked, limits]).toEqual([['SBX-1'], [5]]);
   });
 });
@@ -136,7 +138,7 @@ describe('a new shipment\'s first poll', () => {
 describe('exceptions and delays', () => {
   it('polls an exception four times less often than a moving parcel', async () => {
     const { deps, calls } = fakes(async (n) => (n === 'SBX-1' ? { ...snap, status: 'exception' } : snap));
-    await pollShipments(deps, 'sandbox', ['1', '2']);
+    await pollShipments(deps, 'sandbox', refs(['1', '2']));
     const [exception, moving] = calls.updates.map((u) => u.nextPollAt.getTime() - Date.now());
     expect(exception).toBeGreaterThan(3.9 * moving!);
   });
@@ -195,16 +197,16 @@ describe('push tracking', () => {
     Object.assign(f.deps.shipments, {
       load: async (want: string[]) => want.map((id) => ({ ...shipment(id), carrier: 'kuaidi100', ...given })),
       findOpen: async () => [{ ...shipment('1'), carrier: 'kuaidi100', push: 'subscribed', ...given }],
-      recordCarrierCom: async (_id: string, com: string) => void written.coms.push(com),
-      recordSubscription: async (_id: string, outcome: string) => void written.subscriptions.push(outcome),
-      endPush: async (ids: string[]) => void written.ended.push(ids),
+      recordCarrierCom: async (_s: unknown, com: string) => void written.coms.push(com),
+      recordSubscription: async (_s: unknown, outcome: string) => void written.subscriptions.push(outcome),
+      endPush: async (ended: Array<{ id: string }>) => void written.ended.push(ended.map((e) => e.id)),
     });
     return { ...f, written };
   }
 
   it('recognises the carrier and subscribes on the first poll, then polls PUSHED_POLL_FACTOR times less often', async () => {
     const { deps, calls, written } = pushing(async () => undefined);
-    await pollShipments(deps, 'kuaidi100', ['1']);
+    await pollShipments(deps, 'kuaidi100', refs(['1']));
     expect(written).toMatchObject({ coms: ['yunda'], subscriptions: ['subscribed'], subscribeCalls: ['yunda'] });
     const inMs = calls.updates[0]!.nextPollAt.getTime() - Date.now();
     expect(inMs).toBeGreaterThan(0.8 * PUSHED_POLL_FACTOR * deps.refreshEveryMs - 1_000);
@@ -213,16 +215,16 @@ describe('push tracking', () => {
   it('neither asks again nor subscribes again what the shipment already knows', async () => {
     const recognise = async () => { throw new Error('asked again'); };
     const { deps, written } = pushing(async () => { throw new Error('subscribed again'); }, recognise, { carrierCom: 'ems', push: 'ended' });
-    expect(await pollShipments(deps, 'kuaidi100', ['1'])).toMatchObject({ polled: 1 });
+    expect(await pollShipments(deps, 'kuaidi100', refs(['1']))).toMatchObject({ polled: 1 });
     expect(written).toMatchObject({ coms: [], subscriptions: [] });
   });
 
   it('records a refused subscription, leaves a transient failure to the next poll, and polls on either way', async () => {
     const refused = pushing(async () => { throw new PermanentError('carrier_rejected', '701'); });
-    expect(await pollShipments(refused.deps, 'kuaidi100', ['1'])).toMatchObject({ polled: 1, changed: 1 });
+    expect(await pollShipments(refused.deps, 'kuaidi100', refs(['1']))).toMatchObject({ polled: 1, changed: 1 });
     expect(refused.written.subscriptions).toEqual(['refused']);
     const down = pushing(async () => { throw new TransientError('carrier_unavailable', '500'); });
-    expect(await pollShipments(down.deps, 'kuaidi100', ['1'])).toMatchObject({ polled: 1, changed: 1 });
+    expect(await pollShipments(down.deps, 'kuaidi100', refs(['1']))).toMatchObject({ polled: 1, changed: 1 });
     expect(down.written.subscriptions).toEqual([]);
     // At the usual pace: not subscribed.
     expect(down.calls.updates[0]!.nextPollAt.getTime() - Date.now()).toBeLessThan(deps0().refreshEveryMs);

@@ -9,6 +9,7 @@ import * as m000011 from './000011-shipment-delays.js';
 import * as m000012 from './000012-returns.js';
 import * as m000013 from './000013-tracking-push.js';
 import * as m000014 from './000014-fair-tracking.js';
+import * as m000015 from './000015-shop-keys.js';
 
 export interface Migration {
   name: string;
@@ -32,4 +33,5 @@ export const migrations: readonly Migration[] = [
   { name: '000012-returns', up: m000012.up },
   { name: '000013-tracking-push', up: m000013.up },
   { name: '000014-fair-tracking', up: m000014.up },
+  { name: '000015-shop-keys', up: m000015.up },
 ];
