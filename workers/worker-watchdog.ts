@@ -1,7 +1,7 @@
 import type { Job, Processor, Queue, Worker } from 'bullmq';
 
-/** What the watchdog needs of a queue: how many jobs wait, and whether an operator paused it. */
-export type WatchedQueue = Pick<Queue, 'getWaitingCount' | 'isPaused'>;
+/** What the watchdog needs of a queue: the jobs that wait or are due, and whether an operator paused it. */
+export type WatchedQueue = Pick<Queue, 'getWaitingCount' | 'getPrioritizedCount' | 'getJobs' | 'isPaused'>;
 
 export interface WatchdogOptions {
   /** How long jobs may wait while the worker has a free slot and starts nothing, before it is replaced. */
@@ -27,8 +27,8 @@ export interface SupervisedWorker {
  * Keeps one BullMQ worker alive in the one way BullMQ cannot see from inside: its blocking connection wedged
  * after a Redis failover (bullmq#4138, #4585), so it looks running, takes no job, and never errors. The maintainer's
  * advice is to close such a worker and make a new one; this does that when jobs have waited for `stallMs` while
- * the worker had a free slot and started none. A paused queue is left alone. The stuck worker is closed with
- * `force` (its active jobs, if any, come back through their locks, as after a crash), so jobs stay idempotent.
+ * the worker had a free slot and started none. A paused queue is left alone. The stuck worker is closed without
+ * waiting: it takes no new job, and the jobs it still runs finish under their own locks.
  */
 export function superviseWorker(
   make: (processor: Processor) => Worker,
@@ -53,8 +53,18 @@ export function superviseWorker(
   let closing = false;
   let suspect: { since: number; started: number } | undefined;
 
+  /**
+   * Jobs this worker should be running: waiting, prioritized, or delayed and overdue. A due delayed job is moved
+   * to waiting only by a worker fetching its next one, so a wedged worker leaves it delayed for ever.
+   */
+  const due = async (now: number) => {
+    const [waiting, prioritized, [earliest]] = await Promise.all([queue.getWaitingCount(), queue.getPrioritizedCount(), queue.getJobs(['delayed'], 0, 0, true)]);
+    const overdue = earliest && earliest.timestamp + earliest.delay + options.stallMs < now ? 1 : 0;
+    return waiting + prioritized + overdue;
+  };
+
   const check = async () => {
-    const waiting = active < concurrency && !(await queue.isPaused()) ? await queue.getWaitingCount() : 0;
+    const waiting = active < concurrency && !(await queue.isPaused()) ? await due(Date.now()) : 0;
     if (waiting === 0 || (suspect && started !== suspect.started)) {
       suspect = undefined;
       return;
@@ -67,8 +77,9 @@ export function superviseWorker(
     worker = make(counted);
     suspect = undefined;
     void worker.run().catch(options.onStopped);
-    // A wedged connection may never answer a close: do not wait for it.
-    void stuck.close(true).catch(() => undefined);
+    // A wedged connection may never answer a close: do not wait for it. Not forced: jobs the stuck worker still
+    // runs keep their locks renewed until they end, so none is handed to the new worker while it runs.
+    void stuck.close().catch(() => undefined);
     options.onReplaced({ waiting, stuckForMs });
   };
 

@@ -89,20 +89,26 @@ export function createDatabase(url: string, options: { poolMax: number; logging?
 }
 
 /**
- * SQLSTATE classes that pass by themselves: connection exceptions (08), insufficient resources (53),
- * operator intervention such as a restart (57), and serialization failures or deadlocks (40001, 40P01).
+ * SQLSTATEs that pass by themselves: connection exceptions (08, but not 08P01, a protocol violation such as a
+ * wrong number of parameters: a bug), insufficient resources (53), operator intervention such as a restart or
+ * a statement timeout (57), serialization failures and deadlocks (40001, 40P01), a read-only transaction on a
+ * primary that just became a standby (25006), and a lock not available (55P03).
  */
-const TRANSIENT_SQLSTATE = /^(08|53|57|40001|40P01)/;
+const TRANSIENT_SQLSTATE = /^(08(?!P01)|53|57|40001|40P01|25006|55P03)/;
+
+/** What Postgres's SQLSTATEs look like (classes 00 to 5x, F0, HV, P0, XX); Node's codes (ECONNRESET, EPIPE) do not. */
+const SQLSTATE = /^([0-5][0-9A-Z]|F0|HV|P0|XX)[0-9A-Z]{3}$/;
 
 /** Database failures are classified here, where they are born: a blip is transient, anything else is a bug. */
 export function classify(error: unknown): unknown {
   if (!(error instanceof BaseError)) return error;
-  const original = error instanceof DatabaseError ? (error.original as { code?: unknown; syscall?: unknown }) : {};
-  const code = String(original.code ?? '');
+  const original = error instanceof DatabaseError ? (error.original as Error & { code?: unknown }) : undefined;
+  const code = String(original?.code ?? '');
   // A DatabaseError without a SQLSTATE never reached the server's SQL: the connection broke under it
-  // ("Connection terminated unexpectedly" while Postgres restarts). One whose cause is a socket's system call
-  // ("read ECONNRESET", "write EPIPE": code is Node's, not a SQLSTATE) broke the same way.
-  const brokenConnection = error instanceof DatabaseError && (code === '' || original.syscall !== undefined);
+  // ("Connection terminated unexpectedly" while Postgres restarts, "read ECONNRESET", "write EPIPE",
+  // ERR_STREAM_DESTROYED). A TypeError or RangeError there is our own value failing to serialise: a bug.
+  const ours = original instanceof TypeError || original instanceof RangeError;
+  const brokenConnection = original !== undefined && !ours && !SQLSTATE.test(code);
   if (error instanceof ConnectionError || error instanceof TimeoutError || brokenConnection || TRANSIENT_SQLSTATE.test(code)) {
     return new StoreUnavailable('the database is unavailable', { retryAfterSeconds: 5, cause: error });
   }

@@ -87,7 +87,9 @@ async function placeInTransaction(db: Database, outbox: EventOutbox, tx: Transac
  * locked in id order too: orders before products, each in id order, as everywhere else. NO KEY UPDATE, the lock
  * a plain UPDATE takes, does not conflict with the KEY SHARE locks that order_items rows take on their product
  * through the foreign key. A product is locked even when its order then fails pricing (a currency mismatch):
- * harmless, and rare.
+ * harmless, and rare. `(SELECT count(*) FROM l) >= 0` is an init plan run before the first product is read, so
+ * every order is locked first whatever plan the planner picks (a nested-loop semi-join could otherwise lock a
+ * product after only the first order).
  */
 async function lockOrdersAndStock(db: Database, tx: Transaction, ids: string[], shopIds: string[]) {
   const rows = await db.rows<{
@@ -100,7 +102,7 @@ async function lockOrdersAndStock(db: Database, tx: Transaction, ids: string[], 
        SELECT o.id, o.shop_id, o.status, o.currency, i.line_no, i.sku, i.quantity FROM o JOIN order_items i ON i.shop_id = o.shop_id AND i.order_id = o.id),
      p AS (
        SELECT p.id, p.shop_id, p.sku, p.price_minor, p.currency, p.stock FROM products p
-        WHERE p.shop_id = ANY($3::uuid[]) AND (p.shop_id, p.sku) IN (SELECT l.shop_id, l.sku FROM l WHERE l.status = ANY($2::text[]))
+        WHERE (SELECT count(*) FROM l) >= 0 AND p.shop_id = ANY($3::uuid[]) AND (p.shop_id, p.sku) IN (SELECT l.shop_id, l.sku FROM l WHERE l.status = ANY($2::text[]))
         ORDER BY p.id FOR NO KEY UPDATE)
      SELECT l.id, l.shop_id, l.status, l.currency, l.line_no, l.sku, l.quantity,
             EXISTS (SELECT 1 FROM shops s WHERE s.id = l.shop_id AND s.webhook_url IS NOT NULL) AS has_webhook,

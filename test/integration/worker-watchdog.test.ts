@@ -88,6 +88,17 @@ describe('worker watchdog', () => {
     expect(await control.getWaitingCount()).toBeGreaterThanOrEqual(4);
   });
 
+  it('replaces a wedged worker whose queue holds only delayed jobs that have come due', async () => {
+    const delayed = queueNamed('watchdog-delayed');
+    const d = watched(delayed, 500);
+    d.supervised.run();
+    await wedge(d.supervised.current);
+    // Due at once but delayed: only a worker that fetches moves them to waiting, and the wedged one never does.
+    await delayed.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'job', data: { i }, opts: { delay: 50 } })));
+    await until(async () => (await delayed.getCompletedCount()) === 3, 'the delayed jobs ran');
+    expect(d.replaced).toHaveLength(1);
+  });
+
   it('leaves a busy healthy worker and a paused queue alone', async () => {
     const busy = queueNamed('watchdog-busy');
     // Each job takes a while, so jobs wait behind a full worker: that is queueing, not a stall.

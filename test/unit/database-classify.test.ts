@@ -31,6 +31,22 @@ describe('database error classification', () => {
     expect(classify(new DatabaseError(sqlError('40001', 'could not serialize access') as never))).toBeInstanceOf(StoreUnavailable);
   });
 
+  it('treats a stream destroyed under a query (a Node code, no syscall) as unavailable', () => {
+    expect(classify(new DatabaseError(Object.assign(new Error('Cannot call write after a stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' }) as never))).toBeInstanceOf(StoreUnavailable);
+  });
+
+  it('treats a read-only transaction after a failover (25006) and a lock not available (55P03) as transient', () => {
+    expect(classify(new DatabaseError(sqlError('25006', 'cannot execute UPDATE in a read-only transaction') as never))).toBeInstanceOf(StoreUnavailable);
+    expect(classify(new DatabaseError(sqlError('55P03', 'could not obtain lock on row') as never))).toBeInstanceOf(StoreUnavailable);
+  });
+
+  it('leaves a protocol violation (08P01: a wrong number of parameters) and a value that fails to serialise as bugs', () => {
+    const params = new DatabaseError(sqlError('08P01', 'bind message supplies 3 parameters, but prepared statement "" requires 4') as never);
+    expect(classify(params)).toBe(params);
+    const value = new DatabaseError(new TypeError('Do not know how to serialize a BigInt') as never);
+    expect(classify(value)).toBe(value);
+  });
+
   it('leaves a real SQL error (syntax, constraint) as it is, so it surfaces as a bug', () => {
     const syntax = new DatabaseError(sqlError('42601', 'syntax error at or near "SELEC"') as never);
     expect(classify(syntax)).toBe(syntax);
