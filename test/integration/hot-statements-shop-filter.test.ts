@@ -7,7 +7,7 @@ import { webhookDeliveryJob } from '../../jobs/webhook-delivery.job.js';
 import type { JobDefinition } from '../../jobs/job-definition.js';
 import { sequelizeOf } from '../../src/db/database.js';
 import { enqueue } from '../../src/queue/enqueue.js';
-import { client, orderBody, waitForOrder, waitForStatus, type Client } from '../support/client.js';
+import { client, orderBody, teaAndCupShop, waitForOrder, waitForStatus, type Client } from '../support/client.js';
 import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
 import { startSink } from '../support/webhook-sink.js';
 
@@ -92,11 +92,9 @@ beforeAll(async () => {
   };
   for (const infra of [sys.web, sys.worker!]) sequelizeOf(infra.db).addHook('afterQuery', record);
   recording = true;
-  const created = await client(sys.base, { basic: ADMIN })('POST', '/v1/admin/shops', { name: 'Sharded', webhookUrl: sink.url });
-  shopId = created.json.id;
-  shop = client(sys.base, { bearer: created.json.apiKey });
-  await shop('PUT', '/v1/products/TEA', { name: 'Tea', priceMinor: 1_250, currency: 'CNY', stock: 100 });
-  await shop('PUT', '/v1/products/CUP', { name: 'Cup', priceMinor: 300, currency: 'CNY', stock: 100 });
+  const created = await teaAndCupShop(sys.base, 'Sharded', sink.url);
+  shopId = created.id;
+  shop = created.call;
 });
 afterAll(async () => {
   await sys?.close();

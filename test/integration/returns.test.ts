@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, orderBody, waitForOrder, waitForStatus, type Client } from '../support/client.js';
+import { client, orderBody, teaAndCupShop, waitForOrder, waitForStatus, type Client } from '../support/client.js';
 import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
 import { startSink } from '../support/webhook-sink.js';
 
@@ -18,10 +18,7 @@ beforeAll(async () => {
   sys = await startSystem({
     env: { TRACKING_REFRESH_EVERY_MS: '300', WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1', WEBHOOK_RETRY_BASE_MS: '50', RETURNS_PER_ORDER_MAX: '3', OPEN_SHIPMENTS_PER_SHOP_MAX: '3' },
   });
-  const r = await client(sys.base, { basic: ADMIN })('POST', '/v1/admin/shops', { name: 'Returns', webhookUrl: sink.url });
-  shop = client(sys.base, { bearer: r.json.apiKey });
-  await shop('PUT', '/v1/products/TEA', { name: 'Tea', priceMinor: 1_250, currency: 'CNY', stock: 100 });
-  await shop('PUT', '/v1/products/CUP', { name: 'Cup', priceMinor: 300, currency: 'CNY', stock: 100 });
+  shop = (await teaAndCupShop(sys.base, 'Returns', sink.url)).call;
 });
 afterAll(async () => {
   await sys?.close();

@@ -28,10 +28,18 @@ export function client(base: string, auth?: { bearer?: string; basic?: { user: s
 }
 export type Client = ReturnType<typeof client>;
 
-export async function createShop(base: string, name = 'Shop'): Promise<{ id: string; apiKey: string; webhookSecret: string; call: Client }> {
-  const r = await client(base, { basic: ADMIN })('POST', '/v1/admin/shops', { name });
+export async function createShop(base: string, name = 'Shop', webhookUrl?: string): Promise<{ id: string; apiKey: string; webhookSecret: string; call: Client }> {
+  const r = await client(base, { basic: ADMIN })('POST', '/v1/admin/shops', webhookUrl ? { name, webhookUrl } : { name });
   if (r.status !== 201) throw new Error(`create shop: ${r.status} ${r.text}`);
   return { ...r.json, call: client(base, { bearer: r.json.apiKey }) };
+}
+
+/** A shop (its webhooks to `webhookUrl`) selling TEA at 1,250 and CUP at 300 CNY minor, 100 of each. */
+export async function teaAndCupShop(base: string, name: string, webhookUrl: string) {
+  const shop = await createShop(base, name, webhookUrl);
+  await shop.call('PUT', '/v1/products/TEA', { name: 'Tea', priceMinor: 1_250, currency: 'CNY', stock: 100 });
+  await shop.call('PUT', '/v1/products/CUP', { name: 'Cup', priceMinor: 300, currency: 'CNY', stock: 100 });
+  return shop;
 }
 
 export function orderBody(items: Array<{ sku: string; quantity: number }>, overrides: Record<string, unknown> = {}) {
