@@ -3,7 +3,7 @@ import { pollEvery, postOrders, waitForOrders } from './load.js';
 import { whileAlive } from './processes.js';
 import { int, rate, type Row } from './report.js';
 import type { BenchSettings } from './settings.js';
-import { createBenchShop, orderBody, plentyOf, settled, type BenchShop } from './shop.js';
+import { bodiesFor, createBenchShop, plentyOf, settled, type BenchShop } from './shop.js';
 import type { BenchSystem } from './system.js';
 
 export interface Drain {
@@ -44,7 +44,7 @@ export async function drain(sys: BenchSystem, settings: BenchSettings, shop: Ben
 async function backlogOf(sys: BenchSystem, settings: BenchSettings, orders: number): Promise<Drain> {
   await sys.stopWorker();
   const shop = await createBenchShop(sys, `bench-backlog-${orders}`, plentyOf(settings, 'BL'));
-  const load = await postOrders(sys.base, shop, orders, settings.connections, (i) => orderBody(settings, shop.skus[i % shop.skus.length]!, i));
+  const load = await postOrders(sys.base, shop, orders, settings.connections, bodiesFor(settings, shop));
   if (load.accepted !== orders) throw new Error(`backlog: ${load.accepted} of ${orders} accepted (${load.other} other answers, ${load.errors} errors)`);
   const result = await drain(sys, settings, shop, orders, load.accepted / load.seconds);
   await sys.stopWorker();

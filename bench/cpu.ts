@@ -216,13 +216,18 @@ export function startSystemMeter(sys: BenchSystem, extra: CpuMeterOptions['proce
   });
 }
 
-/** "web 1.20 + Postgres 0.80 + Redis 0.30 = 2.30 ms" per order for a group, Postgres and Redis roles summed. */
-export function breakdown(roles: CpuRole[], group: CpuGroup, orders: number): string {
+/** CPU ms of each role of a group, every Postgres backend role summed under `Postgres` and Redis under `Redis`. */
+export function roleTotals(roles: CpuRole[], group: CpuGroup): Map<string, number> {
   const parts = new Map<string, number>();
   for (const r of roles.filter((x) => x.group === group)) {
     const name = r.role.startsWith('Postgres') ? 'Postgres' : r.role.startsWith('Redis') ? 'Redis' : r.role;
     parts.set(name, (parts.get(name) ?? 0) + r.ms);
   }
+  return parts;
+}
+
+/** "web 1.20 + Postgres 0.80 + Redis 0.30 = 2.30 ms" per order for a group, Postgres and Redis roles summed. */
+export function breakdown(roles: CpuRole[], group: CpuGroup, orders: number): string {
   const per = (ms: number) => (ms / orders).toFixed(2);
-  return `${[...parts].map(([name, ms]) => `${name} ${per(ms)}`).join(' + ')} = ${per(groupMs(roles, group))} ms`;
+  return `${[...roleTotals(roles, group)].map(([name, ms]) => `${name} ${per(ms)}`).join(' + ')} = ${per(groupMs(roles, group))} ms`;
 }

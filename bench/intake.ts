@@ -8,7 +8,7 @@ import { postOrders, type LoadResult } from './load.js';
 import { spawnNaiveIntake } from './naive.js';
 import { ms, rate, type Row } from './report.js';
 import type { BenchSettings } from './settings.js';
-import { createBenchShop, orderBody, plentyOf, type BenchShop } from './shop.js';
+import { bodiesFor, createBenchShop, plentyOf, type BenchShop } from './shop.js';
 import type { BenchSystem } from './system.js';
 
 export interface RawAdd {
@@ -53,7 +53,7 @@ export async function intakeScenario(sys: BenchSystem, settings: BenchSettings):
   // first seconds are JIT compilation, not its rate. The warm-up orders are drained with the rest.
   const warmup = Math.ceil(settings.intakeOrders / 5);
   const warmShop = await createBenchShop(sys, 'bench-warmup', plentyOf(settings, 'WU'));
-  const body = (s: BenchShop) => (i: number) => orderBody(settings, s.skus[i % s.skus.length]!, i);
+  const body = (s: BenchShop) => bodiesFor(settings, s);
   await postOrders(sys.base, warmShop, warmup, settings.connections, body(warmShop));
   await rawQueueAdd(sys, warmup, settings.connections);
   const raw = await rawQueueAdd(sys, settings.intakeOrders, settings.connections);

@@ -10,7 +10,7 @@ import { pollEvery, postAndSettle } from './load.js';
 import { peakRss, ROOT, sleep, spawnNode, stop, waitForLine, whileAlive } from './processes.js';
 import { ms, rate, type Row } from './report.js';
 import type { BenchSettings } from './settings.js';
-import { createBenchShop, orderBody, plentyOf } from './shop.js';
+import { bodiesFor, createBenchShop, plentyOf } from './shop.js';
 import type { BenchSystem } from './system.js';
 
 const RAW_QUEUE = 'bench-raw-pipeline';
@@ -73,7 +73,7 @@ export async function pipelineScenario(sys: BenchSystem, settings: BenchSettings
   const meter = await startSystemMeter(sys);
   const { result: run, buyers } = await withBuyers(sys.pool, sys, shop, settings, () => whileAlive(
     sys.children(),
-    postAndSettle(sys.pool, sys.base, shop, n, settings.connections, (i) => orderBody(settings, shop.skus[i % shop.skus.length]!, i), settings.waitTimeoutMs),
+    postAndSettle(sys.pool, sys.base, shop, n, settings.connections, bodiesFor(settings, shop), settings.waitTimeoutMs),
   ));
   const cpu = await meter.stop();
   const paid = run.counts.paid ?? 0;

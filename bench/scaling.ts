@@ -1,11 +1,11 @@
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { groupMs, startSystemMeter, type CpuRole } from './cpu.js';
+import { groupMs, roleTotals, startSystemMeter, type CpuRole } from './cpu.js';
 import { postAndSettle, postOrders, waitForOrders } from './load.js';
 import { whileAlive } from './processes.js';
 import { ms, rate } from './report.js';
 import { loadSettings, type BenchSettings } from './settings.js';
-import { createBenchShop, orderBody, plentyOf, settled, type BenchShop } from './shop.js';
+import { bodiesFor, createBenchShop, plentyOf, settled } from './shop.js';
 import { startBenchSystem, type BenchSystem } from './system.js';
 
 /**
@@ -35,26 +35,19 @@ function layouts(raw: string): Layout[] {
   });
 }
 
-/** CPU ms per order of each role, Postgres backends and Redis summed under their names. */
-function byRole(cpu: CpuRole[], orders: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of cpu.filter((x) => x.group === 'orderworks')) {
-    const name = r.role.startsWith('Postgres') ? 'postgres' : r.role.startsWith('Redis') ? 'redis' : r.role;
-    out[name] = (out[name] ?? 0) + r.ms / orders;
-  }
-  return out;
-}
+/** CPU ms per order of each of orderworks' roles (web, worker, Postgres, Redis). */
+const byRole = (cpu: CpuRole[], orders: number): Record<string, number> =>
+  Object.fromEntries([...roleTotals(cpu, 'orderworks')].map(([name, ms]) => [name, ms / orders]));
 
 async function measure(settings: BenchSettings, layout: Layout): Promise<Measured> {
   const sys: BenchSystem = await startBenchSystem({ ...settings, webProcesses: layout.web, workerProcesses: layout.worker });
   try {
-    const body = (s: BenchShop) => (i: number) => orderBody(settings, s.skus[i % s.skus.length]!, i);
     const warm = await createBenchShop(sys, 'scaling-warmup', plentyOf(settings, 'WU'));
-    await postOrders(sys.base, warm, Math.ceil(settings.intakeOrders / 5), settings.connections, body(warm));
+    await postOrders(sys.base, warm, Math.ceil(settings.intakeOrders / 5), settings.connections, bodiesFor(settings, warm));
 
     const intakeShop = await createBenchShop(sys, 'scaling-intake', plentyOf(settings, 'SI'));
     const intakeMeter = await startSystemMeter(sys);
-    const load = await whileAlive(sys.children(), postOrders(sys.base, intakeShop, settings.intakeOrders, settings.connections, body(intakeShop)));
+    const load = await whileAlive(sys.children(), postOrders(sys.base, intakeShop, settings.intakeOrders, settings.connections, bodiesFor(settings, intakeShop)));
     const intakeCpu = await intakeMeter.stop();
     if (load.accepted !== settings.intakeOrders) throw new Error(`intake: ${load.accepted} of ${settings.intakeOrders} accepted`);
 
@@ -66,7 +59,7 @@ async function measure(settings: BenchSettings, layout: Layout): Promise<Measure
     const shop = await createBenchShop(sys, 'scaling-pipeline', plentyOf(settings, 'SP'));
     const n = settings.pipelineOrders;
     const meter = await startSystemMeter(sys);
-    const run = await whileAlive(sys.children(), postAndSettle(sys.pool, sys.base, shop, n, settings.connections, body(shop), settings.waitTimeoutMs));
+    const run = await whileAlive(sys.children(), postAndSettle(sys.pool, sys.base, shop, n, settings.connections, bodiesFor(settings, shop), settings.waitTimeoutMs));
     const cpu = await meter.stop();
     if ((run.counts.paid ?? 0) !== n) throw new Error(`pipeline: ${JSON.stringify(run.counts)} of ${n}`);
     const webMs = byRole(intakeCpu, settings.intakeOrders);
@@ -88,7 +81,7 @@ function report(settings: BenchSettings, results: Measured[]): string {
     `${rate(r.intake.perSecond)} (${ms(r.intake.p99)})`,
     f(r.intake.webMs),
     `${rate(r.pipeline.perSecond)} (${ms(r.pipeline.p99)})`,
-    f(r.pipeline.roles.web), f(r.pipeline.roles.worker), f(r.pipeline.roles.postgres), f(r.pipeline.roles.redis), `**${f(r.pipeline.totalMs)}**`,
+    f(r.pipeline.roles.web), f(r.pipeline.roles.worker), f(r.pipeline.roles.Postgres), f(r.pipeline.roles.Redis), `**${f(r.pipeline.totalMs)}**`,
   ]);
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
   let commit = 'unknown';

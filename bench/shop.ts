@@ -42,6 +42,9 @@ export async function createBenchShop(sys: BenchSystem, name: string, products: 
 export const plentyOf = (settings: BenchSettings, prefix: string) =>
   Array.from({ length: settings.skus }, (_, i) => ({ sku: `${prefix}-${String(i).padStart(3, '0')}`, stock: 100_000_000 }));
 
+/** The bodies of a run's orders on `shop`: the i-th takes the shop's SKUs in turn. */
+export const bodiesFor = (settings: BenchSettings, shop: BenchShop) => (i: number) => orderBody(settings, shop.skus[i % shop.skus.length]!, i);
+
 /** The body of the i-th order: one line, the SKUs taken in turn. */
 export function orderBody(settings: BenchSettings, sku: string, i: number): string {
   return JSON.stringify({
