@@ -64,12 +64,12 @@ export function superviseWorker(
   };
 
   const check = async () => {
-    const waiting = active < concurrency && !(await queue.isPaused()) ? await due(Date.now()) : 0;
+    const now = Date.now();
+    const waiting = active < concurrency && !(await queue.isPaused()) ? await due(now) : 0;
     if (waiting === 0 || (suspect && started !== suspect.started)) {
       suspect = undefined;
       return;
     }
-    const now = Date.now();
     suspect ??= { since: now, started };
     const stuckForMs = now - suspect.since;
     if (stuckForMs < options.stallMs || closing) return;
