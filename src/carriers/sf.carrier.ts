@@ -35,11 +35,26 @@ const OP_CODES: Record<string, ShipmentStatus> = {
   '8000': 'delivered', // signer information
   '33': 'failed_attempt', // 派送不成功 (delivery attempt failed; the courier tries again)
   '70': 'failed_attempt', // 由于客户原因派送失败 (delivery failed)
-  '631': 'returned_to_sender', // returned to the sender (the return travels under a new waybill)
-  '648': 'returned_to_sender', // returned to the sender (the return travels under a new waybill)
+  // 631 and 648 end this waybill: the goods travel on under a new one. SF's text for them is 快件已退回/转寄
+  // (returned, or forwarded: to the buyer's new address, say), so the remark decides (sfRerouteStatus).
+  '631': 'exception',
+  '648': 'exception',
 };
 
+const REROUTED = new Set(['631', '648']);
+
 export const sfOpCodeStatus = (opCode: string | number | undefined): ShipmentStatus => OP_CODES[String(opCode ?? '')] ?? 'in_transit';
+
+/**
+ * A waybill that ended in 631/648 is returned to the sender only when SF's remark says 退回 (returned) and not
+ * 转寄 (forwarded). A forward, or SF's template naming both, is an `exception`: not final, so the parcel is
+ * still asked about, and the remark (with the new waybill number) is the shop's to read; calling a forwarded
+ * parcel returned would end its tracking and leave the order undelivered for good.
+ */
+function sfRerouteStatus(remark: string | null | undefined): ShipmentStatus {
+  const text = remark ?? '';
+  return text.includes('退回') && !text.includes('转寄') ? 'returned_to_sender' : 'exception';
+}
 
 /**
  * The status codes SF's route query returns with each route (`secondaryStatusCode`, then `firstStatusCode`):
@@ -54,9 +69,15 @@ const SECONDARY_STATUS: Record<string, ShipmentStatus> = {
 };
 const FIRST_STATUS: Record<string, ShipmentStatus> = { '1': 'in_transit', '2': 'in_transit', '3': 'out_for_delivery', '4': 'delivered' };
 
-export function sfRouteStatus(route: { opCode?: string | number | undefined; firstStatusCode?: string | number | null | undefined; secondaryStatusCode?: string | number | null | undefined }): ShipmentStatus {
+export function sfRouteStatus(route: {
+  opCode?: string | number | undefined;
+  firstStatusCode?: string | number | null | undefined;
+  secondaryStatusCode?: string | number | null | undefined;
+  remark?: string | null | undefined;
+}): ShipmentStatus {
+  if (REROUTED.has(String(route.opCode ?? ''))) return sfRerouteStatus(route.remark);
   const byOpCode = sfOpCodeStatus(route.opCode);
-  if (byOpCode === 'failed_attempt' || byOpCode === 'returned_to_sender') return byOpCode;
+  if (byOpCode === 'failed_attempt') return byOpCode;
   return SECONDARY_STATUS[String(route.secondaryStatusCode ?? '')] ?? FIRST_STATUS[String(route.firstStatusCode ?? '')] ?? byOpCode;
 }
 

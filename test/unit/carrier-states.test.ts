@@ -9,8 +9,8 @@ describe('SF opCodes', () => {
     ['33', 'failed_attempt'],
     ['70', 'failed_attempt'],
     ['80', 'delivered'],
-    ['631', 'returned_to_sender'],
-    ['648', 'returned_to_sender'],
+    ['631', 'exception'],
+    ['648', 'exception'],
     ['12345', 'in_transit'],
   ])('opCode %s is %s', (code, status) => {
     expect(sfOpCodeStatus(code)).toBe(status);
@@ -32,7 +32,12 @@ describe('SF status codes, read before opCodes', () => {
     // ...but a failed attempt or a return named by the opCode wins over the delivery stage it happens in.
     [{ opCode: '70', firstStatusCode: '3', secondaryStatusCode: '1301' }, 'failed_attempt'],
     [{ opCode: '33', firstStatusCode: '3', secondaryStatusCode: '301' }, 'failed_attempt'],
-    [{ opCode: '648', firstStatusCode: '3', secondaryStatusCode: '301' }, 'returned_to_sender'],
+    [{ opCode: '648', firstStatusCode: '3', secondaryStatusCode: '301', remark: '快件已退回，新单号为：SF1402222222222' }, 'returned_to_sender'],
+    // 631/648 end the waybill whether the goods go back or on to the buyer: only a return is final.
+    [{ opCode: '631', remark: '快件已退回' }, 'returned_to_sender'],
+    [{ opCode: '648', remark: '快件已转寄，新单号为：SF1403333333333' }, 'exception'],
+    [{ opCode: '648', firstStatusCode: '4', secondaryStatusCode: '401', remark: '快件已退回/转寄,新单号为：SF1404444444444' }, 'exception'],
+    [{ opCode: '648' }, 'exception'],
     // Without status codes: the opCode tables.
     [{ opCode: '44' }, 'out_for_delivery'],
     [{ opCode: '80', firstStatusCode: null, secondaryStatusCode: null }, 'delivered'],
