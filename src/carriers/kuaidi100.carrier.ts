@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CarrierClient, CarrierCode, TrackingQuery, TrackingSnapshot } from '../domain/carrier.js';
-import { PermanentError, TransientError } from '../domain/errors.js';
+import { AskedTooSoon, PermanentError, TransientError } from '../domain/errors.js';
 import { carrierRequest, kuaidi100Phone, parseCarrierJson, upperHexMd5, type CarrierHttp } from './http.js';
 import { kuaidi100Snapshot, kuaidi100Track } from './kuaidi100-track.js';
 
@@ -162,7 +162,7 @@ export class Kuaidi100Carrier implements CarrierClient {
     const last = this.lastQueried.get(id);
     if (last !== undefined && now - last < this.minPollIntervalMs) {
       const retryAfterSeconds = Math.ceil((last + this.minPollIntervalMs - now) / 1000);
-      throw new TransientError('rate_limited', `${this.code}: waybill ${param.num} was queried less than 30 minutes ago`, { retryAfterSeconds });
+      throw new AskedTooSoon(`${this.code}: waybill ${param.num} was queried less than 30 minutes ago`, { retryAfterSeconds });
     }
     if (this.lastQueried.size > 50_000) {
       for (const [k, t] of this.lastQueried) if (now - t >= this.minPollIntervalMs) this.lastQueried.delete(k);

@@ -63,6 +63,17 @@ export class TransientError extends DomainError {
 }
 
 /**
+ * One item (a waybill) was asked about too recently for the service's per-item rule, though the service has room
+ * for others: only that item waits (a carrier-wide `rate_limited` puts off the rest of a batch too).
+ */
+export class AskedTooSoon extends TransientError {
+  constructor(message: string, options: { retryAfterSeconds: number }) {
+    super('rate_limited', message, options);
+    this.name = 'AskedTooSoon';
+  }
+}
+
+/**
  * Our own store (Postgres) cannot be reached: transient like any outage, but not a failure of the work that
  * met it. Jobs wait for it without spending attempts (the job runner); requests answer 503 with Retry-After.
  */

@@ -1,6 +1,6 @@
-import { CARRIERS, type CarrierCode, type TrackingQuery } from './carrier.js';
+import { CARRIERS, type CarrierCode, type TrackingQuery, type TrackingSnapshot } from './carrier.js';
 import { estimateDelivery, type DeliveredTransit } from './delivery-estimate.js';
-import { conflict, DomainError } from './errors.js';
+import { AskedTooSoon, conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
 import type { PushState, RateLimiter, ShipmentLimits, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 import { storeSnapshot, type PolledClient } from './tracking-snapshot.js';
@@ -148,7 +148,8 @@ export const FIRST_POLL_SHARE = 0.5;
 /**
  * A poll job: asks the carrier about each shipment of the batch and stores what is new; a shipment's first poll
  * also asks an aggregator which carrier its waybill is, and subscribes it where the carrier pushes. Carrier trouble
- * never fails the job: a 429 defers the rest of the batch by its Retry-After, a transient error defers
+ * never fails the job: a 429 defers the rest of the batch by its Retry-After (a waybill asked too soon defers
+ * only that parcel), a transient error defers
  * that shipment with backoff, a permanent one stops polling it for a day.
  *
  * A tick's poll (`until` set) holds the shipments its tick claimed; it waits for the shared rate limit until
@@ -165,6 +166,9 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
   const result = { polled: 0, changed: 0, deferred: 0 };
   // A tick's parcels are due again counting from their tick, however late in it each was asked (pacing).
   const tickAt = until ? new Date(until.getTime() - deps.refreshEveryMs) : now;
+  // Parcels of one waybill (two orders sent in one box) are asked about once per batch: a second call would cost
+  // a carrier call and, at Kuaidi100, break its 30-minute rule for that waybill.
+  const answers = new Map<string, Promise<TrackingSnapshot>>();
   for (const [i, s] of shipments.entries()) {
     const dueAgainAt = await turnFor(deps, carrier, until);
     if (dueAgainAt) {
@@ -173,11 +177,17 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
       break;
     }
     try {
-      const changed = await pollOne(deps, client, s, history, tickAt);
+      const changed = await pollOne(deps, client, s, history, tickAt, answers);
       result.polled++;
       if (changed) result.changed++;
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
+      if (error instanceof AskedTooSoon) {
+        // That waybill alone must wait; the carrier has room for the rest of the batch.
+        await deps.shipments.deferPoll([s], new Date(Date.now() + (error.options.retryAfterSeconds ?? 60) * 1_000), false);
+        result.deferred++;
+        continue;
+      }
       if (error.code === 'rate_limited') {
         const retryMs = (error.options.retryAfterSeconds ?? 60) * 1_000;
         await deps.shipments.deferPoll(shipments.slice(i), new Date(Date.now() + retryMs), false);
@@ -208,11 +218,22 @@ async function turnFor(deps: TrackingDeps, carrier: CarrierCode, until: Date | u
   }
 }
 
-async function pollOne(deps: TrackingDeps, client: PolledClient, s: TrackedShipment, history: DeliveredTransit[], tickAt: Date) {
+async function pollOne(
+  deps: TrackingDeps, client: PolledClient, s: TrackedShipment, history: DeliveredTransit[], tickAt: Date,
+  answers: Map<string, Promise<TrackingSnapshot>>,
+) {
   const query = await queryOf(deps.shipments, client, s);
   // Subscribing comes before the query: a parcel with no news yet ("no result yet") is still followed by push.
   const push = s.push === null && client.subscribe ? await subscribe(deps.shipments, client, s, query) : s.push;
-  const snapshot = await client.track(query);
+  const waybill = `${query.carrierCom ?? ''}:${query.trackingNumber}`;
+  let answer = answers.get(waybill);
+  if (!answer) {
+    answer = client.track(query);
+    answers.set(waybill, answer);
+    // A failed call is this parcel's failure; the next parcel of the waybill asks again.
+    answer.catch(() => answers.delete(waybill));
+  }
+  const snapshot = await answer;
   const { changed } = await storeSnapshot(deps, client, { ...s, push }, snapshot, history, { tickAt });
   return changed;
 }

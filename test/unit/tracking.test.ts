@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assertUnderLimit } from '../../src/domain/order-rules.js';
 import { fanOutPolls, pollShipments, POLL_BATCH, PUSHED_POLL_FACTOR, type TrackingDeps } from '../../src/domain/tracking.service.js';
 import { receivePush } from '../../src/domain/tracking-push.service.js';
-import { TransientError, PermanentError } from '../../src/domain/errors.js';
+import { AskedTooSoon, TransientError, PermanentError } from '../../src/domain/errors.js';
 import type { ShipmentStore, ShipmentUpdate, TrackedShipment } from '../../src/domain/tracking-ports.js';
 import type { CarrierClient, TrackingSnapshot } from '../../src/domain/carrier.js';
 
@@ -79,6 +79,26 @@ describe('pollShipments', () => {
     expect(await pollShipments(deps, 'sandbox', refs(['1', '2', '3']))).toEqual({ polled: 1, changed: 1, deferred: 2 });
     expect(calls.applied).toEqual(['3']);
     expect(calls.deferred.map((d) => [d.ids, d.failed, d.inMs > 23 * 3_600_000])).toEqual([[['1'], true, false], [['2'], true, true]]);
+  });
+
+  it('asks once about a waybill two shipments share (two orders in one box), and stores the answer for both', async () => {
+    const asked: string[] = [];
+    const { deps, calls } = fakes(async (n) => { asked.push(n); return snap; });
+    // Shipments 1 and 2 are one parcel: the same waybill.
+    deps.shipments.load = async (want) => want.map((w) => ({ ...shipment(w.id), trackingNumber: w.id === '2' ? 'SBX-1' : `SBX-${w.id}` }));
+    expect(await pollShipments(deps, 'sandbox', refs(['1', '2', '3']))).toEqual({ polled: 3, changed: 3, deferred: 0 });
+    expect(asked).toEqual(['SBX-1', 'SBX-3']);
+    expect(calls.applied).toEqual(['1', '2', '3']);
+  });
+
+  it('puts off only the waybill asked too soon (Kuaidi100\'s 30 minutes), not the rest of the batch', async () => {
+    const { deps, calls } = fakes(async (n) => {
+      if (n === 'SBX-1') throw new AskedTooSoon('waybill SBX-1 was queried less than 30 minutes ago', { retryAfterSeconds: 600 });
+      return snap;
+    });
+    expect(await pollShipments(deps, 'sandbox', refs(['1', '2', '3']))).toEqual({ polled: 2, changed: 2, deferred: 1 });
+    expect(calls.applied).toEqual(['2', '3']);
+    expect(calls.deferred.map((d) => [d.ids, d.failed, d.inMs > 590_000 && d.inMs <= 600_000])).toEqual([[['1'], false, true]]);
   });
 
   it('waits out the shared per-carrier rate limit instead of calling', async () => {
