@@ -107,15 +107,30 @@ export class ZtoCarrier implements CarrierClient {
       if (TRANSIENT_FAILURE.test(String(statusCode ?? '')) || TRANSIENT_FAILURE.test(message ?? '')) throw new TransientError('carrier_unavailable', detail);
       throw new PermanentError('carrier_rejected', detail);
     }
-    const events = oldestFirst((reply.data.result ?? []).flatMap(toEvent));
+    const events = backWithSender(oldestFirst((reply.data.result ?? []).flatMap(toEvent)));
     return { status: latestStatus(events), events, estimatedDeliveryAt: null };
   }
 }
 
-function toEvent(scan: z.infer<typeof Scan>): TrackingEvent[] {
+const RETURN_SCANS = new Set(['退件', '退回件', 'RETURN']);
+
+function toEvent(scan: z.infer<typeof Scan>): Array<TrackingEvent & { returning: boolean }> {
   const at = typeof scan.scanDate === 'number' ? new Date(scan.scanDate) : parseChinaTime(scan.scanDate);
   if (!at || Number.isNaN(at.getTime())) return [];
   const site = scan.scanSite;
   const location = typeof site === 'string' ? site : (site?.city || site?.name || null);
-  return [{ at, status: ztoScanStatus(scan.scanType, scan.desc), description: scan.desc ?? '', location: location || null }];
+  const returning = RETURN_SCANS.has((scan.scanType ?? '').trim());
+  return [{ at, status: ztoScanStatus(scan.scanType, scan.desc), description: scan.desc ?? '', location: location || null, returning }];
+}
+
+/**
+ * ZTO has no "back with the sender" scan: once a return scan (退件) has been made, the sign-for that ends the
+ * waybill is the sender taking the parcel back, so it is `returned_to_sender`, never the buyer's `delivered`.
+ */
+export function backWithSender(events: Array<TrackingEvent & { returning: boolean }>): TrackingEvent[] {
+  let returning = false;
+  return events.map(({ returning: isReturn, ...event }) => {
+    returning ||= isReturn;
+    return returning && event.status === 'delivered' ? { ...event, status: 'returned_to_sender' } : event;
+  });
 }

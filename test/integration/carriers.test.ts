@@ -231,6 +231,13 @@ describe('zto adapter', () => {
     expect(snap.events[0]).toEqual({ at: new Date('2025-03-08T06:30:05Z'), status: 'in_transit', description: '已揽收', location: '深圳龙华' });
   });
 
+  it('reads the sign-for after a return scan as the sender taking the parcel back, not as delivered', async () => {
+    server.reply({ body: ZTO.returned });
+    const snap = await client().track({ trackingNumber: '73100012345678' });
+    expect(snap.status).toBe('returned_to_sender');
+    expect(snap.events.map((e) => e.status)).toEqual(['in_transit', 'out_for_delivery', 'exception', 'exception', 'in_transit', 'returned_to_sender']);
+  });
+
   it('classifies a bad digest as permanent and a busy system as transient', async () => {
     server.reply({ body: ZTO.badDigest }, { body: ZTO.busy });
     expect(await failure(client().track({ trackingNumber: '731' }))).toMatchObject({ name: 'PermanentError', code: 'carrier_rejected' });
