@@ -8,6 +8,7 @@ import { z } from 'zod';
  */
 const opt = z.string().min(1).optional();
 const origin = z.url({ protocol: /^https?$/ }).optional();
+const flag = z.enum(['0', '1']).transform((v) => v === '1').optional();
 
 /** The route Kuaidi100 pushes to, under KUAIDI100_PUSH_BASE_URL (src/http/routes/carrier-push.routes.ts). */
 export const KUAIDI100_PUSH_PATH = '/v1/carriers/kuaidi100/notify';
@@ -48,13 +49,21 @@ export const providerEnv = {
   /** Push tracking: where Kuaidi100 reaches this deployment's web process, and the salt it signs pushes with. */
   KUAIDI100_PUSH_BASE_URL: origin,
   KUAIDI100_PUSH_SALT: z.string().min(8, 'at least 8 characters').max(64, 'at most 64 characters').optional(),
+  /** Kuaidi100's 30-minute rule between two queries of a waybill; lower it only against a local fake (tests). */
+  KUAIDI100_MIN_POLL_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
   SF_BASE_URL: origin,
   SF_PARTNER_ID: opt,
   SF_CHECK_WORD: opt,
+  /** 1: SF parcels are followed through the Kuaidi100 account (polled and, with push on, subscribed) instead. */
+  SF_VIA_KUAIDI100: flag,
   ZTO_BASE_URL: origin,
   ZTO_APP_KEY: opt,
   ZTO_APP_SECRET: opt,
+  ZTO_VIA_KUAIDI100: flag,
 };
+
+/** A carrier followed through the Kuaidi100 account rather than with credentials of its own. */
+const VIA_KUAIDI100 = { viaKuaidi100: true } as const;
 
 type Env = z.output<z.ZodObject<typeof providerEnv>>;
 
@@ -87,11 +96,14 @@ export function providerSettings(e: Env) {
         ...required,
         autonumberBaseUrl: e.KUAIDI100_AUTONUMBER_BASE_URL ?? 'https://www.kuaidi100.com',
         ...(e.KUAIDI100_DEFAULT_COM ? { defaultCom: e.KUAIDI100_DEFAULT_COM } : {}),
+        ...(e.KUAIDI100_MIN_POLL_INTERVAL_MS === undefined ? {} : { minPollIntervalMs: e.KUAIDI100_MIN_POLL_INTERVAL_MS }),
         ...(push ? { push: { callbackUrl: `${push.base.replace(/\/+$/, '')}${KUAIDI100_PUSH_PATH}`, salt: push.salt } } : {}),
       };
     })(),
-    sf: all({ baseUrl: e.SF_BASE_URL ?? 'https://sfapi.sf-express.com', partnerId: e.SF_PARTNER_ID, checkWord: e.SF_CHECK_WORD }),
-    zto: all({ baseUrl: e.ZTO_BASE_URL ?? 'https://japi.zto.com', appKey: e.ZTO_APP_KEY, appSecret: e.ZTO_APP_SECRET }),
+    sf: e.SF_VIA_KUAIDI100
+      ? VIA_KUAIDI100
+      : all({ baseUrl: e.SF_BASE_URL ?? 'https://sfapi.sf-express.com', partnerId: e.SF_PARTNER_ID, checkWord: e.SF_CHECK_WORD }),
+    zto: e.ZTO_VIA_KUAIDI100 ? VIA_KUAIDI100 : all({ baseUrl: e.ZTO_BASE_URL ?? 'https://japi.zto.com', appKey: e.ZTO_APP_KEY, appSecret: e.ZTO_APP_SECRET }),
   };
 }
 export type ProviderSettings = ReturnType<typeof providerSettings>;

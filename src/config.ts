@@ -178,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
     throw new ConfigError('METRICS_PORT', 'needs ADMIN_USER and ADMIN_PASSWORD, or METRICS_TOKEN, to guard /metrics');
   }
   checkKuaidi100Push(e);
+  checkViaKuaidi100(e);
   const workerQueues = parseQueues(e.WORKER_QUEUES);
   const workerShards = parseShards(e.WORKER_SHARDS, e.QUEUE_SHARDS);
   const concurrency = Object.fromEntries(
@@ -302,6 +303,17 @@ function checkKuaidi100Push(e: z.output<typeof schema>): void {
   if (!salt) throw new ConfigError('KUAIDI100_PUSH_SALT', 'is required with KUAIDI100_PUSH_BASE_URL (what Kuaidi100 signs its pushes with)');
   if (!e.KUAIDI100_CUSTOMER) throw new ConfigError('KUAIDI100_CUSTOMER', 'is required for push tracking (KUAIDI100_PUSH_BASE_URL)');
   if (!e.KUAIDI100_KEY) throw new ConfigError('KUAIDI100_KEY', 'is required for push tracking (KUAIDI100_PUSH_BASE_URL)');
+}
+
+/** A carrier is followed one way: its own credentials, or through Kuaidi100 (which must then be configured). */
+function checkViaKuaidi100(e: z.output<typeof schema>): void {
+  const own = { SF: Boolean(e.SF_PARTNER_ID || e.SF_CHECK_WORD), ZTO: Boolean(e.ZTO_APP_KEY || e.ZTO_APP_SECRET) };
+  for (const [carrier, via] of [['SF', e.SF_VIA_KUAIDI100], ['ZTO', e.ZTO_VIA_KUAIDI100]] as const) {
+    if (!via) continue;
+    const name = `${carrier}_VIA_KUAIDI100`;
+    if (own[carrier]) throw new ConfigError(name, `follows ${carrier} through Kuaidi100: leave ${carrier}'s own credentials unset`);
+    if (!e.KUAIDI100_CUSTOMER || !e.KUAIDI100_KEY) throw new ConfigError(name, 'needs KUAIDI100_CUSTOMER and KUAIDI100_KEY');
+  }
 }
 
 function parseQueues(raw: string | undefined): QueueName[] {

@@ -28,7 +28,7 @@ export interface Kuaidi100Credentials {
   key: string;
   /** `com` to use when Kuaidi100's number recognition names none (README); unset means such waybills are rejected. */
   defaultCom?: string;
-  /** Set: `kuaidi100` waybills are subscribed to Kuaidi100's push (SF and ZTO through it are only polled). */
+  /** Set: `kuaidi100` waybills, and SF and ZTO ones followed through Kuaidi100, are subscribed to Kuaidi100's push. */
   push?: Kuaidi100Push;
   /** Defaults to KUAIDI100_MIN_POLL_INTERVAL_MS; lower it only against a local fake. */
   minPollIntervalMs?: number;
@@ -53,9 +53,8 @@ export function createCarrierClients(options: CarrierClientsOptions): Record<Car
   const transport = options.fetch ? { fetch: options.fetch } : {};
   const viaKuaidi100 = (code: 'sf' | 'zto'): PolledCarrierClient => {
     if (!options.kuaidi100) return unconfigured(code, hours[code], `${code} is set to go through kuaidi100, which is not configured (KUAIDI100_CUSTOMER, KUAIDI100_KEY)`);
-    // Pushes are matched to `kuaidi100` shipments only, so SF and ZTO through Kuaidi100 are not subscribed.
-    const { push: _push, ...account } = options.kuaidi100;
-    return new Kuaidi100Carrier({ ...account, ...transport, code, com: KUAIDI100_COM[code], timeoutMs, serviceLevelHours: hours[code] });
+    // Subscribed like `kuaidi100` waybills: Kuaidi100's pushes are matched to every carrier it pushes for (`pushedBy`).
+    return new Kuaidi100Carrier({ ...options.kuaidi100, ...transport, code, com: KUAIDI100_COM[code], timeoutMs, serviceLevelHours: hours[code] });
   };
 
   const { sf, zto, kuaidi100 } = options;

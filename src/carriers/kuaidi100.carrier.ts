@@ -7,6 +7,9 @@ import { kuaidi100Snapshot, kuaidi100Track } from './kuaidi100-track.js';
 /** Kuaidi100 locks a waybill for 24 h after more than 48 queries a day; it asks for 30 minutes between queries. */
 export const KUAIDI100_MIN_POLL_INTERVAL_MS = 30 * 60_000;
 
+/** Kuaidi100 asks for half an hour after it stopped following a waybill before the waybill is subscribed again. */
+export const KUAIDI100_RESUBSCRIBE_AFTER_MS = 30 * 60_000;
+
 /** Our carriers as Kuaidi100 `com` codes, for SF and ZTO parcels followed through Kuaidi100. */
 export const KUAIDI100_COM: Readonly<Record<'sf' | 'zto', string>> = { sf: 'shunfeng', zto: 'zhongtong' };
 
@@ -63,6 +66,8 @@ export class Kuaidi100Carrier implements CarrierClient {
   readonly serviceLevelHours: number;
   readonly minPollIntervalMs: number;
   readonly subscribe?: (query: TrackingQuery) => Promise<void>;
+  readonly pushedBy?: CarrierCode;
+  readonly resubscribeAfterMs?: number;
   private readonly http: CarrierHttp;
   private readonly lastQueried = new Map<string, number>();
 
@@ -72,7 +77,12 @@ export class Kuaidi100Carrier implements CarrierClient {
     this.minPollIntervalMs = options.minPollIntervalMs ?? KUAIDI100_MIN_POLL_INTERVAL_MS;
     this.http = { carrier: this.code, timeoutMs: options.timeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) };
     const push = options.push;
-    if (push) this.subscribe = (query) => this.subscribeTo(push, query);
+    if (push) {
+      this.subscribe = (query) => this.subscribeTo(push, query);
+      // SF and ZTO followed through Kuaidi100 are subscribed on the same account: their news comes by its push.
+      this.pushedBy = 'kuaidi100';
+      this.resubscribeAfterMs = KUAIDI100_RESUBSCRIBE_AFTER_MS;
+    }
   }
 
   /** The exact form this client sends for a query; exported through the class so tests can recompute the sign. */

@@ -14,13 +14,16 @@ import { kuaidi100Snapshot, kuaidi100Track } from './kuaidi100-track.js';
 export const kuaidi100PushSign = (param: string, salt: string) => upperHexMd5(param + salt);
 
 const Push = z.object({
-  /** polling: still followed; shutdown: ended (signed for); abort: ended (no news for days); updateall: a full resend. */
+  /** polling: still followed; shutdown: ended (signed for); abort: ended (no record, or no change, for days); updateall: a full resend. */
   status: z.string(),
   message: z.string().nullish(),
   /** Set when Kuaidi100 found our `com` wrong and follows the waybill on under this one. */
   comNew: z.string().nullish(),
   lastResult: kuaidi100Track.extend({ nu: z.string().min(1) }),
 });
+
+/** An `abort` whose message says Kuaidi100 found no record of the waybill (查询无记录). */
+const NO_RECORD = /无记录/;
 
 const reply = (status: number, result: boolean, returnCode: string, message: string): PushReply => ({
   status,
@@ -46,15 +49,18 @@ export function kuaidi100PushReceiver(salt: string): PushReceiver {
       }
       const push = Push.safeParse(json);
       if (!push.success) return refused('param is not a tracking push');
-      const { status, comNew, lastResult } = push.data;
+      const { status, message, comNew, lastResult } = push.data;
       // A corrected carrier comes with an abort of the old subscription; Kuaidi100 follows on under the new one.
       const ended = (status === 'abort' || status === 'shutdown') && !comNew;
+      // "3天查询无记录": no record yet, perhaps not scanned yet; "60天无变化" (no change) and any other end are final.
+      const renewable = ended && status === 'abort' && NO_RECORD.test(message ?? '');
       return {
         verified: true,
         push: {
           trackingNumber: lastResult.nu,
           snapshot: lastResult.data.length ? kuaidi100Snapshot(lastResult) : null,
           ended,
+          ...(renewable ? { renewable } : {}),
           ...(comNew ? { carrierCom: comNew } : {}),
         },
         reply: ACCEPTED,

@@ -9,9 +9,14 @@ import { assertMayShip, assertUnderLimit } from '../domain/order-rules.js';
 import type { ShipmentStore, TrackedShipment } from '../domain/tracking-ports.js';
 import type { ShopRow } from '../domain/keys.js';
 
-const toTracked = (r: ShipmentRow): TrackedShipment => ({
+/** A poll's and a push's view of a shipment: its row and where its push subscription stands. */
+type TrackedRow = ShipmentRow & { push_renewals: number; push_ended_at: Date | null };
+const TRACKED = `${COLUMNS}, push_renewals, push_ended_at`;
+
+const toTracked = (r: TrackedRow): TrackedShipment => ({
   id: r.id, shopId: r.shop_id, orderId: r.order_id, carrier: r.carrier, trackingNumber: r.tracking_number, status: r.status,
   phone: r.phone, fromCity: r.from_city, toCity: r.to_city, carrierCom: r.carrier_com, push: r.push_status,
+  pushRenewals: r.push_renewals, pushEndedAt: r.push_ended_at,
 });
 
 /** The states nothing follows: no polls, no delays. */
@@ -150,17 +155,18 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
     async load(shipments) {
       // In the order given (a tick's claim order: every shop's turn first), not the index's (by shop): a batch cut
       // short by its carrier's limit must not always leave the same shop's parcels for last.
-      const rows = await db.rows<ShipmentRow>(
-        `SELECT ${COLUMNS} FROM shipments WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], id)`,
+      const rows = await db.rows<TrackedRow>(
+        `SELECT ${TRACKED} FROM shipments WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], id)`,
         [shipments.map((s) => s.id), shopsOf(shipments)],
       );
       return rows.map(toTracked);
     },
 
-    async findOpen(carrier, trackingNumber) {
-      const rows = await db.rows<ShipmentRow>(
-        `SELECT ${COLUMNS} FROM shipments WHERE carrier = $1 AND tracking_number = $2 AND status <> ALL($3::text[])`,
-        [carrier, trackingNumber, FINAL],
+    async findOpen(carriers, trackingNumber) {
+      if (!carriers.length) return [];
+      const rows = await db.rows<TrackedRow>(
+        `SELECT ${TRACKED} FROM shipments WHERE carrier = ANY($1::text[]) AND tracking_number = $2 AND status <> ALL($3::text[])`,
+        [carriers, trackingNumber, FINAL],
       );
       return rows.map(toTracked);
     },
@@ -169,15 +175,23 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
       await db.rows('UPDATE shipments SET carrier_com = $2 WHERE shop_id = $3 AND id = $1', [id, carrierCom, shopId]);
     },
 
-    async recordSubscription({ shopId, id }, outcome) {
-      // Only from "never subscribed": a push that ended the subscription meanwhile is not undone.
-      await db.rows('UPDATE shipments SET push_status = $2 WHERE shop_id = $3 AND id = $1 AND push_status IS NULL', [id, outcome, shopId]);
+    async recordSubscription({ shopId, id }, outcome, renewal = false) {
+      // Only from the state the poll read ("never subscribed", or lapsed): a push that ended the subscription
+      // meanwhile is not undone, and a replayed poll records (and counts) nothing twice.
+      await db.rows(
+        `UPDATE shipments SET push_status = $2, push_renewals = push_renewals + $4
+          WHERE shop_id = $3 AND id = $1 AND push_status IS NOT DISTINCT FROM $5`,
+        [id, outcome, shopId, renewal ? 1 : 0, renewal ? 'lapsed' : null],
+      );
     },
 
-    async endPush(shipments) {
+    async endPush(shipments, renewBelow) {
       await db.rows(
-        `UPDATE shipments SET push_status = 'ended', next_poll_at = LEAST(next_poll_at, now()) WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[])`,
-        [shipments.map((s) => s.id), shopsOf(shipments)],
+        `UPDATE shipments
+            SET push_status = CASE WHEN push_status IN ('ended', 'refused') THEN push_status WHEN push_renewals < $3 THEN 'lapsed' ELSE 'ended' END,
+                push_ended_at = now(), next_poll_at = LEAST(next_poll_at, now())
+          WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[])`,
+        [shipments.map((s) => s.id), shopsOf(shipments), renewBelow],
       );
     },
 

@@ -57,4 +57,8 @@ export interface CarrierClient {
    * and call us back. Idempotent: a waybill it already follows counts as subscribed.
    */
   subscribe?(query: TrackingQuery): Promise<void>;
+  /** Set with `subscribe`: the carrier whose push endpoint brings this one's news (Kuaidi100's, for SF through it). */
+  readonly pushedBy?: CarrierCode;
+  /** Set with `subscribe`: how long after the carrier stopped following a waybill it may be asked to again. */
+  readonly resubscribeAfterMs?: number;
 }

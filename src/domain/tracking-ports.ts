@@ -22,9 +22,11 @@ export interface DelayedShipment extends Omit<ShipmentView, 'events'> {
 
 /**
  * Where a shipment's push subscription stands: null never subscribed (push off, or not yet); `subscribed` the
- * carrier calls us back; `ended` it stopped following the waybill; `refused` it would not follow it.
+ * carrier calls us back; `lapsed` it stopped following the waybill for want of records, and the shipment may be
+ * subscribed again once a poll finds some (`tracking-subscription.ts`); `ended` it stopped for good; `refused` it
+ * would not follow it.
  */
-export type PushState = 'subscribed' | 'ended' | 'refused';
+export type PushState = 'subscribed' | 'lapsed' | 'ended' | 'refused';
 
 /** What a poll needs of a shipment. */
 export interface TrackedShipment {
@@ -40,6 +42,10 @@ export interface TrackedShipment {
   /** The underlying carrier its aggregator recognised (Kuaidi100's `com`); null until asked. */
   carrierCom: string | null;
   push: PushState | null;
+  /** How many times its subscription was asked again after lapsing. */
+  pushRenewals: number;
+  /** When the carrier last stopped following the waybill; null while it never has. */
+  pushEndedAt: Date | null;
 }
 
 export interface ShipmentUpdate {
@@ -83,14 +89,21 @@ export interface ShipmentStore {
   listDelayed(shopId: string, limit: number, after: string | null): Promise<DelayedShipment[]>;
   /** Those of `shipments` that exist, in the order given. */
   load(shipments: ShopRow[]): Promise<TrackedShipment[]>;
-  /** The open (not final) shipments of a carrier with this tracking number: whom a carrier's push is about. */
-  findOpen(carrier: CarrierCode, trackingNumber: string): Promise<TrackedShipment[]>;
+  /** The open (not final) shipments of these carriers with this tracking number: whom a carrier's push is about. */
+  findOpen(carriers: readonly CarrierCode[], trackingNumber: string): Promise<TrackedShipment[]>;
   /** Stores the underlying carrier recognised for (or corrected by the aggregator on) a shipment's waybill. */
   recordCarrierCom(shipment: ShopRow, carrierCom: string): Promise<void>;
-  /** The outcome of subscribing a shipment never subscribed before (push null); a later outcome is kept. */
-  recordSubscription(shipment: ShopRow, outcome: 'subscribed' | 'refused'): Promise<void>;
-  /** The carrier stopped following these waybills: push `ended`, and each is due for a poll now at the latest. */
-  endPush(shipments: ShopRow[]): Promise<void>;
+  /**
+   * The outcome of subscribing a shipment never subscribed before (push null), or, as a `renewal`, one whose
+   * subscription lapsed (push `lapsed`; its renewals counted). Only from that state: a replayed poll, or a push
+   * that ended the subscription meanwhile, is not undone.
+   */
+  recordSubscription(shipment: ShopRow, outcome: 'subscribed' | 'refused', renewal?: boolean): Promise<void>;
+  /**
+   * The carrier stopped following these waybills, now: each is due for a poll now at the latest, and its push
+   * `lapsed` while it has been renewed fewer than `renewBelow` times (0: never), else `ended`. One `ended` or `refused` stays so.
+   */
+  endPush(shipments: ShopRow[], renewBelow: number): Promise<void>;
   /** Delivered parcels of a carrier (pickup to delivery), newest first, for estimates. */
   deliveredTransits(carrier: CarrierCode, limit: number): Promise<DeliveredTransit[]>;
   /**
@@ -142,6 +155,11 @@ export interface CarrierPush {
   snapshot: TrackingSnapshot | null;
   /** The carrier stops following the waybill: polls take over at their usual pace. */
   ended: boolean;
+  /**
+   * Ended only because the carrier has found no record of the waybill yet (a parcel not scanned so far): it may
+   * be subscribed again once a poll finds records. An end for any other reason is final.
+   */
+  renewable?: boolean | undefined;
   /** The underlying carrier as the aggregator corrected it (Kuaidi100's `comNew`): used from now on. */
   carrierCom?: string | undefined;
 }

@@ -1,6 +1,8 @@
-import type { CarrierCode } from './carrier.js';
+import { CARRIERS, type CarrierCode } from './carrier.js';
+import type { DeliveredTransit } from './delivery-estimate.js';
 import { notFound } from './errors.js';
 import { storeSnapshot, type PolledClient } from './tracking-snapshot.js';
+import { PUSH_RENEWALS_MAX } from './tracking-subscription.js';
 import type { PushReceiver, PushReply, ShipmentStore, TrackingJobs } from './tracking-ports.js';
 
 export interface PushDeps {
@@ -13,11 +15,17 @@ export interface PushDeps {
   receivers: Partial<Record<CarrierCode, PushReceiver>>;
 }
 
+/** The carriers whose waybills are subscribed through `carrier`'s push: itself, and those followed through it. */
+export const pushedThrough = (carriers: Record<CarrierCode, PolledClient>, carrier: CarrierCode): CarrierCode[] =>
+  CARRIERS.filter((c) => carriers[c].subscribe && carriers[c].pushedBy === carrier);
+
 /**
- * A carrier's push, from its raw body: verified first, then applied to the open shipments of that carrier and
- * number exactly as a poll's answer is (`storeSnapshot`), so a replayed or stale push changes nothing and a
- * change is one `shipment.updated`. A push that says the carrier stopped following the waybill hands the
- * shipment back to polling at its usual pace, unless the aggregator corrected the carrier and follows on.
+ * A carrier's push, from its raw body: verified first, then applied to the open shipments of that number among the
+ * carriers it pushes for (Kuaidi100's push serves SF and ZTO followed through it too) exactly as a poll's answer is
+ * (`storeSnapshot`, with the shipment's own carrier), so a replayed or stale push changes nothing and a change is
+ * one `shipment.updated`. A push that says the carrier stopped following the waybill hands the shipment back to
+ * polling at its usual pace, unless the aggregator corrected the carrier and follows on; one that stopped for want
+ * of records leaves the shipment to be subscribed again once a poll finds some (`tracking-subscription.ts`).
  * Returns the reply the carrier expects; an unverified push is answered with its refusal and changes nothing.
  */
 export async function receivePush(deps: PushDeps, carrier: CarrierCode, body: Buffer): Promise<{ reply: PushReply; shipments: number }> {
@@ -26,14 +34,16 @@ export async function receivePush(deps: PushDeps, carrier: CarrierCode, body: Bu
   const reading = receiver.read(body);
   if (!reading.verified) return { reply: reading.reply, shipments: 0 };
   const { push } = reading;
-  const shipments = await deps.shipments.findOpen(carrier, push.trackingNumber);
-  const client = deps.carriers[carrier];
-  const history = shipments.length && push.snapshot ? await deps.shipments.deliveredTransits(carrier, 200) : [];
+  const shipments = await deps.shipments.findOpen(pushedThrough(deps.carriers, carrier), push.trackingNumber);
+  const histories = new Map<CarrierCode, Promise<DeliveredTransit[]>>();
+  const historyOf = (c: CarrierCode) => histories.get(c) ?? histories.set(c, deps.shipments.deliveredTransits(c, 200)).get(c)!;
   for (const s of shipments) {
     if (push.carrierCom && push.carrierCom !== s.carrierCom) await deps.shipments.recordCarrierCom(s, push.carrierCom);
+    if (!push.snapshot) continue;
     // A push that arrives proves the carrier follows the waybill: the safety-net polls keep their wide spacing.
-    if (push.snapshot) await storeSnapshot(deps, client, { ...s, push: push.ended ? 'ended' : 'subscribed' }, push.snapshot, history, { pushed: true });
+    const pushState = push.ended ? 'ended' : 'subscribed';
+    await storeSnapshot(deps, deps.carriers[s.carrier], { ...s, push: pushState }, push.snapshot, await historyOf(s.carrier), { pushed: true });
   }
-  if (push.ended && shipments.length) await deps.shipments.endPush(shipments);
+  if (push.ended && shipments.length) await deps.shipments.endPush(shipments, push.renewable ? PUSH_RENEWALS_MAX : 0);
   return { reply: reading.reply, shipments: shipments.length };
 }

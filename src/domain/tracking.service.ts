@@ -2,8 +2,9 @@ import { CARRIERS, type CarrierCode, type TrackingQuery, type TrackingSnapshot }
 import { estimateDelivery, type DeliveredTransit } from './delivery-estimate.js';
 import { AskedTooSoon, conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
-import type { PushState, RateLimiter, ShipmentLimits, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
+import type { RateLimiter, ShipmentLimits, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 import { storeSnapshot, type PolledClient } from './tracking-snapshot.js';
+import { mayRenew, subscribe } from './tracking-subscription.js';
 import type { ShopRow } from './keys.js';
 
 export { EXCEPTION_POLL_FACTOR, PUSHED_POLL_FACTOR } from './tracking-snapshot.js';
@@ -147,7 +148,8 @@ export const FIRST_POLL_SHARE = 0.5;
 
 /**
  * A poll job: asks the carrier about each shipment of the batch and stores what is new; a shipment's first poll
- * also asks an aggregator which carrier its waybill is, and subscribes it where the carrier pushes. Carrier trouble
+ * also asks an aggregator which carrier its waybill is, and subscribes it where the carrier pushes (and a poll that
+ * finds records of a waybill whose subscription lapsed subscribes it again: `tracking-subscription.ts`). Carrier trouble
  * never fails the job: a 429 defers the rest of the batch by its Retry-After (a waybill asked too soon defers
  * only that parcel), a transient error defers
  * that shipment with backoff, a permanent one stops polling it for a day.
@@ -224,7 +226,7 @@ async function pollOne(
 ) {
   const query = await queryOf(deps.shipments, client, s);
   // Subscribing comes before the query: a parcel with no news yet ("no result yet") is still followed by push.
-  const push = s.push === null && client.subscribe ? await subscribe(deps.shipments, client, s, query) : s.push;
+  let push = s.push === null && client.subscribe ? await subscribe(deps.shipments, client, s, query) : s.push;
   const waybill = `${query.carrierCom ?? ''}:${query.trackingNumber}`;
   let answer = answers.get(waybill);
   if (!answer) {
@@ -234,6 +236,8 @@ async function pollOne(
     answer.catch(() => answers.delete(waybill));
   }
   const snapshot = await answer;
+  // A subscription that lapsed for want of records is asked again once this poll finds some.
+  if (mayRenew(s, client, snapshot, new Date())) push = (await subscribe(deps.shipments, client, s, query, true)) ?? push;
   const { changed } = await storeSnapshot(deps, client, { ...s, push }, snapshot, history, { tickAt });
   return changed;
 }
@@ -249,21 +253,4 @@ async function queryOf(shipments: ShipmentStore, client: PolledClient, s: Tracke
     trackingNumber: s.trackingNumber, phone: s.phone ?? undefined, fromCity: s.fromCity ?? undefined, toCity: s.toCity ?? undefined,
     ...(carrierCom === null ? {} : { carrierCom }),
   };
-}
-
-/**
- * Asks the carrier to push news of the waybill. A refusal is recorded and never asked again; a transient
- * failure leaves the shipment unsubscribed, so its next poll asks again. Polling goes on either way.
- */
-async function subscribe(shipments: ShipmentStore, client: PolledClient, s: ShopRow, query: TrackingQuery): Promise<PushState | null> {
-  try {
-    await client.subscribe!(query);
-  } catch (error) {
-    if (!(error instanceof DomainError)) throw error;
-    if (!error.permanent) return null;
-    await shipments.recordSubscription(s, 'refused');
-    return 'refused';
-  }
-  await shipments.recordSubscription(s, 'subscribed');
-  return 'subscribed';
 }

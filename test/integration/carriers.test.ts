@@ -246,7 +246,7 @@ describe('zto adapter', () => {
 });
 
 describe('createCarrierClients', () => {
-  it('routes SF through kuaidi100 when asked, and refuses carriers with no credentials', async () => {
+  it('routes SF through kuaidi100 when asked (subscribed through it too), and refuses carriers with no credentials', async () => {
     const clients = createCarrierClients({
       timeoutMs: 2_000,
       sandbox: { baseUrl: `${server.url}/sandbox` },
@@ -259,9 +259,19 @@ describe('createCarrierClients', () => {
     expect(clients.sf.serviceLevelHours).toBe(48);
     expect(clients.kuaidi100.minPollIntervalMs).toBe(0);
     expect(clients.sandbox.minPollIntervalMs).toBe(0);
-    // Pushes are matched to kuaidi100 shipments: SF through Kuaidi100 is polled, never subscribed.
-    expect(clients.kuaidi100.subscribe).toBeDefined();
-    expect(clients.sf.subscribe).toBeUndefined();
+    // SF through Kuaidi100 is subscribed on the same account, and its news comes by Kuaidi100's push.
+    expect(clients.kuaidi100).toMatchObject({ pushedBy: 'kuaidi100', resubscribeAfterMs: 30 * 60_000 });
+    expect(clients.sf).toMatchObject({ pushedBy: 'kuaidi100', code: 'sf' });
+    expect(clients.sf.subscribe).toBeDefined();
+    // SF with credentials of its own is polled only.
+    const push = { callbackUrl: 'https://ow.example/cb', salt: 'saltsalt' };
+    const direct = createCarrierClients({
+      sandbox: { baseUrl: server.url },
+      kuaidi100: { baseUrl: server.url, customer: 'C', key: 'K', push },
+      sf: { baseUrl: server.url, partnerId: 'P', checkWord: 'W' },
+    });
+    expect(direct.sf.subscribe).toBeUndefined();
+    expect(direct.sf.pushedBy).toBeUndefined();
     expect(await failure(clients.zto.track({ trackingNumber: '731' }))).toMatchObject({ name: 'PermanentError', code: 'carrier_rejected' });
   });
 });

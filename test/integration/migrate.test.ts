@@ -76,7 +76,7 @@ describe('000015-shop-keys on a database that holds data', () => {
         INSERT INTO shipment_events (shipment_id, at, status, description) VALUES ('${shipment}', now(), 'in_transit', 'moving');
         INSERT INTO payment_switches (shop_id, idempotency_key, order_id, request_hash, trade_no) VALUES ('${shop}', 'p', '${order}', 'h', 1)`);
 
-      expect(await migrate(db)).toEqual(['000015-shop-keys']);
+      expect(await migrate(db, undefined, migrations.filter((m) => m.name < '000016'))).toEqual(['000015-shop-keys']);
 
       for (const table of ['order_items', 'return_items', 'shipment_events', 'webhook_leases']) {
         expect(await db.rows(`SELECT shop_id FROM ${table}`), table).toEqual([{ shop_id: shop }]); // the lease of no order is gone
@@ -94,6 +94,37 @@ describe('000015-shop-keys on a database that holds data', () => {
       await expect(db.rows(`INSERT INTO refunds (id, order_id, shop_id, idempotency_key, request_hash, amount_minor, currency)
         VALUES (gen_random_uuid(), '${order}', '${other}', 'r2', 'h', 1, 'CNY')`)).rejects.toThrow(/foreign key/);
       await expect(db.rows(`INSERT INTO order_items (shop_id, order_id, line_no, sku, quantity, product_id) VALUES ('${shop}', '${order}', 3, 'TEA', 1, 999)`)).rejects.toThrow(/foreign key/);
+    } finally {
+      await t2.drop();
+    }
+  });
+});
+
+describe('000016-push-renewal on a database that holds data', () => {
+  it('keeps every push state, counts no renewal yet, and takes `lapsed` but no unknown state', async () => {
+    const t2 = await createTestDatabase({ sandbox: false });
+    try {
+      const db = t2.db;
+      await db.rows(`DROP SCHEMA public CASCADE; CREATE SCHEMA public`);
+      await migrate(db, undefined, migrations.filter((m) => m.name < '000016'));
+      const [shop, order] = ['11111111-1111-7111-8111-111111111111', '01900000-0000-7000-8000-000000000001'];
+      await db.rows(`
+        INSERT INTO shops (id, name, api_key_hash, webhook_url, webhook_secret) VALUES ('${shop}', 'A', 'ha', NULL, 's');
+        INSERT INTO orders (id, shop_id, idempotency_key, request_hash, status, currency, customer, shipping_address, payment_method, payment_token, captured_minor)
+          VALUES ('${order}', '${shop}', 'k', 'h', 'shipped', 'CNY', '{}', '{}', 'card', 't', 100);
+        INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, push_status) VALUES
+          (gen_random_uuid(), '${order}', '${shop}', 'kuaidi100', 'YT1', 'subscribed'),
+          (gen_random_uuid(), '${order}', '${shop}', 'kuaidi100', 'YT2', 'ended'),
+          (gen_random_uuid(), '${order}', '${shop}', 'sf', 'SF1', NULL)`);
+
+      expect(await migrate(db)).toEqual(migrations.filter((m) => m.name >= '000016').map((m) => m.name));
+      expect(await db.rows('SELECT tracking_number, push_status, push_renewals, push_ended_at FROM shipments ORDER BY tracking_number')).toEqual([
+        { tracking_number: 'SF1', push_status: null, push_renewals: 0, push_ended_at: null },
+        { tracking_number: 'YT1', push_status: 'subscribed', push_renewals: 0, push_ended_at: null },
+        { tracking_number: 'YT2', push_status: 'ended', push_renewals: 0, push_ended_at: null },
+      ]);
+      await db.rows(`UPDATE shipments SET push_status = 'lapsed', push_ended_at = now() WHERE tracking_number = 'YT1'`);
+      await expect(db.rows(`UPDATE shipments SET push_status = 'paused' WHERE tracking_number = 'YT2'`)).rejects.toThrow(/shipments_push_status_check/);
     } finally {
       await t2.drop();
     }

@@ -6,11 +6,16 @@ export interface Subscription {
   param: any;
 }
 
+/** How many subscriptions of one company and number Kuaidi100 takes in a month; past them it answers 501. */
+const SUBSCRIPTIONS_A_MONTH = 4;
+
 /**
  * Kuaidi100 on 127.0.0.1:0, as far as orderworks uses it: the subscription API (`POST /poll`: records each
- * request; a number already subscribed is answered 501, as Kuaidi100 does), number recognition
+ * request; a company and number it still follows, or subscribed too often this month, is answered 501, as
+ * Kuaidi100 does; `end` stops following one, as its `abort`/`shutdown` does), number recognition
  * (`/autonumber/auto?num=&key=`: the `comCode` set in `coms`, else an empty list) and the real-time query
- * (`POST /poll/query.do`: `queryAnswer`, by default "no result yet"). Pushes are the test's to send.
+ * (`POST /poll/query.do`: the answer set in `answers` for the number, else `queryAnswer`, by default "no result
+ * yet"). Pushes are the test's to send.
  */
 export async function startKuaidi100Fake() {
   const fake = {
@@ -19,6 +24,12 @@ export async function startKuaidi100Fake() {
     recognitions: [] as string[],
     queries: [] as URLSearchParams[],
     coms: new Map<string, string>(),
+    answers: new Map<string, object>(),
+    following: new Set<string>(),
+    /** Kuaidi100 stops following the waybill (the test then sends the `abort` or `shutdown` push). */
+    end: (company: string, number: string) => void fake.following.delete(`${company}:${number}`),
+    subscriptionsOf: (number: string) => fake.subscriptions.filter((s) => s.param.number === number),
+    queriesOf: (number: string) => fake.queries.filter((q) => JSON.parse(q.get('param') ?? '{}').num === number),
     subscribeAnswer: { result: true, returnCode: '200', message: '提交成功' } as object,
     queryAnswer: { result: false, returnCode: '500', message: '查询无结果，请隔段时间再查' } as object,
     close: () => undefined as void,
@@ -33,9 +44,12 @@ export async function startKuaidi100Fake() {
       if (req.method !== 'POST') return res.writeHead(405).end();
       if (url.pathname === '/poll') {
         const param = JSON.parse(form.get('param') ?? '{}');
-        const again = fake.subscriptions.some((s) => s.param.number === param.number && s.param.company === param.company);
+        const key = `${param.company}:${param.number}`;
+        const before = fake.subscriptions.filter((s) => `${s.param.company}:${s.param.number}` === key).length;
         fake.subscriptions.push({ form, param });
-        return answer(again ? { result: false, returnCode: '501', message: '重复订阅' } : fake.subscribeAnswer);
+        if (fake.following.has(key) || before >= SUBSCRIPTIONS_A_MONTH) return answer({ result: false, returnCode: '501', message: '重复订阅' });
+        if ((fake.subscribeAnswer as { returnCode?: string }).returnCode === '200') fake.following.add(key);
+        return answer(fake.subscribeAnswer);
       }
       if (url.pathname === '/autonumber/auto') {
         const num = url.searchParams.get('num') ?? '';
@@ -46,7 +60,7 @@ export async function startKuaidi100Fake() {
       }
       if (url.pathname === '/poll/query.do') {
         fake.queries.push(form);
-        return answer(fake.queryAnswer);
+        return answer(fake.answers.get(JSON.parse(form.get('param') ?? '{}').num) ?? fake.queryAnswer);
       }
       res.writeHead(404).end();
     });

@@ -46,6 +46,21 @@ describe('config', () => {
     expect(failure({ ...base, ...push, KUAIDI100_CUSTOMER: 'C' })).toBe('KUAIDI100_KEY');
   });
 
+  it('follows SF and ZTO through the Kuaidi100 account when asked, never beside credentials of their own', () => {
+    const account = { ...base, KUAIDI100_CUSTOMER: 'C', KUAIDI100_KEY: 'K' };
+    const c = loadConfig({ ...account, SF_VIA_KUAIDI100: '1', ZTO_APP_KEY: 'a', ZTO_APP_SECRET: 's' });
+    expect(c.providers.sf).toEqual({ viaKuaidi100: true });
+    expect(c.providers.zto).toMatchObject({ appKey: 'a' });
+    expect(loadConfig({ ...account, ZTO_VIA_KUAIDI100: '1' }).providers.zto).toEqual({ viaKuaidi100: true });
+    expect(loadConfig({ ...account, SF_VIA_KUAIDI100: '0' }).providers.sf).toBeNull();
+    expect(failure({ ...account, SF_VIA_KUAIDI100: '1', SF_PARTNER_ID: 'p' })).toBe('SF_VIA_KUAIDI100');
+    expect(failure({ ...base, ZTO_VIA_KUAIDI100: '1' })).toBe('ZTO_VIA_KUAIDI100');
+    expect(failure({ ...account, SF_VIA_KUAIDI100: 'yes' })).toBe('SF_VIA_KUAIDI100');
+    // Kuaidi100's rule between two queries of a waybill holds unless lowered (against a fake only).
+    expect(loadConfig(account).providers.kuaidi100).not.toHaveProperty('minPollIntervalMs');
+    expect(loadConfig({ ...account, KUAIDI100_MIN_POLL_INTERVAL_MS: '0' }).providers.kuaidi100).toMatchObject({ minPollIntervalMs: 0 });
+  });
+
   it('spreads queues over QUEUE_SHARDS shards, a worker serving all of them or those WORKER_SHARDS names', () => {
     expect(loadConfig(base)).toMatchObject({ queueShards: 1, workerShards: [0] });
     expect(loadConfig({ ...base, QUEUE_SHARDS: '3' })).toMatchObject({ queueShards: 3, workerShards: [0, 1, 2] });

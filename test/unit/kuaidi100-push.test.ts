@@ -54,14 +54,16 @@ describe('kuaidi100 push sign', () => {
     }
   });
 
-  it('reads an abort without news as the end of the subscription, unless Kuaidi100 follows on under a corrected com', () => {
+  it('reads an abort without news as the end of the subscription (renewable only for want of records), unless Kuaidi100 follows on under a corrected com', () => {
     const signed = (p: object) => {
       const param = JSON.stringify(p);
       return form({ param, sign: kuaidi100PushSign(param, SALT) });
     };
     const lastResult = { message: 'ok', state: '0', status: '200', ischeck: '0', com: 'yuantong', nu: 'YT1', data: [] };
-    const abort = receiver.read(signed({ status: 'abort', billstatus: '', message: '3天查询无记录', lastResult }));
-    expect(abort.verified && abort.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: true });
+    const abort = receiver.read(signed({ status: 'abort', billstatus: '', message: '3天查询无记录', autoCheck: '0', comOld: '', comNew: '', lastResult }));
+    expect(abort.verified && abort.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: true, renewable: true });
+    const stale = receiver.read(signed({ status: 'abort', billstatus: '', message: '60天无变化', lastResult }));
+    expect(stale.verified && stale.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: true });
     const corrected = receiver.read(signed({ status: 'abort', message: '', autoCheck: '0', comOld: '', comNew: 'yunda', lastResult }));
     expect(corrected.verified && corrected.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: false, carrierCom: 'yunda' });
     const signedFor = receiver.read(
@@ -71,6 +73,7 @@ describe('kuaidi100 push sign', () => {
       }),
     );
     expect(signedFor.verified && signedFor.push).toMatchObject({ ended: true, snapshot: { status: 'delivered' } });
+    expect(signedFor.verified && signedFor.push).not.toHaveProperty('renewable');
     // Signed but not a push: refused all the same.
     expect(receiver.read(signed({ status: 'polling' })).verified).toBe(false);
   });

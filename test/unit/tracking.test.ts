@@ -8,7 +8,7 @@ import type { CarrierClient, TrackingSnapshot } from '../../src/domain/carrier.j
 
 const shipment = (id: string): TrackedShipment => ({
   id, shopId: 's', orderId: 'o', carrier: 'sandbox', trackingNumber: `SBX-${id}`, status: 'in_transit', phone: null, fromCity: 'A', toCity: 'B',
-  carrierCom: null, push: null,
+  carrierCom: null, push: null, pushRenewals: 0, pushEndedAt: null,
 });
 /** Shipments of shop `s` by their ids. */
 const refs = (ids: string[]) => ids.map((id) => ({ id, shopId: 's' }));
@@ -210,7 +210,7 @@ describe('push tracking', () => {
     const f = fakes(async () => snap);
     const written = { coms: [] as string[], subscriptions: [] as string[], ended: [] as string[][], subscribeCalls: [] as Array<string | undefined> };
     const client: CarrierClient = {
-      code: 'kuaidi100', serviceLevelHours: 72, track: async () => snap, recognise,
+      code: 'kuaidi100', serviceLevelHours: 72, track: async () => snap, recognise, pushedBy: 'kuaidi100',
       subscribe: async (q) => { written.subscribeCalls.push(q.carrierCom); await subscribe(); },
     };
     f.deps.carriers.kuaidi100 = client;
@@ -219,7 +219,7 @@ describe('push tracking', () => {
       findOpen: async () => [{ ...shipment('1'), carrier: 'kuaidi100', push: 'subscribed', ...given }],
       recordCarrierCom: async (_s: unknown, com: string) => void written.coms.push(com),
       recordSubscription: async (_s: unknown, outcome: string) => void written.subscriptions.push(outcome),
-      endPush: async (ended: Array<{ id: string }>) => void written.ended.push(ended.map((e) => e.id)),
+      endPush: async (ended: Array<{ id: string }>, renewBelow: number) => void written.ended.push([...ended.map((e) => e.id), `renewBelow ${renewBelow}`]),
     });
     return { ...f, written };
   }
@@ -265,7 +265,7 @@ describe('push tracking', () => {
     expect(await receivePush({ ...pushDeps, receivers: receivers({}) }, 'kuaidi100', Buffer.alloc(0))).toMatchObject({ reply: { status: 200 }, shipments: 1 });
     expect(calls.applied).toEqual(['1']);
     await receivePush({ ...pushDeps, receivers: receivers({ snapshot: null, ended: true }) }, 'kuaidi100', Buffer.alloc(0));
-    expect([calls.applied, written.ended]).toEqual([['1'], [['1']]]);
+    expect([calls.applied, written.ended]).toEqual([['1'], [['1', 'renewBelow 0']]]);
     await receivePush({ ...pushDeps, receivers: receivers({ snapshot: null, carrierCom: 'yunda' }) }, 'kuaidi100', Buffer.alloc(0));
     expect(written.coms).toEqual(['yunda']);
     await expect(receivePush({ ...pushDeps, receivers: {} }, 'kuaidi100', Buffer.alloc(0))).rejects.toMatchObject({ code: 'not_found' });
