@@ -65,6 +65,8 @@ export class Kuaidi100Carrier implements CarrierClient {
   readonly code: CarrierCode;
   readonly serviceLevelHours: number;
   readonly minPollIntervalMs: number;
+  /** Every waybill asked through Kuaidi100, whichever carrier it is, counts against the one account's limit. */
+  readonly account = 'kuaidi100' as const;
   readonly subscribe?: (query: TrackingQuery) => Promise<void>;
   readonly pushedBy?: CarrierCode;
   readonly resubscribeAfterMs?: number;

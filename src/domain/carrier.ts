@@ -57,6 +57,11 @@ export interface CarrierClient {
    * and call us back. Idempotent: a waybill it already follows counts as subscribed.
    */
   subscribe?(query: TrackingQuery): Promise<void>;
+  /**
+   * The account whose call limit (CARRIER_CALLS_PER_SECOND) this client's calls count against, when it is not the
+   * carrier's own: SF and ZTO followed through Kuaidi100 share the Kuaidi100 account's limit with it.
+   */
+  readonly account?: CarrierCode;
   /** Set with `subscribe`: the carrier whose push endpoint brings this one's news (Kuaidi100's, for SF through it). */
   readonly pushedBy?: CarrierCode;
   /** Set with `subscribe`: how long after the carrier stopped following a waybill it may be asked to again. */

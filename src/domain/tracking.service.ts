@@ -172,7 +172,7 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
   // a carrier call and, at Kuaidi100, break its 30-minute rule for that waybill.
   const answers = new Map<string, Promise<TrackingSnapshot>>();
   for (const [i, s] of shipments.entries()) {
-    const dueAgainAt = await turnFor(deps, carrier, until);
+    const dueAgainAt = await turnFor(deps, client.account ?? carrier, until);
     if (dueAgainAt) {
       await deps.shipments.deferPoll(shipments.slice(i), dueAgainAt, false);
       result.deferred += shipments.length - i;

@@ -101,6 +101,16 @@ describe('pollShipments', () => {
     expect(calls.deferred.map((d) => [d.ids, d.failed, d.inMs > 590_000 && d.inMs <= 600_000])).toEqual([[['1'], false, true]]);
   });
 
+  it('counts SF calls made through Kuaidi100 against the Kuaidi100 account\'s limit, not a limit of their own', async () => {
+    const { deps } = fakes(async () => snap);
+    const keys: string[] = [];
+    deps.limiter = { take: async (key) => { keys.push(key); return 0; } };
+    deps.carriers.sf = { code: 'sf', account: 'kuaidi100', serviceLevelHours: 48, track: async () => snap };
+    await pollShipments(deps, 'sf', refs(['1']));
+    await pollShipments(deps, 'sandbox', refs(['2']));
+    expect(keys).toEqual(['carrier:kuaidi100', 'carrier:sandbox']);
+  });
+
   it('waits out the shared per-carrier rate limit instead of calling', async () => {
     let called = 0;
     const { deps, calls } = fakes(async () => { called++; return snap; }, { limiterWait: 400 });
