@@ -65,6 +65,11 @@ const schema = z.object({
   NOTIFY_BODY_LIMIT_BYTES: positiveInt.default(65_536),
   NOTIFY_MAX_CONCURRENT: positiveInt.default(64),
   NOTIFY_BODY_TIMEOUT_MS: positiveInt.default(10_000),
+  /**
+   * A carrier's push carries the waybill's whole history (Kuaidi100: every event, URL-encoded), so a parcel on a
+   * long route outgrows a payment notification's limit; past this it is refused 413 and left to the polls.
+   */
+  CARRIER_PUSH_BODY_LIMIT_BYTES: positiveInt.default(524_288),
   /** Where this deployment's web process is reached (provider notify URLs, the sandbox). */
   PUBLIC_URL: url(['http:', 'https:']).optional(),
   /** Where the bundled sandbox providers and carrier are served; defaults to PUBLIC_URL + /sandbox. */
@@ -123,6 +128,8 @@ export interface Config {
   readonly dbPoolMax: number;
   readonly bodyLimitBytes: number;
   readonly notify: { readonly limitBytes: number; readonly maxConcurrent: number; readonly timeoutMs: number };
+  /** The notify bounds for carriers' pushes: their own body limit, the same concurrency and time. */
+  readonly carrierPush: { readonly limitBytes: number; readonly maxConcurrent: number; readonly timeoutMs: number };
   readonly publicUrl: string;
   readonly sandboxBaseUrl: string;
   readonly paymentRetryBaseMs: number;
@@ -216,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { local?: boolean; r
     dbPoolMax: e.DB_POOL_MAX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     notify: Object.freeze({ limitBytes: e.NOTIFY_BODY_LIMIT_BYTES, maxConcurrent: e.NOTIFY_MAX_CONCURRENT, timeoutMs: e.NOTIFY_BODY_TIMEOUT_MS }),
+    carrierPush: Object.freeze({ limitBytes: e.CARRIER_PUSH_BODY_LIMIT_BYTES, maxConcurrent: e.NOTIFY_MAX_CONCURRENT, timeoutMs: e.NOTIFY_BODY_TIMEOUT_MS }),
     publicUrl,
     sandboxBaseUrl: e.SANDBOX_BASE_URL ?? `${publicUrl}/sandbox`,
     paymentRetryBaseMs: e.PAYMENT_RETRY_BASE_MS,

@@ -30,7 +30,7 @@ import { openApiDocument } from './openapi.js';
 import { rateLimitPerShop } from './rate-limit.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'admin' | 'viewer' | 'metricsToken' | 'operatorAuthFailuresPerMinute' | 'bodyLimitBytes' | 'notify' | 'shopRateLimitPerSecond'>;
+  config: Pick<Config, 'admin' | 'viewer' | 'metricsToken' | 'operatorAuthFailuresPerMinute' | 'bodyLimitBytes' | 'notify' | 'carrierPush' | 'shopRateLimitPerSecond'>;
   logger: Logger;
   metrics: Metrics;
   /** Extra routers mounted before the API (documentation). */
@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/products', shop, body, productsRouter(deps.products));
   app.use('/v1/shipments', shop, shipmentListRouter(deps.tracking));
   app.use('/v1/returns', shop, body, returnsRouter(deps.returns));
-  app.use('/v1/carriers', carrierPushRouter(deps.trackingPush, deps.config.notify));
+  app.use('/v1/carriers', carrierPushRouter(deps.trackingPush, deps.config.carrierPush));
   app.use('/v1', shop, body, webhooksRouter(deps.webhooks));
   if (deps.sandbox) app.use('/sandbox', deps.sandbox);
   app.use(notFoundHandler);

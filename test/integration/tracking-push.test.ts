@@ -179,8 +179,21 @@ describe('Kuaidi100 push tracking', () => {
     expect(hooks(orderId).filter((t) => t === 'shipment.updated')).toHaveLength(1);
   });
 
+  it('reads a push of a long history, larger than a payment notification may be (a parcel on a long route)', async () => {
+    const step = { context: '【上海市】快件已到达上海浦东转运中心，正在发往下一站，请耐心等待'.repeat(2), time: '2025-03-09 18:30:05', ftime: '2025-03-09 18:30:05', status: '在途', statusCode: '1002', areaCode: null, areaName: null, location: '' };
+    const param = JSON.stringify({
+      status: 'polling', billstatus: 'got', message: '', autoCheck: '0', comOld: '', comNew: '',
+      lastResult: { message: 'ok', nu: 'YT0000000000000', ischeck: '0', com: 'yuantong', status: '200', state: '0', data: Array.from({ length: 300 }, () => step) },
+    });
+    const body = signedForm(param);
+    expect(body.length).toBeGreaterThan(3 * 65_536);
+    const r = await notify(body);
+    expect(r.status, await r.clone().text()).toBe(200);
+    expect(await r.json()).toMatchObject({ result: true, returnCode: '200' });
+  });
+
   it('answers an oversized push 413 problem+json without reading it', async () => {
-    const r = await notify(`param=${'x'.repeat(70_000)}&sign=${SIGN}`);
+    const r = await notify(`param=${'x'.repeat(600_000)}&sign=${SIGN}`);
     expect(r.status).toBe(413);
     expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await r.json()).toMatchObject({ status: 413 });
