@@ -37,6 +37,7 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
     applyPoll: async ({ id }, u) => { calls.applied.push(id); calls.updates.push(u); return { changed: true }; },
     deferPoll: async (deferIds, next, failed) => { calls.deferred.push({ ids: deferIds.map((d) => d.id), inMs: next.getTime() - Date.now(), failed }); },
     flagDelays: async (now, quietSince, staleAfterMs) => { calls.delayChecks.push({ now, quietSince, staleAfterMs }); return 0; },
+    giveUpExceptions: async () => 0,
     listDelayed: async () => [],
     findOpen: async () => [],
     recordCarrierCom: async () => undefined,

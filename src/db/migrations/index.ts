@@ -10,6 +10,7 @@ import * as m000012 from './000012-returns.js';
 import * as m000013 from './000013-tracking-push.js';
 import * as m000014 from './000014-fair-tracking.js';
 import * as m000015 from './000015-shop-keys.js';
+import * as m000016 from './000016-ended-tracking.js';
 
 export interface Migration {
   name: string;
@@ -34,4 +35,5 @@ export const migrations: readonly Migration[] = [
   { name: '000013-tracking-push', up: m000013.up },
   { name: '000014-fair-tracking', up: m000014.up },
   { name: '000015-shop-keys', up: m000015.up },
+  { name: '000016-ended-tracking', up: m000016.up },
 ];
