@@ -135,8 +135,9 @@ export const SHIPMENT = lifecycle(SHIPMENT_STATUSES, {
   delivered: { to: {} },
   // Back with the sender: nothing more will happen to this parcel.
   returned_to_sender: { to: {} },
-  // A carrier's exception often clears (a parcel found, a return under way): polled more slowly, and not
-  // after EXCEPTION_GIVE_UP_MS without news (src/domain/tracking.service.ts).
+  // A carrier's exception often clears (a parcel found, a return under way): polled more slowly, and given up
+  // after EXCEPTION_GIVE_UP_MS without news (src/domain/tracking.service.ts). Giving up keeps this status: it
+  // ends our following of the parcel (`shipments.tracking_ended_at`), not the carrier's word about it.
   exception: { to: carrierMoves('exception'), work: 'tracking' },
 });
 
