@@ -14,7 +14,7 @@ export function trackingPollProcessor(deps: TrackingDeps & { shops: ShopLookup; 
     async (job, { log }) => {
       if (job.kind === 'fan-out') {
         const result = await fanOutPolls(deps);
-        if (result.shipments > 0 || result.delayed > 0) log.info(result, 'tracking fan-out');
+        if (result.shipments > 0 || result.delayed > 0 || result.givenUp > 0) log.info(result, 'tracking fan-out');
         return result;
       }
       if (!isCarrier(job.carrier)) throw new PermanentError('carrier_rejected', `unknown carrier ${job.carrier}`);

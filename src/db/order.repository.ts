@@ -8,7 +8,7 @@ import { createBatcher, type Batcher } from '../batcher.js';
 import { insertReceivedOrders } from './order-intake.batch.js';
 import { placeOrders, type PriceFn } from './order-placement.batch.js';
 import type { ShipmentView } from '../domain/tracking-ports.js';
-import { RETURN_JSON, toReturnView } from './return.repository.js';
+import { RETURN_JSON, toReturnView } from './return-rows.js';
 import type { OrderRef } from '../domain/keys.js';
 
 interface OrderRow {
@@ -34,9 +34,10 @@ interface OrderRow {
   created_at: Date;
   updated_at: Date;
   items: Order['items'] | null;
-  shipments: Array<Omit<ShipmentView, 'estimatedDeliveryAt' | 'deliveredAt' | 'delayedSince' | 'events'> & {
+  shipments: Array<Omit<ShipmentView, 'estimatedDeliveryAt' | 'deliveredAt' | 'delayedSince' | 'trackingEndedAt' | 'events'> & {
     estimatedDeliveryAt: string | null;
     delayedSince: string | null;
+    trackingEndedAt: string | null;
     deliveredAt: string | null;
     events: Array<{ at: string; status: ShipmentView['status']; description: string; location: string | null }>;
   }> | null;
@@ -54,6 +55,7 @@ const SELECT_ORDER = `
          (SELECT json_agg(json_build_object(
                    'id', s.id, 'carrier', s.carrier, 'trackingNumber', s.tracking_number, 'status', s.status,
                    'estimatedDeliveryAt', s.estimated_delivery_at, 'deliveredAt', s.delivered_at, 'delayedSince', s.delayed_since,
+                   'trackingEndedAt', s.tracking_ended_at,
                    'events', (SELECT coalesce(json_agg(json_build_object('at', e.at, 'status', e.status, 'description', e.description,
                                                                          'location', e.location) ORDER BY e.at, e.recorded_at), '[]')
                                 FROM shipment_events e WHERE e.shop_id = s.shop_id AND e.shipment_id = s.id)) ORDER BY s.created_at)
@@ -158,6 +160,7 @@ function toOrder(r: OrderRow): Order {
       estimatedDeliveryAt: sh.estimatedDeliveryAt ? new Date(sh.estimatedDeliveryAt) : null,
       deliveredAt: sh.deliveredAt ? new Date(sh.deliveredAt) : null,
       delayedSince: sh.delayedSince ? new Date(sh.delayedSince) : null,
+      trackingEndedAt: sh.trackingEndedAt ? new Date(sh.trackingEndedAt) : null,
       events: sh.events.map((e) => ({ ...e, at: new Date(e.at) })),
     })),
     returns: (r.returns ?? []).map(toReturnView),

@@ -5,46 +5,12 @@ import { conflict, notFound } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import { RETURN, type OrderStatus, type PaymentStatus } from '../domain/order-lifecycle.js';
 import { assertMayReturn, assertSameRequest, assertUnderLimit, returnLines, type SoldLine } from '../domain/order-rules.js';
-import type { ReturnStore, ReturnView } from '../domain/return-ports.js';
+import type { ReturnStore } from '../domain/return-ports.js';
 import { LOCK_IN_ORDER } from './payment-capture.batch.js';
 import { refundWhatIsLeft } from './refund-records.js';
 import { insertShipment } from './shipment-rows.js';
 import type { ShopRow } from '../domain/keys.js';
-
-/** A return as JSON, with its lines, its refund and its parcel: one expression over `returns r`. */
-export const RETURN_JSON = `json_build_object(
-  'id', r.id, 'orderId', r.order_id, 'status', r.status, 'reason', r.reason, 'restock', r.restock,
-  'amountMinor', r.amount_minor, 'currency', r.currency, 'receivedBy', r.received_by, 'receivedAt', r.received_at,
-  'createdAt', r.created_at,
-  'items', (SELECT json_agg(json_build_object('sku', ri.sku, 'quantity', ri.quantity, 'unitPriceMinor', ri.unit_price_minor) ORDER BY ri.sku)
-              FROM return_items ri WHERE ri.shop_id = r.shop_id AND ri.return_id = r.id),
-  'refund', (SELECT json_build_object('id', f.id, 'amountMinor', f.amount_minor, 'status', f.status) FROM refunds f WHERE f.shop_id = r.shop_id AND f.id = r.refund_id),
-  'parcel', (SELECT json_build_object('id', s.id, 'carrier', s.carrier, 'trackingNumber', s.tracking_number, 'status', s.status,
-                                      'estimatedDeliveryAt', s.estimated_delivery_at, 'deliveredAt', s.delivered_at)
-               FROM shipments s WHERE s.shop_id = r.shop_id AND s.return_id = r.id))`;
-
-type Json<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] extends object | null ? unknown : T[K] };
-type ReturnJson = Json<Omit<ReturnView, 'parcel'>> & { parcel: null | (Json<NonNullable<ReturnView['parcel']>>) };
-
-const date = (s: string | null) => (s === null ? null : new Date(s));
-
-/** `RETURN_JSON` as the domain's view. */
-export function toReturnView(j: ReturnJson): ReturnView {
-  return {
-    ...(j as unknown as ReturnView),
-    amountMinor: Number(j.amountMinor),
-    items: ((j.items as ReturnView['items'] | null) ?? []).map((i) => ({ ...i, unitPriceMinor: Number(i.unitPriceMinor) })),
-    refund: j.refund === null ? null : { ...(j.refund as NonNullable<ReturnView['refund']>), amountMinor: Number((j.refund as { amountMinor: number }).amountMinor) },
-    parcel: j.parcel === null ? null : { ...j.parcel, estimatedDeliveryAt: date(j.parcel.estimatedDeliveryAt), deliveredAt: date(j.parcel.deliveredAt) } as ReturnView['parcel'],
-    receivedAt: date(j.receivedAt),
-    createdAt: new Date(j.createdAt),
-  };
-}
-
-async function loadReturn(db: Database, { shopId, id }: ShopRow, tx?: Transaction): Promise<ReturnView | null> {
-  const [row] = await db.rows<{ r: ReturnJson }>(`SELECT ${RETURN_JSON} AS r FROM returns r WHERE r.shop_id = $2 AND r.id = $1`, [id, shopId], tx);
-  return row ? toReturnView(row.r) : null;
-}
+import { loadReturn } from './return-rows.js';
 
 /**
  * Receives a requested return, once: `received`, its lines' value refunded (capped at what is left of the
@@ -116,9 +82,10 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
           [q.orderId, q.shopId],
           tx,
         );
+        // A cancelled return gives its lines back; it still counts towards RETURNS_PER_ORDER_MAX (it stays listed).
         const returned = await db.rows<{ sku: string; quantity: number }>(
           `SELECT ri.sku, sum(ri.quantity)::int AS quantity FROM return_items ri JOIN returns r ON r.shop_id = ri.shop_id AND r.id = ri.return_id
-            WHERE r.shop_id = $2 AND r.order_id = $1 GROUP BY ri.sku`,
+            WHERE r.shop_id = $2 AND r.order_id = $1 AND r.status <> 'cancelled' GROUP BY ri.sku`,
           [q.orderId, q.shopId],
           tx,
         );
@@ -172,7 +139,39 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
         if (!r) throw notFound('return');
         await db.rows('SELECT 1 FROM orders WHERE shop_id = $2 AND id = $1 FOR UPDATE', [r.order_id, shopId], tx);
         const { refundId } = await receiveReturnIn(db, outbox, tx, { shopId, id: returnId }, 'shop');
-        return { ret: (await loadReturn(db, { shopId, id: returnId }, tx))!, refundId };
+        const ret = (await loadReturn(db, { shopId, id: returnId }, tx))!;
+        if (ret.status === 'cancelled') throw conflict('this return is cancelled: it can no longer be received');
+        return { ret, refundId };
+      }),
+
+    cancel: (shopId, returnId, reason) =>
+      db.transaction(async (tx) => {
+        if (!isUuid(returnId)) throw notFound('return');
+        const [r] = await db.rows<{ order_id: string }>('SELECT order_id FROM returns WHERE id = $1 AND shop_id = $2', [returnId, shopId], tx);
+        if (!r) throw notFound('return');
+        // Its parcel, then the order, as a poll that delivers the parcel locks them: a cancel and a delivery are
+        // serialised, and the second finds what the first did (a received return: 409; an ended parcel: no receipt).
+        await db.rows('SELECT 1 FROM shipments WHERE shop_id = $2 AND return_id = $1 FOR UPDATE', [returnId, shopId], tx);
+        await db.rows('SELECT 1 FROM orders WHERE shop_id = $2 AND id = $1 FOR UPDATE', [r.order_id, shopId], tx);
+        const [cancelled] = await db.rows(
+          `UPDATE returns SET status = 'cancelled', cancelled_at = now(), cancel_reason = $3, updated_at = now()
+            WHERE shop_id = $2 AND id = $1 AND status = ANY($4::text[]) RETURNING id`,
+          [returnId, shopId, reason, RETURN.fromStatesFor('cancelled')],
+          tx,
+        );
+        if (cancelled) {
+          // Not followed any more: no polls, no push applied, and no longer one of the shop's open parcels.
+          await db.rows(
+            `UPDATE shipments SET tracking_ended_at = coalesce(tracking_ended_at, now()), tracking_end = 'return_cancelled'
+              WHERE shop_id = $2 AND return_id = $1`,
+            [returnId, shopId],
+            tx,
+          );
+          await outbox.record(tx, { orderId: r.order_id, shopId, type: RETURN.eventFor('requested', 'cancelled')! });
+        }
+        const ret = (await loadReturn(db, { shopId, id: returnId }, tx))!;
+        if (ret.status !== 'cancelled') throw conflict(`only a requested return can be cancelled; this one is ${ret.status}`);
+        return ret;
       }),
 
     async get(shopId, returnId) {

@@ -1,11 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Transaction } from './database.js';
 import type { CarrierCode } from '../domain/carrier.js';
-import type { ShipmentStatus } from '../domain/order-lifecycle.js';
+import { SHIPMENT, type ShipmentStatus } from '../domain/order-lifecycle.js';
 import { assertUnderLimit } from '../domain/order-rules.js';
 import type { PushState, ShipmentView } from '../domain/tracking-ports.js';
 
 /** The shipments table's rows as the shipment and return repositories read and write them. */
+
+/** The states nothing follows: no polls, no delays. */
+export const FINAL = SHIPMENT.states.filter((st) => SHIPMENT.isFinal(st));
+
+/**
+ * Why we stopped following a parcel (migration 000016): its status stays the carrier's last word, and following
+ * it is ours to decide. `given_up`: an exception without news for too long; `return_cancelled`: for good.
+ */
+export type TrackingEnd = 'given_up' | 'return_cancelled';
 
 export interface ShipmentRow {
   id: string;
@@ -20,11 +29,13 @@ export interface ShipmentRow {
   estimated_delivery_at: Date | null;
   delivered_at: Date | null;
   delayed_since: Date | null;
+  tracking_ended_at: Date | null;
   carrier_com: string | null;
   push_status: PushState | null;
 }
 export const COLUMNS =
-  'id, shop_id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since, carrier_com, push_status';
+  'id, shop_id, order_id, carrier, tracking_number, status, phone, from_city, to_city, estimated_delivery_at, delivered_at, delayed_since, ' +
+  'tracking_ended_at, carrier_com, push_status';
 
 export const toView = (r: ShipmentRow): ShipmentView => ({
   id: r.id,
@@ -34,6 +45,7 @@ export const toView = (r: ShipmentRow): ShipmentView => ({
   estimatedDeliveryAt: r.estimated_delivery_at,
   deliveredAt: r.delivered_at,
   delayedSince: r.delayed_since,
+  trackingEndedAt: r.tracking_ended_at,
   events: [],
 });
 

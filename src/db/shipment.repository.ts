@@ -1,5 +1,6 @@
 import type { Database } from './database.js';
-import { COLUMNS, insertShipment, toView, type ShipmentRow } from './shipment-rows.js';
+import { COLUMNS, FINAL, insertShipment, toView, type ShipmentRow, type TrackingEnd } from './shipment-rows.js';
+import { flagDelays, giveUpExceptions } from './shipment-sweeps.js';
 import { receiveReturnIn } from './return.repository.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
@@ -19,31 +20,31 @@ const toTracked = (r: TrackedRow): TrackedShipment => ({
   pushRenewals: r.push_renewals, pushEndedAt: r.push_ended_at,
 });
 
-/** The states nothing follows: no polls, no delays. */
-const FINAL = SHIPMENT.states.filter((st) => SHIPMENT.isFinal(st));
+
 
 /**
  * The fan-out's claim, round-robin across shops: every shop's oldest due parcel (its turn 1), then every shop's
  * second, and so on, oldest first within a turn, up to the budget ($4). The shops with open parcels of the
  * carrier are walked one index probe each (a loose scan of `shipments_open_by_shop`), and each shop gives at
  * most the budget of its oldest due parcels: the cost follows shops and budget, not the size of a backlog.
- * SKIP LOCKED passes over a parcel a poll is writing; the claim re-checks that it is still due. The answer is in
+ * SKIP LOCKED passes over a parcel a poll is writing; the claim re-checks that it is still due. A parcel whose
+ * tracking ended is out of the index; a quiet exception the sweep has not given up yet is passed over. The answer is in
  * claim order, so the first batches the fan-out queues hold every shop's first turns.
  */
 const CLAIM_FAIRLY = `
   WITH RECURSIVE shop AS (
     (SELECT shop_id FROM shipments
-      WHERE carrier = $1 AND status NOT IN ('delivered', 'returned_to_sender') ORDER BY shop_id LIMIT 1)
+      WHERE carrier = $1 AND status NOT IN ('delivered', 'returned_to_sender') AND tracking_ended_at IS NULL ORDER BY shop_id LIMIT 1)
     UNION ALL
     SELECT (SELECT s.shop_id FROM shipments s
-             WHERE s.carrier = $1 AND s.status NOT IN ('delivered', 'returned_to_sender') AND s.shop_id > shop.shop_id
+             WHERE s.carrier = $1 AND s.status NOT IN ('delivered', 'returned_to_sender') AND s.tracking_ended_at IS NULL AND s.shop_id > shop.shop_id
              ORDER BY s.shop_id LIMIT 1)
       FROM shop WHERE shop.shop_id IS NOT NULL
   ), due AS (
     SELECT d.id, d.next_poll_at, row_number() OVER (PARTITION BY shop.shop_id ORDER BY d.next_poll_at, d.id) AS turn
       FROM shop CROSS JOIN LATERAL (
         SELECT id, next_poll_at FROM shipments
-         WHERE carrier = $1 AND shop_id = shop.shop_id AND status NOT IN ('delivered', 'returned_to_sender')
+         WHERE carrier = $1 AND shop_id = shop.shop_id AND status NOT IN ('delivered', 'returned_to_sender') AND tracking_ended_at IS NULL
            AND next_poll_at <= $2 AND (status <> 'exception' OR last_news_at > $5)
          ORDER BY next_poll_at LIMIT $4) d
   ), picked AS (
@@ -105,39 +106,15 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
     async claim(shipments, now, claimUntil) {
       return db.rows<ShopRow>(
         `UPDATE shipments SET next_poll_at = $3
-          WHERE shop_id = ANY($5::uuid[]) AND id = ANY($1::uuid[]) AND next_poll_at <= $2 AND status <> ALL($4::text[])
+          WHERE shop_id = ANY($5::uuid[]) AND id = ANY($1::uuid[]) AND next_poll_at <= $2 AND status <> ALL($4::text[]) AND tracking_ended_at IS NULL
           RETURNING id, shop_id AS "shopId"`,
         [shipments.map((s) => s.id), now, claimUntil, FINAL, shopsOf(shipments)],
       );
     },
 
-    flagDelays: (now, quietSince, staleAfterMs, limit) =>
-      db.transaction(async (tx) => {
-        // Shipment first, then its order, as a poll locks them; a parcel being polled is flagged next tick.
-        const due = await db.rows<{ id: string; order_id: string; shop_id: string }>(
-          `SELECT id, order_id, shop_id FROM shipments
-            WHERE delayed_since IS NULL AND return_id IS NULL AND status <> ALL($3::text[]) AND (estimated_delivery_at <= $1 OR last_news_at <= $2)
-            LIMIT $4 FOR UPDATE SKIP LOCKED`,
-          [now, quietSince, FINAL, limit],
-          tx,
-        );
-        if (!due.length) return 0;
-        // The orders' row locks keep each order's events in order against its other changes.
-        const shops = [...new Set(due.map((d) => d.shop_id))];
-        await db.rows(
-          'SELECT id FROM orders WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[...new Set(due.map((d) => d.order_id))], shops], tx);
-        const flagged = await db.rows<{ order_id: string; shop_id: string }>(
-          `UPDATE shipments
-              SET delayed_since = LEAST(CASE WHEN estimated_delivery_at <= $2 THEN estimated_delivery_at END,
-                                        CASE WHEN last_news_at <= $3 THEN last_news_at + $4 * interval '1 millisecond' END)
-            WHERE shop_id = ANY($5::uuid[]) AND id = ANY($1::uuid[])
-            RETURNING order_id, shop_id`,
-          [due.map((d) => d.id), now, quietSince, staleAfterMs, shops],
-          tx,
-        );
-        await outbox.recordMany(tx, flagged.map((f) => ({ orderId: f.order_id, shopId: f.shop_id, type: 'shipment.delayed' as const })));
-        return flagged.length;
-      }),
+    giveUpExceptions: (quietSince, limit) => giveUpExceptions(db, quietSince, limit),
+
+    flagDelays: (now, quietSince, staleAfterMs, limit) => flagDelays(db, outbox, { now, quietSince, staleAfterMs, limit }),
 
     async listDelayed(shopId, limit, after) {
       if (after !== null && !isUuid(after)) return [];
@@ -156,7 +133,8 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
       // In the order given (a tick's claim order: every shop's turn first), not the index's (by shop): a batch cut
       // short by its carrier's limit must not always leave the same shop's parcels for last.
       const rows = await db.rows<TrackedRow>(
-        `SELECT ${TRACKED} FROM shipments WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], id)`,
+        `SELECT ${TRACKED} FROM shipments WHERE shop_id = ANY($2::uuid[]) AND id = ANY($1::uuid[]) AND tracking_ended_at IS NULL
+          ORDER BY array_position($1::uuid[], id)`,
         [shipments.map((s) => s.id), shopsOf(shipments)],
       );
       return rows.map(toTracked);
@@ -165,7 +143,8 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
     async findOpen(carriers, trackingNumber) {
       if (!carriers.length) return [];
       const rows = await db.rows<TrackedRow>(
-        `SELECT ${TRACKED} FROM shipments WHERE carrier = ANY($1::text[]) AND tracking_number = $2 AND status <> ALL($3::text[])`,
+        `SELECT ${TRACKED} FROM shipments
+          WHERE carrier = ANY($1::text[]) AND tracking_number = $2 AND status <> ALL($3::text[]) AND tracking_end IS DISTINCT FROM 'return_cancelled'`,
         [carriers, trackingNumber, FINAL],
       );
       return rows.map(toTracked);
@@ -209,14 +188,18 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
     applyPoll: ({ shopId, id }, u) =>
       db.transaction(async (tx) => {
         const [before] = await db.rows<{
-          order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null; estimate_source: string | null; return_id: string | null;
+          order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null; estimate_source: string | null;
+          return_id: string | null; tracking_end: TrackingEnd | null;
         }>(
-          'SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source, return_id FROM shipments WHERE shop_id = $2 AND id = $1 FOR UPDATE',
+          `SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source, return_id, tracking_end
+             FROM shipments WHERE shop_id = $2 AND id = $1 FOR UPDATE`,
           [id, shopId],
           tx,
         );
-        // A parcel the table lets go no further (delivered, returned to sender) keeps what it has.
-        const moves = before && (before.status === u.snapshot.status || SHIPMENT.canTransition(before.status, u.snapshot.status));
+        // A parcel the table lets go no further (delivered, returned to sender) keeps what it has; so does the
+        // parcel of a cancelled return, whose delivery must not receive it (its cancel holds this row's lock too).
+        const moves = before && before.tracking_end !== 'return_cancelled'
+          && (before.status === u.snapshot.status || SHIPMENT.canTransition(before.status, u.snapshot.status));
         if (!moves) return { changed: false };
         const ev = u.snapshot.events;
         const inserted = ev.length
@@ -233,12 +216,15 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
         const kept = u.keepCarrierEstimate && before.estimate_source === 'carrier' && before.estimated_delivery_at;
         const estimate = kept ? { at: kept, source: 'carrier' } : u.estimate;
         const changed = news || before.estimated_delivery_at?.getTime() !== estimate.at.getTime();
-        // A delay ends when the parcel's journey does, or when news brings an estimate still ahead of us.
+        // A delay ends when the parcel's journey does, or when news brings an estimate still ahead of us. News of
+        // a given-up parcel (a push: a given-up parcel is not polled) follows it again.
         await db.rows(
           `UPDATE shipments SET status = $2, picked_up_at = coalesce(picked_up_at, $3), estimated_delivery_at = $4,
                   estimate_source = $5, delivered_at = $6, next_poll_at = $7, last_polled_at = now(), poll_failures = 0,
                   updated_at = CASE WHEN $8 THEN now() ELSE updated_at END,
                   last_news_at = CASE WHEN $10 THEN now() ELSE last_news_at END,
+                  tracking_ended_at = CASE WHEN $10 THEN NULL ELSE tracking_ended_at END,
+                  tracking_end = CASE WHEN $10 THEN NULL ELSE tracking_end END,
                   delayed_since = CASE WHEN $2 = ANY($11::text[]) OR ($10 AND $4 > now()) THEN NULL ELSE delayed_since END
             WHERE shop_id = $12 AND id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
           [

@@ -12,6 +12,7 @@
 export const ORDER_EVENT_TYPES = [
   'order.placed', 'order.rejected', 'order.payment_action_required', 'order.paid', 'order.payment_failed', 'order.shipped', 'shipment.updated',
   'shipment.delayed', 'order.delivered', 'order.cancelled', 'order.refunded', 'return.requested', 'return.received',
+  'return.cancelled',
 ] as const;
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 
@@ -134,8 +135,9 @@ export const SHIPMENT = lifecycle(SHIPMENT_STATUSES, {
   delivered: { to: {} },
   // Back with the sender: nothing more will happen to this parcel.
   returned_to_sender: { to: {} },
-  // A carrier's exception often clears (a parcel found, a return under way): polled more slowly, and not
-  // after EXCEPTION_GIVE_UP_MS without news (src/domain/tracking.service.ts).
+  // A carrier's exception often clears (a parcel found, a return under way): polled more slowly, and given up
+  // after EXCEPTION_GIVE_UP_MS without news (src/domain/tracking.service.ts). Giving up keeps this status: it
+  // ends our following of the parcel (`shipments.tracking_ended_at`), not the carrier's word about it.
   exception: { to: carrierMoves('exception'), work: 'tracking' },
 });
 
@@ -149,14 +151,17 @@ export const REFUND = lifecycle(REFUND_STATUSES, {
   failed: { to: {} },
 });
 
-export const RETURN_STATUSES = ['requested', 'received'] as const;
+export const RETURN_STATUSES = ['requested', 'received', 'cancelled'] as const;
 export type ReturnStatus = (typeof RETURN_STATUSES)[number];
 
 /**
  * A return (`returns.status`): created `requested` (`return.requested`), `received` once, by its parcel's
- * delivery or by the shop; the refund of its lines and its restock happen with that move.
+ * delivery or by the shop; the refund of its lines and its restock happen with that move. Until then the shop
+ * may cancel it (the buyer changed their mind, or the shop refuses it): its lines are free to be returned again,
+ * and its parcel is no longer followed, so its delivery receives nothing.
  */
 export const RETURN = lifecycle(RETURN_STATUSES, {
-  requested: { to: { received: 'return.received' } },
+  requested: { to: { received: 'return.received', cancelled: 'return.cancelled' } },
   received: { to: {} },
+  cancelled: { to: {} },
 });

@@ -21,3 +21,7 @@ export const returnInputSchema = z
     path: ['trackingNumber'],
   });
 export type ReturnInput = z.output<typeof returnInputSchema>;
+
+/** `POST /v1/returns/{id}/cancel`: why, optionally (the body may be absent). */
+export const returnCancelSchema = z.strictObject({ reason: text(500).optional() });
+export type ReturnCancelInput = z.output<typeof returnCancelSchema>;

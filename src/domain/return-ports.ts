@@ -16,7 +16,12 @@ export interface ReturnStore {
     limits: { perOrder: number; openParcelsPerShop: number };
     parcel?: { carrier: CarrierCode; trackingNumber: string; estimate: { at: Date; source: string } } | undefined;
   }): Promise<{ ret: ReturnView; created: boolean; shipmentId: string | null }>;
-  /** The shop has the goods back: received once; `refundId` is the refund to start. */
+  /** The shop has the goods back: received once; `refundId` is the refund to start. 409 for a cancelled return. */
   receive(shopId: string, returnId: string): Promise<{ ret: ReturnView; refundId: string | null }>;
+  /**
+   * Cancels a requested return, once: its lines free to be returned again, its parcel no longer followed (a
+   * delivery of it later receives nothing). A cancelled return answers as it is; a received one is 409.
+   */
+  cancel(shopId: string, returnId: string, reason: string | null): Promise<ReturnView>;
   get(shopId: string, returnId: string): Promise<ReturnView>;
 }

@@ -1,6 +1,6 @@
 import { fingerprint } from './ids.js';
 import type { PaymentJobs } from './payment-ports.js';
-import type { ReturnInput } from './return-input.js';
+import type { ReturnCancelInput, ReturnInput } from './return-input.js';
 import type { ReturnStore } from './return-ports.js';
 import { newParcel, type ShipmentCreationDeps } from './tracking.service.js';
 
@@ -35,4 +35,12 @@ export async function receiveReturn(deps: Pick<ReturnDeps, 'returns' | 'refunds'
   const start = refundId ?? (ret.refund?.status === 'pending' ? ret.refund.id : null);
   if (start) await deps.refunds.refund({ shopId, id: start });
   return ret;
+}
+
+/**
+ * `POST /v1/returns/{id}/cancel`: the buyer changed their mind, or the shop refuses the return. Only a requested
+ * return; a repeat answers it as it is. Nothing follows the commit: its webhook goes through the outbox.
+ */
+export async function cancelReturn(deps: Pick<ReturnDeps, 'returns'>, shopId: string, returnId: string, input: ReturnCancelInput) {
+  return deps.returns.cancel(shopId, returnId, input.reason ?? null);
 }

@@ -15,11 +15,18 @@ export interface ReturnView {
   currency: string;
   /** The refund made when the return was received; null before, or when nothing was left to refund. */
   refund: { id: string; amountMinor: number; status: RefundStatus } | null;
-  /** The parcel the buyer sends back, followed like a shipment; null without a tracking number. */
+  /**
+   * The parcel the buyer sends back, followed like a shipment; null without a tracking number. `trackingEndedAt`:
+   * when we stopped following it (its return cancelled, or an exception given up), null while we follow it.
+   */
   parcel: {
     id: string; carrier: CarrierCode; trackingNumber: string; status: ShipmentStatus; estimatedDeliveryAt: Date | null; deliveredAt: Date | null;
+    trackingEndedAt: Date | null;
   } | null;
   receivedBy: 'parcel' | 'shop' | null;
   receivedAt: Date | null;
+  /** When the shop cancelled it, and why if it said; null otherwise. */
+  cancelledAt: Date | null;
+  cancelReason: string | null;
   createdAt: Date;
 }

@@ -11,6 +11,8 @@ export interface ShipmentView {
   deliveredAt: Date | null;
   /** Since when the parcel is late (its estimate passed, or no news for too long); null while it is not. */
   delayedSince: Date | null;
+  /** When we stopped following it (an `exception` given up); null while we follow it, or once news revived it. */
+  trackingEndedAt: Date | null;
   events: TrackingEvent[];
 }
 
@@ -72,11 +74,16 @@ export interface ShipmentStore {
   }): Promise<{ shipment: ShipmentView; created: boolean }>;
   /**
    * Claims up to `limit` open shipments of `carrier` that are due, pushing their next poll to `claimUntil` so
-   * that no other tick claims them while their poll is queued. An `exception` with no news since
-   * `exceptionsQuietSince` is no longer claimed. Shops take turns: each shop's oldest due parcel, then each
+   * that no other tick claims them while their poll is queued. A parcel whose tracking ended is not claimed,
+   * nor an `exception` with no news since `exceptionsQuietSince` that is not given up yet. Shops take turns: each shop's oldest due parcel, then each
    * one's second, and so on, oldest first within a turn; the answer is in that order.
    */
   claimDue(carrier: CarrierCode, now: Date, claimUntil: Date, limit: number, exceptionsQuietSince: Date): Promise<ShopRow[]>;
+  /**
+   * Stops following up to `limit` exceptions with no news since `quietSince`: their tracking ends (`given_up`),
+   * so they are neither claimed nor counted among the shop's open parcels any more. Idempotent; returns how many.
+   */
+  giveUpExceptions(quietSince: Date, limit: number): Promise<number>;
   /** Claims those of `shipments` that are still open and due (as `claimDue` does), and answers them. */
   claim(shipments: ShopRow[], now: Date, claimUntil: Date): Promise<ShopRow[]>;
   /**
@@ -87,9 +94,12 @@ export interface ShipmentStore {
   flagDelays(now: Date, quietSince: Date, staleAfterMs: number, limit: number): Promise<number>;
   /** A shop's late parcels, oldest delay first; `after` is the id of the last one of the previous page. */
   listDelayed(shopId: string, limit: number, after: string | null): Promise<DelayedShipment[]>;
-  /** Those of `shipments` that exist, in the order given. */
+  /** Those of `shipments` that exist and are still followed, in the order given. */
   load(shipments: ShopRow[]): Promise<TrackedShipment[]>;
-  /** The open (not final) shipments of these carriers with this tracking number: whom a carrier's push is about. */
+  /**
+   * The open (not final) shipments of these carriers with this tracking number: whom a carrier's push is about. A
+   * given-up parcel is among them (news revives it); the parcel of a cancelled return is not.
+   */
   findOpen(carriers: readonly CarrierCode[], trackingNumber: string): Promise<TrackedShipment[]>;
   /** Stores the underlying carrier recognised for (or corrected by the aggregator on) a shipment's waybill. */
   recordCarrierCom(shipment: ShopRow, carrierCom: string): Promise<void>;
@@ -110,7 +120,8 @@ export interface ShipmentStore {
    * Stores a poll's result in one transaction: new events (duplicates dropped), status, estimate,
    * next poll; and the order's `delivered` once all its shipments are. `changed` is false when the poll
    * found nothing new. A return's parcel reports nothing of its own: its delivery receives the return, and
-   * `refundId` is the return's refund to start.
+   * `refundId` is the return's refund to start. The parcel of a cancelled return keeps what it has; news of a
+   * given-up parcel follows it again.
    */
   applyPoll(shipment: ShopRow, update: ShipmentUpdate): Promise<{ changed: boolean; refundId?: string | null }>;
   /** A failed poll: count it and try again at `nextPollAt`. */

@@ -33,10 +33,15 @@ export type ShipmentCreationDeps = Pick<TrackingDeps, 'shipments' | 'jobs'> & {
 
 /** Polls go out in batches of this many shipments of one carrier. */
 export const POLL_BATCH = 25;
-/** An `exception` (polled EXCEPTION_POLL_FACTOR times less often) is not polled at all once it has had no news for this long: the parcel is the shop's to chase. */
+/**
+ * An `exception` (polled EXCEPTION_POLL_FACTOR times less often) is given up once it has had no news for this
+ * long: the parcel is the shop's to chase. It is no longer polled nor counted among the shop's open parcels;
+ * news a carrier still pushes about it follows it again.
+ */
 export const EXCEPTION_GIVE_UP_MS = 14 * 24 * 3_600_000;
-/** Delays flagged per tick at most; the rest are flagged by the next ticks. */
+/** Delays flagged, and exceptions given up, per tick at most; the rest are done by the next ticks. */
 const DELAY_BATCH = 500;
+const GIVE_UP_BATCH = 500;
 /**
  * A claimed shipment is not claimed again for this long, unless its poll reschedules it sooner. Three ticks
  * (at least 10 s, at most 5 minutes): long enough for a queued poll to run, short enough that a poll job lost
@@ -113,6 +118,8 @@ export async function fanOutPolls(
   const exceptionsQuietSince = new Date(now.getTime() - EXCEPTION_GIVE_UP_MS);
   // Late parcels are found here rather than by their polls: a parcel whose carrier is down is late too.
   const delayed = await deps.shipments.flagDelays(now, new Date(now.getTime() - deps.staleAfterMs), deps.staleAfterMs, DELAY_BATCH);
+  // Giving up is recorded, so that a lost parcel stops counting as open; the claim passes over what is left.
+  const givenUp = await deps.shipments.giveUpExceptions(exceptionsQuietSince, GIVE_UP_BATCH);
   let shipments = 0;
   let batches = 0;
   for (const carrier of CARRIERS) {
@@ -123,7 +130,7 @@ export async function fanOutPolls(
       batches++;
     }
   }
-  return { shipments, batches, delayed };
+  return { shipments, batches, delayed, givenUp };
 }
 
 /** Shipments claimed per carrier and tick at most, whatever the budget: a tick's work stays a few thousand rows. */

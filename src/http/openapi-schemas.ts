@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { CARRIERS, SHIPMENT_STATUSES } from '../domain/carrier.js';
 import { chargesAtOnce, FLOWS_OF, ORDER_STATUSES, PAYMENT_FLOWS, PAYMENT_METHODS } from '../domain/order.js';
-import { ORDER_EVENT_TYPES, PAYMENT_STATUSES } from '../domain/order-lifecycle.js';
+import { ORDER_EVENT_TYPES, PAYMENT_STATUSES, RETURN_STATUSES } from '../domain/order-lifecycle.js';
 import { idempotencyKeySchema, orderInputSchema, paymentInputSchema, productInputSchema } from '../domain/order-input.js';
 import { merchantsSchema } from '../domain/shop-input.js';
-import { returnInputSchema } from '../domain/return-input.js';
+import { returnCancelSchema, returnInputSchema } from '../domain/return-input.js';
 
 /**
  * The `components` of the OpenAPI document. Request bodies the domain already validates with zod are
@@ -86,6 +86,7 @@ const SHIPMENT_FIELDS = {
   status: { enum: [...SHIPMENT_STATUSES] },
   estimatedDeliveryAt: nullable(dateTime),
   deliveredAt: nullable(dateTime),
+  trackingEndedAt: nullable({ ...dateTime, description: 'when orderworks stopped following the parcel (an `exception` given up after 14 days without news, or its return cancelled); null while it is followed' }),
 };
 
 /** The contract's own order example (docs/api.md section 5); a unit test checks that it parses. */
@@ -210,8 +211,9 @@ const schemas: Record<string, unknown> = {
     description: 'Goods the buyer sends back. `carrier` and `trackingNumber` go together: with them the parcel is followed and its delivery receives the return.',
     examples: [{ items: [{ sku: 'TEA-1', quantity: 1 }], reason: 'arrived broken', restock: false, carrier: 'sandbox', trackingNumber: 'SBX-BACK-1' }],
   },
+  ReturnCancelInput: { ...fromZod(returnCancelSchema), description: 'Optional: why the return is cancelled.', examples: [{ reason: 'the buyer kept the goods' }] },
   Return: obj({
-    id: uuid, orderId: uuid, status: { enum: ['requested', 'received'] }, reason: str(), restock: { type: 'boolean' },
+    id: uuid, orderId: uuid, status: { enum: [...RETURN_STATUSES] }, reason: str(), restock: { type: 'boolean' },
     items: { type: 'array', items: obj({ sku: str(), quantity: int({ minimum: 1 }), unitPriceMinor: minor }) },
     amountMinor: { ...minor, description: 'the returned lines\' value as sold; the refund is this, capped at what is left of the capture' },
     currency: str({ pattern: '^[A-Z]{3}$' }),
@@ -219,6 +221,8 @@ const schemas: Record<string, unknown> = {
     parcel: nullable({ ...obj({ ...SHIPMENT_FIELDS }), description: 'the parcel coming back, followed like a shipment' }),
     receivedBy: nullable(str({ enum: ['parcel', 'shop'] })),
     receivedAt: nullable(dateTime),
+    cancelledAt: nullable(dateTime),
+    cancelReason: nullable(str({ description: 'the reason given when it was cancelled' })),
     createdAt: dateTime,
   }),
   RefundInput: {

@@ -153,8 +153,24 @@ function paths(): Record<string, Record<string, unknown>> {
       post: shop({
         operationId: 'receiveReturn', tags: ['returns'],
         summary: 'The shop has the goods back: `received` once, its lines refunded (never above captured minus refunded), restocked when asked',
-        responses: { 200: json('Return', 'received (or already received: nothing happens twice)') },
+        responses: {
+          200: json('Return', 'received (or already received: nothing happens twice)'),
+          409: problem('the return is cancelled'),
+        },
       }),
+    },
+    '/v1/returns/{id}/cancel': {
+      parameters: [param('ReturnId')],
+      post: shop({
+        operationId: 'cancelReturn', tags: ['returns'],
+        summary: 'The return will not come back (the buyer changed their mind, or the shop refuses it): `cancelled` while `requested`; ' +
+          'its lines may be returned again, its parcel is no longer followed and its delivery receives nothing',
+        requestBody: { required: false, content: { 'application/json': { schema: { $ref: '#/components/schemas/ReturnCancelInput' } } } },
+        responses: {
+          200: json('Return', 'cancelled (or already cancelled: answered as it is)'),
+          409: problem('the return is not `requested` (`detail` names its status): a received return cannot be cancelled'),
+        },
+      }, BODY_ERRORS),
     },
     '/v1/shipments': {
       get: shop({

@@ -12,6 +12,7 @@ export function shipmentView(s: ShipmentView) {
     deliveredAt: s.deliveredAt?.toISOString() ?? null,
     delayed: s.delayedSince !== null,
     delayedSince: s.delayedSince?.toISOString() ?? null,
+    trackingEndedAt: s.trackingEndedAt?.toISOString() ?? null,
     events: s.events.map((e) => ({ at: e.at.toISOString(), status: e.status, description: e.description, location: e.location })),
   };
 }
@@ -22,7 +23,7 @@ export function delayedShipmentView(s: DelayedShipment) {
   return { ...rest, orderId: s.orderId };
 }
 
-/** A return (docs/api.md section 7a): its lines, its refund once received, its parcel while it comes back. */
+/** A return (docs/api.md section 7a): its lines, its refund once received, its parcel while it comes back, its cancellation. */
 export function returnView(r: ReturnView) {
   return {
     id: r.id,
@@ -38,9 +39,12 @@ export function returnView(r: ReturnView) {
       ...r.parcel,
       estimatedDeliveryAt: r.parcel.estimatedDeliveryAt?.toISOString() ?? null,
       deliveredAt: r.parcel.deliveredAt?.toISOString() ?? null,
+      trackingEndedAt: r.parcel.trackingEndedAt?.toISOString() ?? null,
     },
     receivedBy: r.receivedBy,
     receivedAt: r.receivedAt?.toISOString() ?? null,
+    cancelledAt: r.cancelledAt?.toISOString() ?? null,
+    cancelReason: r.cancelReason,
     createdAt: r.createdAt.toISOString(),
   };
 }

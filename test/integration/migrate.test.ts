@@ -130,3 +130,49 @@ describe('000016-push-renewal on a database that holds data', () => {
     }
   });
 });
+
+describe('000017-ended-tracking on a database that holds data', () => {
+  it('keeps each shop\'s open count, then counts a parcel whose tracking ended as no longer open, and lets a return be cancelled', async () => {
+    const t2 = await createTestDatabase({ sandbox: false });
+    try {
+      const db = t2.db;
+      await db.rows(`DROP SCHEMA public CASCADE; CREATE SCHEMA public`);
+      await migrate(db, undefined, migrations.filter((m) => m.name < '000017'));
+      const shop = '11111111-1111-7111-8111-111111111111';
+      const order = '01900000-0000-7000-8000-000000000001';
+      const ret = '01900000-0000-7000-8000-000000000005';
+      await db.rows(`
+        INSERT INTO shops (id, name, api_key_hash, webhook_url, webhook_secret) VALUES ('${shop}', 'A', 'ha', NULL, 's');
+        INSERT INTO orders (id, shop_id, idempotency_key, request_hash, status, currency, customer, shipping_address, payment_method, payment_token)
+          VALUES ('${order}', '${shop}', 'k', 'h', 'shipped', 'CNY', '{}', '{}', 'card', 't');
+        INSERT INTO returns (id, order_id, shop_id, idempotency_key, request_hash, reason, amount_minor, currency)
+          VALUES ('${ret}', '${order}', '${shop}', 'x', 'h', 'why', 100, 'CNY');
+        INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, status, last_news_at, return_id) VALUES
+          (gen_random_uuid(), '${order}', '${shop}', 'sandbox', 'SBX-1', 'exception', now() - interval '20 days', NULL),
+          (gen_random_uuid(), '${order}', '${shop}', 'sandbox', 'SBX-2', 'in_transit', now(), NULL),
+          (gen_random_uuid(), '${order}', '${shop}', 'sandbox', 'SBX-3', 'delivered', now(), NULL),
+          (gen_random_uuid(), '${order}', '${shop}', 'sandbox', 'SBX-4', 'in_transit', now(), '${ret}')`);
+      const open = async () => (await db.rows<{ n: number }>('SELECT open_shipments AS n FROM shops WHERE id = $1', [shop]))[0]!.n;
+      expect(await open()).toBe(3);
+
+      expect(await migrate(db)).toEqual(['000017-ended-tracking']);
+      // Nothing ended yet: the count stands; the rows are as they were.
+      expect(await open()).toBe(3);
+      expect(await db.rows('SELECT tracking_number FROM shipments WHERE tracking_ended_at IS NOT NULL')).toEqual([]);
+      // Ending a parcel's tracking frees its place; news that revives it takes it again; ending a final one changes nothing.
+      await db.rows(`UPDATE shipments SET tracking_ended_at = now(), tracking_end = 'given_up' WHERE tracking_number IN ('SBX-1', 'SBX-3')`);
+      expect(await open()).toBe(2);
+      await db.rows(`UPDATE shipments SET tracking_ended_at = NULL, tracking_end = NULL WHERE tracking_number = 'SBX-1'`);
+      expect(await open()).toBe(3);
+      await expect(db.rows(`UPDATE shipments SET tracking_end = 'lost' WHERE tracking_number = 'SBX-2'`)).rejects.toThrow(/check constraint/);
+      await expect(db.rows(`UPDATE shipments SET tracking_end = 'given_up' WHERE tracking_number = 'SBX-2'`)).rejects.toThrow(/shipments_tracking_ended_check/);
+
+      await expect(db.rows(`UPDATE returns SET status = 'cancelled' WHERE id = $1`, [ret])).rejects.toThrow(/returns_cancelled_check/);
+      await db.rows(`UPDATE returns SET status = 'cancelled', cancelled_at = now() WHERE id = $1`, [ret]);
+      await db.rows(`UPDATE shipments SET tracking_ended_at = now(), tracking_end = 'return_cancelled' WHERE return_id = $1`, [ret]);
+      expect(await open()).toBe(2);
+    } finally {
+      await t2.drop();
+    }
+  });
+});

@@ -142,8 +142,8 @@ async function scenarios(spy: Database) {
     await payments.completeRefund(row(refund.id), { status: 'succeeded', providerRefundId: `re_${refund.id}` });
   }
   // Goods back: one return received by the shop (refund and restock), one by its parcel's delivery.
-  const b = await place('T', 2);
-  await capture(b, 1_000);
+  const b = await place('T', 3);
+  await capture(b, 1_500);
   await shipments.create({ shopId: shop.id, orderId: b, carrier: 'sandbox', trackingNumber: 'SBX-2', estimate: { at: new Date(), source: 'service_level' }, limits: { perOrder: 20, openPerShop: 1_000 } });
   const giveBack = (parcel?: string) => returns.request({
     shopId: shop.id, orderId: b, idempotencyKey: randomUUID(), requestHash: 'h', limits: { perOrder: 10, openParcelsPerShop: 1_000 },
@@ -153,6 +153,10 @@ async function scenarios(spy: Database) {
   await returns.receive(shop.id, (await giveBack()).ret.id);
   const { shipmentId } = await giveBack('SBX-BACK');
   await shipments.applyPoll(row(shipmentId!), poll('delivered'));
+  // One cancelled while requested: its parcel's delivery afterwards receives nothing.
+  const kept = await giveBack('SBX-BACK-2');
+  await returns.cancel(shop.id, kept.ret.id, 'kept it');
+  await shipments.applyPoll(row(kept.shipmentId!), poll('delivered'));
   // Rejected (unknown sku, out of stock), and cancelled while received.
   await place('NOPE');
   await place('ONE', 2);
@@ -220,6 +224,8 @@ describe('every status-writing statement against the lifecycle tables', () => {
     expect(seen).toContain('refunds.status:pending>failed');
     expect(seen).toContain('shipments.status:in_transit>delivered');
     expect(seen).toContain('returns.status:requested>received');
+    expect(seen).toContain('returns.status:requested>cancelled');
+    expect(seen).not.toContain('returns.status:cancelled>received');
     expect(violations(all).map((m) => `${m.tbl}.${m.col} ${m.old} -> ${m.new} by ${normalise(m.query)}`)).toEqual([]);
   });
 

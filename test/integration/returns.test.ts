@@ -2,6 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, orderBody, teaAndCupShop, waitForOrder, waitForStatus, type Client } from '../support/client.js';
 import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
 import { startSink } from '../support/webhook-sink.js';
+import { createDatabase, type Database } from '../../src/db/database.js';
+import { createEventOutbox } from '../../src/db/event-outbox.js';
+import { createShipmentRepository } from '../../src/db/shipment.repository.js';
+import { SandboxCarrier } from '../../src/carriers/sandbox.carrier.js';
+import { storeSnapshot } from '../../src/domain/tracking-snapshot.js';
 
 /**
  * Returns (docs/api.md section 7a), end to end through web and workers: a return refunds exactly its lines
@@ -11,6 +16,8 @@ import { startSink } from '../support/webhook-sink.js';
 
 let sys: TestSystem;
 let shop: Client;
+let shopId: string;
+let db: Database;
 let sink: Awaited<ReturnType<typeof startSink>>;
 
 beforeAll(async () => {
@@ -18,9 +25,11 @@ beforeAll(async () => {
   sys = await startSystem({
     env: { TRACKING_REFRESH_EVERY_MS: '300', WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1', WEBHOOK_RETRY_BASE_MS: '50', RETURNS_PER_ORDER_MAX: '3', OPEN_SHIPMENTS_PER_SHOP_MAX: '3' },
   });
-  shop = (await teaAndCupShop(sys.base, 'Returns', sink.url)).call;
+  ({ call: shop, id: shopId } = await teaAndCupShop(sys.base, 'Returns', sink.url));
+  db = createDatabase(sys.config.databaseUrl, { poolMax: 2 });
 });
 afterAll(async () => {
+  await db?.close();
   await sys?.close();
   sink?.close();
 });
@@ -175,10 +184,113 @@ describe('returns', () => {
     const back = (trackingNumber?: string) => other('POST', `/v1/orders/${lost[0]}/returns`, {
       items: [{ sku: 'TEA', quantity: 1 }], reason: 'never mind', ...(trackingNumber ? { carrier: 'sandbox', trackingNumber } : {}),
     }, key());
-    expect((await back('SBX-BACK-F1')).status).toBe(201);
+    // SBX-LATE- parcels never arrive by themselves: the return stays requested until it is cancelled below.
+    const first = await back('SBX-LATE-BACK-F1');
+    expect(first.status).toBe(201);
     expect((await back('SBX-BACK-F2')).json).toMatchObject({ status: 409, detail: expect.stringContaining('OPEN_SHIPMENTS_PER_SHOP_MAX') });
     // Without a parcel, nothing more is followed: still taken.
     expect((await back()).status).toBe(201);
+    // A cancelled return's parcel is no longer followed, nor one of the shop's open parcels: its place is free.
+    expect((await other('POST', `/v1/returns/${first.json.id}/cancel`)).json.parcel).toMatchObject({ trackingEndedAt: expect.any(String) });
+    expect((await back('SBX-BACK-F2')).status).toBe(201);
+  });
+
+  it('cancels a requested return once: its lines may be returned again, it cannot be received, and the shop hears of it once', async () => {
+    const id = await shippedOrder(true);
+    const all = { items: [{ sku: 'TEA', quantity: 2 }], reason: 'ordered twice' };
+    const first = await shop('POST', `/v1/orders/${id}/returns`, all, key());
+    expect(first.status).toBe(201);
+    expect(first.json).toMatchObject({ status: 'requested', cancelledAt: null, cancelReason: null });
+    // While it stands, every TEA is taken.
+    expect((await shop('POST', `/v1/orders/${id}/returns`, all, key())).json).toMatchObject({ status: 409, detail: expect.stringContaining('"TEA": 2 to return, but only 0') });
+
+    const cancelled = await shop('POST', `/v1/returns/${first.json.id}/cancel`, { reason: 'kept them after all' });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json).toMatchObject({ id: first.json.id, status: 'cancelled', cancelReason: 'kept them after all', refund: null, receivedAt: null });
+    expect(Date.parse(cancelled.json.cancelledAt)).toBeGreaterThanOrEqual(Date.parse(first.json.createdAt));
+    // Again, with or without a body: answered as it is.
+    const again = await shop('POST', `/v1/returns/${first.json.id}/cancel`);
+    expect([again.status, again.json]).toEqual([200, cancelled.json]);
+    expect((await shop('POST', `/v1/returns/${first.json.id}/cancel`, { reason: 'other' })).json).toEqual(cancelled.json);
+    expect((await shop('GET', `/v1/returns/${first.json.id}`)).json).toEqual(cancelled.json);
+    expect((await shop('POST', `/v1/returns/${first.json.id}/receive`)).json).toMatchObject({ status: 409, detail: 'this return is cancelled: it can no longer be received' });
+
+    // Its lines are free again.
+    const second = await shop('POST', `/v1/orders/${id}/returns`, all, key());
+    expect(second.status).toBe(201);
+    const o = (await shop('GET', `/v1/orders/${id}`)).json;
+    expect(o.returns.map((r: { id: string; status: string }) => [r.id, r.status])).toEqual([[first.json.id, 'cancelled'], [second.json.id, 'requested']]);
+    expect(o.returns[0]).toEqual(cancelled.json);
+    expect(o.payment.refundedMinor).toBe(0);
+
+    // A received return is not cancelled.
+    expect((await shop('POST', `/v1/returns/${second.json.id}/receive`)).json).toMatchObject({ status: 'received', refund: { amountMinor: 2_500 } });
+    const late = await shop('POST', `/v1/returns/${second.json.id}/cancel`, { reason: 'too late' });
+    expect(late.headers.get('content-type')).toContain('application/problem+json');
+    expect(late.json).toMatchObject({ status: 409, detail: 'only a requested return can be cancelled; this one is received' });
+    expect((await shop('GET', `/v1/returns/${second.json.id}`)).json).toMatchObject({ status: 'received', cancelledAt: null });
+    const bad = await shop('POST', `/v1/returns/${second.json.id}/cancel`, { reason: '', why: 'x' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.errors.map((e: { path: string }) => e.path).sort()).toEqual(['(body)', 'reason']);
+    expect((await shop('POST', '/v1/returns/not-a-return/cancel')).status).toBe(404);
+
+    // Events go out in order per order: once the later return.received is in, a second return.cancelled would be too.
+    await waitForOrder(shop, id, () => eventsOf(id).includes('return.received'), 'the return.received webhook');
+    expect(eventsOf(id).filter((t) => t.startsWith('return.'))).toEqual(['return.requested', 'return.cancelled', 'return.requested', 'return.received']);
+    const hook = sink.hits.map((h) => JSON.parse(h.body)).find((e) => e.type === 'return.cancelled' && e.data.order.id === id);
+    expect(hook.data.order.returns[0]).toMatchObject({ id: first.json.id, status: 'cancelled' });
+  });
+
+  it('no longer follows a cancelled return\'s parcel: its delivery afterwards receives, refunds and restocks nothing', async () => {
+    const id = await shippedOrder(true);
+    const tea0 = await stock('TEA');
+    const fault = (mode: string) => fetch(`${sys.base}/sandbox/carrier/faults`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode, forMs: 60_000 }),
+    });
+    // The carrier is down while the return is requested: its parcel cannot arrive before it is cancelled.
+    expect((await fault('error500')).status).toBe(200);
+    let created;
+    let cancelled;
+    try {
+      created = await shop('POST', `/v1/orders/${id}/returns`, {
+        items: [{ sku: 'TEA', quantity: 1 }], reason: 'wrong tea', restock: true, carrier: 'sandbox', trackingNumber: 'SBX-BACK-C1',
+      }, key());
+      expect(created.status).toBe(201);
+      expect(created.json.parcel).toMatchObject({ status: 'info_received', trackingEndedAt: null });
+      cancelled = await shop('POST', `/v1/returns/${created.json.id}/cancel`);
+    } finally {
+      await fault('none');
+    }
+    expect(cancelled.json).toMatchObject({ status: 'cancelled', cancelReason: null, parcel: { status: 'info_received', trackingEndedAt: expect.any(String) } });
+
+    // The carrier delivers it (each query moves it a step), and a poll that asked before the cancel stores that
+    // answer only now: it finds the parcel no longer followed and applies nothing, so no refund starts.
+    const carrier = new SandboxCarrier({ baseUrl: `${sys.base}/sandbox`, timeoutMs: 5_000, serviceLevelHours: 1 });
+    let answer = await carrier.track({ trackingNumber: 'SBX-BACK-C1' });
+    for (let i = 0; answer.status !== 'delivered' && i < 5; i++) answer = await carrier.track({ trackingNumber: 'SBX-BACK-C1' });
+    expect(answer.status).toBe('delivered');
+    const refunds: unknown[] = [];
+    const deps = { shipments: createShipmentRepository(db, createEventOutbox(db)), refreshEveryMs: 300, jobs: { refund: async (r: unknown) => Boolean(refunds.push(r)) } };
+    const parcel = { id: created.json.parcel.id, shopId, fromCity: 'Shanghai', toCity: 'Hangzhou', push: null };
+    expect(await storeSnapshot(deps, carrier, parcel, answer, [])).toEqual({ changed: false });
+    expect(refunds).toEqual([]);
+
+    // Nor do the ticks ask about it: a return requested after it, on another order, is received by its parcel
+    // meanwhile, over ticks that would have asked about the cancelled one too (due, and delivered at the carrier).
+    const control = await shippedOrder(true);
+    const next = await shop('POST', `/v1/orders/${control}/returns`, {
+      items: [{ sku: 'CUP', quantity: 1 }], reason: 'chipped', carrier: 'sandbox', trackingNumber: 'SBX-BACK-C2',
+    }, key());
+    await waitForOrder(shop, control, (x) => x.returns[0]?.status === 'received', 'the control return received by its parcel');
+
+    const o = (await shop('GET', `/v1/orders/${id}`)).json;
+    expect(o.returns).toEqual([{ ...cancelled.json }]);
+    expect(o.payment).toMatchObject({ status: 'captured', refundedMinor: 0 });
+    expect(await ledger(id)).toMatchObject([{ status: 'captured', refundedMinor: 0 }]);
+    // The control order's two TEA sold, none back.
+    expect(await stock('TEA')).toBe(tea0 - 2);
+    expect(eventsOf(id).filter((t) => t.startsWith('return.'))).not.toContain('return.received');
+    expect(next.status).toBe(201);
   });
 });
 

@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShop, paidOrder, type Client, type Reply } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
+import { createEventOutbox } from '../../src/db/event-outbox.js';
+import { createShipmentRepository } from '../../src/db/shipment.repository.js';
+import { EXCEPTION_GIVE_UP_MS } from '../../src/domain/tracking.service.js';
 
 /** Issue 14: caps on shipments per order (SHIPMENTS_PER_ORDER_MAX, default 20) and open ones per shop. */
 
@@ -76,5 +79,26 @@ describe('open shipments per shop', () => {
     const other = (await createShop(sys.base, 'Other')).call;
     await other('PUT', '/v1/products/BOX', { name: 'Box', priceMinor: 100, currency: 'CNY', stock: 10 });
     expect((await ship(other, await paidOrder(other), 'C1')).status).toBe(201);
+  });
+
+  it('frees a place when an exception quiet for 14 days is given up, as the tracking tick does', async () => {
+    const shopId = (await db.rows<{ shop_id: string }>("SELECT shop_id FROM shipments WHERE tracking_number = 'SBX-LATE-A0'"))[0]!.shop_id;
+    const open = () => count('SELECT open_shipments AS n FROM shops WHERE id = $1', shopId);
+    expect(await open()).toBe(OPEN_PER_SHOP);
+    const order = await paidOrder(shop);
+    expectLimit(await ship(shop, order, 'D1'), 'OPEN_SHIPMENTS_PER_SHOP_MAX', OPEN_PER_SHOP);
+    // One parcel lost by its carrier, and no news of it since: still open, until it is given up.
+    await db.rows(`UPDATE shipments SET status = 'exception', last_news_at = now() - interval '15 days' WHERE tracking_number = 'SBX-LATE-A1' AND shop_id = $1`, [shopId]);
+    expect(await open()).toBe(OPEN_PER_SHOP);
+    const shipments = createShipmentRepository(db, createEventOutbox(db));
+    // The tick (every 15 minutes here) may give it up first; either way it ends given up once.
+    for (let i = 0; (await open()) === OPEN_PER_SHOP && i < 20; i++) await shipments.giveUpExceptions(new Date(Date.now() - EXCEPTION_GIVE_UP_MS), 100);
+    expect(await open()).toBe(OPEN_PER_SHOP - 1);
+    expect(await shipments.giveUpExceptions(new Date(Date.now() - EXCEPTION_GIVE_UP_MS), 100)).toBe(0);
+    const [row] = await db.rows<{ order_id: string }>("SELECT order_id FROM shipments WHERE tracking_number = 'SBX-LATE-A1'");
+    const lost = (await shop('GET', `/v1/orders/${row!.order_id}`)).json.shipments.find((s: { trackingNumber: string }) => s.trackingNumber === 'SBX-LATE-A1');
+    expect(lost).toMatchObject({ status: 'exception', trackingEndedAt: expect.any(String) });
+    expect((await ship(shop, order, 'D2')).status).toBe(201);
+    expectLimit(await ship(shop, order, 'D3'), 'OPEN_SHIPMENTS_PER_SHOP_MAX', OPEN_PER_SHOP);
   });
 });

@@ -74,9 +74,16 @@ describe('shipments and tracking with the sandbox carrier', () => {
     await sleep(1_000);
     const later = (await shop('GET', `/v1/orders/${id}`)).json.shipments[0];
     expect([later.status, later.events.length]).toEqual(['exception', 3]);
-    // After 14 days without news it is no longer asked about at all.
+    // After 14 days without news it is given up: the shipment shows when, it no longer counts among the shop's
+    // open parcels, and it is no longer asked about at all.
     const polledAt = async () => (await db.rows<{ last_polled_at: Date }>('SELECT last_polled_at FROM shipments WHERE id = $1', [later.id]))[0]!.last_polled_at.getTime();
+    const open = async () => (await db.rows<{ n: number }>('SELECT open_shipments AS n FROM shops s JOIN shipments p ON p.shop_id = s.id WHERE p.id = $1', [later.id]))[0]!.n;
+    const open0 = await open();
+    expect(later.trackingEndedAt).toBeNull();
     await db.rows(`UPDATE shipments SET last_news_at = now() - interval '15 days', next_poll_at = now() WHERE id = $1`, [later.id]);
+    const givenUp = await shipmentOf(shop, id, (x) => x.trackingEndedAt !== null);
+    expect(givenUp).toMatchObject({ status: 'exception', trackingEndedAt: expect.any(String) });
+    expect(await open()).toBe(open0 - 1);
     await sleep(600); // a poll already queued still runs
     const before = await polledAt();
     await sleep(1_200);

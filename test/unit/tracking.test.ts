@@ -23,6 +23,7 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
     claims: [] as Array<{ carrier: string; limit: number; quietSince: Date }>,
     updates: [] as ShipmentUpdate[],
     delayChecks: [] as Array<{ now: Date; quietSince: Date; staleAfterMs: number }>,
+    giveUps: [] as Date[],
   };
   const ids = opts.ids ?? ['1', '2', '3'];
   const store: ShipmentStore = {
@@ -37,6 +38,7 @@ function fakes(track: (n: string) => Promise<TrackingSnapshot>, opts: { ids?: st
     applyPoll: async ({ id }, u) => { calls.applied.push(id); calls.updates.push(u); return { changed: true }; },
     deferPoll: async (deferIds, next, failed) => { calls.deferred.push({ ids: deferIds.map((d) => d.id), inMs: next.getTime() - Date.now(), failed }); },
     flagDelays: async (now, quietSince, staleAfterMs) => { calls.delayChecks.push({ now, quietSince, staleAfterMs }); return 0; },
+    giveUpExceptions: async (quietSince) => { calls.giveUps.push(quietSince); return 0; },
     listDelayed: async () => [],
     findOpen: async () => [],
     recordCarrierCom: async () => undefined,
@@ -173,11 +175,12 @@ describe('exceptions and delays', () => {
     expect(exception).toBeGreaterThan(3.9 * moving!);
   });
 
-  it('stops claiming exceptions after 14 days without news, and looks for delays on every tick', async () => {
+  it('gives up exceptions after 14 days without news, stops claiming them, and looks for delays on every tick', async () => {
     const { deps, calls } = fakes(async () => snap);
     const now = new Date('2026-01-15T00:00:00Z');
     await fanOutPolls(deps, now);
     expect(calls.claims.every((c) => c.quietSince.getTime() === now.getTime() - 14 * 86_400_000)).toBe(true);
+    expect(calls.giveUps).toEqual([new Date(now.getTime() - 14 * 86_400_000)]);
     expect(calls.delayChecks).toEqual([{ now, quietSince: new Date(now.getTime() - 48 * 3_600_000), staleAfterMs: 48 * 3_600_000 }]);
   });
 });
@@ -188,7 +191,7 @@ describe('fanOutPolls', () => {
     const { deps, calls } = fakes(async () => snap, { ids });
     deps.refreshEveryMs = 1_000;
     deps.carrierCallsPerSecond = 10;
-    expect(await fanOutPolls(deps)).toEqual({ shipments: 10, batches: 1, delayed: 0 });
+    expect(await fanOutPolls(deps)).toEqual({ shipments: 10, batches: 1, delayed: 0, givenUp: 0 });
     expect(new Set(calls.claims.map((c) => c.limit))).toEqual(new Set([10]));
     expect(calls.claims.map((c) => c.carrier).sort()).toEqual(['kuaidi100', 'sandbox', 'sf', 'zto']);
   });
@@ -208,7 +211,7 @@ describe('fanOutPolls', () => {
   it('queues claimed shipments in batches of one carrier each', async () => {
     const ids = [...Array.from({ length: POLL_BATCH + 3 }, (_, i) => `s${i}`), 'k1', 'k2'];
     const { deps, calls } = fakes(async () => snap, { ids });
-    expect(await fanOutPolls(deps)).toEqual({ shipments: ids.length, batches: 3, delayed: 0 });
+    expect(await fanOutPolls(deps)).toEqual({ shipments: ids.length, batches: 3, delayed: 0, givenUp: 0 });
     expect(calls.polls.map((b) => b.length).sort((a, b) => a - b)).toEqual([2, 3, POLL_BATCH]);
     expect(calls.polls.find((b) => b.includes('k1'))).toEqual(['k1', 'k2']);
   });

@@ -11,6 +11,7 @@ import * as m000013 from './000013-tracking-push.js';
 import * as m000014 from './000014-fair-tracking.js';
 import * as m000015 from './000015-shop-keys.js';
 import * as m000016 from './000016-push-renewal.js';
+import * as m000017 from './000017-ended-tracking.js';
 
 export interface Migration {
   name: string;
@@ -36,4 +37,5 @@ export const migrations: readonly Migration[] = [
   { name: '000014-fair-tracking', up: m000014.up },
   { name: '000015-shop-keys', up: m000015.up },
   { name: '000016-push-renewal', up: m000016.up },
+  { name: '000017-ended-tracking', up: m000017.up },
 ];

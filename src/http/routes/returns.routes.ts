@@ -1,7 +1,8 @@
 import { Router } from 'express';
-import { returnInputSchema } from '../../domain/return-input.js';
-import { receiveReturn, requestReturn, type ReturnDeps } from '../../domain/return.service.js';
+import { returnCancelSchema, returnInputSchema } from '../../domain/return-input.js';
+import { cancelReturn, receiveReturn, requestReturn, type ReturnDeps } from '../../domain/return.service.js';
 import { keyedRequest } from '../keyed-request.js';
+import { HttpProblem, zodIssues } from '../problem.js';
 import { shopOf } from '../auth.js';
 import { returnView } from '../views.js';
 
@@ -16,7 +17,10 @@ export function orderReturnsRouter(deps: ReturnDeps): Router {
   return r;
 }
 
-/** `GET /v1/returns/{id}` and `POST /v1/returns/{id}/receive`: the shop has the goods back. */
+/**
+ * `GET /v1/returns/{id}`, `POST /v1/returns/{id}/receive` (the shop has the goods back) and
+ * `POST /v1/returns/{id}/cancel` (it will not come back).
+ */
 export function returnsRouter(deps: Pick<ReturnDeps, 'returns' | 'refunds'>): Router {
   const r = Router();
   r.get('/:id', async (req, res) => {
@@ -24,6 +28,11 @@ export function returnsRouter(deps: Pick<ReturnDeps, 'returns' | 'refunds'>): Ro
   });
   r.post('/:id/receive', async (req, res) => {
     res.json(returnView(await receiveReturn(deps, shopOf(req).id, req.params.id)));
+  });
+  r.post('/:id/cancel', async (req, res) => {
+    const body = returnCancelSchema.safeParse(req.body ?? {});
+    if (!body.success) throw new HttpProblem(400, 'validation_failed', 'the cancellation is invalid', zodIssues(body.error));
+    res.json(returnView(await cancelReturn(deps, shopOf(req).id, req.params.id, body.data)));
   });
   return r;
 }
