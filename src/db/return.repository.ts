@@ -57,25 +57,28 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
     request: (q) =>
       db.transaction(async (tx) => {
         if (!isUuid(q.orderId)) throw notFound('order');
-        const [o] = await db.rows<{ status: OrderStatus; currency: string; city: string | null; phone: string | null; returns: number }>(
-          `SELECT status, currency, shipping_address->>'city' AS city, customer->>'phone' AS phone,
-                  (SELECT count(*)::int FROM returns r WHERE r.shop_id = o.shop_id AND r.order_id = o.id) AS returns
+        const [o] = await db.rows<{ status: OrderStatus; currency: string; city: string | null; phone: string | null }>(
+          `SELECT status, currency, shipping_address->>'city' AS city, customer->>'phone' AS phone
              FROM orders o WHERE id = $1 AND shop_id = $2 FOR UPDATE`,
           [q.orderId, q.shopId],
           tx,
         );
         if (!o) throw notFound('order');
-        const [prior] = await db.rows<{ id: string; order_id: string; request_hash: string }>(
-          'SELECT id, order_id, request_hash FROM returns WHERE shop_id = $1 AND idempotency_key = $2',
-          [q.shopId, q.idempotencyKey],
+        // Counted in a statement of its own, after the order's lock: a count inside the locking statement is read
+        // from before the wait, so returns racing on one order would each see the others missing.
+        const [counted] = await db.rows<{ returns: number; id: string | null; order_id: string; request_hash: string }>(
+          `SELECT (SELECT count(*)::int FROM returns WHERE shop_id = $1 AND order_id = $3) AS returns, p.id, p.order_id, p.request_hash
+             FROM (SELECT 1) one LEFT JOIN returns p ON p.shop_id = $1 AND p.idempotency_key = $2`,
+          [q.shopId, q.idempotencyKey, q.orderId],
           tx,
         );
-        if (prior) {
+        const { returns, ...prior } = counted!;
+        if (prior.id) {
           assertSameRequest({ orderId: prior.order_id, requestHash: prior.request_hash }, q);
           return { ret: (await loadReturn(db, { shopId: q.shopId, id: prior.id }, tx))!, created: false, shipmentId: null };
         }
         assertMayReturn(o.status);
-        assertUnderLimit('returnsPerOrder', q.limits.perOrder, o.returns);
+        assertUnderLimit('returnsPerOrder', q.limits.perOrder, returns);
         const sold = await db.rows<SoldLine>(
           `SELECT sku, sum(quantity)::int AS quantity, min(product_id) AS "productId", min(unit_price_minor)::bigint AS "unitPriceMinor"
              FROM order_items WHERE shop_id = $2 AND order_id = $1 GROUP BY sku`,

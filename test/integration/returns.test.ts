@@ -122,6 +122,16 @@ describe('returns', () => {
     expect(early.json).toMatchObject({ status: 409, detail: 'only a shipped or delivered order can take a return; this one is paid' });
   });
 
+  it('never lets returns racing on one order pass RETURNS_PER_ORDER_MAX (3 here)', async () => {
+    const id = await shippedOrder(false);
+    // Five single-item returns at once, all within what was sold (2 TEA, 3 CUP): only the cap can refuse them.
+    const skus = ['TEA', 'TEA', 'CUP', 'CUP', 'CUP'];
+    const replies = await Promise.all(skus.map((sku) => shop('POST', `/v1/orders/${id}/returns`, { items: [{ sku, quantity: 1 }], reason: 'x' }, key())));
+    expect(replies.filter((r) => r.status === 201)).toHaveLength(3);
+    for (const r of replies.filter((x) => x.status !== 201)) expect(r.json).toMatchObject({ status: 409, detail: expect.stringContaining('RETURNS_PER_ORDER_MAX') });
+    expect((await shop('GET', `/v1/orders/${id}`)).json.returns).toHaveLength(3);
+  });
+
   it('answers a bad return with a problem naming each field', async () => {
     const id = await shippedOrder(false);
     const bad = await shop('POST', `/v1/orders/${id}/returns`, { items: [{ sku: 'TEA', quantity: 1 }, { sku: 'TEA', quantity: 0 }], carrier: 'sandbox' }, key());
