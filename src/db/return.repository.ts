@@ -59,7 +59,7 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
         if (!isUuid(q.orderId)) throw notFound('order');
         const [o] = await db.rows<{ status: OrderStatus; currency: string; city: string | null; phone: string | null }>(
           `SELECT status, currency, shipping_address->>'city' AS city, customer->>'phone' AS phone
-             FROM orders o WHERE id = $1 AND shop_id = $2 FOR UPDATE`,
+             FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE`,
           [q.orderId, q.shopId],
           tx,
         );
