@@ -189,9 +189,9 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
       db.transaction(async (tx) => {
         const [before] = await db.rows<{
           order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null; estimate_source: string | null;
-          return_id: string | null; tracking_end: TrackingEnd | null;
+          return_id: string | null; tracking_end: TrackingEnd | null; newest_event_at: Date | null;
         }>(
-          `SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source, return_id, tracking_end
+          `SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source, return_id, tracking_end, newest_event_at
              FROM shipments WHERE shop_id = $2 AND id = $1 FOR UPDATE`,
           [id, shopId],
           tx,
@@ -202,6 +202,7 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
           && (before.status === u.snapshot.status || SHIPMENT.canTransition(before.status, u.snapshot.status));
         if (!moves) return { changed: false };
         const ev = u.snapshot.events;
+        const newest = ev.reduce<Date | null>((m, e) => (m && m >= e.at ? m : e.at), null);
         const inserted = ev.length
           ? await db.rows<{ at: Date }>(
               `INSERT INTO shipment_events (shop_id, shipment_id, at, status, description, location)
@@ -212,6 +213,19 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
               tx,
             )
           : [];
+        // Older than what the parcel has (a push sent again, a poll's answer stored after a newer push): the carrier's
+        // word then is not its latest, so the status, estimate, delay and time of last news stay as they are, and the
+        // shop hears nothing. Its events the parcel lacked still join the history, where they sort among the others
+        // by time: they are old news the shop can read, not a move. The poll itself counts as done.
+        if (before.newest_event_at && (!newest || newest < before.newest_event_at)) {
+          await db.rows(
+            `UPDATE shipments SET picked_up_at = coalesce(picked_up_at, $2), next_poll_at = $3, last_polled_at = now(), poll_failures = 0
+              WHERE shop_id = $4 AND id = $1`,
+            [id, u.pickedUpAt, u.nextPollAt, shopId],
+            tx,
+          );
+          return { changed: false };
+        }
         const news = inserted.length > 0 || before.status !== u.snapshot.status;
         const kept = u.keepCarrierEstimate && before.estimate_source === 'carrier' && before.estimated_delivery_at;
         const estimate = kept ? { at: kept, source: 'carrier' } : u.estimate;
@@ -225,11 +239,12 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
                   last_news_at = CASE WHEN $10 THEN now() ELSE last_news_at END,
                   tracking_ended_at = CASE WHEN $10 THEN NULL ELSE tracking_ended_at END,
                   tracking_end = CASE WHEN $10 THEN NULL ELSE tracking_end END,
-                  delayed_since = CASE WHEN $2 = ANY($11::text[]) OR ($10 AND $4 > now()) THEN NULL ELSE delayed_since END
+                  delayed_since = CASE WHEN $2 = ANY($11::text[]) OR ($10 AND $4 > now()) THEN NULL ELSE delayed_since END,
+                  newest_event_at = GREATEST(newest_event_at, $13)
             WHERE shop_id = $12 AND id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
           [
             id, u.snapshot.status, u.pickedUpAt, estimate.at, estimate.source, u.deliveredAt, u.nextPollAt, changed,
-            SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL, shopId,
+            SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL, shopId, newest,
           ],
           tx,
         );

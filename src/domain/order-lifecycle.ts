@@ -121,7 +121,10 @@ export const SHIPMENT_STATUSES = [
 ] as const;
 export type ShipmentStatus = (typeof SHIPMENT_STATUSES)[number];
 
-/** An open parcel moves wherever its carrier says: we record the carrier's word, we do not decide it. */
+/**
+ * An open parcel moves wherever its carrier says: we record the carrier's word, we do not decide it. Its latest
+ * word, by the time of its events: an answer older than what the parcel has moves nothing (the store's `applyPoll`).
+ */
 const carrierMoves = (from: ShipmentStatus) =>
   Object.fromEntries(SHIPMENT_STATUSES.filter((s) => s !== from).map((s) => [s, 'shipment.updated' as const]));
 

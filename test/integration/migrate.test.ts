@@ -155,7 +155,7 @@ describe('000017-ended-tracking on a database that holds data', () => {
       const open = async () => (await db.rows<{ n: number }>('SELECT open_shipments AS n FROM shops WHERE id = $1', [shop]))[0]!.n;
       expect(await open()).toBe(3);
 
-      expect(await migrate(db)).toEqual(['000017-ended-tracking']);
+      expect(await migrate(db, undefined, migrations.filter((m) => m.name < '000018'))).toEqual(['000017-ended-tracking']);
       // Nothing ended yet: the count stands; the rows are as they were.
       expect(await open()).toBe(3);
       expect(await db.rows('SELECT tracking_number FROM shipments WHERE tracking_ended_at IS NOT NULL')).toEqual([]);
@@ -171,6 +171,36 @@ describe('000017-ended-tracking on a database that holds data', () => {
       await db.rows(`UPDATE returns SET status = 'cancelled', cancelled_at = now() WHERE id = $1`, [ret]);
       await db.rows(`UPDATE shipments SET tracking_ended_at = now(), tracking_end = 'return_cancelled' WHERE return_id = $1`, [ret]);
       expect(await open()).toBe(2);
+    } finally {
+      await t2.drop();
+    }
+  });
+});
+
+describe('000018-newest-carrier-event on a database that holds data', () => {
+  it('fills each shipment with the time of its newest stored event, and leaves those without events empty', async () => {
+    const t2 = await createTestDatabase({ sandbox: false });
+    try {
+      const db = t2.db;
+      await db.rows(`DROP SCHEMA public CASCADE; CREATE SCHEMA public`);
+      await migrate(db, undefined, migrations.filter((m) => m.name < '000018'));
+      const shop = '11111111-1111-7111-8111-111111111111';
+      const order = '01900000-0000-7000-8000-000000000001';
+      const [moving, unscanned] = ['01900000-0000-7000-8000-000000000002', '01900000-0000-7000-8000-000000000003'];
+      await db.rows(`
+        INSERT INTO shops (id, name, api_key_hash, webhook_url, webhook_secret) VALUES ('${shop}', 'A', 'ha', NULL, 's');
+        INSERT INTO orders (id, shop_id, idempotency_key, request_hash, status, currency, customer, shipping_address, payment_method, payment_token)
+          VALUES ('${order}', '${shop}', 'k', 'h', 'shipped', 'CNY', '{}', '{}', 'card', 't');
+        INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number) VALUES
+          ('${moving}', '${order}', '${shop}', 'sandbox', 'SBX-1'), ('${unscanned}', '${order}', '${shop}', 'sandbox', 'SBX-2');
+        INSERT INTO shipment_events (shop_id, shipment_id, at, status, description) VALUES
+          ('${shop}', '${moving}', '2025-03-10T01:12:00Z', 'out_for_delivery', 'out'), ('${shop}', '${moving}', '2025-03-09T10:30:05Z', 'in_transit', 'moving')`);
+
+      expect(await migrate(db)).toEqual(['000018-newest-carrier-event']);
+      expect(await db.rows('SELECT id, newest_event_at FROM shipments ORDER BY id')).toEqual([
+        { id: moving, newest_event_at: new Date('2025-03-10T01:12:00Z') },
+        { id: unscanned, newest_event_at: null },
+      ]);
     } finally {
       await t2.drop();
     }

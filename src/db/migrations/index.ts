@@ -12,6 +12,7 @@ import * as m000014 from './000014-fair-tracking.js';
 import * as m000015 from './000015-shop-keys.js';
 import * as m000016 from './000016-push-renewal.js';
 import * as m000017 from './000017-ended-tracking.js';
+import * as m000018 from './000018-newest-carrier-event.js';
 
 export interface Migration {
   name: string;
@@ -38,4 +39,5 @@ export const migrations: readonly Migration[] = [
   { name: '000015-shop-keys', up: m000015.up },
   { name: '000016-push-renewal', up: m000016.up },
   { name: '000017-ended-tracking', up: m000017.up },
+  { name: '000018-newest-carrier-event', up: m000018.up },
 ];
