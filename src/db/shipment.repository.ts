@@ -226,10 +226,12 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
           );
           return { changed: false };
         }
-        const news = inserted.length > 0 || before.status !== u.snapshot.status;
-        const kept = u.keepCarrierEstimate && before.estimate_source === 'carrier' && before.estimated_delivery_at;
-        const estimate = kept ? { at: kept, source: 'carrier' } : u.estimate;
-        const changed = news || before.estimated_delivery_at?.getTime() !== estimate.at.getTime();
+        const keepCarrier = u.keepCarrierEstimate && before.estimate_source === 'carrier' && before.estimated_delivery_at;
+        const estimate = u.estimate && !keepCarrier ? u.estimate : { at: before.estimated_delivery_at, source: before.estimate_source };
+        const estimateMoved = before.estimated_delivery_at?.getTime() !== estimate.at?.getTime();
+        // The carrier's word is news: events, a status, its own estimate. Ours moving (history learned more) is stored
+        // for the shop to read, but is not news: it would be a shipment.updated with nothing new from the carrier.
+        const news = inserted.length > 0 || before.status !== u.snapshot.status || (estimateMoved && estimate.source === 'carrier');
         // A delay ends when the parcel's journey does, or when news brings an estimate still ahead of us. News of
         // a given-up parcel (a push: a given-up parcel is not polled) follows it again.
         await db.rows(
@@ -243,17 +245,17 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
                   newest_event_at = GREATEST(newest_event_at, $13)
             WHERE shop_id = $12 AND id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
           [
-            id, u.snapshot.status, u.pickedUpAt, estimate.at, estimate.source, u.deliveredAt, u.nextPollAt, changed,
+            id, u.snapshot.status, u.pickedUpAt, estimate.at, estimate.source, u.deliveredAt, u.nextPollAt, news || estimateMoved,
             SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL, shopId, newest,
           ],
           tx,
         );
-        if (!changed) return { changed };
+        if (!news) return { changed: false };
         // The order's row lock keeps its events in order against its other shipments' polls.
         await db.rows('SELECT 1 FROM orders WHERE shop_id = $2 AND id = $1 FOR UPDATE', [before.order_id, shopId], tx);
         // A return's parcel: the shop hears of it when it brings the goods back, which receives the return.
         if (before.return_id) {
-          return u.snapshot.status === 'delivered' ? { changed, ...(await receiveReturnIn(db, outbox, tx, { shopId, id: before.return_id }, 'parcel')) } : { changed };
+          return u.snapshot.status === 'delivered' ? { changed: true, ...(await receiveReturnIn(db, outbox, tx, { shopId, id: before.return_id }, 'parcel')) } : { changed: true };
         }
         const event = { orderId: before.order_id, shopId: before.shop_id };
         await outbox.record(tx, { ...event, type: 'shipment.updated' });
@@ -268,7 +270,7 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
           );
           if (done) await outbox.record(tx, { ...event, type: ORDER.eventFor('shipped', 'delivered')! });
         }
-        return { changed };
+        return { changed: true };
       }),
 
     async deferPoll(shipments, nextPollAt, failed) {

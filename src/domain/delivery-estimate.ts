@@ -34,22 +34,34 @@ export interface DeliveryEstimateInput {
   /** The fewest same-route parcels a median is taken over. */
   minSamples?: number;
   serviceLevelHours: number;
-  /** The clock, passed in: the base of the estimate while no pickup is known. */
+  /** The clock, passed in: the base of a new parcel's estimate, while no pickup is known. */
   now: Date;
 }
 
 export const DEFAULT_MIN_SAMPLES = 5;
 
 export function estimateDelivery(input: DeliveryEstimateInput): DeliveryEstimate {
+  return refineEstimate(input) ?? fromBase(input.now, input);
+}
+
+/**
+ * The estimate a carrier's answer gives: null while it has neither an estimate of its own nor a pickup to count
+ * from. Counting from the clock then would only move the estimate with every poll, and never let it pass: the
+ * parcel keeps the one it was created with.
+ */
+export function refineEstimate(input: Omit<DeliveryEstimateInput, 'now'>): DeliveryEstimate | null {
   if (input.carrierEstimate && !Number.isNaN(input.carrierEstimate.getTime())) {
     return { estimatedDeliveryAt: input.carrierEstimate, source: 'carrier' };
   }
-  const base = (input.pickupAt ?? input.now).getTime();
+  return input.pickupAt ? fromBase(input.pickupAt, input) : null;
+}
+
+function fromBase(base: Date, input: Omit<DeliveryEstimateInput, 'now'>): DeliveryEstimate {
   const transits = input.route ? sameRouteTransits(input.route, input.history) : [];
   if (transits.length >= Math.max(1, input.minSamples ?? DEFAULT_MIN_SAMPLES)) {
-    return { estimatedDeliveryAt: new Date(base + median(transits)), source: 'history' };
+    return { estimatedDeliveryAt: new Date(base.getTime() + median(transits)), source: 'history' };
   }
-  return { estimatedDeliveryAt: new Date(base + input.serviceLevelHours * 3_600_000), source: 'service_level' };
+  return { estimatedDeliveryAt: new Date(base.getTime() + input.serviceLevelHours * 3_600_000), source: 'service_level' };
 }
 
 /** The middle value; the mean of the two middle values for an even count. Throws for none. */

@@ -53,7 +53,8 @@ export interface TrackedShipment {
 export interface ShipmentUpdate {
   snapshot: TrackingSnapshot;
   pickedUpAt: Date | null;
-  estimate: { at: Date; source: string };
+  /** Null: nothing to refine it from (no pickup, no carrier estimate), the parcel keeps the estimate it has. */
+  estimate: { at: Date; source: string } | null;
   deliveredAt: Date | null;
   nextPollAt: Date;
   /**
@@ -119,10 +120,12 @@ export interface ShipmentStore {
   /**
    * Stores a poll's result in one transaction: new events (duplicates dropped), status, estimate,
    * next poll; and the order's `delivered` once all its shipments are. `changed` is false when the poll
-   * found nothing new. An answer whose newest event is older than the newest one stored (a push sent again, a
-   * poll's answer stored after a newer push) moves nothing: only its missing events join the history. A return's
-   * parcel reports nothing of its own: its delivery receives the return, and `refundId` is the return's refund to
-   * start. The parcel of a cancelled return keeps what it has; news of a given-up parcel follows it again.
+   * found nothing new: an estimate of ours that moved (history learned more) is stored, but only the carrier's news
+   * (events, status, its own estimate) is `shipment.updated`. An answer whose newest event is older than the newest
+   * one stored (a push sent again, a poll's answer stored after a newer push) moves nothing: only its missing events
+   * join the history. A return's parcel reports nothing of its own: its delivery receives the return, and `refundId`
+   * is the return's refund to start. The parcel of a cancelled return keeps what it has; news of a given-up parcel
+   * follows it again.
    */
   applyPoll(shipment: ShopRow, update: ShipmentUpdate): Promise<{ changed: boolean; refundId?: string | null }>;
   /** A failed poll: count it and try again at `nextPollAt`. */

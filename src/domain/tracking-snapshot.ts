@@ -1,5 +1,5 @@
 import type { CarrierClient, TrackingSnapshot } from './carrier.js';
-import { estimateDelivery, pickupTime, type DeliveredTransit } from './delivery-estimate.js';
+import { pickupTime, refineEstimate, type DeliveredTransit } from './delivery-estimate.js';
 import type { ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 
 /** A carrier client, with the least time between two queries of one waybill where the carrier sets one. */
@@ -16,8 +16,9 @@ export const PUSHED_POLL_FACTOR = 6;
 
 /**
  * Stores what a carrier says of a parcel, polled or pushed alike: its estimate refined, its next poll set
- * (pushed parcels and exceptions less often). The store drops duplicate events, moves the status only forward
- * and records one `shipment.updated` per change. `pushed`: a push without an estimate keeps the carrier's last one.
+ * (pushed parcels and exceptions less often). The store drops duplicate events, never moves the parcel back to an
+ * older answer, and records one `shipment.updated` per piece of news. `pushed`: a push without an estimate keeps
+ * the carrier's last one.
  */
 export async function storeSnapshot(
   deps: { shipments: ShipmentStore; refreshEveryMs: number; jobs: Pick<TrackingJobs, 'refund'> },
@@ -29,13 +30,13 @@ export async function storeSnapshot(
 ) {
   const now = new Date();
   const pickedUpAt = pickupTime(snapshot.events);
-  const estimate = estimateDelivery({
+  // Null before the carrier has the parcel and without its own estimate: the parcel keeps the one it has.
+  const estimate = refineEstimate({
     carrierEstimate: snapshot.estimatedDeliveryAt,
     pickupAt: pickedUpAt,
     route: s.fromCity && s.toCity ? { fromCity: s.fromCity, toCity: s.toCity } : null,
     history,
     serviceLevelHours: client.serviceLevelHours,
-    now,
   });
   const delivered = snapshot.status === 'delivered' ? [...snapshot.events].reverse().find((e) => e.status === 'delivered') : undefined;
   // Scheduled ticks fire every refreshEveryMs; due a little early so each tick finds it due again. An
@@ -47,7 +48,7 @@ export async function storeSnapshot(
   const stored = await deps.shipments.applyPoll(s, {
     snapshot,
     pickedUpAt,
-    estimate: { at: estimate.estimatedDeliveryAt, source: estimate.source },
+    estimate: estimate && { at: estimate.estimatedDeliveryAt, source: estimate.source },
     deliveredAt: delivered?.at ?? (snapshot.status === 'delivered' ? now : null),
     nextPollAt: new Date(nextPollAt),
     ...(how.pushed && !snapshot.estimatedDeliveryAt ? { keepCarrierEstimate: true } : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateDelivery, median, normaliseCity, pickupTime, type DeliveredTransit } from '../../src/domain/delivery-estimate.js';
+import { estimateDelivery, median, normaliseCity, pickupTime, refineEstimate, type DeliveredTransit } from '../../src/domain/delivery-estimate.js';
 
 const H = 3_600_000;
 const now = new Date('2025-03-10T00:00:00Z');
@@ -64,9 +64,18 @@ describe('estimateDelivery', () => {
     expect(estimateDelivery({ ...base, route: null, history: onRoute(10, 20, 30, 40, 50) }).source).toBe('service_level');
   });
 
-  it('counts from now while the parcel has no pickup yet', () => {
+  it('counts from now while the parcel has no pickup yet (a new parcel)', () => {
     const got = estimateDelivery({ ...base, pickupAt: null, serviceLevelHours: 72 });
     expect(got.estimatedDeliveryAt).toEqual(new Date(now.getTime() + 72 * H));
+  });
+
+  it("refines nothing from a carrier's answer without a pickup or an estimate of its own, and never counts from the clock", () => {
+    const { now: _now, ...answer } = base;
+    expect(refineEstimate({ ...answer, pickupAt: null, history: onRoute(10, 20, 30, 40, 50) })).toBeNull();
+    expect(refineEstimate({ ...answer, pickupAt: null, carrierEstimate: new Date(Number.NaN) })).toBeNull();
+    const carrierEstimate = new Date('2025-03-11T10:00:00Z');
+    expect(refineEstimate({ ...answer, pickupAt: null, carrierEstimate })).toEqual({ estimatedDeliveryAt: carrierEstimate, source: 'carrier' });
+    expect(refineEstimate(answer)).toEqual({ estimatedDeliveryAt: new Date(pickupAt.getTime() + 48 * H), source: 'service_level' });
   });
 
   it('ignores an invalid carrier estimate', () => {
