@@ -117,16 +117,18 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
     flagDelays: (now, quietSince, staleAfterMs, limit) => flagDelays(db, outbox, { now, quietSince, staleAfterMs, limit }),
 
     async listDelayed(shopId, limit, after) {
-      if (after !== null && !isUuid(after)) return [];
-      // A cursor whose parcel is no longer late (or not this shop's) ends the list rather than restarting it.
-      const rows = await db.rows<ShipmentRow & { delayed_since: Date }>(
-        `SELECT ${COLUMNS} FROM shipments
+      // The position is the cursor's own (to the microsecond, as delayed_since is kept). A cursor of the earlier
+      // form names only its parcel, looked up: if that one is no longer late (or not this shop's), the list ends.
+      const rows = await db.rows<ShipmentRow & { delayed_since: Date; delayed_since_us: string }>(
+        `SELECT ${COLUMNS}, (extract(epoch FROM delayed_since) * 1000000)::bigint::text AS delayed_since_us FROM shipments
           WHERE shop_id = $1 AND delayed_since IS NOT NULL
-            AND ($3::uuid IS NULL OR (delayed_since, id) > (SELECT delayed_since, id FROM shipments WHERE id = $3 AND shop_id = $1))
+            AND ($3::uuid IS NULL OR (delayed_since, id) > (
+                  coalesce('epoch'::timestamptz + $4::bigint * interval '1 microsecond',
+                           (SELECT delayed_since FROM shipments WHERE id = $3 AND shop_id = $1)), $3::uuid))
           ORDER BY delayed_since, id LIMIT $2`,
-        [shopId, limit, after],
+        [shopId, limit, after?.id ?? null, after?.delayedSinceUs ?? null],
       );
-      return rows.map((r) => ({ ...toView(r), orderId: r.order_id, delayedSince: r.delayed_since }));
+      return rows.map((r) => ({ ...toView(r), orderId: r.order_id, delayedSince: r.delayed_since, delayedSinceUs: r.delayed_since_us }));
     },
 
     async load(shipments) {

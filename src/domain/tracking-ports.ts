@@ -1,4 +1,5 @@
 import type { CarrierCode, ShipmentStatus, TrackingEvent, TrackingSnapshot } from './carrier.js';
+import type { DelayedPosition } from './delayed-cursor.js';
 import type { DeliveredTransit } from './delivery-estimate.js';
 import type { ShopRow } from './keys.js';
 
@@ -20,6 +21,8 @@ export interface ShipmentView {
 export interface DelayedShipment extends Omit<ShipmentView, 'events'> {
   orderId: string;
   delayedSince: Date;
+  /** `delayedSince` in microseconds since the epoch, as the list is ordered: what a cursor after it carries. */
+  delayedSinceUs: string;
 }
 
 /**
@@ -93,8 +96,8 @@ export interface ShipmentStore {
    * recorded with its `shipment.delayed` event, in one transaction. Returns how many were flagged.
    */
   flagDelays(now: Date, quietSince: Date, staleAfterMs: number, limit: number): Promise<number>;
-  /** A shop's late parcels, oldest delay first; `after` is the id of the last one of the previous page. */
-  listDelayed(shopId: string, limit: number, after: string | null): Promise<DelayedShipment[]>;
+  /** A shop's late parcels, oldest delay first; `after`: where the previous page ended (its last parcel's position). */
+  listDelayed(shopId: string, limit: number, after: DelayedPosition | null): Promise<DelayedShipment[]>;
   /** Those of `shipments` that exist and are still followed, in the order given. */
   load(shipments: ShopRow[]): Promise<TrackedShipment[]>;
   /**

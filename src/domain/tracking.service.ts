@@ -1,5 +1,6 @@
 import { CARRIERS, type CarrierCode, type TrackingQuery, type TrackingSnapshot } from './carrier.js';
 import { estimateDelivery, type DeliveredTransit } from './delivery-estimate.js';
+import { delayedCursor, type DelayedPosition } from './delayed-cursor.js';
 import { AskedTooSoon, conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
 import type { RateLimiter, ShipmentLimits, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
@@ -75,10 +76,10 @@ export async function createShipment(
 }
 
 /** A shop's late parcels, oldest delay first, a page at a time. */
-export async function listDelayedShipments(shipments: ShipmentStore, shopId: string, q: { limit: number; after: string | null }) {
+export async function listDelayedShipments(shipments: ShipmentStore, shopId: string, q: { limit: number; after: DelayedPosition | null }) {
   const page = await shipments.listDelayed(shopId, q.limit + 1, q.after);
   const data = page.slice(0, q.limit);
-  return { data, nextCursor: page.length > q.limit ? data[data.length - 1]!.id : null };
+  return { data, nextCursor: page.length > q.limit ? delayedCursor(data[data.length - 1]!) : null };
 }
 
 /**

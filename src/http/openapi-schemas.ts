@@ -311,6 +311,10 @@ export function openApiComponents() {
       ReturnId: { name: 'id', in: 'path', required: true, schema: uuid },
       Limit: { name: 'limit', in: 'query', schema: int({ minimum: 1, maximum: 100, default: 50 }) },
       Cursor: { name: 'cursor', in: 'query', description: 'the `nextCursor` of the previous page', schema: uuid },
+      DelayedCursor: {
+        name: 'cursor', in: 'query', description: 'the `nextCursor` of the previous page, as given (opaque; 400 for one this API did not give)',
+        schema: str({ maxLength: 96, pattern: '^[A-Za-z0-9_-]+$' }),
+      },
     },
   };
 }

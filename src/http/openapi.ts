@@ -178,7 +178,7 @@ function paths(): Record<string, Record<string, unknown>> {
         summary: 'The shop\'s late parcels (past their estimate, or no carrier news for too long), oldest delay first',
         parameters: [
           { name: 'delayed', in: 'query', required: true, description: 'Only `true`: the late parcels', schema: { type: 'string', enum: ['true'] } },
-          param('Limit'), param('Cursor'),
+          param('Limit'), param('DelayedCursor'),
         ],
         responses: { 200: json('DelayedShipmentPage', 'one page of late parcels') },
       }, [400]),

@@ -220,6 +220,47 @@ describe('failed attempts, returns and delays (sandbox scripts)', () => {
     expect(since).toEqual([...since].sort((a, b) => a - b));
     expect(second.json.nextCursor).toBeNull();
   });
+
+  it('goes on past a parcel that stopped being late between pages, and refuses a cursor it never gave', async () => {
+    const call = await hookedShop('PagesMoving');
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const r = await call('POST', '/v1/orders', orderBody([{ sku: 'BOX', quantity: 1 }]), { 'idempotency-key': `moving-${n}` });
+      const id = (await waitForStatus(call, r.json.id, ['paid'])).id;
+      ids.push((await call('POST', `/v1/orders/${id}/shipments`, { carrier: 'sandbox', trackingNumber: `SBX-LATE-M${n}` })).json.id);
+    }
+    const t0 = Date.now();
+    while ((await call('GET', '/v1/shipments?delayed=true')).json.data.length < 3 && Date.now() - t0 < 20_000) await sleep(200);
+    const all = (await call('GET', '/v1/shipments?delayed=true')).json.data.map((s: { id: string }) => s.id);
+    expect([...all].sort()).toEqual([...ids].sort());
+    // Late since times within one millisecond (as a delay for want of news is, counted from the news' time): the
+    // list is ordered finer than the API's times, and its cursor follows that order.
+    await db.rows(
+      `UPDATE shipments SET delayed_since = timestamptz '2030-01-01 00:00:00.000001+00' + array_position($1::uuid[], id) * interval '1 microsecond'
+        WHERE id = ANY($1::uuid[])`,
+      [all],
+    );
+
+    const first = await call('GET', '/v1/shipments?delayed=true&limit=1');
+    expect(first.json.data.map((s: { id: string }) => s.id)).toEqual([all[0]]);
+    // Between the pages the first parcel's delay ends (news brought an estimate still ahead).
+    await db.rows('UPDATE shipments SET delayed_since = NULL WHERE id = $1', [all[0]]);
+    const second = await call('GET', `/v1/shipments?delayed=true&limit=1&cursor=${encodeURIComponent(first.json.nextCursor)}`);
+    expect(second.status).toBe(200);
+    expect(second.json.data.map((s: { id: string }) => s.id)).toEqual([all[1]]);
+    const third = await call('GET', `/v1/shipments?delayed=true&limit=1&cursor=${encodeURIComponent(second.json.nextCursor)}`);
+    expect(third.json).toEqual({ data: [expect.objectContaining({ id: all[2] })], nextCursor: null });
+
+    // A cursor of another form, or altered, is not one this API gave: 400 naming it.
+    const forged = Buffer.from(Buffer.from(second.json.nextCursor, 'base64url').toString().replace(/^\d/, 'x')).toString('base64url');
+    for (const cursor of ['nonsense', forged, '%00', 'A'.repeat(300), Buffer.from('99999999999999999999.' + all[1]).toString('base64url')]) {
+      const bad = await call('GET', `/v1/shipments?delayed=true&cursor=${encodeURIComponent(cursor)}`);
+      expect([bad.status, bad.headers.get('content-type')], cursor).toEqual([400, expect.stringMatching(/^application\/problem\+json/)]);
+      expect(bad.json.errors).toEqual([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
+    }
+    // A cursor of the earlier form (the last parcel's id), held across an upgrade, still goes on after that parcel.
+    expect((await call('GET', `/v1/shipments?delayed=true&cursor=${all[1]}`)).json).toEqual({ data: [expect.objectContaining({ id: all[2] })], nextCursor: null });
+  });
 });
 
 describe('the tracking scheduler', () => {

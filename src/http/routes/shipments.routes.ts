@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { CARRIERS } from '../../domain/carrier.js';
+import { readDelayedCursor } from '../../domain/delayed-cursor.js';
 import { text } from '../../domain/order-input.js';
 import { trackingNumberSchema } from '../../domain/shipment-input.js';
 import { createShipment, listDelayedShipments, type ShipmentCreationDeps } from '../../domain/tracking.service.js';
@@ -31,7 +32,11 @@ const delayedQuery = z.strictObject({
   // Only late parcels can be listed for now; the parameter keeps room for other filters.
   delayed: z.literal('true', { error: 'must be true' }),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.uuid('is not a cursor this API returned').optional(),
+  cursor: z
+    .string()
+    .refine((c) => readDelayedCursor(c) !== null, 'is not a cursor this API returned')
+    .transform((c) => readDelayedCursor(c)!)
+    .optional(),
 });
 
 /** `GET /v1/shipments?delayed=true`: the shop's late parcels, oldest delay first. */
