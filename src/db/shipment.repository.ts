@@ -2,6 +2,7 @@ import type { Database } from './database.js';
 import { COLUMNS, FINAL, insertShipment, toView, type ShipmentRow, type TrackingEnd } from './shipment-rows.js';
 import { flagDelays, giveUpExceptions } from './shipment-sweeps.js';
 import { receiveReturnIn } from './return.repository.js';
+import { citySpellings } from '../domain/delivery-estimate.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import { conflict, notFound } from '../domain/errors.js';
@@ -58,6 +59,22 @@ const CLAIM_FAIRLY = `
     RETURNING shipments.id, shipments.shop_id, picked.turn, picked.next_poll_at AS due_at
   )
   SELECT id, shop_id AS "shopId" FROM claimed ORDER BY turn, due_at, id`;
+
+/**
+ * A carrier's latest deliveries on a route ($2 and $3: each city's spellings), across shops: one walk of
+ * `shipments_delivered_route` per pair of spellings, each newest first and cut at the sample ($4), so the cost
+ * follows the sample, not the carrier's deliveries. The index is on lower(city): both sides are lowered alike.
+ */
+export const DELIVERED_ON_ROUTE = `
+  SELECT d.from_city, d.to_city, d.transit_ms
+    FROM unnest($2::text[]) AS f(city) CROSS JOIN unnest($3::text[]) AS t(city)
+   CROSS JOIN LATERAL (
+     SELECT from_city, to_city, delivered_at, (extract(epoch FROM delivered_at - picked_up_at) * 1000)::bigint AS transit_ms
+       FROM shipments
+      WHERE carrier = $1 AND status = 'delivered' AND lower(from_city) = lower(f.city) AND lower(to_city) = lower(t.city)
+        AND picked_up_at IS NOT NULL
+      ORDER BY delivered_at DESC LIMIT $4) d
+   ORDER BY d.delivered_at DESC LIMIT $4`;
 
 /** The shops of a batch of shipments, each once: with the ids, what finds them (`shop_id = ANY(...) AND id = ANY(...)`). */
 const shopsOf = (shipments: ShopRow[]) => [...new Set(shipments.map((s) => s.shopId))];
@@ -176,14 +193,10 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
       );
     },
 
-    async deliveredTransits(carrier, limit) {
-      const rows = await db.rows<{ from_city: string; to_city: string; transit_ms: number }>(
-        `SELECT from_city, to_city, (extract(epoch FROM delivered_at - picked_up_at) * 1000)::bigint AS transit_ms
-           FROM shipments
-          WHERE carrier = $1 AND status = 'delivered' AND from_city IS NOT NULL AND to_city IS NOT NULL AND picked_up_at IS NOT NULL
-          ORDER BY delivered_at DESC LIMIT $2`,
-        [carrier, limit],
-      );
+    async deliveredTransits(carrier, route, limit) {
+      const rows = await db.rows<{ from_city: string; to_city: string; transit_ms: number }>(DELIVERED_ON_ROUTE, [
+        carrier, citySpellings(route.fromCity), citySpellings(route.toCity), limit,
+      ]);
       return rows.map((r) => ({ fromCity: r.from_city, toCity: r.to_city, transitMs: r.transit_ms }));
     },
 

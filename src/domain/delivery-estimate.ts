@@ -89,6 +89,15 @@ export function normaliseCity(city: string): string {
   return city.trim().toLowerCase().replace(/市$/, '');
 }
 
+/**
+ * The spellings of a city that `normaliseCity` takes as one, as stored (trimmed, case aside): with and without a
+ * trailing 市. What a store looks a route up by before the names are compared normalised.
+ */
+export function citySpellings(city: string): string[] {
+  const bare = city.trim().replace(/市$/, '');
+  return bare ? [bare, `${bare}市`] : [];
+}
+
 function sameRouteTransits(route: Route, history: readonly DeliveredTransit[]): number[] {
   const from = normaliseCity(route.fromCity);
   const to = normaliseCity(route.toCity);

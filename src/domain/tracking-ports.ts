@@ -1,6 +1,6 @@
 import type { CarrierCode, ShipmentStatus, TrackingEvent, TrackingSnapshot } from './carrier.js';
 import type { DelayedPosition } from './delayed-cursor.js';
-import type { DeliveredTransit } from './delivery-estimate.js';
+import type { DeliveredTransit, Route } from './delivery-estimate.js';
 import type { ShopRow } from './keys.js';
 
 export interface ShipmentView {
@@ -118,8 +118,11 @@ export interface ShipmentStore {
    * `lapsed` while it has been renewed fewer than `renewBelow` times (0: never), else `ended`. One `ended` or `refused` stays so.
    */
   endPush(shipments: ShopRow[], renewBelow: number): Promise<void>;
-  /** Delivered parcels of a carrier (pickup to delivery), newest first, for estimates. */
-  deliveredTransits(carrier: CarrierCode, limit: number): Promise<DeliveredTransit[]>;
+  /**
+   * The latest `limit` delivered parcels of a carrier on a route (its cities' spellings as `citySpellings` gives
+   * them, case aside), newest first, with their time from pickup to delivery: what estimates learn from.
+   */
+  deliveredTransits(carrier: CarrierCode, route: Route, limit: number): Promise<DeliveredTransit[]>;
   /**
    * Stores a poll's result in one transaction: new events (duplicates dropped), status, estimate,
    * next poll; and the order's `delivered` once all its shipments are. `changed` is false when the poll

@@ -1,7 +1,6 @@
 import { CARRIERS, type CarrierCode } from './carrier.js';
-import type { DeliveredTransit } from './delivery-estimate.js';
 import { notFound } from './errors.js';
-import { storeSnapshot, type PolledClient } from './tracking-snapshot.js';
+import { routeHistory, storeSnapshot, type PolledClient, type RouteHistory } from './tracking-snapshot.js';
 import { PUSH_RENEWALS_MAX } from './tracking-subscription.js';
 import type { PushReceiver, PushReply, ShipmentStore, TrackingJobs } from './tracking-ports.js';
 
@@ -35,14 +34,14 @@ export async function receivePush(deps: PushDeps, carrier: CarrierCode, body: Bu
   if (!reading.verified) return { reply: reading.reply, shipments: 0 };
   const { push } = reading;
   const shipments = await deps.shipments.findOpen(pushedThrough(deps.carriers, carrier), push.trackingNumber);
-  const histories = new Map<CarrierCode, Promise<DeliveredTransit[]>>();
-  const historyOf = (c: CarrierCode) => histories.get(c) ?? histories.set(c, deps.shipments.deliveredTransits(c, 200)).get(c)!;
+  const histories = new Map<CarrierCode, RouteHistory>();
+  const historyOf = (c: CarrierCode) => histories.get(c) ?? histories.set(c, routeHistory(deps.shipments, c)).get(c)!;
   for (const s of shipments) {
     if (push.carrierCom && push.carrierCom !== s.carrierCom) await deps.shipments.recordCarrierCom(s, push.carrierCom);
     if (!push.snapshot) continue;
     // A push that arrives proves the carrier follows the waybill: the safety-net polls keep their wide spacing.
     const pushState = push.ended ? 'ended' : 'subscribed';
-    await storeSnapshot(deps, deps.carriers[s.carrier], { ...s, push: pushState }, push.snapshot, await historyOf(s.carrier), { pushed: true });
+    await storeSnapshot(deps, deps.carriers[s.carrier], { ...s, push: pushState }, push.snapshot, historyOf(s.carrier), { pushed: true });
   }
   if (push.ended && shipments.length) await deps.shipments.endPush(shipments, push.renewable ? PUSH_RENEWALS_MAX : 0);
   return { reply: reading.reply, shipments: shipments.length };

@@ -1,5 +1,5 @@
-import type { CarrierClient, TrackingSnapshot } from './carrier.js';
-import { pickupTime, refineEstimate, type DeliveredTransit } from './delivery-estimate.js';
+import type { CarrierClient, CarrierCode, TrackingSnapshot } from './carrier.js';
+import { normaliseCity, pickupTime, refineEstimate, type DeliveredTransit, type Route } from './delivery-estimate.js';
 import type { ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 
 /** A carrier client, with the least time between two queries of one waybill where the carrier sets one. */
@@ -14,6 +14,23 @@ export const EXCEPTION_POLL_FACTOR = 4;
  */
 export const PUSHED_POLL_FACTOR = 6;
 
+/** The latest deliveries a median is taken over, per carrier and route: recent enough to follow a route's changes. */
+export const HISTORY_SAMPLE = 200;
+
+/** A carrier's delivered parcels on a route, for estimates. */
+export type RouteHistory = (route: Route) => Promise<DeliveredTransit[]>;
+
+/** A carrier's delivery history for a batch of parcels: each route asked once, and only when a parcel needs it. */
+export function routeHistory(shipments: Pick<ShipmentStore, 'deliveredTransits'>, carrier: CarrierCode): RouteHistory {
+  const asked = new Map<string, Promise<DeliveredTransit[]>>();
+  return (route) => {
+    const key = `${normaliseCity(route.fromCity)}\n${normaliseCity(route.toCity)}`;
+    let found = asked.get(key);
+    if (!found) asked.set(key, (found = shipments.deliveredTransits(carrier, route, HISTORY_SAMPLE)));
+    return found;
+  };
+}
+
 /**
  * Stores what a carrier says of a parcel, polled or pushed alike: its estimate refined, its next poll set
  * (pushed parcels and exceptions less often). The store drops duplicate events, never moves the parcel back to an
@@ -25,17 +42,19 @@ export async function storeSnapshot(
   client: PolledClient,
   s: Pick<TrackedShipment, 'id' | 'shopId' | 'fromCity' | 'toCity' | 'push'>,
   snapshot: TrackingSnapshot,
-  history: DeliveredTransit[],
+  history: RouteHistory,
   how: { pushed?: boolean; tickAt?: Date } = {},
 ) {
   const now = new Date();
   const pickedUpAt = pickupTime(snapshot.events);
-  // Null before the carrier has the parcel and without its own estimate: the parcel keeps the one it has.
+  const route = s.fromCity && s.toCity ? { fromCity: s.fromCity, toCity: s.toCity } : null;
+  // Null before the carrier has the parcel and without its own estimate: the parcel keeps the one it has. History
+  // counts only from a pickup, on a route, when the carrier gives no estimate: only then is it asked for.
   const estimate = refineEstimate({
     carrierEstimate: snapshot.estimatedDeliveryAt,
     pickupAt: pickedUpAt,
-    route: s.fromCity && s.toCity ? { fromCity: s.fromCity, toCity: s.toCity } : null,
-    history,
+    route,
+    history: route && pickedUpAt && !snapshot.estimatedDeliveryAt ? await history(route) : [],
     serviceLevelHours: client.serviceLevelHours,
   });
   const delivered = snapshot.status === 'delivered' ? [...snapshot.events].reverse().find((e) => e.status === 'delivered') : undefined;

@@ -1,10 +1,10 @@
 import { CARRIERS, type CarrierCode, type TrackingQuery, type TrackingSnapshot } from './carrier.js';
-import { estimateDelivery, type DeliveredTransit } from './delivery-estimate.js';
+import { estimateDelivery } from './delivery-estimate.js';
 import { delayedCursor, type DelayedPosition } from './delayed-cursor.js';
 import { AskedTooSoon, conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
 import type { RateLimiter, ShipmentLimits, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
-import { storeSnapshot, type PolledClient } from './tracking-snapshot.js';
+import { routeHistory, storeSnapshot, type PolledClient, type RouteHistory } from './tracking-snapshot.js';
 import { mayRenew, subscribe } from './tracking-subscription.js';
 import type { ShopRow } from './keys.js';
 
@@ -172,7 +172,7 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
   const now = new Date();
   const mine = until ? ids : await deps.shipments.claim(ids, now, new Date(now.getTime() + claimMs(deps.refreshEveryMs)));
   const shipments = mine.length ? (await deps.shipments.load(mine)).filter((s) => !SHIPMENT.isFinal(s.status)) : [];
-  const history = shipments.length ? await deps.shipments.deliveredTransits(carrier, 200) : [];
+  const history = routeHistory(deps.shipments, carrier);
   const result = { polled: 0, changed: 0, deferred: 0 };
   // A tick's parcels are due again counting from their tick, however late in it each was asked (pacing).
   const tickAt = until ? new Date(until.getTime() - deps.refreshEveryMs) : now;
@@ -229,7 +229,7 @@ async function turnFor(deps: TrackingDeps, carrier: CarrierCode, until: Date | u
 }
 
 async function pollOne(
-  deps: TrackingDeps, client: PolledClient, s: TrackedShipment, history: DeliveredTransit[], tickAt: Date,
+  deps: TrackingDeps, client: PolledClient, s: TrackedShipment, history: RouteHistory, tickAt: Date,
   answers: Map<string, Promise<TrackingSnapshot>>,
 ) {
   const query = await queryOf(deps.shipments, client, s);

@@ -282,7 +282,7 @@ describe('returns', () => {
     const refunds: unknown[] = [];
     const deps = { shipments: createShipmentRepository(db, createEventOutbox(db)), refreshEveryMs: 300, jobs: { refund: async (r: unknown) => Boolean(refunds.push(r)) } };
     const parcel = { id: created.json.parcel.id, shopId, fromCity: 'Shanghai', toCity: 'Hangzhou', push: null };
-    expect(await storeSnapshot(deps, carrier, parcel, answer, [])).toEqual({ changed: false });
+    expect(await storeSnapshot(deps, carrier, parcel, answer, async () => [])).toEqual({ changed: false });
     expect(refunds).toEqual([]);
 
     // Nor do the ticks ask about it: a return requested after it, on another order, is received by its parcel

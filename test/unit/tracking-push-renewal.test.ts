@@ -139,7 +139,8 @@ describe('a push through Kuaidi100', () => {
   });
 
   it('is matched to the shipments of every carrier subscribed through it, each stored as its own carrier', async () => {
-    const { store, seen } = storeOf(lapsed({ carrier: 'sf', push: 'subscribed' }));
+    // On a route, so that its estimate asks for its carrier's history.
+    const { store, seen } = storeOf(lapsed({ carrier: 'sf', push: 'subscribed', fromCity: 'Shenzhen', toCity: 'Shanghai' }));
     const d = deps(store, { kuaidi100: pushing('kuaidi100', async () => undefined), sf: pushing('sf', async () => undefined) });
     expect(pushedThrough(d.carriers, 'kuaidi100')).toEqual(['kuaidi100', 'sf']);
     expect(await receivePush({ ...d, receivers: reading({}) }, 'kuaidi100', Buffer.alloc(0))).toMatchObject({ shipments: 1 });
