@@ -1,12 +1,12 @@
 import type { Database } from './database.js';
-import { COLUMNS, FINAL, insertShipment, toView, type ShipmentRow, type TrackingEnd } from './shipment-rows.js';
+import { applyPoll } from './shipment-poll.js';
+import { COLUMNS, FINAL, insertShipment, toView, type ShipmentRow } from './shipment-rows.js';
 import { flagDelays, giveUpExceptions } from './shipment-sweeps.js';
-import { receiveReturnIn } from './return.repository.js';
 import { citySpellings } from '../domain/delivery-estimate.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventOutbox } from './event-outbox.js';
 import { conflict, notFound } from '../domain/errors.js';
-import { ORDER, SHIPMENT, type OrderStatus, type ShipmentStatus } from '../domain/order-lifecycle.js';
+import { ORDER, type OrderStatus } from '../domain/order-lifecycle.js';
 import { assertMayShip, assertUnderLimit } from '../domain/order-rules.js';
 import type { ShipmentStore, TrackedShipment } from '../domain/tracking-ports.js';
 import type { ShopRow } from '../domain/keys.js';
@@ -200,93 +200,7 @@ export function createShipmentRepository(db: Database, outbox: EventOutbox): Shi
       return rows.map((r) => ({ fromCity: r.from_city, toCity: r.to_city, transitMs: r.transit_ms }));
     },
 
-    applyPoll: ({ shopId, id }, u) =>
-      db.transaction(async (tx) => {
-        const [before] = await db.rows<{
-          order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null; estimate_source: string | null;
-          return_id: string | null; tracking_end: TrackingEnd | null; newest_event_at: Date | null;
-        }>(
-          `SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source, return_id, tracking_end, newest_event_at
-             FROM shipments WHERE shop_id = $2 AND id = $1 FOR UPDATE`,
-          [id, shopId],
-          tx,
-        );
-        // A parcel the table lets go no further (delivered, returned to sender) keeps what it has; so does the
-        // parcel of a cancelled return, whose delivery must not receive it (its cancel holds this row's lock too).
-        const moves = before && before.tracking_end !== 'return_cancelled'
-          && (before.status === u.snapshot.status || SHIPMENT.canTransition(before.status, u.snapshot.status));
-        if (!moves) return { changed: false };
-        const ev = u.snapshot.events;
-        const newest = ev.reduce<Date | null>((m, e) => (m && m >= e.at ? m : e.at), null);
-        const inserted = ev.length
-          ? await db.rows<{ at: Date }>(
-              `INSERT INTO shipment_events (shop_id, shipment_id, at, status, description, location)
-               SELECT $6, $1, t.at, t.status, t.description, t.location
-                 FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[]) AS t(at, status, description, location)
-               ON CONFLICT DO NOTHING RETURNING at`,
-              [id, ev.map((e) => e.at), ev.map((e) => e.status), ev.map((e) => e.description), ev.map((e) => e.location), shopId],
-              tx,
-            )
-          : [];
-        // Older than what the parcel has (a push sent again, a poll's answer stored after a newer push): the carrier's
-        // word then is not its latest, so the status, estimate, delay and time of last news stay as they are, and the
-        // shop hears nothing. Its events the parcel lacked still join the history, where they sort among the others
-        // by time: they are old news the shop can read, not a move. The poll itself counts as done.
-        if (before.newest_event_at && (!newest || newest < before.newest_event_at)) {
-          await db.rows(
-            `UPDATE shipments SET picked_up_at = coalesce(picked_up_at, $2), next_poll_at = $3, last_polled_at = now(), poll_failures = 0
-              WHERE shop_id = $4 AND id = $1`,
-            [id, u.pickedUpAt, u.nextPollAt, shopId],
-            tx,
-          );
-          return { changed: false };
-        }
-        const keepCarrier = u.keepCarrierEstimate && before.estimate_source === 'carrier' && before.estimated_delivery_at;
-        const estimate = u.estimate && !keepCarrier ? u.estimate : { at: before.estimated_delivery_at, source: before.estimate_source };
-        const estimateMoved = before.estimated_delivery_at?.getTime() !== estimate.at?.getTime();
-        // The carrier's word is news: events, a status, its own estimate. Ours moving (history learned more) is stored
-        // for the shop to read, but is not news: it would be a shipment.updated with nothing new from the carrier.
-        const news = inserted.length > 0 || before.status !== u.snapshot.status || (estimateMoved && estimate.source === 'carrier');
-        // A delay ends when the parcel's journey does, or when news brings an estimate still ahead of us. News of
-        // a given-up parcel (a push: a given-up parcel is not polled) follows it again.
-        await db.rows(
-          `UPDATE shipments SET status = $2, picked_up_at = coalesce(picked_up_at, $3), estimated_delivery_at = $4,
-                  estimate_source = $5, delivered_at = $6, next_poll_at = $7, last_polled_at = now(), poll_failures = 0,
-                  updated_at = CASE WHEN $8 THEN now() ELSE updated_at END,
-                  last_news_at = CASE WHEN $10 THEN now() ELSE last_news_at END,
-                  tracking_ended_at = CASE WHEN $10 THEN NULL ELSE tracking_ended_at END,
-                  tracking_end = CASE WHEN $10 THEN NULL ELSE tracking_end END,
-                  delayed_since = CASE WHEN $2 = ANY($11::text[]) OR ($10 AND $4 > now()) THEN NULL ELSE delayed_since END,
-                  newest_event_at = GREATEST(newest_event_at, $13)
-            WHERE shop_id = $12 AND id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
-          [
-            id, u.snapshot.status, u.pickedUpAt, estimate.at, estimate.source, u.deliveredAt, u.nextPollAt, news || estimateMoved,
-            SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL, shopId, newest,
-          ],
-          tx,
-        );
-        if (!news) return { changed: false };
-        // The order's row lock keeps its events in order against its other shipments' polls.
-        await db.rows('SELECT 1 FROM orders WHERE shop_id = $2 AND id = $1 FOR UPDATE', [before.order_id, shopId], tx);
-        // A return's parcel: the shop hears of it when it brings the goods back, which receives the return.
-        if (before.return_id) {
-          return u.snapshot.status === 'delivered' ? { changed: true, ...(await receiveReturnIn(db, outbox, tx, { shopId, id: before.return_id }, 'parcel')) } : { changed: true };
-        }
-        const event = { orderId: before.order_id, shopId: before.shop_id };
-        await outbox.record(tx, { ...event, type: 'shipment.updated' });
-        if (u.snapshot.status === 'delivered') {
-          const [done] = await db.rows<{ id: string }>(
-            `UPDATE orders SET status = 'delivered', updated_at = now()
-              WHERE shop_id = $3 AND id = $1 AND status = ANY($2::text[])
-                AND NOT EXISTS (SELECT 1 FROM shipments WHERE shop_id = $3 AND order_id = $1 AND return_id IS NULL AND status <> 'delivered')
-              RETURNING id`,
-            [before.order_id, ORDER.fromStatesFor('delivered'), shopId],
-            tx,
-          );
-          if (done) await outbox.record(tx, { ...event, type: ORDER.eventFor('shipped', 'delivered')! });
-        }
-        return { changed: true };
-      }),
+    applyPoll: (shipment, u) => applyPoll(db, outbox, shipment, u),
 
     async deferPoll(shipments, nextPollAt, failed) {
       await db.rows(
