@@ -8,7 +8,7 @@ import { assertMayReturn, assertSameRequest, assertUnderLimit, returnLines, type
 import type { ReturnStore } from '../domain/return-ports.js';
 import { LOCK_IN_ORDER } from './payment-capture.batch.js';
 import { refundWhatIsLeft } from './refund-records.js';
-import { insertShipment } from './shipment-rows.js';
+import { adoptCancelledParcel, insertShipment } from './shipment-rows.js';
 import type { ShopRow } from '../domain/keys.js';
 import { loadReturn } from './return-rows.js';
 
@@ -113,12 +113,20 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
         );
         let shipmentId: string | null = null;
         if (q.parcel) {
-          const [taken] = await db.rows(
-            'SELECT 1 FROM shipments WHERE shop_id = $4 AND order_id = $1 AND carrier = $2 AND tracking_number = $3',
+          const [taken] = await db.rows<{ id: string; tracking_end: string | null }>(
+            'SELECT id, tracking_end FROM shipments WHERE shop_id = $4 AND order_id = $1 AND carrier = $2 AND tracking_number = $3',
             [q.orderId, q.parcel.carrier, q.parcel.trackingNumber, q.shopId],
             tx,
           );
-          if (taken) throw conflict(`${q.parcel.carrier} ${q.parcel.trackingNumber} is already a parcel of this order; a return's parcel needs its own tracking number`);
+          // A cancelled return's parcel is free to carry this one (the buyer packs both returns in that box).
+          if (taken?.tracking_end === 'return_cancelled') {
+            shipmentId = await adoptCancelledParcel(db, tx, {
+              shopId: q.shopId, parcelId: taken.id, returnId: id, estimate: q.parcel.estimate, openPerShop: q.limits.openParcelsPerShop,
+            });
+          }
+          if (taken && !shipmentId) throw conflict(`${q.parcel.carrier} ${q.parcel.trackingNumber} is already a parcel of this order; a return's parcel needs its own tracking number`);
+        }
+        if (q.parcel && !shipmentId) {
           // The buyer sends the parcel back to where the order's first parcel left from.
           const [first] = await db.rows<{ from_city: string | null }>(
             'SELECT from_city FROM shipments WHERE shop_id = $2 AND order_id = $1 AND return_id IS NULL ORDER BY created_at LIMIT 1',

@@ -63,8 +63,7 @@ export async function insertShipment(
     phone: string | null; estimate: { at: Date; source: string }; returnId: string | null; openPerShop: number;
   },
 ): Promise<ShipmentRow> {
-  const [shop] = await db.rows<{ open: number }>('SELECT open_shipments AS open FROM shops WHERE id = $1 FOR NO KEY UPDATE', [s.shopId], tx);
-  assertUnderLimit('openShipmentsPerShop', s.openPerShop, shop?.open ?? 0);
+  await assertShopHasRoom(db, tx, s.shopId, s.openPerShop);
   const [row] = await db.rows<ShipmentRow>(
     `INSERT INTO shipments (id, order_id, shop_id, carrier, tracking_number, from_city, to_city, phone, next_poll_at,
                             estimated_delivery_at, estimate_source, return_id)
@@ -75,3 +74,30 @@ export async function insertShipment(
   return row!;
 }
 
+/** The shop's open parcels, read under its row's lock (taken after the order's): one more must fit. */
+async function assertShopHasRoom(db: Database, tx: Transaction, shopId: string, openPerShop: number) {
+  const [shop] = await db.rows<{ open: number }>('SELECT open_shipments AS open FROM shops WHERE id = $1 FOR NO KEY UPDATE', [shopId], tx);
+  assertUnderLimit('openShipmentsPerShop', openPerShop, shop?.open ?? 0);
+}
+
+/**
+ * The parcel of a cancelled return taken over by a new return of the same order: the buyer sends the goods of
+ * both in the box that already carries that tracking number. Followed again from now (due at once, one of the
+ * shop's open parcels again, so the limit applies as to a new one), with a fresh estimate; the caller holds the
+ * order's row lock. Null when the parcel is not a cancelled return's.
+ */
+export async function adoptCancelledParcel(
+  db: Database,
+  tx: Transaction,
+  s: { shopId: string; parcelId: string; returnId: string; estimate: { at: Date; source: string }; openPerShop: number },
+): Promise<string | null> {
+  await assertShopHasRoom(db, tx, s.shopId, s.openPerShop);
+  const [row] = await db.rows<{ id: string }>(
+    `UPDATE shipments SET return_id = $3, tracking_ended_at = NULL, tracking_end = NULL, next_poll_at = now(), delayed_since = NULL,
+            estimated_delivery_at = $4, estimate_source = $5, updated_at = now()
+      WHERE shop_id = $1 AND id = $2 AND tracking_end = 'return_cancelled' RETURNING id`,
+    [s.shopId, s.parcelId, s.returnId, s.estimate.at, s.estimate.source],
+    tx,
+  );
+  return row?.id ?? null;
+}

@@ -208,7 +208,7 @@ const schemas: Record<string, unknown> = {
   DelayedShipmentPage: page('DelayedShipment'),
   ReturnInput: {
     ...fromZod(returnInputSchema),
-    description: 'Goods the buyer sends back. `carrier` and `trackingNumber` go together: with them the parcel is followed and its delivery receives the return.',
+    description: 'Goods the buyer sends back. `carrier` and `trackingNumber` go together: with them the parcel is followed and its delivery receives the return. The tracking number of a cancelled return of the same order may be given: this return takes that parcel over.',
     examples: [{ items: [{ sku: 'TEA-1', quantity: 1 }], reason: 'arrived broken', restock: false, carrier: 'sandbox', trackingNumber: 'SBX-BACK-1' }],
   },
   ReturnCancelInput: { ...fromZod(returnCancelSchema), description: 'Optional: why the return is cancelled.', examples: [{ reason: 'the buyer kept the goods' }] },
@@ -218,7 +218,7 @@ const schemas: Record<string, unknown> = {
     amountMinor: { ...minor, description: 'the returned lines\' value as sold; the refund is this, capped at what is left of the capture' },
     currency: str({ pattern: '^[A-Z]{3}$' }),
     refund: nullable({ ...obj({ id: uuid, amountMinor: minor, status: { enum: ['pending', 'succeeded', 'failed'] } }), description: 'made when the return is received; null before, or when nothing was left to refund' }),
-    parcel: nullable({ ...obj({ ...SHIPMENT_FIELDS }), description: 'the parcel coming back, followed like a shipment' }),
+    parcel: nullable({ ...obj({ ...SHIPMENT_FIELDS }), description: 'the parcel coming back, followed like a shipment; null without one, or once a later return took over the parcel of this cancelled one' }),
     receivedBy: nullable(str({ enum: ['parcel', 'shop'] })),
     receivedAt: nullable(dateTime),
     cancelledAt: nullable(dateTime),

@@ -302,5 +302,43 @@ describe('returns', () => {
     expect(eventsOf(id).filter((t) => t.startsWith('return.'))).not.toContain('return.received');
     expect(next.status).toBe(201);
   });
+
+  it('lets a new return take over a cancelled return\'s parcel: both returns\' goods in one box, received and refunded once', async () => {
+    const id = await shippedOrder(true);
+    const [tea0, cup0] = [await stock('TEA'), await stock('CUP')];
+    const fault = (mode: string) => fetch(`${sys.base}/sandbox/carrier/faults`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode, forMs: 60_000 }),
+    });
+    // The carrier is down while the first return stands: its parcel cannot arrive before it is cancelled.
+    expect((await fault('error500')).status).toBe(200);
+    let first;
+    try {
+      first = await shop('POST', `/v1/orders/${id}/returns`, {
+        items: [{ sku: 'TEA', quantity: 1 }], reason: 'wrong tea', carrier: 'sandbox', trackingNumber: 'SBX-BOX-1',
+      }, key());
+      expect(first.status).toBe(201);
+      expect((await shop('POST', `/v1/returns/${first.json.id}/cancel`, { reason: 'sent with the cup' })).json.status).toBe('cancelled');
+    } finally {
+      await fault('none');
+    }
+    // The buyer packs the tea and a cup in that box: one return of both, on the same tracking number.
+    const both = await shop('POST', `/v1/orders/${id}/returns`, {
+      items: [{ sku: 'TEA', quantity: 1 }, { sku: 'CUP', quantity: 1 }], reason: 'wrong tea, chipped cup', restock: true,
+      carrier: 'sandbox', trackingNumber: 'SBX-BOX-1',
+    }, key());
+    expect(both.status, both.text).toBe(201);
+    expect(both.json.parcel).toMatchObject({ id: first.json.parcel.id, trackingNumber: 'SBX-BOX-1', trackingEndedAt: null });
+    // A parcel of a return still standing is not taken over.
+    const third = await shop('POST', `/v1/orders/${id}/returns`, { items: [{ sku: 'CUP', quantity: 1 }], reason: 'x', carrier: 'sandbox', trackingNumber: 'SBX-BOX-1' }, key());
+    expect(third.json).toMatchObject({ status: 409, detail: expect.stringContaining('sandbox SBX-BOX-1 is already a parcel of this order') });
+
+    const o = await waitForOrder(shop, id, (x) => x.returns.some((r: { id: string; refund: { status: string } | null }) => r.id === both.json.id && r.refund?.status === 'succeeded'), 'the box received and refunded');
+    const byId = new Map(o.returns.map((r: { id: string }) => [r.id, r]));
+    expect(byId.get(both.json.id)).toMatchObject({ status: 'received', receivedBy: 'parcel', amountMinor: 1_550, refund: { amountMinor: 1_550 }, parcel: { status: 'delivered' } });
+    expect(byId.get(first.json.id)).toMatchObject({ status: 'cancelled', refund: null, parcel: null });
+    expect(o.payment.refundedMinor).toBe(1_550);
+    expect(await ledger(id)).toMatchObject([{ status: 'partially_refunded', refundedMinor: 1_550 }]);
+    expect([await stock('TEA'), await stock('CUP')]).toEqual([tea0 + 1, cup0 + 1]);
+  });
 });
 
