@@ -11,13 +11,18 @@ import type { ShopRow } from '../domain/keys.js';
  * row lock: its new events, its status only where the lifecycle lets it move, its estimate and delay, and the
  * shop's events (`shipment.updated`, the order `delivered`, or a return's receipt) in the same transaction.
  */
+/** How far ahead of our clock a carrier's event may be dated and still be believed (clocks and zones differ a little). */
+const CLOCK_SLACK_MS = 10 * 60_000;
+
 export const applyPoll = (db: Database, outbox: EventOutbox, { shopId, id }: ShopRow, u: ShipmentUpdate) =>
   db.transaction(async (tx) => {
     const [before] = await db.rows<{
       order_id: string; shop_id: string; status: ShipmentStatus; estimated_delivery_at: Date | null; estimate_source: string | null;
       return_id: string | null; tracking_end: TrackingEnd | null; newest_event_at: Date | null;
     }>(
-      `SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source, return_id, tracking_end, newest_event_at
+      // A parcel from before migration 000018 learns its newest event from its history here, once (then it is stored).
+      `SELECT order_id, shop_id, status, estimated_delivery_at, estimate_source, return_id, tracking_end,
+              coalesce(newest_event_at, (SELECT max(at) FROM shipment_events e WHERE e.shop_id = $2 AND e.shipment_id = $1)) AS newest_event_at
          FROM shipments WHERE shop_id = $2 AND id = $1 FOR UPDATE`,
       [id, shopId],
       tx,
@@ -43,7 +48,12 @@ export const applyPoll = (db: Database, outbox: EventOutbox, { shopId, id }: Sho
     // word then is not its latest, so the status, estimate, delay and time of last news stay as they are, and the
     // shop hears nothing. Its events the parcel lacked still join the history, where they sort among the others
     // by time: they are old news the shop can read, not a move. The poll itself counts as done.
-    if (before.newest_event_at && (!newest || newest < before.newest_event_at)) {
+    // An answer as new as the parcel's newest event is stale only when it brings nothing new: carriers give times to
+    // the minute, and two scans of one minute (arrived, out for delivery) are an older answer and a newer one.
+    // A stored event dated in the future is the carrier's mistake, not a bar: a full resend must be able to correct it.
+    const known = before.newest_event_at && before.newest_event_at.getTime() <= Date.now() + CLOCK_SLACK_MS ? before.newest_event_at : null;
+    const stale = known && (!newest || newest < known || (newest.getTime() === known.getTime() && inserted.length === 0));
+    if (stale) {
       await db.rows(
         `UPDATE shipments SET picked_up_at = coalesce(picked_up_at, $2), next_poll_at = $3, last_polled_at = now(), poll_failures = 0
           WHERE shop_id = $4 AND id = $1`,
@@ -68,11 +78,11 @@ export const applyPoll = (db: Database, outbox: EventOutbox, { shopId, id }: Sho
               tracking_ended_at = CASE WHEN $10 THEN NULL ELSE tracking_ended_at END,
               tracking_end = CASE WHEN $10 THEN NULL ELSE tracking_end END,
               delayed_since = CASE WHEN $2 = ANY($11::text[]) OR ($10 AND $4 > now()) THEN NULL ELSE delayed_since END,
-              newest_event_at = GREATEST(newest_event_at, $13)
+              newest_event_at = $13
         WHERE shop_id = $12 AND id = $1 AND (status = $2 OR status = ANY($9::text[]))`,
       [
         id, u.snapshot.status, u.pickedUpAt, estimate.at, estimate.source, u.deliveredAt, u.nextPollAt, news || estimateMoved,
-        SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL, shopId, newest,
+        SHIPMENT.fromStatesFor(u.snapshot.status), news, FINAL, shopId, known && (!newest || newest < known) ? known : newest,
       ],
       tx,
     );

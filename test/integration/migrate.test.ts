@@ -4,6 +4,8 @@ import { migrate } from '../../src/db/migrate.js';
 import { migrations } from '../../src/db/migrations/index.js';
 import { migrationsWithSandbox } from '../../src/sandbox/migrations/index.js';
 import { createTestDatabase } from '../support/db.js';
+import { createEventOutbox } from '../../src/db/event-outbox.js';
+import { createShipmentRepository } from '../../src/db/shipment.repository.js';
 
 /** The release step: each migration commits with its own record, on one connection, once however many run it. */
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -178,7 +180,7 @@ describe('000017-ended-tracking on a database that holds data', () => {
 });
 
 describe('000018-newest-carrier-event on a database that holds data', () => {
-  it('fills each shipment with the time of its newest stored event, and leaves those without events empty', async () => {
+  it('adds the column without touching a row (no lock held over the table), and a poll reads the parcel\'s newest stored event in its place', async () => {
     const t2 = await createTestDatabase({ sandbox: false });
     try {
       const db = t2.db;
@@ -198,9 +200,19 @@ describe('000018-newest-carrier-event on a database that holds data', () => {
 
       expect(await migrate(db)).toEqual(['000018-newest-carrier-event']);
       expect(await db.rows('SELECT id, newest_event_at FROM shipments ORDER BY id')).toEqual([
-        { id: moving, newest_event_at: new Date('2025-03-10T01:12:00Z') },
+        { id: moving, newest_event_at: null },
         { id: unscanned, newest_event_at: null },
       ]);
+      // An answer older than the parcel's history (its pickup scan alone, sent again) still moves nothing...
+      const store = createShipmentRepository(db, createEventOutbox(db));
+      const answer = (events: Array<[string, 'in_transit' | 'out_for_delivery' | 'delivered']>) => ({
+        snapshot: { status: events.at(-1)![1], events: events.map(([at, status]) => ({ at: new Date(at), status, description: status, location: null })), estimatedDeliveryAt: null },
+        pickedUpAt: null, estimate: null, deliveredAt: null, nextPollAt: new Date(),
+      });
+      expect(await store.applyPoll({ shopId: shop, id: moving }, answer([['2025-03-09T10:30:05Z', 'in_transit']]))).toEqual({ changed: false });
+      // ...and a newer one moves it and stores its newest event.
+      expect(await store.applyPoll({ shopId: shop, id: moving }, answer([['2025-03-09T10:30:05Z', 'in_transit'], ['2025-03-10T01:12:00Z', 'out_for_delivery'], ['2025-03-10T05:00:00Z', 'delivered']]))).toEqual({ changed: true });
+      expect(await db.rows('SELECT status, newest_event_at FROM shipments WHERE id = $1', [moving])).toEqual([{ status: 'delivered', newest_event_at: new Date('2025-03-10T05:00:00Z') }]);
     } finally {
       await t2.drop();
     }
