@@ -111,7 +111,7 @@ export async function listDelayedShipments(shipments: ShipmentStore, shopId: str
  * run late by a worker that has no free slot (ticks are counted as they run).
  */
 export async function fanOutPolls(
-  deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs' | 'carrierCallsPerSecond' | 'staleAfterMs'>,
+  deps: Pick<TrackingDeps, 'shipments' | 'jobs' | 'refreshEveryMs' | 'carrierCallsPerSecond' | 'staleAfterMs' | 'carriers'>,
   now = new Date(),
 ) {
   const claimUntil = new Date(now.getTime() + claimMs(deps.refreshEveryMs));
@@ -123,11 +123,19 @@ export async function fanOutPolls(
   const givenUp = await deps.shipments.giveUpExceptions(exceptionsQuietSince, GIVE_UP_BATCH);
   let shipments = 0;
   let batches = 0;
+  // Carriers followed through one account (SF and ZTO through Kuaidi100) share its budget: each gets an equal part,
+  // so one carrier's backlog cannot take the others' calls, and their batches are paced one after another.
+  const accountOf = (carrier: CarrierCode) => deps.carriers[carrier].account ?? carrier;
+  const claimed = new Map<CarrierCode, number>();
   for (const carrier of CARRIERS) {
-    const ids = await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(budget, MAX_CLAIM), exceptionsQuietSince);
+    const account = accountOf(carrier);
+    const share = Math.floor(budget / CARRIERS.filter((c) => accountOf(c) === account).length);
+    const before = claimed.get(account) ?? 0;
+    const ids = share > 0 ? await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(share, MAX_CLAIM), exceptionsQuietSince) : [];
+    claimed.set(account, before + ids.length);
     shipments += ids.length;
     for (let i = 0; i < ids.length; i += POLL_BATCH) {
-      await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH), pollSlot(deps, now, i));
+      await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH), pollSlot(deps, now, before + i));
       batches++;
     }
   }

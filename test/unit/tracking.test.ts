@@ -196,6 +196,23 @@ describe('fanOutPolls', () => {
     expect(calls.claims.map((c) => c.carrier).sort()).toEqual(['kuaidi100', 'sandbox', 'sf', 'zto']);
   });
 
+  it('shares one account\'s budget between the carriers followed through it, and paces their batches one after another', async () => {
+    const ids = [...Array.from({ length: 30 }, (_, i) => `k${i}`)];
+    const { deps, calls } = fakes(async () => snap, { ids });
+    deps.refreshEveryMs = 3_000;
+    deps.carrierCallsPerSecond = 10;
+    // SF and ZTO through Kuaidi100: three carriers, one account, 30 calls a tick between them.
+    for (const c of ['kuaidi100', 'sf', 'zto'] as const) deps.carriers[c] = { code: c, account: 'kuaidi100', serviceLevelHours: 72, track: async () => snap };
+    deps.shipments.claimDue = async (carrier, _now, _until, limit, quietSince) => {
+      calls.claims.push({ carrier, limit, quietSince });
+      return carrier === 'sandbox' ? [] : Array.from({ length: limit }, (_, i) => ({ id: `${carrier}-${i}`, shopId: 's' }));
+    };
+    expect((await fanOutPolls(deps)).shipments).toBe(30);
+    expect(Object.fromEntries(calls.claims.map((c) => [c.carrier, c.limit]))).toEqual({ sandbox: 30, kuaidi100: 10, sf: 10, zto: 10 });
+    // The account's calls are paced as one line: sf's batch starts after kuaidi100's 10 calls, zto's after 20.
+    expect(calls.slots.map((s) => s!.delayMs)).toEqual([0, 1_000, 2_000]);
+  });
+
   it('queues a tick\'s batches in claim order, each paced after the calls of the ones before it, all ending with the tick', async () => {
     const ids = Array.from({ length: 3 * POLL_BATCH }, (_, i) => `s${i}`);
     const { deps, calls } = fakes(async () => snap, { ids });
