@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, orderBody, waitForStatus, type Client } from '../support/client.js';
-import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
+import { boxShop, orderBody, waitForStatus, type Client } from '../support/client.js';
+import { startSystem, type TestSystem } from '../support/system.js';
 import { startSink } from '../support/webhook-sink.js';
-import { startKuaidi100Fake } from '../support/kuaidi100-fake.js';
+import { kuaidi100PushEnv, startKuaidi100Fake } from '../support/kuaidi100-fake.js';
 import { sleep } from '../support/processes.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { kuaidi100PushSign } from '../../src/carriers/kuaidi100.push.js';
@@ -29,16 +29,11 @@ beforeAll(async () => {
     env: {
       TRACKING_REFRESH_EVERY_MS: '300',
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
-      KUAIDI100_BASE_URL: fake.url,
-      KUAIDI100_AUTONUMBER_BASE_URL: fake.url,
-      KUAIDI100_CUSTOMER: 'CUST0001',
-      KUAIDI100_KEY: 'kEyAbC123',
-      KUAIDI100_PUSH_BASE_URL: 'https://orderworks.example/',
-      KUAIDI100_PUSH_SALT: SALT,
+      ...kuaidi100PushEnv(fake.url, SALT),
       SF_VIA_KUAIDI100: '1',
     },
   });
-  shop = await boxShop(sys, sink.url);
+  shop = await boxShop(sys.base, 'Pushed', sink.url);
   db = createDatabase(sys.config.databaseUrl, { poolMax: 2 });
 });
 afterAll(async () => {
@@ -47,13 +42,6 @@ afterAll(async () => {
   sink?.close();
   fake?.close();
 });
-
-async function boxShop(system: TestSystem, webhookUrl?: string) {
-  const r = await client(system.base, { basic: ADMIN })('POST', '/v1/admin/shops', { name: 'Pushed', ...(webhookUrl ? { webhookUrl } : {}) });
-  const c = client(system.base, { bearer: r.json.apiKey });
-  await c('PUT', '/v1/products/BOX', { name: 'Box', priceMinor: 100, currency: 'CNY', stock: 10 });
-  return c;
-}
 
 /** A paid order of `c` shipped with this carrier and number: the order's and the shipment's ids. */
 async function ship(c: Client, key: string, carrier: string, trackingNumber: string) {
@@ -287,12 +275,7 @@ describe('Kuaidi100 push beside SF with credentials of its own, and subscription
     sysB = await startSystem({
       env: {
         TRACKING_REFRESH_EVERY_MS: '300',
-        KUAIDI100_BASE_URL: fakeB.url,
-        KUAIDI100_AUTONUMBER_BASE_URL: fakeB.url,
-        KUAIDI100_CUSTOMER: 'CUST0001',
-        KUAIDI100_KEY: 'kEyAbC123',
-        KUAIDI100_PUSH_BASE_URL: 'https://orderworks.example/',
-        KUAIDI100_PUSH_SALT: SALT,
+        ...kuaidi100PushEnv(fakeB.url, SALT),
         // Against the fake only: these waybills are queried again within Kuaidi100's half hour.
         KUAIDI100_MIN_POLL_INTERVAL_MS: '0',
         SF_BASE_URL: fakeB.url,
@@ -300,7 +283,7 @@ describe('Kuaidi100 push beside SF with credentials of its own, and subscription
         SF_CHECK_WORD: 'check-word',
       },
     });
-    shopB = await boxShop(sysB);
+    shopB = await boxShop(sysB.base, 'Pushed');
     dbB = createDatabase(sysB.config.databaseUrl, { poolMax: 2 });
   });
   afterAll(async () => {

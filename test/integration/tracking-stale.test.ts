@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, paidOrder, type Client } from '../support/client.js';
-import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
+import { boxShop, paidOrder, type Client } from '../support/client.js';
+import { startSystem, type TestSystem } from '../support/system.js';
 import { startSink } from '../support/webhook-sink.js';
-import { startKuaidi100Fake } from '../support/kuaidi100-fake.js';
+import { kuaidi100PushEnv, startKuaidi100Fake } from '../support/kuaidi100-fake.js';
 import { sleep } from '../support/processes.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { kuaidi100PushSign } from '../../src/carriers/kuaidi100.push.js';
@@ -30,17 +30,10 @@ beforeAll(async () => {
     env: {
       TRACKING_REFRESH_EVERY_MS: '300',
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
-      KUAIDI100_BASE_URL: fake.url,
-      KUAIDI100_AUTONUMBER_BASE_URL: fake.url,
-      KUAIDI100_CUSTOMER: 'CUST0001',
-      KUAIDI100_KEY: 'kEyAbC123',
-      KUAIDI100_PUSH_BASE_URL: 'https://orderworks.example/',
-      KUAIDI100_PUSH_SALT: SALT,
+      ...kuaidi100PushEnv(fake.url, SALT),
     },
   });
-  const r = await client(sys.base, { basic: ADMIN })('POST', '/v1/admin/shops', { name: 'Stale', webhookUrl: sink.url });
-  shop = client(sys.base, { bearer: r.json.apiKey });
-  await shop('PUT', '/v1/products/BOX', { name: 'Box', priceMinor: 100, currency: 'CNY', stock: 10 });
+  shop = await boxShop(sys.base, 'Stale', sink.url);
   db = createDatabase(sys.config.databaseUrl, { poolMax: 2 });
 });
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, paidOrder, type Client } from '../support/client.js';
-import { ADMIN, startSystem, type TestSystem } from '../support/system.js';
+import { boxShop, paidOrder, type Client } from '../support/client.js';
+import { startSystem, type TestSystem } from '../support/system.js';
 import { startSink } from '../support/webhook-sink.js';
 import { sleep } from '../support/processes.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
@@ -43,9 +43,7 @@ beforeAll(async () => {
       SF_CHECK_WORD: 'CHECKWORD',
     },
   });
-  const r = await client(sys.base, { basic: ADMIN })('POST', '/v1/admin/shops', { name: 'Unscanned', webhookUrl: sink.url });
-  shop = client(sys.base, { bearer: r.json.apiKey });
-  await shop('PUT', '/v1/products/BOX', { name: 'Box', priceMinor: 100, currency: 'CNY', stock: 10 });
+  shop = await boxShop(sys.base, 'Unscanned', sink.url);
   db = createDatabase(sys.config.databaseUrl, { poolMax: 2 });
 });
 afterAll(async () => {

@@ -34,6 +34,13 @@ export async function createShop(base: string, name = 'Shop', webhookUrl?: strin
   return { ...r.json, call: client(base, { bearer: r.json.apiKey }) };
 }
 
+/** A shop (its webhooks to `webhookUrl`, if given) selling BOX at 100 CNY minor, 10 of them: the parcel tests' shop. */
+export async function boxShop(base: string, name: string, webhookUrl?: string): Promise<Client> {
+  const shop = await createShop(base, name, webhookUrl);
+  await shop.call('PUT', '/v1/products/BOX', { name: 'Box', priceMinor: 100, currency: 'CNY', stock: 10 });
+  return shop.call;
+}
+
 /** A shop (its webhooks to `webhookUrl`) selling TEA at 1,250 and CUP at 300 CNY minor, 100 of each. */
 export async function teaAndCupShop(base: string, name: string, webhookUrl: string) {
   const shop = await createShop(base, name, webhookUrl);

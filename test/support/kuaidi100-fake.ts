@@ -73,3 +73,13 @@ export async function startKuaidi100Fake() {
   };
   return fake;
 }
+
+/** The settings of a deployment whose Kuaidi100 account (queries, number recognition) is `fakeUrl`, with push on. */
+export const kuaidi100PushEnv = (fakeUrl: string, salt: string): Record<string, string> => ({
+  KUAIDI100_BASE_URL: fakeUrl,
+  KUAIDI100_AUTONUMBER_BASE_URL: fakeUrl,
+  KUAIDI100_CUSTOMER: 'CUST0001',
+  KUAIDI100_KEY: 'kEyAbC123',
+  KUAIDI100_PUSH_BASE_URL: 'https://orderworks.example/',
+  KUAIDI100_PUSH_SALT: salt,
+});
