@@ -20,7 +20,8 @@ export function trackingPollProcessor(deps: TrackingDeps & { shops: ShopLookup; 
       if (!isCarrier(job.carrier)) throw new PermanentError('carrier_rejected', `unknown carrier ${job.carrier}`);
       const shipments = await shipmentsOfJob(deps.shops, job);
       const result = await pollShipments(deps, job.carrier, shipments, job.until === undefined ? undefined : new Date(job.until));
-      log.info({ carrier: job.carrier, ...result }, 'tracking poll');
+      if (result.broken) log.error({ carrier: job.carrier, ...result }, 'tracking poll: parcels met an error of ours and wait; the rest of the batch was asked');
+      else log.info({ carrier: job.carrier, ...result }, 'tracking poll');
       return result;
     },
     deps.logger,

@@ -4,7 +4,7 @@ import { delayedCursor, type DelayedPosition } from './delayed-cursor.js';
 import { AskedTooSoon, conflict, DomainError } from './errors.js';
 import { SHIPMENT } from './order-lifecycle.js';
 import type { RateLimiter, ShipmentLimits, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
-import { routeHistory, storeSnapshot, type PolledClient, type RouteHistory } from './tracking-snapshot.js';
+import { EXCEPTION_POLL_FACTOR, routeHistory, storeSnapshot, type PolledClient, type RouteHistory } from './tracking-snapshot.js';
 import { mayRenew, subscribe } from './tracking-subscription.js';
 import type { ShopRow } from './keys.js';
 
@@ -181,7 +181,7 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
   const mine = until ? ids : await deps.shipments.claim(ids, now, new Date(now.getTime() + claimMs(deps.refreshEveryMs)));
   const shipments = mine.length ? (await deps.shipments.load(mine)).filter((s) => !SHIPMENT.isFinal(s.status)) : [];
   const history = routeHistory(deps.shipments, carrier);
-  const result = { polled: 0, changed: 0, deferred: 0 };
+  const result: { polled: number; changed: number; deferred: number; broken?: Array<{ id: string; error: string }> } = { polled: 0, changed: 0, deferred: 0 };
   // A tick's parcels are due again counting from their tick, however late in it each was asked (pacing).
   const tickAt = until ? new Date(until.getTime() - deps.refreshEveryMs) : now;
   // Parcels of one waybill (two orders sent in one box) are asked about once per batch: a second call would cost
@@ -199,7 +199,15 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
       result.polled++;
       if (changed) result.changed++;
     } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
+      if (!(error instanceof DomainError)) {
+        // Not the carrier's trouble but ours (a bug met by one waybill's answer): that parcel waits, loudly (the job
+        // logs it as an error), and the rest of the batch is asked; rethrown, it would fail its batch-mates on every
+        // retry and every tick that claims them together again.
+        await deps.shipments.deferPoll([s], new Date(Date.now() + deps.refreshEveryMs * EXCEPTION_POLL_FACTOR), true);
+        (result.broken ??= []).push({ id: s.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+        result.deferred++;
+        continue;
+      }
       if (error instanceof AskedTooSoon) {
         // That waybill alone must wait; the carrier has room for the rest of the batch.
         await deps.shipments.deferPoll([s], new Date(Date.now() + (error.options.retryAfterSeconds ?? 60) * 1_000), false);

@@ -113,6 +113,17 @@ describe('pollShipments', () => {
     expect(keys).toEqual(['carrier:kuaidi100', 'carrier:sandbox']);
   });
 
+  it('puts off only the parcel that meets an error of ours, reports it, and asks the rest of the batch', async () => {
+    const { deps, calls } = fakes(async (n) => {
+      if (n === 'SBX-2') throw new TypeError("Cannot read properties of undefined (reading 'at')");
+      return snap;
+    });
+    const r = await pollShipments(deps, 'sandbox', refs(['1', '2', '3']));
+    expect(r).toEqual({ polled: 2, changed: 2, deferred: 1, broken: [{ id: '2', error: "TypeError: Cannot read properties of undefined (reading 'at')" }] });
+    expect(calls.applied).toEqual(['1', '3']);
+    expect(calls.deferred.map((d) => [d.ids, d.failed, d.inMs > 3 * 60_000])).toEqual([[['2'], true, true]]);
+  });
+
   it('waits out the shared per-carrier rate limit instead of calling', async () => {
     let called = 0;
     const { deps, calls } = fakes(async () => { called++; return snap; }, { limiterWait: 400 });
