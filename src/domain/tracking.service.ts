@@ -123,21 +123,30 @@ export async function fanOutPolls(
   const givenUp = await deps.shipments.giveUpExceptions(exceptionsQuietSince, GIVE_UP_BATCH);
   let shipments = 0;
   let batches = 0;
-  // Carriers followed through one account (SF and ZTO through Kuaidi100) share its budget: each gets an equal part,
-  // so one carrier's backlog cannot take the others' calls, and their batches are paced one after another.
-  const accountOf = (carrier: CarrierCode) => deps.carriers[carrier].account ?? carrier;
-  const claimed = new Map<CarrierCode, number>();
-  for (const carrier of CARRIERS) {
-    const account = accountOf(carrier);
-    const share = Math.floor(budget / CARRIERS.filter((c) => accountOf(c) === account).length);
-    const before = claimed.get(account) ?? 0;
-    const ids = share > 0 ? await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(share, MAX_CLAIM), exceptionsQuietSince) : [];
-    claimed.set(account, before + ids.length);
-    shipments += ids.length;
-    for (let i = 0; i < ids.length; i += POLL_BATCH) {
-      await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH), pollSlot(deps, now, before + i));
-      batches++;
-    }
+  // Carriers followed through one account (SF and ZTO through Kuaidi100) share its budget: each first gets an equal
+  // part, so one carrier's backlog cannot take the others' calls, then what the others left goes to those with more
+  // due; an account's batches are paced one after another on its one line.
+  const accounts = new Map<string, CarrierCode[]>();
+  for (const c of CARRIERS) {
+    const account = deps.carriers[c].account ?? c;
+    accounts.set(account, [...(accounts.get(account) ?? []), c]);
+  }
+  for (const carriers of accounts.values()) {
+    let left = budget;
+    const claim = async (carrier: CarrierCode, limit: number) => {
+      const ids = await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(limit, MAX_CLAIM), exceptionsQuietSince);
+      for (let i = 0; i < ids.length; i += POLL_BATCH) {
+        await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH), pollSlot(deps, now, budget - left + i));
+        batches++;
+      }
+      left -= ids.length;
+      shipments += ids.length;
+      return ids.length;
+    };
+    const share = Math.max(1, Math.floor(budget / carriers.length));
+    const wantMore: CarrierCode[] = [];
+    for (const carrier of carriers) if (left > 0 && (await claim(carrier, Math.min(share, left))) === share) wantMore.push(carrier);
+    for (const carrier of wantMore) if (left > 0) await claim(carrier, left);
   }
   return { shipments, batches, delayed, givenUp };
 }

@@ -224,6 +224,23 @@ describe('fanOutPolls', () => {
     expect(calls.slots.map((s) => s!.delayMs)).toEqual([0, 1_000, 2_000]);
   });
 
+  it('gives what the other carriers of an account left to the one with more due', async () => {
+    const { deps, calls } = fakes(async () => snap);
+    deps.refreshEveryMs = 3_000;
+    deps.carrierCallsPerSecond = 10;
+    for (const c of ['kuaidi100', 'sf', 'zto'] as const) deps.carriers[c] = { code: c, account: 'kuaidi100', serviceLevelHours: 72, track: async () => snap };
+    // Only kuaidi100 has parcels due (100 of them); SF has 4.
+    const due: Record<string, number> = { kuaidi100: 100, sf: 4, zto: 0, sandbox: 0 };
+    deps.shipments.claimDue = async (carrier, _now, _until, limit, quietSince) => {
+      calls.claims.push({ carrier, limit, quietSince });
+      const n = Math.min(limit, due[carrier]!);
+      due[carrier]! -= n;
+      return Array.from({ length: n }, (_, i) => ({ id: `${carrier}-${due[carrier]! + i}`, shopId: 's' }));
+    };
+    expect((await fanOutPolls(deps)).shipments).toBe(30);
+    expect(calls.claims.filter((c) => c.carrier !== 'sandbox').map((c) => [c.carrier, c.limit])).toEqual([['kuaidi100', 10], ['sf', 10], ['zto', 10], ['kuaidi100', 16]]);
+  });
+
   it('queues a tick\'s batches in claim order, each paced after the calls of the ones before it, all ending with the tick', async () => {
     const ids = Array.from({ length: 3 * POLL_BATCH }, (_, i) => `s${i}`);
     const { deps, calls } = fakes(async () => snap, { ids });
