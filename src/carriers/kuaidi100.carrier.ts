@@ -67,6 +67,7 @@ export class Kuaidi100Carrier implements CarrierClient {
   readonly minPollIntervalMs: number;
   /** Every waybill asked through Kuaidi100, whichever carrier it is, counts against the one account's limit. */
   readonly account = 'kuaidi100' as const;
+  readonly fixedCom?: string;
   readonly subscribe?: (query: TrackingQuery) => Promise<void>;
   readonly pushedBy?: CarrierCode;
   readonly resubscribeAfterMs?: number;
@@ -77,6 +78,7 @@ export class Kuaidi100Carrier implements CarrierClient {
     this.code = options.code ?? 'kuaidi100';
     this.serviceLevelHours = options.serviceLevelHours;
     this.minPollIntervalMs = options.minPollIntervalMs ?? KUAIDI100_MIN_POLL_INTERVAL_MS;
+    if (options.com) this.fixedCom = options.com;
     this.http = { carrier: this.code, timeoutMs: options.timeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) };
     const push = options.push;
     if (push) {

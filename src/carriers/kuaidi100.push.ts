@@ -19,6 +19,7 @@ const Push = z.object({
   message: z.string().nullish(),
   /** Set when Kuaidi100 found our `com` wrong and follows the waybill on under this one. */
   comNew: z.string().nullish(),
+  comOld: z.string().nullish(),
   lastResult: kuaidi100Track.extend({ nu: z.string().min(1) }),
 });
 
@@ -49,7 +50,8 @@ export function kuaidi100PushReceiver(salt: string): PushReceiver {
       }
       const push = Push.safeParse(json);
       if (!push.success) return refused('param is not a tracking push');
-      const { status, message, comNew, lastResult } = push.data;
+      const { status, message, comNew, comOld, lastResult } = push.data;
+      const coms = [lastResult.com, comOld, comNew].filter((c): c is string => Boolean(c));
       // A corrected carrier comes with an abort of the old subscription; Kuaidi100 follows on under the new one.
       const ended = (status === 'abort' || status === 'shutdown') && !comNew;
       // "3天查询无记录": no record yet, perhaps not scanned yet; "60天无变化" (no change) and any other end are final.
@@ -62,6 +64,7 @@ export function kuaidi100PushReceiver(salt: string): PushReceiver {
           ended,
           ...(renewable ? { renewable } : {}),
           ...(comNew ? { carrierCom: comNew } : {}),
+          ...(coms.length ? { coms } : {}),
         },
         reply: ACCEPTED,
       };

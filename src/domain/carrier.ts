@@ -62,6 +62,8 @@ export interface CarrierClient {
    * carrier's own: SF and ZTO followed through Kuaidi100 share the Kuaidi100 account's limit with it.
    */
   readonly account?: CarrierCode;
+  /** Aggregators only: the underlying carrier every waybill of this client is (SF through Kuaidi100: `shunfeng`). */
+  readonly fixedCom?: string;
   /** Set with `subscribe`: the carrier whose push endpoint brings this one's news (Kuaidi100's, for SF through it). */
   readonly pushedBy?: CarrierCode;
   /** Set with `subscribe`: how long after the carrier stopped following a waybill it may be asked to again. */

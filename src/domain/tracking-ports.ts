@@ -183,6 +183,12 @@ export interface CarrierPush {
   renewable?: boolean | undefined;
   /** The underlying carrier as the aggregator corrected it (Kuaidi100's `comNew`): used from now on. */
   carrierCom?: string | undefined;
+  /**
+   * The underlying carriers the push names (Kuaidi100's `lastResult.com`, `comOld`, `comNew`): a push is about
+   * the parcels of its number at one of these only, not another carrier's waybill that happens to share the digits.
+   * Empty: it names none, and every open parcel of the number is its.
+   */
+  coms?: string[] | undefined;
 }
 
 /** The answer a carrier expects to a push, in its own format. */

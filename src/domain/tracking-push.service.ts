@@ -2,7 +2,7 @@ import { CARRIERS, type CarrierCode } from './carrier.js';
 import { notFound } from './errors.js';
 import { routeHistory, storeSnapshot, type PolledClient, type RouteHistory } from './tracking-snapshot.js';
 import { PUSH_RENEWALS_MAX } from './tracking-subscription.js';
-import type { PushReceiver, PushReply, ShipmentStore, TrackingJobs } from './tracking-ports.js';
+import type { CarrierPush, PushReceiver, PushReply, ShipmentStore, TrackingJobs } from './tracking-ports.js';
 
 export interface PushDeps {
   shipments: ShipmentStore;
@@ -13,6 +13,9 @@ export interface PushDeps {
   /** The carriers that push news to this deployment, each with what reads its pushes; absent: push is off for it. */
   receivers: Partial<Record<CarrierCode, PushReceiver>>;
 }
+
+/** Whether a push is about a parcel whose underlying carrier is `com` (unknown yet: it may be). */
+const namedBy = (push: CarrierPush, com: string | null | undefined) => !com || !push.coms?.length || push.coms.includes(com);
 
 /** The carriers whose waybills are subscribed through `carrier`'s push: itself, and those followed through it. */
 export const pushedThrough = (carriers: Record<CarrierCode, PolledClient>, carrier: CarrierCode): CarrierCode[] =>
@@ -33,7 +36,8 @@ export async function receivePush(deps: PushDeps, carrier: CarrierCode, body: Bu
   const reading = receiver.read(body);
   if (!reading.verified) return { reply: reading.reply, shipments: 0 };
   const { push } = reading;
-  const shipments = await deps.shipments.findOpen(pushedThrough(deps.carriers, carrier), push.trackingNumber);
+  const shipments = (await deps.shipments.findOpen(pushedThrough(deps.carriers, carrier), push.trackingNumber))
+    .filter((s) => namedBy(push, deps.carriers[s.carrier].fixedCom ?? s.carrierCom));
   const histories = new Map<CarrierCode, RouteHistory>();
   const historyOf = (c: CarrierCode) => histories.get(c) ?? histories.set(c, routeHistory(deps.shipments, c)).get(c)!;
   for (const s of shipments) {

@@ -248,6 +248,28 @@ describe('Kuaidi100 push tracking', () => {
     expect(shown.events.map((e: { at: string }) => e.at)).toEqual(['2025-03-09T10:00:00.000Z', '2025-03-10T00:00:00.000Z']);
     expect((await events(sfOrder)).filter((t) => t === 'shipment.updated')).toHaveLength(1);
   });
+
+  it('applies a push only to the parcels of the carrier it names, not to another carrier\'s waybill of the same digits', async () => {
+    const digits = '773000000000001';
+    fake.coms.set(digits, 'yuantong');
+    const yto = await ship(shop, 'same-digits-yto', 'kuaidi100', digits);
+    const sf = await ship(shop, 'same-digits-sf', 'sf', digits);
+    for (const id of [yto.shipmentId, sf.shipmentId]) await until('both subscribed', () => row(id), (r) => r.push_status === 'subscribed');
+    expect([(await row(yto.shipmentId)).carrier_com, (await row(sf.shipmentId)).carrier_com]).toEqual(['yuantong', 'shunfeng']);
+
+    const param = JSON.stringify({
+      status: 'polling', billstatus: '', message: '', autoCheck: '0', comOld: '', comNew: '',
+      lastResult: {
+        message: 'ok', state: '0', status: '200', ischeck: '0', com: 'yuantong', nu: digits,
+        data: [{ time: '2025-03-09 18:00:00', ftime: '2025-03-09 18:00:00', context: '圆通速递 已揽收', status: '已揽收' }],
+      },
+    });
+    expect((await notify(signedForm(param))).status).toBe(200);
+    expect((await shop('GET', `/v1/orders/${yto.orderId}`)).json.shipments[0]).toMatchObject({ carrier: 'kuaidi100', status: 'in_transit' });
+    const untouched = (await shop('GET', `/v1/orders/${sf.orderId}`)).json.shipments[0];
+    expect(untouched).toMatchObject({ carrier: 'sf', status: 'info_received' });
+    expect(untouched.events.filter((e: { description: string }) => e.description.includes('圆通'))).toEqual([]);
+  });
 });
 
 describe('Kuaidi100 push beside SF with credentials of its own, and subscriptions that lapse', () => {

@@ -61,11 +61,11 @@ describe('kuaidi100 push sign', () => {
     };
     const lastResult = { message: 'ok', state: '0', status: '200', ischeck: '0', com: 'yuantong', nu: 'YT1', data: [] };
     const abort = receiver.read(signed({ status: 'abort', billstatus: '', message: '3天查询无记录', autoCheck: '0', comOld: '', comNew: '', lastResult }));
-    expect(abort.verified && abort.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: true, renewable: true });
+    expect(abort.verified && abort.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: true, renewable: true, coms: ['yuantong'] });
     const stale = receiver.read(signed({ status: 'abort', billstatus: '', message: '60天无变化', lastResult }));
-    expect(stale.verified && stale.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: true });
+    expect(stale.verified && stale.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: true, coms: ['yuantong'] });
     const corrected = receiver.read(signed({ status: 'abort', message: '', autoCheck: '0', comOld: '', comNew: 'yunda', lastResult }));
-    expect(corrected.verified && corrected.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: false, carrierCom: 'yunda' });
+    expect(corrected.verified && corrected.push).toEqual({ trackingNumber: 'YT1', snapshot: null, ended: false, carrierCom: 'yunda', coms: ['yuantong', 'yunda'] });
     const signedFor = receiver.read(
       signed({
         status: 'shutdown',
