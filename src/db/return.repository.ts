@@ -158,10 +158,13 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
     cancel: (shopId, returnId, reason) =>
       db.transaction(async (tx) => {
         if (!isUuid(returnId)) throw notFound('return');
-        const [r] = await db.rows<{ order_id: string }>('SELECT order_id FROM returns WHERE id = $1 AND shop_id = $2', [returnId, shopId], tx);
+        const [r] = await db.rows<{ order_id: string; status: string }>('SELECT order_id, status FROM returns WHERE id = $1 AND shop_id = $2', [returnId, shopId], tx);
         if (!r) throw notFound('return');
         // Its parcel, then the order, as a poll that delivers the parcel locks them: a cancel and a delivery are
         // serialised, and the second finds what the first did (a received return: 409; an ended parcel: no receipt).
+        // A return already cancelled (a repeat) takes no lock: its parcel may meanwhile be another return's, taken
+        // over under the order's lock first, and locking it here then the order would deadlock with that.
+        if (r.status === 'cancelled') return (await loadReturn(db, { shopId, id: returnId }, tx))!;
         await db.rows('SELECT 1 FROM shipments WHERE shop_id = $2 AND return_id = $1 FOR UPDATE', [returnId, shopId], tx);
         await db.rows('SELECT 1 FROM orders WHERE shop_id = $2 AND id = $1 FOR UPDATE', [r.order_id, shopId], tx);
         const [cancelled] = await db.rows(

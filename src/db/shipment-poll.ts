@@ -34,6 +34,12 @@ export const applyPoll = (db: Database, outbox: EventOutbox, { shopId, id }: Sho
     if (!moves) return { changed: false };
     const ev = u.snapshot.events;
     const newest = ev.reduce<Date | null>((m, e) => (m && m >= e.at ? m : e.at), null);
+    // A stored event dated in the future is the carrier's mistake, not a bar: a full resend must be able to correct it.
+    const known = before.newest_event_at && before.newest_event_at.getTime() <= Date.now() + CLOCK_SLACK_MS ? before.newest_event_at : null;
+    const tie = known !== null && newest !== null && newest.getTime() === known.getTime();
+    const [{ n: storedAtTie } = { n: 0 }] = tie
+      ? await db.rows<{ n: number }>('SELECT count(*)::int AS n FROM shipment_events WHERE shop_id = $2 AND shipment_id = $1 AND at = $3', [id, shopId, known], tx)
+      : [];
     const inserted = ev.length
       ? await db.rows<{ at: Date }>(
           `INSERT INTO shipment_events (shop_id, shipment_id, at, status, description, location)
@@ -48,11 +54,12 @@ export const applyPoll = (db: Database, outbox: EventOutbox, { shopId, id }: Sho
     // word then is not its latest, so the status, estimate, delay and time of last news stay as they are, and the
     // shop hears nothing. Its events the parcel lacked still join the history, where they sort among the others
     // by time: they are old news the shop can read, not a move. The poll itself counts as done.
-    // An answer as new as the parcel's newest event is stale only when it brings nothing new: carriers give times to
-    // the minute, and two scans of one minute (arrived, out for delivery) are an older answer and a newer one.
-    // A stored event dated in the future is the carrier's mistake, not a bar: a full resend must be able to correct it.
-    const known = before.newest_event_at && before.newest_event_at.getTime() <= Date.now() + CLOCK_SLACK_MS ? before.newest_event_at : null;
-    const stale = known && (!newest || newest < known || (newest.getTime() === known.getTime() && inserted.length === 0));
+    // An answer as new as the parcel's newest event (carriers give times to the minute: arrived and out for delivery
+    // may share one) is news only when it holds at least the scans of that minute the parcel has, one of them new;
+    // that minute's older answer sent again, or reworded, is stale.
+    const atTie = (at: Date) => tie && at.getTime() === known.getTime();
+    const staleTie = tie && (ev.filter((e) => atTie(e.at)).length < storedAtTie || !inserted.some((r) => atTie(r.at)));
+    const stale = known && (!newest || newest < known || staleTie);
     if (stale) {
       await db.rows(
         `UPDATE shipments SET picked_up_at = coalesce(picked_up_at, $2), next_poll_at = $3, last_polled_at = now(), poll_failures = 0

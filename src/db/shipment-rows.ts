@@ -83,8 +83,10 @@ async function assertShopHasRoom(db: Database, tx: Transaction, shopId: string, 
 /**
  * The parcel of a cancelled return taken over by a new return of the same order: the buyer sends the goods of
  * both in the box that already carries that tracking number. Followed again from now (due at once, one of the
- * shop's open parcels again, so the limit applies as to a new one), with a fresh estimate; the caller holds the
- * order's row lock. Null when the parcel is not a cancelled return's.
+ * shop's open parcels again, so the limit applies as to a new one), with a fresh estimate and its quiet time
+ * counted from now (a parcel quiet for weeks is not given up again before its first poll); the caller holds the
+ * order's row lock. A parcel the carrier delivered meanwhile receives the new return at its first poll: the box
+ * is back. Null when the parcel is not a cancelled return's.
  */
 export async function adoptCancelledParcel(
   db: Database,
@@ -94,7 +96,7 @@ export async function adoptCancelledParcel(
   await assertShopHasRoom(db, tx, s.shopId, s.openPerShop);
   const [row] = await db.rows<{ id: string }>(
     `UPDATE shipments SET return_id = $3, tracking_ended_at = NULL, tracking_end = NULL, next_poll_at = now(), delayed_since = NULL,
-            estimated_delivery_at = $4, estimate_source = $5, updated_at = now()
+            last_news_at = now(), estimated_delivery_at = $4, estimate_source = $5, updated_at = now()
       WHERE shop_id = $1 AND id = $2 AND tracking_end = 'return_cancelled' RETURNING id`,
     [s.shopId, s.parcelId, s.returnId, s.estimate.at, s.estimate.source],
     tx,

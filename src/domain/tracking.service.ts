@@ -93,7 +93,8 @@ export async function listDelayedShipments(shipments: ShipmentStore, shopId: str
  * - the claim takes turns across shops (`claimDue`: every shop's oldest due parcel, then every shop's second...),
  *   so while S shops have due parcels of a carrier, V's first k are claimed by any tick whose budget B holds
  *   S x k of them (k = 1: S <= B), however many a big shop has due; a shop with more than its share due is served
- *   its share each tick, oldest first, the rest on the next ticks;
+ *   its share each tick, oldest first, the rest on the next ticks. Carriers followed through one account (SF and
+ *   ZTO through Kuaidi100) split that account's budget: for each of them B is its equal part, B / n, at the least;
  * - the batches go out in claim order, so the first ceil(S x k / POLL_BATCH) batches hold those turns, and they are
  *   paced (`pollSlot`): batch i starts when the carrier's limit has had time for the i batches before it, so no
  *   batch of the tick waits behind another, and the last starts before the next tick;
@@ -133,19 +134,25 @@ export async function fanOutPolls(
   }
   for (const carriers of accounts.values()) {
     let left = budget;
+    const got = new Map<CarrierCode, number>();
+    /** Claims up to `limit` more of the carrier's due parcels (MAX_CLAIM a tick at most); true if it got them all. */
     const claim = async (carrier: CarrierCode, limit: number) => {
-      const ids = await deps.shipments.claimDue(carrier, now, claimUntil, Math.min(limit, MAX_CLAIM), exceptionsQuietSince);
+      const want = Math.min(limit, MAX_CLAIM - (got.get(carrier) ?? 0));
+      if (want <= 0) return false;
+      const ids = await deps.shipments.claimDue(carrier, now, claimUntil, want, exceptionsQuietSince);
       for (let i = 0; i < ids.length; i += POLL_BATCH) {
-        await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH), pollSlot(deps, now, budget - left + i));
+        await deps.jobs.poll(carrier, ids.slice(i, i + POLL_BATCH), pollSlot(deps, now, Math.max(0, budget - left) + i));
         batches++;
       }
+      got.set(carrier, (got.get(carrier) ?? 0) + ids.length);
       left -= ids.length;
       shipments += ids.length;
-      return ids.length;
+      return ids.length === want;
     };
+    // Each carrier is asked for at least one parcel, however small the budget (the shared limit paces the calls).
     const share = Math.max(1, Math.floor(budget / carriers.length));
     const wantMore: CarrierCode[] = [];
-    for (const carrier of carriers) if (left > 0 && (await claim(carrier, Math.min(share, left))) === share) wantMore.push(carrier);
+    for (const carrier of carriers) if (await claim(carrier, Math.max(1, Math.min(share, left)))) wantMore.push(carrier);
     for (const carrier of wantMore) if (left > 0) await claim(carrier, left);
   }
   return { shipments, batches, delayed, givenUp };

@@ -66,8 +66,10 @@ describe('stale answers with coarse or wrong carrier times', () => {
     await push({ trackingNumber: 'TIE-1', snapshot: answer([pickedUp, arrived]), ended: false });
     await push({ trackingNumber: 'TIE-1', snapshot: answer([pickedUp, arrived, out]), ended: false });
     expect((await orders.get(shopId, orderId))!.shipments[0]!.status).toBe('out_for_delivery');
-    // Kuaidi100 sends the older push again.
+    // Kuaidi100 sends the older push again; then again with its pickup, or that minute's arrival, worded anew.
     await push({ trackingNumber: 'TIE-1', snapshot: answer([pickedUp, arrived]), ended: false });
+    await push({ trackingNumber: 'TIE-1', snapshot: answer([[pickedUp[0], 'in_transit', '【杭州】揽收'], arrived]), ended: false });
+    await push({ trackingNumber: 'TIE-1', snapshot: answer([pickedUp, [arrived[0], 'in_transit', '到达【浦东】派件网点']]), ended: false });
     expect((await orders.get(shopId, orderId))!.shipments[0]!.status).toBe('out_for_delivery');
     expect((await eventTypes(orderId)).filter((e) => e === 'shipment.updated')).toHaveLength(2);
   });

@@ -241,6 +241,25 @@ describe('fanOutPolls', () => {
     expect(calls.claims.filter((c) => c.carrier !== 'sandbox').map((c) => [c.carrier, c.limit])).toEqual([['kuaidi100', 10], ['sf', 10], ['zto', 10], ['kuaidi100', 16]]);
   });
 
+  it('claims no carrier of a shared account past 2,000 a tick, and each at least one however small the budget', async () => {
+    const { deps, calls } = fakes(async () => snap);
+    for (const c of ['kuaidi100', 'sf', 'zto'] as const) deps.carriers[c] = { code: c, account: 'kuaidi100', serviceLevelHours: 72, track: async () => snap };
+    deps.shipments.claimDue = async (carrier, _now, _until, limit, quietSince) => {
+      calls.claims.push({ carrier, limit, quietSince });
+      return carrier === 'kuaidi100' ? Array.from({ length: limit }, (_, i) => ({ id: `k-${calls.claims.length}-${i}`, shopId: 's' })) : [];
+    };
+    // 9,000 calls a tick (the defaults: 10 a second, every 15 minutes), only Kuaidi100's own waybills due.
+    deps.refreshEveryMs = 900_000;
+    deps.carrierCallsPerSecond = 10;
+    expect((await fanOutPolls(deps)).shipments).toBe(2_000);
+    calls.claims.length = 0;
+    // One call a tick between three carriers: each is still asked for one.
+    deps.refreshEveryMs = 1_000;
+    deps.carrierCallsPerSecond = 1;
+    await fanOutPolls(deps);
+    expect(calls.claims.filter((c) => c.carrier !== 'sandbox').map((c) => [c.carrier, c.limit])).toEqual([['kuaidi100', 1], ['sf', 1], ['zto', 1]]);
+  });
+
   it('queues a tick\'s batches in claim order, each paced after the calls of the ones before it, all ending with the tick', async () => {
     const ids = Array.from({ length: 3 * POLL_BATCH }, (_, i) => `s${i}`);
     const { deps, calls } = fakes(async () => snap, { ids });
