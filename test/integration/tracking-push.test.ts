@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boxShop, orderBody, waitForStatus, type Client } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
-import { startSink } from '../support/webhook-sink.js';
+import { startPushedSystem, until, type PushedSystem } from '../support/pushed-system.js';
 import { kuaidi100PushEnv, startKuaidi100Fake } from '../support/kuaidi100-fake.js';
 import { sleep } from '../support/processes.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
@@ -18,30 +18,15 @@ const SF_NUMBER = 'SF1234567890123';
 let sys: TestSystem;
 let db: Database;
 let shop: Client;
-let fake: Awaited<ReturnType<typeof startKuaidi100Fake>>;
-let sink: Awaited<ReturnType<typeof startSink>>;
+let fake: PushedSystem['fake'];
+let sink: PushedSystem['sink'];
+let pushed: PushedSystem | undefined;
 
 beforeAll(async () => {
-  fake = await startKuaidi100Fake();
-  fake.coms.set(NUMBER, 'yuantong');
-  sink = await startSink();
-  sys = await startSystem({
-    env: {
-      TRACKING_REFRESH_EVERY_MS: '300',
-      WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
-      ...kuaidi100PushEnv(fake.url, SALT),
-      SF_VIA_KUAIDI100: '1',
-    },
-  });
-  shop = await boxShop(sys.base, 'Pushed', sink.url);
-  db = createDatabase(sys.config.databaseUrl, { poolMax: 2 });
+  pushed = await startPushedSystem('Pushed', SALT, NUMBER, { SF_VIA_KUAIDI100: '1' });
+  ({ sys, db, shop, fake, sink } = pushed);
 });
-afterAll(async () => {
-  await db?.close();
-  await sys?.close();
-  sink?.close();
-  fake?.close();
-});
+afterAll(async () => pushed?.close());
 
 /** A paid order of `c` shipped with this carrier and number: the order's and the shipment's ids. */
 async function ship(c: Client, key: string, carrier: string, trackingNumber: string) {
@@ -84,16 +69,6 @@ const hooks = (orderId: string) =>
     .map((h) => JSON.parse(h.body))
     .filter((b) => b.data.order.id === orderId)
     .map((b) => b.type as string);
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() - t0 > ms) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-    await sleep(100);
-  }
-}
 
 describe('Kuaidi100 push tracking', () => {
   let orderId: string;

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boxShop, paidOrder, type Client } from '../support/client.js';
-import { startSystem, type TestSystem } from '../support/system.js';
-import { startSink } from '../support/webhook-sink.js';
-import { kuaidi100PushEnv, startKuaidi100Fake } from '../support/kuaidi100-fake.js';
+import { paidOrder, type Client } from '../support/client.js';
+import type { TestSystem } from '../support/system.js';
+import { startPushedSystem, until, type PushedSystem } from '../support/pushed-system.js';
 import { sleep } from '../support/processes.js';
-import { createDatabase, type Database } from '../../src/db/database.js';
+import type { Database } from '../../src/db/database.js';
 import { kuaidi100PushSign } from '../../src/carriers/kuaidi100.push.js';
 
 /**
@@ -19,29 +18,14 @@ const NUMBER = 'YT7000000000001';
 let sys: TestSystem;
 let db: Database;
 let shop: Client;
-let fake: Awaited<ReturnType<typeof startKuaidi100Fake>>;
-let sink: Awaited<ReturnType<typeof startSink>>;
+let sink: PushedSystem['sink'];
+let pushed: PushedSystem | undefined;
 
 beforeAll(async () => {
-  fake = await startKuaidi100Fake();
-  fake.coms.set(NUMBER, 'yuantong');
-  sink = await startSink();
-  sys = await startSystem({
-    env: {
-      TRACKING_REFRESH_EVERY_MS: '300',
-      WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
-      ...kuaidi100PushEnv(fake.url, SALT),
-    },
-  });
-  shop = await boxShop(sys.base, 'Stale', sink.url);
-  db = createDatabase(sys.config.databaseUrl, { poolMax: 2 });
+  pushed = await startPushedSystem('Stale', SALT, NUMBER);
+  ({ sys, db, shop, sink } = pushed);
 });
-afterAll(async () => {
-  await db?.close();
-  await sys?.close();
-  sink?.close();
-  fake?.close();
-});
+afterAll(async () => pushed?.close());
 
 /** Kuaidi100's times are Beijing time, without a zone; each event has one time, however often it is sent. */
 const T0 = Date.now();
@@ -77,16 +61,6 @@ async function ticks(n: number) {
   const done = async () => (await queue.getJobs(['completed'], 0, 10_000)).filter((j) => (j.data as { kind?: string }).kind === 'fan-out').length;
   const target = (await done()) + n;
   while ((await done()) < target) await sleep(100);
-}
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() - t0 > ms) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-    await sleep(100);
-  }
 }
 
 describe('news out of order', () => {
