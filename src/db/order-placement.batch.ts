@@ -5,7 +5,7 @@ import { ORDER, type OrderStatus } from '../domain/order-lifecycle.js';
 import { allocateStock } from '../domain/order-rules.js';
 import type { OrderStore, PlacementOutcome } from '../domain/ports.js';
 import type { CatalogEntry } from '../domain/pricing.js';
-import type { OrderRef } from '../domain/keys.js';
+import { shopsOf, type OrderRef } from '../domain/keys.js';
 
 export type PriceFn = Parameters<OrderStore['place']>[1];
 
@@ -135,7 +135,7 @@ async function lockOrdersAndStock(db: Database, tx: Transaction, ids: string[], 
 async function writePlacements(db: Database, tx: Transaction, taken: Map<number, number>, placed: Array<{ order: LockedOrder; pricing: Priced }>, orders: Array<{ id: string; shopId: string; outcome: PlacementOutcome }>) {
   // The pricing's lines are the order's, in line order.
   const lines = placed.flatMap(({ order, pricing }) => pricing.lines.map((l, k) => ({ orderId: order.id, shopId: order.shopId, lineNo: order.lines[k]!.lineNo, ...l })));
-  const shops = [...new Set(orders.map((o) => o.shopId))];
+  const shops = shopsOf(orders);
   await db.rows(
     `WITH reserve AS (
        UPDATE products p SET stock = p.stock - t.qty, reserved = p.reserved + t.qty, updated_at = now()

@@ -6,7 +6,7 @@ import type { Capture } from '../domain/payment-gateway.js';
 import type { CaptureContext, SettleOutcome } from '../domain/payment-ports.js';
 import type { Database, Transaction } from './database.js';
 import type { EventOutbox } from './event-outbox.js';
-import type { OrderRef } from '../domain/keys.js';
+import { shopsOf, type OrderRef } from '../domain/keys.js';
 
 /**
  * Group commit for the capture path. The capture jobs a worker runs side by side share their statements: the
@@ -142,7 +142,7 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
            UPDATE orders o SET payment_attempts = o.payment_attempts + CASE WHEN o.payment_status = 'pending' THEN 1 ELSE 0 END
              FROM locked WHERE o.shop_id = locked.shop_id AND o.id = locked.id
            RETURNING ${CAPTURE_COLUMNS_OF_O}`,
-          [valid.map((o) => o.orderId), ORDER.statesNeeding('capture'), PAYMENT.statesNeeding('capture'), [...new Set(valid.map((o) => o.shopId))]],
+          [valid.map((o) => o.orderId), ORDER.statesNeeding('capture'), PAYMENT.statesNeeding('capture'), shopsOf(valid)],
         );
         const found = new Map(rows.map((row) => [row.id, toCapture(row)]));
         for (const r of round) results[r.at] = found.get(r.item.orderId) ?? null;
@@ -156,7 +156,7 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
   const contexts = createBatcher<OrderRef, CaptureContext | null>(
     async (orders) => {
       const ids = [...new Set(orders.map((o) => o.orderId))];
-      const shops = [...new Set(orders.map((o) => o.shopId))];
+      const shops = shopsOf(orders);
       const rows = await db.rows<CaptureRow>(`SELECT ${CAPTURE_COLUMNS_OF_O} FROM orders o WHERE o.shop_id = ANY($2::uuid[]) AND o.id = ANY($1::uuid[])`, [ids, shops]);
       const found = new Map(rows.map((row) => [`${row.shop_id} ${row.id}`, toCapture(row)]));
       return orders.map((o) => found.get(`${o.shopId} ${o.orderId}`) ?? null);
@@ -189,7 +189,7 @@ export function createCaptureBatches(db: Database, outbox: EventOutbox, lateCapt
         `SELECT o.id, o.status, o.payment_status, o.shop_id, o.currency,
                 EXISTS (SELECT 1 FROM shops s WHERE s.id = o.shop_id AND s.webhook_url IS NOT NULL) AS has_webhook
            FROM orders o WHERE o.shop_id = ANY($2::uuid[]) AND o.id = ANY($1::uuid[]) ORDER BY o.id FOR UPDATE OF o`,
-        [items.map((i) => i.orderId), [...new Set(items.map((i) => i.shopId))]],
+        [items.map((i) => i.orderId), shopsOf(items)],
         tx,
       );
       const capture = new Map(items.map((i) => [i.orderId, i.capture]));

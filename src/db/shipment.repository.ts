@@ -9,7 +9,7 @@ import { conflict, notFound } from '../domain/errors.js';
 import { ORDER, type OrderStatus } from '../domain/order-lifecycle.js';
 import { assertMayShip, assertUnderLimit } from '../domain/order-rules.js';
 import type { ShipmentStore, TrackedShipment } from '../domain/tracking-ports.js';
-import type { ShopRow } from '../domain/keys.js';
+import { shopsOf, type ShopRow } from '../domain/keys.js';
 
 /** A poll's and a push's view of a shipment: its row and where its push subscription stands. */
 type TrackedRow = ShipmentRow & { push_renewals: number; push_ended_at: Date | null };
@@ -76,8 +76,6 @@ export const DELIVERED_ON_ROUTE = `
       ORDER BY delivered_at DESC LIMIT $4) d
    ORDER BY d.delivered_at DESC LIMIT $4`;
 
-/** The shops of a batch of shipments, each once: with the ids, what finds them (`shop_id = ANY(...) AND id = ANY(...)`). */
-const shopsOf = (shipments: ShopRow[]) => [...new Set(shipments.map((s) => s.shopId))];
 
 export function createShipmentRepository(db: Database, outbox: EventOutbox): ShipmentStore {
   return {

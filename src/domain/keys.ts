@@ -15,6 +15,9 @@ export interface ShopRow {
   id: string;
 }
 
+/** The shops of a batch of rows, each once: with the ids, what finds them (`shop_id = ANY(...) AND id = ANY(...)`). */
+export const shopsOf = (rows: ReadonlyArray<{ shopId: string }>) => [...new Set(rows.map((r) => r.shopId))];
+
 /**
  * A row's shop from its id alone, across shops: for what arrives naming only an id (a provider's notification,
  * a job queued before jobs carried the shop). Each is one look in every shard of a distributed database, once;

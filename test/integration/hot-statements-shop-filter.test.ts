@@ -37,7 +37,7 @@ const ALLOWED: ReadonlyArray<{ match: RegExp; why: string }> = [
   { match: /FROM refunds WHERE status = ANY\(\$5::text\[\]\) AND updated_at < \$1/, why: "the reconciler's sweep of every shop's pending refunds (restarts carry the shop)" },
   { match: /FROM order_events WHERE state = 'pending' AND created_at < \$1/, why: "the reconciler's sweep of every shop's undelivered events (restarts carry the shop)" },
   { match: /WITH RECURSIVE shop AS/, why: "the tracking fan-out claims a carrier's due parcels round-robin across shops (the poll jobs it queues carry each parcel's shop)" },
-  { match: /SELECT id, order_id, shop_id FROM shipments WHERE delayed_since IS NULL/, why: "the delay sweep finds late parcels of every shop (what it then locks and flags is found by shop)" },
+  { match: /SELECT id, order_id, shop_id AS shopId FROM shipments WHERE delayed_since IS NULL/, why: "the delay sweep finds late parcels of every shop (what it then locks and flags is found by shop)" },
   { match: /extract\(epoch FROM delivered_at - picked_up_at\)/, why: "delivery estimates learn from every shop's delivered parcels of a carrier (a read, not a write)" },
   { match: /FROM shipments WHERE carrier = (ANY\(\$1::text\[\]\)|\$1) AND tracking_number = \$2/, why: "a carrier's push names only its waybill: its parcels are found once, then written by shop" },
   { match: /FROM shipments WHERE status = 'exception' AND tracking_ended_at IS NULL AND last_news_at <= \$1/, why: "the give-up sweep finds every shop's exceptions quiet for 14 days (what it then ends is found by shop)" },
