@@ -1,6 +1,7 @@
 import { CARRIERS, type CarrierCode } from './carrier.js';
 import { notFound } from './errors.js';
-import { routeHistory, storeSnapshot, type PolledClient, type RouteHistory } from './tracking-snapshot.js';
+import { memoBy } from './memo.js';
+import { routeHistory, storeSnapshot, type PolledClient } from './tracking-snapshot.js';
 import { PUSH_RENEWALS_MAX } from './tracking-subscription.js';
 import type { CarrierPush, PushReceiver, PushReply, ShipmentStore, TrackingJobs } from './tracking-ports.js';
 
@@ -38,8 +39,7 @@ export async function receivePush(deps: PushDeps, carrier: CarrierCode, body: Bu
   const { push } = reading;
   const shipments = (await deps.shipments.findOpen(pushedThrough(deps.carriers, carrier), push.trackingNumber))
     .filter((s) => namedBy(push, deps.carriers[s.carrier].fixedCom ?? s.carrierCom));
-  const histories = new Map<CarrierCode, RouteHistory>();
-  const historyOf = (c: CarrierCode) => histories.get(c) ?? histories.set(c, routeHistory(deps.shipments, c)).get(c)!;
+  const historyOf = memoBy((c: CarrierCode) => c, (c) => routeHistory(deps.shipments, c));
   for (const s of shipments) {
     if (push.carrierCom && push.carrierCom !== s.carrierCom) await deps.shipments.recordCarrierCom(s, push.carrierCom);
     if (!push.snapshot) continue;

@@ -1,5 +1,6 @@
 import type { CarrierClient, CarrierCode, TrackingSnapshot } from './carrier.js';
 import { normaliseCity, pickupTime, refineEstimate, type DeliveredTransit, type Route } from './delivery-estimate.js';
+import { memoBy } from './memo.js';
 import type { ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 
 /** A carrier client, with the least time between two queries of one waybill where the carrier sets one. */
@@ -22,13 +23,10 @@ export type RouteHistory = (route: Route) => Promise<DeliveredTransit[]>;
 
 /** A carrier's delivery history for a batch of parcels: each route asked once, and only when a parcel needs it. */
 export function routeHistory(shipments: Pick<ShipmentStore, 'deliveredTransits'>, carrier: CarrierCode): RouteHistory {
-  const asked = new Map<string, Promise<DeliveredTransit[]>>();
-  return (route) => {
-    const key = `${normaliseCity(route.fromCity)}\n${normaliseCity(route.toCity)}`;
-    let found = asked.get(key);
-    if (!found) asked.set(key, (found = shipments.deliveredTransits(carrier, route, HISTORY_SAMPLE)));
-    return found;
-  };
+  return memoBy(
+    (route: Route) => `${normaliseCity(route.fromCity)}\n${normaliseCity(route.toCity)}`,
+    (route) => shipments.deliveredTransits(carrier, route, HISTORY_SAMPLE),
+  );
 }
 
 /**

@@ -6,6 +6,7 @@ import { SHIPMENT } from './order-lifecycle.js';
 import type { RateLimiter, ShipmentLimits, ShipmentStore, TrackedShipment, TrackingJobs } from './tracking-ports.js';
 import { EXCEPTION_POLL_FACTOR, routeHistory, storeSnapshot, type PolledClient, type RouteHistory } from './tracking-snapshot.js';
 import { mayRenew, subscribe } from './tracking-subscription.js';
+import { memoBy } from './memo.js';
 import type { ShopRow } from './keys.js';
 
 export { EXCEPTION_POLL_FACTOR, PUSHED_POLL_FACTOR } from './tracking-snapshot.js';
@@ -202,7 +203,7 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
   const tickAt = until ? new Date(until.getTime() - deps.refreshEveryMs) : now;
   // Parcels of one waybill (two orders sent in one box) are asked about once per batch: a second call would cost
   // a carrier call and, at Kuaidi100, break its 30-minute rule for that waybill.
-  const answers = new Map<string, Promise<TrackingSnapshot>>();
+  const track = memoBy((q: TrackingQuery) => `${q.carrierCom ?? ''}:${q.trackingNumber}`, (q) => client.track(q));
   for (const [i, s] of shipments.entries()) {
     const dueAgainAt = await turnFor(deps, client.account ?? carrier, until);
     if (dueAgainAt) {
@@ -211,37 +212,39 @@ export async function pollShipments(deps: TrackingDeps, carrier: CarrierCode, id
       break;
     }
     try {
-      const changed = await pollOne(deps, client, s, history, tickAt, answers);
+      const changed = await pollOne(deps, client, s, history, tickAt, track);
       result.polled++;
       if (changed) result.changed++;
     } catch (error) {
+      const { rest, waitMs, failed } = deferral(deps, error);
+      const putOff = rest ? shipments.slice(i) : [s];
+      await deps.shipments.deferPoll(putOff, new Date(Date.now() + waitMs), failed);
+      result.deferred += putOff.length;
       if (!(error instanceof DomainError)) {
-        // Not the carrier's trouble but ours (a bug met by one waybill's answer): that parcel waits, loudly (the job
-        // logs it as an error), and the rest of the batch is asked; rethrown, it would fail its batch-mates on every
-        // retry and every tick that claims them together again.
-        await deps.shipments.deferPoll([s], new Date(Date.now() + deps.refreshEveryMs * EXCEPTION_POLL_FACTOR), true);
         (result.broken ??= []).push({ id: s.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
-        result.deferred++;
-        continue;
       }
-      if (error instanceof AskedTooSoon) {
-        // That waybill alone must wait; the carrier has room for the rest of the batch.
-        await deps.shipments.deferPoll([s], new Date(Date.now() + (error.options.retryAfterSeconds ?? 60) * 1_000), false);
-        result.deferred++;
-        continue;
-      }
-      if (error.code === 'rate_limited') {
-        const retryMs = (error.options.retryAfterSeconds ?? 60) * 1_000;
-        await deps.shipments.deferPoll(shipments.slice(i), new Date(Date.now() + retryMs), false);
-        result.deferred += shipments.length - i;
-        break;
-      }
-      const delay = error.permanent ? 24 * 3_600_000 : deps.refreshEveryMs;
-      await deps.shipments.deferPoll([s], new Date(Date.now() + delay), true);
-      result.deferred++;
+      if (rest) break;
     }
   }
   return result;
+}
+
+/**
+ * How a parcel's failed poll is put off: that parcel, or (`rest`) it and the rest of the batch; for how long; and
+ * whether the carrier was called (`failed`, counted).
+ * - The carrier's 429 puts off the rest of the batch by its Retry-After; a waybill asked too soon (Kuaidi100's
+ *   30 minutes) only that parcel, the carrier having room for the others.
+ * - Another transient error puts off the parcel a refresh, a permanent one a day.
+ * - An error not the carrier's but ours (a bug met by one waybill's answer) puts off the parcel four refreshes,
+ *   loudly (the job logs it as an error), and the rest of the batch is asked: rethrown, it would fail its
+ *   batch-mates on every retry and every tick that claims them together again.
+ */
+function deferral(deps: Pick<TrackingDeps, 'refreshEveryMs'>, error: unknown): { rest: boolean; waitMs: number; failed: boolean } {
+  if (!(error instanceof DomainError)) return { rest: false, waitMs: deps.refreshEveryMs * EXCEPTION_POLL_FACTOR, failed: true };
+  const retryAfterMs = (error.options.retryAfterSeconds ?? 60) * 1_000;
+  if (error instanceof AskedTooSoon) return { rest: false, waitMs: retryAfterMs, failed: false };
+  if (error.code === 'rate_limited') return { rest: true, waitMs: retryAfterMs, failed: false };
+  return { rest: false, waitMs: error.permanent ? 24 * 3_600_000 : deps.refreshEveryMs, failed: true };
 }
 
 /**
@@ -262,20 +265,13 @@ async function turnFor(deps: TrackingDeps, carrier: CarrierCode, until: Date | u
 
 async function pollOne(
   deps: TrackingDeps, client: PolledClient, s: TrackedShipment, history: RouteHistory, tickAt: Date,
-  answers: Map<string, Promise<TrackingSnapshot>>,
+  track: (query: TrackingQuery) => Promise<TrackingSnapshot>,
 ) {
   const query = await queryOf(deps.shipments, client, s);
   // Subscribing comes before the query: a parcel with no news yet ("no result yet") is still followed by push.
   let push = s.push === null && client.subscribe ? await subscribe(deps.shipments, client, s, query) : s.push;
-  const waybill = `${query.carrierCom ?? ''}:${query.trackingNumber}`;
-  let answer = answers.get(waybill);
-  if (!answer) {
-    answer = client.track(query);
-    answers.set(waybill, answer);
-    // A failed call is this parcel's failure; the next parcel of the waybill asks again.
-    answer.catch(() => answers.delete(waybill));
-  }
-  const snapshot = await answer;
+  // A failed call is this parcel's failure; the next parcel of the waybill asks again.
+  const snapshot = await track(query);
   // A subscription that lapsed for want of records is asked again once this poll finds some.
   if (mayRenew(s, client, snapshot, new Date())) push = (await subscribe(deps.shipments, client, s, query, true)) ?? push;
   const { changed } = await storeSnapshot(deps, client, { ...s, push }, snapshot, history, { tickAt });
