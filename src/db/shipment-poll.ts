@@ -6,14 +6,14 @@ import { ORDER, SHIPMENT, type ShipmentStatus } from '../domain/order-lifecycle.
 import type { ShipmentUpdate } from '../domain/tracking-ports.js';
 import type { ShopRow } from '../domain/keys.js';
 
+/** How far ahead of our clock a carrier's event may be dated and still be believed (clocks and zones differ a little). */
+const CLOCK_SLACK_MS = 10 * 60_000;
+
 /**
  * `ShipmentStore.applyPoll`: a carrier's answer (polled or pushed) stored on its shipment, under the shipment's
  * row lock: its new events, its status only where the lifecycle lets it move, its estimate and delay, and the
  * shop's events (`shipment.updated`, the order `delivered`, or a return's receipt) in the same transaction.
  */
-/** How far ahead of our clock a carrier's event may be dated and still be believed (clocks and zones differ a little). */
-const CLOCK_SLACK_MS = 10 * 60_000;
-
 export const applyPoll = (db: Database, outbox: EventOutbox, { shopId, id }: ShopRow, u: ShipmentUpdate) =>
   db.transaction(async (tx) => {
     const [before] = await db.rows<{

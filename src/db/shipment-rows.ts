@@ -11,7 +11,7 @@ import type { PushState, ShipmentView } from '../domain/tracking-ports.js';
 export const FINAL = SHIPMENT.states.filter((st) => SHIPMENT.isFinal(st));
 
 /**
- * Why we stopped following a parcel (migration 000016): its status stays the carrier's last word, and following
+ * Why we stopped following a parcel (migration 000017): its status stays the carrier's last word, and following
  * it is ours to decide. `given_up`: an exception without news for too long; `return_cancelled`: for good.
  */
 export type TrackingEnd = 'given_up' | 'return_cancelled';
