@@ -4,11 +4,11 @@ import { createEventOutbox } from '../../src/db/event-outbox.js';
 import { createOrderRepository } from '../../src/db/order.repository.js';
 import { createReturnRepository } from '../../src/db/return.repository.js';
 import { createShipmentRepository } from '../../src/db/shipment.repository.js';
-import type { CarrierClient, CarrierCode, TrackingSnapshot } from '../../src/domain/carrier.js';
+import type { CarrierCode, TrackingSnapshot } from '../../src/domain/carrier.js';
 import { EXCEPTION_GIVE_UP_MS } from '../../src/domain/tracking.service.js';
-import { receivePush } from '../../src/domain/tracking-push.service.js';
 import type { CarrierPush } from '../../src/domain/tracking-ports.js';
 import { createTestDatabase } from '../support/db.js';
+import { verifiedKuaidi100Push } from '../support/verified-push.js';
 import { insertOrder, insertShop } from '../support/webhook-sink.js';
 
 /**
@@ -94,16 +94,8 @@ describe('giving up a quiet exception', () => {
 });
 
 describe('news of a parcel no longer followed', () => {
-  const reply = { status: 200, contentType: 'application/json', body: '{}' };
-  const pushes = (push: CarrierPush) => ({ read: () => ({ verified: true as const, push, reply }) });
-  const untracked: CarrierClient = { code: 'kuaidi100', serviceLevelHours: 72, track: async () => { throw new Error('not asked here'); } };
   const refunds: unknown[] = [];
-  const push = (p: CarrierPush) => receivePush({
-    shipments, refreshEveryMs: 60_000, jobs: { refund: async (r) => Boolean(refunds.push(r)) },
-    // Kuaidi100 pushes for its own waybills (a client that subscribes, pushed by itself).
-    carriers: { sandbox: untracked, kuaidi100: { ...untracked, subscribe: async () => undefined, pushedBy: 'kuaidi100' }, sf: untracked, zto: untracked },
-    receivers: { kuaidi100: pushes(p) },
-  }, 'kuaidi100', Buffer.from('{}'));
+  const push = (p: CarrierPush) => verifiedKuaidi100Push(shipments, refunds)(p);
   const snapshot = (events: Array<[number, TrackingSnapshot['status']]>): TrackingSnapshot => ({
     status: events.at(-1)![1],
     events: events.map(([daysAgo, status]) => ({ at: new Date(Date.now() - daysAgo * DAY), status, description: status, location: null })),

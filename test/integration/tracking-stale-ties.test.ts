@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventOutbox } from '../../src/db/event-outbox.js';
 import { createOrderRepository } from '../../src/db/order.repository.js';
 import { createShipmentRepository } from '../../src/db/shipment.repository.js';
-import type { CarrierClient, TrackingSnapshot } from '../../src/domain/carrier.js';
-import { receivePush } from '../../src/domain/tracking-push.service.js';
+import type { TrackingSnapshot } from '../../src/domain/carrier.js';
 import type { CarrierPush } from '../../src/domain/tracking-ports.js';
 import { createTestDatabase } from '../support/db.js';
+import { verifiedKuaidi100Push } from '../support/verified-push.js';
 import { insertOrder, insertShop } from '../support/webhook-sink.js';
 
 /**
@@ -26,13 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.drop());
 
-const reply = { status: 200, contentType: 'application/json', body: '{}' };
-const untracked: CarrierClient = { code: 'kuaidi100', serviceLevelHours: 72, track: async () => { throw new Error('not asked here'); } };
-const push = (p: CarrierPush) => receivePush({
-  shipments, refreshEveryMs: 60_000, jobs: { refund: async () => true },
-  carriers: { sandbox: untracked, kuaidi100: { ...untracked, subscribe: async () => undefined, pushedBy: 'kuaidi100' }, sf: untracked, zto: untracked },
-  receivers: { kuaidi100: { read: () => ({ verified: true as const, push: p, reply }) } },
-}, 'kuaidi100', Buffer.from('{}'));
+const push = (p: CarrierPush) => verifiedKuaidi100Push(shipments)(p);
 
 async function shippedParcel(number: string) {
   const shop = await insertShop(t.db, 'https://hooks.example/x');
