@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderEventTypes } from '../support/db.js';
 import { boxShop, orderBody, waitForStatus, type Client } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
 import { startPushedSystem, until, type PushedSystem } from '../support/pushed-system.js';
@@ -62,8 +63,7 @@ const rowIn = async (database: Database, id: string) =>
     )
   )[0]!;
 const row = (id: string) => rowIn(db, id);
-const events = async (orderId: string) =>
-  (await db.rows<{ type: string }>('SELECT type FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId])).map((e) => e.type);
+const events = (orderId: string) => orderEventTypes(db, orderId);
 const hooks = (orderId: string) =>
   sink.hits
     .map((h) => JSON.parse(h.body))

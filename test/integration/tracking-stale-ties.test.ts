@@ -4,7 +4,7 @@ import { createOrderRepository } from '../../src/db/order.repository.js';
 import { createShipmentRepository } from '../../src/db/shipment.repository.js';
 import type { TrackingSnapshot } from '../../src/domain/carrier.js';
 import type { CarrierPush } from '../../src/domain/tracking-ports.js';
-import { createTestDatabase } from '../support/db.js';
+import { createTestDatabase, orderEventTypes } from '../support/db.js';
 import { verifiedKuaidi100Push } from '../support/verified-push.js';
 import { insertOrder, insertShop } from '../support/webhook-sink.js';
 
@@ -48,8 +48,7 @@ type Step = [Date, Status, string];
 const answer = (steps: Step[]): CarrierPush['snapshot'] => ({
   status: steps.at(-1)![1], events: steps.map(([when, status, description]) => ({ at: when, status, description, location: null })), estimatedDeliveryAt: null,
 });
-const eventTypes = async (orderId: string) =>
-  (await t.db.rows<{ type: string }>('SELECT type FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId])).map((r) => r.type);
+const eventTypes = (orderId: string) => orderEventTypes(t.db, orderId);
 
 describe('stale answers with coarse or wrong carrier times', () => {
   it('takes a second scan of the same minute as news, and that minute\'s older answer sent again as stale', async () => {

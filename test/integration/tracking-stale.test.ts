@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderEventTypes } from '../support/db.js';
 import { paidOrder, type Client } from '../support/client.js';
 import type { TestSystem } from '../support/system.js';
 import { startPushedSystem, until, type PushedSystem } from '../support/pushed-system.js';
@@ -50,8 +51,7 @@ async function notify(body: string) {
   expect([r.status, await r.text()]).toEqual([200, '{"result":true,"returnCode":"200","message":"成功"}']);
 }
 
-const eventsOf = async (orderId: string) =>
-  (await db.rows<{ type: string }>('SELECT type FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId])).map((e) => e.type);
+const eventsOf = (orderId: string) => orderEventTypes(db, orderId);
 const count = (types: string[], type: string) => types.filter((t) => t === type).length;
 const shipmentOf = async (orderId: string) => (await shop('GET', `/v1/orders/${orderId}`)).json.shipments[0];
 

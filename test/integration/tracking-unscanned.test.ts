@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderEventTypes } from '../support/db.js';
 import { boxShop, paidOrder, type Client } from '../support/client.js';
 import { startSystem, type TestSystem } from '../support/system.js';
 import { startSink } from '../support/webhook-sink.js';
@@ -65,8 +66,7 @@ async function polls(n: number) {
 }
 
 const shipmentOf = async (orderId: string) => (await shop('GET', `/v1/orders/${orderId}`)).json.shipments[0];
-const eventsOf = async (orderId: string) =>
-  (await db.rows<{ type: string }>('SELECT type FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId])).map((e) => e.type);
+const eventsOf = (orderId: string) => orderEventTypes(db, orderId);
 const hooksOf = (orderId: string) => sink.hits.map((h) => JSON.parse(h.body)).filter((b) => b.data.order.id === orderId).map((b) => b.type as string);
 
 describe('a label not scanned yet', () => {

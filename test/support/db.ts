@@ -40,3 +40,7 @@ export async function createTestDatabase(opts: { sandbox?: boolean } = {}): Prom
 
 /** A random BullMQ prefix per test, so runs never share queues. */
 export const testQueuePrefix = () => `owtest${randomBytes(5).toString('hex')}`;
+
+/** The types of an order's outbox events, in the order they were recorded: what the shop is told, and when. */
+export const orderEventTypes = async (db: Database, orderId: string) =>
+  (await db.rows<{ type: string }>('SELECT type FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId])).map((e) => e.type);
