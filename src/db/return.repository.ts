@@ -52,6 +52,36 @@ export async function receiveReturnIn(db: Database, outbox: EventOutbox, tx: Tra
   return { refundId };
 }
 
+/**
+ * The parcel a new return comes back in, followed like a shipment: a new row, or the parcel of a cancelled return
+ * of the order that has this tracking number (the buyer packs both returns in that box). Any other parcel of the
+ * order with this number is refused: a return's parcel needs its own. The caller holds the order's row lock.
+ */
+async function returnParcel(
+  db: Database,
+  tx: Transaction,
+  p: NonNullable<Parameters<ReturnStore['request']>[0]['parcel']> & { orderId: string; shopId: string; returnId: string; fromCity: string | null; phone: string | null; openPerShop: number },
+): Promise<string> {
+  const [taken] = await db.rows<{ id: string; tracking_end: string | null }>(
+    'SELECT id, tracking_end FROM shipments WHERE shop_id = $4 AND order_id = $1 AND carrier = $2 AND tracking_number = $3',
+    [p.orderId, p.carrier, p.trackingNumber, p.shopId],
+    tx,
+  );
+  const adopted = taken?.tracking_end === 'return_cancelled'
+    ? await adoptCancelledParcel(db, tx, { shopId: p.shopId, parcelId: taken.id, returnId: p.returnId, estimate: p.estimate, openPerShop: p.openPerShop })
+    : null;
+  if (adopted) return adopted;
+  if (taken) throw conflict(`${p.carrier} ${p.trackingNumber} is already a parcel of this order; a return's parcel needs its own tracking number`);
+  // The buyer sends the parcel back to where the order's first parcel left from.
+  const [first] = await db.rows<{ from_city: string | null }>(
+    'SELECT from_city FROM shipments WHERE shop_id = $2 AND order_id = $1 AND return_id IS NULL ORDER BY created_at LIMIT 1',
+    [p.orderId, p.shopId],
+    tx,
+  );
+  const parcel = await insertShipment(db, tx, { ...p, toCity: first?.from_city ?? null });
+  return parcel.id;
+}
+
 export function createReturnRepository(db: Database, outbox: EventOutbox): ReturnStore {
   return {
     request: (q) =>
@@ -111,34 +141,9 @@ export function createReturnRepository(db: Database, outbox: EventOutbox): Retur
           [id, lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.productId), lines.map((l) => l.unitPriceMinor), q.shopId],
           tx,
         );
-        let shipmentId: string | null = null;
-        if (q.parcel) {
-          const [taken] = await db.rows<{ id: string; tracking_end: string | null }>(
-            'SELECT id, tracking_end FROM shipments WHERE shop_id = $4 AND order_id = $1 AND carrier = $2 AND tracking_number = $3',
-            [q.orderId, q.parcel.carrier, q.parcel.trackingNumber, q.shopId],
-            tx,
-          );
-          // A cancelled return's parcel is free to carry this one (the buyer packs both returns in that box).
-          if (taken?.tracking_end === 'return_cancelled') {
-            shipmentId = await adoptCancelledParcel(db, tx, {
-              shopId: q.shopId, parcelId: taken.id, returnId: id, estimate: q.parcel.estimate, openPerShop: q.limits.openParcelsPerShop,
-            });
-          }
-          if (taken && !shipmentId) throw conflict(`${q.parcel.carrier} ${q.parcel.trackingNumber} is already a parcel of this order; a return's parcel needs its own tracking number`);
-        }
-        if (q.parcel && !shipmentId) {
-          // The buyer sends the parcel back to where the order's first parcel left from.
-          const [first] = await db.rows<{ from_city: string | null }>(
-            'SELECT from_city FROM shipments WHERE shop_id = $2 AND order_id = $1 AND return_id IS NULL ORDER BY created_at LIMIT 1',
-            [q.orderId, q.shopId],
-            tx,
-          );
-          const parcel = await insertShipment(db, tx, {
-            ...q.parcel, orderId: q.orderId, shopId: q.shopId, returnId: id, fromCity: o.city, toCity: first?.from_city ?? null, phone: o.phone,
-            openPerShop: q.limits.openParcelsPerShop,
-          });
-          shipmentId = parcel.id;
-        }
+        const shipmentId = q.parcel
+          ? await returnParcel(db, tx, { ...q.parcel, orderId: q.orderId, shopId: q.shopId, returnId: id, fromCity: o.city, phone: o.phone, openPerShop: q.limits.openParcelsPerShop })
+          : null;
         await outbox.record(tx, { orderId: q.orderId, shopId: q.shopId, type: 'return.requested' });
         return { ret: (await loadReturn(db, { shopId: q.shopId, id }, tx))!, created: true, shipmentId };
       }),

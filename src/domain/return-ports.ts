@@ -8,7 +8,7 @@ export interface ReturnStore {
   /**
    * A return of a shipped or delivered order, once per Idempotency-Key (a replay answers the first return,
    * another request under the same key is refused). With `parcel`, the parcel's shipment row is created with
-   * it: `shipmentId` is its first poll to queue.
+   * it, or a cancelled return's parcel of that number taken over: `shipmentId` is its first poll to queue.
    */
   request(q: {
     shopId: string; orderId: string; idempotencyKey: string; requestHash: string; input: ReturnInput;
